@@ -1,0 +1,74 @@
+# kuelik хабарламалары қазақ тілінде. Идентификаторлар үш тілде бірдей.
+
+## Мақаланың хабарламасы (R6).
+psc-only = Рәсімдеу қолжетімсіз, ХҚКО-ға жүгініңіз
+
+## Онлайн ауыстыру құқығын тексеру
+eligibility-eligible = Өтінішті онлайн беруге болады
+eligibility-eligible-detail = Құжат { $last_valid_day } қоса алғанда жарамды. Онлайн өтінішті { $last_eligible_date } қоса алғанға дейін беруге болады.
+eligibility-too-early = Онлайн өтініш беруге әлі ерте
+eligibility-too-early-detail = Құжат { $last_valid_day } қоса алғанда жарамды. Онлайн өтінішті мерзімі аяқталғанға дейін { $days_before } күннен ерте емес, { $first_eligible_date } бастап беруге болады.
+eligibility-reason-not-served-detail = Онлайн тек жарамдылық мерзімі аяқталып жатқан немесе жақында аяқталған құжатты ауыстыруға болады. Тегі өзгергенде, құжат жоғалғанда, бүлінгенде және басқа себептермен ХҚКО-ға жүгініңіз.
+eligibility-document-not-served-detail = Қолданыстағы қағидалар бойынша құжаттың бұл түрі онлайн рәсімделмейді.
+eligibility-expired-too-long-detail = Құжат { $last_valid_day } қоса алғанда жарамды болды. Онлайн ауыстыру жарамдылық мерзімі аяқталғаннан кейін { $days_after } күнтізбелік күннен кешіктірілмей мүмкін.
+eligibility-window-after-service-end-detail = Құжатыңыз бойынша онлайн өтінішті { $first_eligible_date } бастап беруге болар еді, бірақ онлайн қызмет тек { $service_end } қоса алғанға дейін жұмыс істейді.
+eligibility-service-not-active = Онлайн қызмет қазір жұмыс істемейді
+eligibility-service-not-active-ended-detail = Онлайн рәсімдеу { $service_start } бастап { $service_end } дейін жұмыс істеді. ХҚКО-ға жүгініңіз.
+eligibility-service-not-active-before-detail = Онлайн рәсімдеу { $service_start } бастап жұмыс істейді.
+
+## ЖСН қателері
+iin-error-wrong_length = ЖСН 12 цифрдан тұрады, ал енгізілген таңба саны: { $count }.
+iin-error-not_a_digit = № { $position } таңба цифр емес.
+iin-error-bad_century_digit = ЖСН-нің жетінші цифры 1-ден 6-ға дейін болуы керек, ал көрсетілгені: { $digit }.
+iin-error-bad_birth_date = Алғашқы алты цифр ({ $digits }) туған күн емес.
+iin-error-check_digit_mismatch = Бақылау цифры сәйкес келмейді: цифрлардың бірі қате енгізілген болуы мүмкін.
+iin-error-check_digit_undefined = Мұндай ЖСН жоқ: бұл цифрлар үшін бақылау цифры анықталмайды.
+
+## Талон нөмірінің қателері
+ticket-error-wrong_length = Талон нөмірі 10 таңбадан тұрады, ал енгізілгені: { $count }.
+ticket-error-bad_symbol = № { $position } таңба («{ $symbol }») талон нөмірлерінде қолданылмайды.
+ticket-error-check_failed = Талон нөмірі қате енгізілді: әр таңбаны және олардың ретін тексеріңіз.
+
+## Құжат түрлері және себептер
+document-identity-card = жеке куәлік
+document-passport = паспорт
+reason-expiring = жарамдылық мерзімі аяқталуда
+reason-name-change = тегінің, атының немесе әкесінің атының өзгеруі
+reason-loss = жоғалту
+reason-damage = бүліну
+reason-other = басқа себеп
+
+## Өтініш мәртебелері
+state-draft = жоба
+state-submitted = жіберілді
+state-queued = кезекте
+state-under_review = қаралуда
+state-approved = мақұлданды
+state-in_production = дайындалуда
+state-dispatched = беру пунктіне жөнелтілді
+state-ready_for_pickup = алуға дайын
+state-issued = табыс етілді
+state-annulled = күші жойылды
+state-withdrawn = кері қайтарылды
+
+## Күшін жою себептері (R12)
+annulment-photo_non_compliant = Фотосурет талаптарға сәйкес келмейді
+annulment-signature_non_compliant = Қолтаңба талаптарға сәйкес келмейді
+annulment-additional_verification_required = Көші-қон қызметінің қосымша тексеруі қажет
+
+## Өтініштің өмірлік циклінің қателері
+lifecycle-error-illegal_transition = Өтініш «{ $state }» мәртебесінде тұрғанда бұл әрекет мүмкін емес.
+lifecycle-error-wrong_role = Сіздің рөліңіз бұл әрекетті орындауға мүмкіндік бермейді.
+lifecycle-error-not_the_applicant = Өтініш бойынша тек құжат иесінің өзі ғана әрекет ете алады.
+lifecycle-error-other_region = Өтініш басқа өңірге жатады.
+lifecycle-error-not_the_reviewer = Мұны өтінішті қарауға алған қызметкер ғана жасай алады.
+lifecycle-error-wrong_registration_point = Құжат басқа тіркеу пунктінде беріледі.
+lifecycle-error-point_outside_region = Өз өңіріңіздегі тіркеу пунктін таңдаңыз.
+lifecycle-error-missing_registration_point = Құжатты алатын тіркеу пунктін таңдаңыз.
+lifecycle-error-missing_photo = Фотосуретті жүктеңіз.
+lifecycle-error-missing_signature = Қолтаңба үлгісін жүктеңіз.
+lifecycle-error-missing_payment = Мемлекеттік бажды төлеңіз.
+lifecycle-error-already_paid = Осы өтініш бойынша мемлекеттік баж төленген.
+lifecycle-error-ticket_mismatch = Талон нөмірі өтінішке сәйкес келмейді.
+lifecycle-error-no_refund_pending = Бұл өтініш бойынша күтілетін қайтару жоқ.
+lifecycle-error-calendar_not_covered = Орындау мерзімін есептеу мүмкін емес: жұмыс күндері күнтізбесінде бұл жылға дерек жоқ. Әкімші оларды қосуы керек.

@@ -1,0 +1,24 @@
+//! kuelik-core: the online renewal of Kazakhstan's identity documents as pure rules.
+//!
+//! No IO, no async, no clock: every function takes the instant or date it needs, and the
+//! reference data (regions, registration points, holidays, rule sets, messages) is parsed
+//! from text — the compiled-in copies or an administrator's edited files.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod calendar;
+pub mod digest;
+pub mod document;
+pub mod eligibility;
+pub mod fees;
+pub mod iin;
+pub mod lang;
+pub mod lifecycle;
+pub mod messages;
+pub mod money;
+pub mod region;
+pub mod rules;
+pub mod ticket;
+pub mod time;

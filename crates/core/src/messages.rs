@@ -1,0 +1,336 @@
+//! User-facing messages in Kazakh, Russian and English, from Fluent files (`locales/`).
+//!
+//! The files are compiled in; a message is looked up by id with named arguments. Dates are
+//! written the way each language's readers expect (DD.MM.YYYY in kk/ru, ISO in en).
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use jiff::civil::Date;
+use unic_langid::LanguageIdentifier;
+
+use crate::iin::IinError;
+use crate::lang::{Lang, Localized};
+use crate::lifecycle::{AnnulmentReason, ApplicationState, LifecycleError};
+use crate::ticket::TicketError;
+
+const SOURCES: [(Lang, &str); 3] = [
+    (Lang::Kk, include_str!("../locales/kk/kuelik.ftl")),
+    (Lang::Ru, include_str!("../locales/ru/kuelik.ftl")),
+    (Lang::En, include_str!("../locales/en/kuelik.ftl")),
+];
+
+/// A message argument. Dates are formatted per language by the catalogue.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Text(String),
+    Number(i64),
+    Date(Date),
+}
+
+pub struct Catalog {
+    bundles: Vec<(Lang, FluentBundle<FluentResource>)>,
+}
+
+static BUILTIN: LazyLock<Catalog> = LazyLock::new(|| Catalog::from_sources(&SOURCES));
+
+/// How a date is written in running text for `lang`.
+pub fn format_date(lang: Lang, date: Date) -> String {
+    match lang {
+        Lang::Kk | Lang::Ru => format!("{:02}.{:02}.{:04}", date.day(), date.month(), date.year()),
+        Lang::En => date.to_string(),
+    }
+}
+
+impl Catalog {
+    /// The compiled-in catalogue.
+    pub fn builtin() -> &'static Catalog {
+        &BUILTIN
+    }
+
+    fn from_sources(sources: &[(Lang, &str)]) -> Catalog {
+        let bundles = sources
+            .iter()
+            .map(|(lang, text)| {
+                let id: LanguageIdentifier = lang.tag().parse().unwrap_or_default();
+                let mut bundle = FluentBundle::new_concurrent(vec![id]);
+                // No Unicode isolation marks: messages go into JSON, logs and SMS as they are.
+                bundle.set_use_isolating(false);
+                // A broken entry is skipped, not fatal; `tests::every_file_parses` keeps
+                // the shipped files clean.
+                let resource = FluentResource::try_new(text.to_string()).unwrap_or_else(|(r, _)| r);
+                let _ = bundle.add_resource(resource);
+                (*lang, bundle)
+            })
+            .collect();
+        Catalog { bundles }
+    }
+
+    fn bundle(&self, lang: Lang) -> Option<&FluentBundle<FluentResource>> {
+        self.bundles
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map(|(_, b)| b)
+    }
+
+    pub fn has(&self, lang: Lang, id: &str) -> bool {
+        self.bundle(lang).is_some_and(|b| b.has_message(id))
+    }
+
+    /// The message `id` in `lang`. A missing message yields its id (never a panic); the
+    /// tests check that every id used exists in every language.
+    pub fn text(&self, lang: Lang, id: &str, args: &[(&str, Arg)]) -> String {
+        let Some(bundle) = self.bundle(lang) else {
+            return id.to_string();
+        };
+        let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) else {
+            return id.to_string();
+        };
+        let mut fluent_args = FluentArgs::new();
+        for (name, arg) in args {
+            let value: FluentValue = match arg {
+                Arg::Text(s) => FluentValue::String(Cow::Owned(s.clone())),
+                Arg::Number(n) => FluentValue::from(*n),
+                Arg::Date(d) => FluentValue::String(Cow::Owned(format_date(lang, *d))),
+            };
+            fluent_args.set(*name, value);
+        }
+        let mut errors = Vec::new();
+        bundle
+            .format_pattern(pattern, Some(&fluent_args), &mut errors)
+            .into_owned()
+    }
+
+    /// The message `id` in all three languages.
+    pub fn localized(&self, id: &str, args: &[(&str, Arg)]) -> Localized {
+        Localized::from_fn(|lang| self.text(lang, id, args))
+    }
+}
+
+/// What to tell a person whose IIN was refused.
+pub fn iin_error(err: &IinError) -> Localized {
+    let args: Vec<(&str, Arg)> = match err {
+        IinError::WrongLength(n) => vec![("count", Arg::Number(*n as i64))],
+        IinError::NotADigit { position } => vec![("position", Arg::Number(*position as i64))],
+        IinError::BadCenturyDigit(d) => vec![("digit", Arg::Number(i64::from(*d)))],
+        IinError::BadBirthDate(digits) => vec![("digits", Arg::Text(digits.clone()))],
+        IinError::CheckDigitMismatch { .. } | IinError::CheckDigitUndefined => vec![],
+    };
+    Catalog::builtin().localized(&format!("iin-error-{}", err.code()), &args)
+}
+
+/// What to tell a person whose ticket number was refused.
+pub fn ticket_error(err: &TicketError) -> Localized {
+    let args: Vec<(&str, Arg)> = match err {
+        TicketError::WrongLength(n) => vec![("count", Arg::Number(*n as i64))],
+        TicketError::BadSymbol { position, found } => vec![
+            ("position", Arg::Number(*position as i64)),
+            ("symbol", Arg::Text(found.to_string())),
+        ],
+        TicketError::CheckFailed => vec![],
+    };
+    Catalog::builtin().localized(&format!("ticket-error-{}", err.code()), &args)
+}
+
+/// The name of an application state, as the citizen's status page shows it.
+pub fn state_name(state: ApplicationState) -> Localized {
+    Catalog::builtin().localized(&format!("state-{}", state.as_str()), &[])
+}
+
+/// An annulment reason (R12), as the citizen is told it.
+pub fn annulment_reason(reason: AnnulmentReason) -> Localized {
+    Catalog::builtin().localized(&format!("annulment-{}", reason.as_str()), &[])
+}
+
+/// What to tell a person whose action on an application was refused.
+pub fn lifecycle_error(err: &LifecycleError) -> Localized {
+    let id = format!("lifecycle-error-{}", err.code());
+    match err {
+        LifecycleError::IllegalTransition { state, .. } => {
+            let names = state_name(*state);
+            Localized::from_fn(|lang| {
+                let args = [("state", Arg::Text(names.get(lang).to_string()))];
+                Catalog::builtin().text(lang, &id, &args)
+            })
+        }
+        _ => Catalog::builtin().localized(&id, &[]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fluent_syntax::ast;
+    use jiff::civil::date;
+    use std::collections::BTreeSet;
+
+    fn ids(text: &str) -> BTreeSet<String> {
+        let resource = FluentResource::try_new(text.to_string()).unwrap();
+        resource
+            .entries()
+            .filter_map(|e| match e {
+                ast::Entry::Message(m) => Some(m.id.name.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_file_parses_and_all_languages_have_the_same_ids() {
+        let en = ids(SOURCES[2].1);
+        assert!(en.len() > 20);
+        for (lang, text) in SOURCES {
+            assert!(
+                FluentResource::try_new(text.to_string()).is_ok(),
+                "{lang} does not parse"
+            );
+            assert_eq!(ids(text), en, "{lang} differs from en");
+        }
+    }
+
+    #[test]
+    fn the_psc_message_is_verbatim() {
+        let m = Catalog::builtin().localized("psc-only", &[]);
+        assert_eq!(m.ru, "Оформление недоступно, обратитесь в ЦОН");
+        assert_eq!(m.kk, "Рәсімдеу қолжетімсіз, ХҚКО-ға жүгініңіз");
+        assert_eq!(
+            m.en,
+            "Not available online, please visit a Public Service Centre (PSC)"
+        );
+    }
+
+    #[test]
+    fn arguments_and_dates_are_filled_in_without_isolation_marks() {
+        let c = Catalog::builtin();
+        let args = [("service_start", Arg::Date(date(2025, 5, 28)))];
+        let ru = c.text(
+            Lang::Ru,
+            "eligibility-service-not-active-before-detail",
+            &args,
+        );
+        assert_eq!(ru, "Онлайн-оформление начнёт действовать с 28.05.2025.");
+        let en = c.text(
+            Lang::En,
+            "eligibility-service-not-active-before-detail",
+            &args,
+        );
+        assert_eq!(en, "The online service starts on 2025-05-28.");
+        assert!(!ru.contains('\u{2068}') && !ru.contains('\u{2069}'));
+    }
+
+    #[test]
+    fn a_missing_id_gives_the_id_back() {
+        assert_eq!(
+            Catalog::builtin().text(Lang::Kk, "no-such-message", &[]),
+            "no-such-message"
+        );
+    }
+
+    fn assert_complete(m: &Localized, id_prefix: &str) {
+        for lang in Lang::ALL {
+            let text = m.get(lang);
+            assert!(!text.starts_with(id_prefix), "{lang} lacks {text}");
+            assert!(
+                !text.contains('{'),
+                "{lang} has an unfilled argument: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_state_reason_and_lifecycle_error_has_a_message() {
+        use crate::calendar::CalendarError;
+        use crate::lifecycle::Role;
+        for state in ApplicationState::ALL {
+            assert_complete(&state_name(state), "state-");
+        }
+        for reason in AnnulmentReason::ALL {
+            assert_complete(&annulment_reason(reason), "annulment-");
+        }
+        let errors = [
+            LifecycleError::IllegalTransition {
+                command: "approve",
+                state: ApplicationState::Issued,
+            },
+            LifecycleError::WrongRole {
+                command: "approve",
+                role: Role::Citizen,
+            },
+            LifecycleError::NotTheApplicant,
+            LifecycleError::OtherRegion,
+            LifecycleError::NotTheReviewer,
+            LifecycleError::WrongRegistrationPoint,
+            LifecycleError::PointOutsideRegion {
+                point: "71-01".parse().unwrap(),
+                region: "75".parse().unwrap(),
+            },
+            LifecycleError::MissingRegistrationPoint,
+            LifecycleError::MissingPhoto,
+            LifecycleError::MissingSignature,
+            LifecycleError::MissingPayment,
+            LifecycleError::AlreadyPaid,
+            LifecycleError::TicketMismatch,
+            LifecycleError::NoRefundPending,
+            LifecycleError::Calendar(CalendarError::NotCovered(2027)),
+        ];
+        for e in &errors {
+            assert_complete(&lifecycle_error(e), "lifecycle-error-");
+        }
+        let m = lifecycle_error(&errors[0]);
+        assert!(m.ru.contains("«выдана»"), "{}", m.ru);
+        assert!(m.en.contains("\"issued\""), "{}", m.en);
+        assert!(m.kk.contains("«табыс етілді»"), "{}", m.kk);
+    }
+
+    #[test]
+    fn every_iin_and_ticket_error_has_a_message_in_every_language() {
+        let iin_errors = [
+            IinError::WrongLength(3),
+            IinError::NotADigit { position: 2 },
+            IinError::BadCenturyDigit(9),
+            IinError::BadBirthDate("991399".into()),
+            IinError::CheckDigitMismatch {
+                expected: 1,
+                found: 2,
+            },
+            IinError::CheckDigitUndefined,
+        ];
+        for e in &iin_errors {
+            let m = iin_error(e);
+            for lang in Lang::ALL {
+                assert!(
+                    !m.get(lang).starts_with("iin-error"),
+                    "{lang} lacks {}",
+                    e.code()
+                );
+                assert!(
+                    !m.get(lang).contains("{"),
+                    "{lang} {} has an unfilled argument",
+                    e.code()
+                );
+            }
+        }
+        assert!(iin_error(&IinError::WrongLength(3)).ru.contains('3'));
+        let ticket_errors = [
+            TicketError::WrongLength(4),
+            TicketError::BadSymbol {
+                position: 3,
+                found: 'U',
+            },
+            TicketError::CheckFailed,
+        ];
+        for e in &ticket_errors {
+            let m = ticket_error(e);
+            for lang in Lang::ALL {
+                assert!(
+                    !m.get(lang).starts_with("ticket-error"),
+                    "{lang} lacks {}",
+                    e.code()
+                );
+            }
+        }
+        assert!(ticket_error(&ticket_errors[1]).en.contains("\"U\""));
+    }
+}

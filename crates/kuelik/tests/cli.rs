@@ -1,0 +1,336 @@
+//! The `kuelik` command as other tools use it: the real binary, its stdout JSON, its exit
+//! codes and its one-line errors. (One test file = one test binary: keep them here.)
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const PSC_RU: &str = "Оформление недоступно, обратитесь в ЦОН";
+
+fn kuelik(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kuelik"))
+        .args(args)
+        .output()
+        .expect("the kuelik binary runs")
+}
+
+/// Runs with `--json`, checks exit 0 and that stdout is exactly one JSON object.
+fn json(args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = kuelik(&all);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON value");
+    assert!(v.is_object());
+    v
+}
+
+fn eligibility(expires: &str, at: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["eligibility", "--expires", expires, "--at", at];
+    args.extend_from_slice(extra);
+    json(&args)
+}
+
+/// Bad input: exit 2, nothing on stdout, exactly one line on stderr.
+fn assert_usage_error(args: &[&str], mentions: &str) {
+    let out = kuelik(args);
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    assert!(err.contains(mentions), "{args:?}: {err}");
+}
+
+// Noon in Almaty on 15 October 2025 (inside the pilot).
+const AT: &str = "2025-10-15T12:00:00+05:00";
+
+#[test]
+fn eligibility_boundaries_of_the_expiry_window() {
+    // D − T = 31 → too early, with the first date; 30 → eligible.
+    let v = eligibility("2025-11-15", AT, &[]);
+    assert_eq!(v["eligible"], false);
+    assert_eq!(v["code"], "too_early");
+    assert_eq!(v["first_eligible_date"], "2025-10-16");
+    let v = eligibility("2025-11-14", AT, &[]);
+    assert_eq!(v["eligible"], true);
+    assert_eq!(v["code"], "eligible");
+    assert_eq!(v["first_eligible_date"], Value::Null);
+    // D − T = 0 → eligible.
+    assert_eq!(eligibility("2025-10-15", AT, &[])["eligible"], true);
+    // D − T = −10 → eligible; −11 → the ЦОН message.
+    assert_eq!(eligibility("2025-10-05", AT, &[])["eligible"], true);
+    let v = eligibility("2025-10-04", AT, &[]);
+    assert_eq!(v["eligible"], false);
+    assert_eq!(v["code"], "expired_too_long");
+    assert_eq!(v["message"]["ru"], PSC_RU);
+}
+
+#[test]
+fn eligibility_json_has_the_promised_fields() {
+    let v = eligibility("2025-11-01", AT, &[]);
+    for key in [
+        "eligible",
+        "code",
+        "message",
+        "first_eligible_date",
+        "rules_version",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    for lang in ["kk", "ru", "en"] {
+        assert!(
+            v["message"][lang].as_str().is_some_and(|s| !s.is_empty()),
+            "message.{lang}"
+        );
+    }
+    assert_eq!(v["rules_version"], "pilot-2025");
+    assert_eq!(v["today"], "2025-10-15");
+    assert_eq!(v["checks"].as_array().map(Vec::len), Some(5));
+}
+
+#[test]
+fn today_is_the_almaty_date_not_utc() {
+    // Card valid through 9 January 2026. 18:59 UTC on 9 December is still 9 December in
+    // Almaty (31 days left: too early); 19:00 UTC is 10 December (30 days: eligible).
+    assert_eq!(
+        eligibility("2026-01-09", "2025-12-09T18:59:59Z", &[])["code"],
+        "too_early"
+    );
+    let v = eligibility("2026-01-09", "2025-12-09T19:00:00Z", &[]);
+    assert_eq!(v["code"], "eligible");
+    assert_eq!(v["today"], "2025-12-10");
+}
+
+#[test]
+fn other_reasons_and_documents_get_the_psc_message() {
+    for reason in ["name-change", "loss", "damage", "other"] {
+        let v = eligibility("2025-10-20", AT, &["--reason", reason]);
+        assert_eq!(v["eligible"], false, "{reason}");
+        assert_eq!(v["code"], "reason_not_served");
+        assert_eq!(v["message"]["ru"], PSC_RU);
+    }
+    let v = eligibility("2025-10-20", AT, &["--document", "passport"]);
+    assert_eq!(v["code"], "document_not_served");
+    assert_eq!(v["message"]["ru"], PSC_RU);
+}
+
+#[test]
+fn the_pilot_period_and_the_continuation() {
+    assert_eq!(
+        eligibility("2025-06-10", "2025-05-27T18:59:59Z", &[])["code"],
+        "service_not_active"
+    );
+    assert_eq!(
+        eligibility("2025-06-10", "2025-05-27T19:00:00Z", &[])["code"],
+        "eligible"
+    );
+    assert_eq!(
+        eligibility("2026-04-10", "2026-03-31T18:59:59Z", &[])["code"],
+        "eligible"
+    );
+    let v = eligibility("2026-04-10", "2026-03-31T19:00:00Z", &[]);
+    assert_eq!(v["code"], "service_not_active");
+    assert_eq!(v["eligible"], false);
+    let v = eligibility(
+        "2026-04-10",
+        "2026-03-31T19:00:00Z",
+        &["--rules", "continuation"],
+    );
+    assert_eq!(v["code"], "eligible");
+    assert_eq!(v["rules_version"], "continuation");
+    assert_eq!(v["rules_assumption"], true);
+}
+
+#[test]
+fn rules_can_come_from_a_file() {
+    let dir = std::env::temp_dir().join(format!("kuelik-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("wide.toml");
+    std::fs::write(
+        &file,
+        r#"
+version = "wide-window"
+title = "test: a 60-day window"
+effective_from = 2025-01-01
+document_kinds = ["identity-card", "passport"]
+reasons = ["expiring"]
+window_days_before_expiry = 60
+window_days_after_expiry = 10
+processing_working_days = 15
+[duty_mrp]
+identity-card = "0.2"
+passport = "8"
+"#,
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let v = eligibility(
+        "2025-12-10",
+        AT,
+        &["--rules", path, "--document", "passport"],
+    );
+    assert_eq!(v["code"], "eligible");
+    assert_eq!(v["rules_version"], "wide-window");
+
+    std::fs::write(&file, "version = \"x\"\n").unwrap();
+    assert_usage_error(
+        &["eligibility", "--expires", "2025-12-10", "--rules", path],
+        "missing field",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_eligibility_input_is_a_one_line_usage_error() {
+    assert_usage_error(&["eligibility", "--expires", "2025-02-30"], "2025-02-30");
+    assert_usage_error(&["eligibility", "--expires", "tomorrow"], "YYYY-MM-DD");
+    assert_usage_error(
+        &[
+            "eligibility",
+            "--expires",
+            "2025-10-01",
+            "--reason",
+            "wedding",
+        ],
+        "wedding",
+    );
+    assert_usage_error(
+        &[
+            "eligibility",
+            "--expires",
+            "2025-10-01",
+            "--document",
+            "visa",
+        ],
+        "visa",
+    );
+    assert_usage_error(
+        &[
+            "eligibility",
+            "--expires",
+            "2025-10-01",
+            "--at",
+            "2025-10-15",
+        ],
+        "RFC 3339",
+    );
+    assert_usage_error(
+        &[
+            "eligibility",
+            "--expires",
+            "2025-10-01",
+            "--rules",
+            "no-such-set",
+        ],
+        "no-such-set",
+    );
+    assert_usage_error(&["eligibility"], "--expires");
+    assert_usage_error(
+        &["eligibility", "--expires", "2025-10-01", "--colour"],
+        "--colour",
+    );
+}
+
+#[test]
+fn text_output_speaks_the_chosen_language() {
+    let out = kuelik(&[
+        "eligibility",
+        "--expires",
+        "2025-10-01",
+        "--at",
+        AT,
+        "--reason",
+        "loss",
+        "--lang",
+        "ru",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(PSC_RU));
+}
+
+#[test]
+fn iin_exit_codes_and_json() {
+    let v = json(&["iin", "900515301234"]);
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["birth_date"], "1990-05-15");
+    assert_eq!(v["sex"], "male");
+
+    let out = kuelik(&["iin", "900515301235", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["code"], "check_digit_mismatch");
+    assert!(v["message"]["kk"].as_str().is_some_and(|s| !s.is_empty()));
+
+    let out = kuelik(&["iin", "9005153012"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("12 digits"));
+
+    assert_usage_error(&["iin"], "NUMBER");
+}
+
+#[test]
+fn tickets_are_drawn_and_checked() {
+    let a = json(&["ticket", "new"]);
+    let b = json(&["ticket", "new"]);
+    let a = a["ticket"].as_str().unwrap().to_string();
+    assert_ne!(
+        a,
+        b["ticket"].as_str().unwrap(),
+        "two draws gave the same ticket"
+    );
+    assert_eq!(a.len(), 11);
+
+    let v = json(&["ticket", "check", &a.to_lowercase()]);
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["ticket"], a.as_str());
+
+    // Swap two neighbours that differ: caught, exit 1, with the reason.
+    let mut chars: Vec<char> = a.replace('-', "").chars().collect();
+    let i = (0..chars.len() - 1)
+        .find(|&i| chars[i] != chars[i + 1])
+        .unwrap();
+    chars.swap(i, i + 1);
+    let swapped: String = chars.into_iter().collect();
+    let out = kuelik(&["ticket", "check", &swapped]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("check symbol"));
+}
+
+#[test]
+fn fees_in_tiyn_and_tenge() {
+    let v = json(&["fee", "--document", "identity-card", "--on", "2025-06-01"]);
+    assert_eq!(v["amount_tiyn"], 78_640);
+    assert_eq!(v["amount_tenge"], "786.40");
+    assert_eq!(v["mrp_year"], 2025);
+    let v = json(&["fee", "--document", "identity-card", "--on", "2026-06-01"]);
+    assert_eq!(v["amount_tiyn"], 86_500);
+    assert_eq!(v["amount_tenge"], "865.00");
+    let v = json(&["fee", "--document", "passport", "--on", "2026-06-01"]);
+    assert_eq!(v["amount_tiyn"], 8 * 4_325 * 100);
+    assert_usage_error(&["fee", "--on", "2031-01-01"], "2031");
+    assert_usage_error(&["fee", "--on", "01.06.2025"], "YYYY-MM-DD");
+}
+
+#[test]
+fn reference_data_is_listed() {
+    let out = kuelik(&["points", "--region", "75", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().map(Vec::len), Some(2));
+    let out = kuelik(&["rules", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let enabled: Vec<_> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["enabled"] == true)
+        .map(|s| s["rule_set"]["version"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(enabled, vec!["pilot-2025"]);
+}

@@ -119,6 +119,7 @@ pub fn duty_due(
 mod tests {
     use super::*;
     use jiff::civil::date;
+    use proptest::prelude::*;
 
     fn due(kind: DocumentKind, on: Date) -> Result<Duty, FeeError> {
         duty_due(
@@ -176,5 +177,29 @@ mod tests {
         // 0.0001 × 3,450 ₸ = 34.5 tiyn → 35 tiyn.
         let d = duty_due(&rules, &mrp, DocumentKind::IdentityCard, date(2023, 7, 1)).unwrap();
         assert_eq!(d.amount, Tiyn(35));
+    }
+
+    proptest! {
+        /// For any rate and any known year the amount is the exact product rounded half up,
+        /// never off by more than half a tiyn, and a higher rate never costs less.
+        #[test]
+        fn amount_is_the_rounded_exact_product(
+            rate in 0u64..2_000_000, bump in 1u64..10_000, year in 2023i16..=2026, day in 0i32..365
+        ) {
+            let mrp = MrpTable::from_toml(BUILTIN).unwrap();
+            let on = crate::time::add_days(date(year, 1, 1), day);
+            prop_assume!(on.year() == year);
+            let mut rules = RuleSet::builtin("pilot-2025").unwrap();
+            let mut at = |ten_thousandths: u64| {
+                let text = format!("{}.{:04}", ten_thousandths / 10_000, ten_thousandths % 10_000);
+                rules.duty_mrp.insert(DocumentKind::IdentityCard, text.parse().unwrap());
+                duty_due(&rules, &mrp, DocumentKind::IdentityCard, on).unwrap()
+            };
+            let d = at(rate);
+            let exact = u128::from(mrp.tenge(year).unwrap()) * 100 * u128::from(rate);
+            let got = u128::from(d.amount.0) * 10_000;
+            prop_assert!(got + 5_000 > exact && got <= exact + 5_000, "{got} vs {exact}");
+            prop_assert!(at(rate + bump).amount >= d.amount);
+        }
     }
 }

@@ -21,7 +21,7 @@ use kuelik_core::document::{DocumentFacts, DocumentKind};
 use kuelik_core::eligibility::{self, Decision};
 use kuelik_core::fees::{self, MrpTable};
 use kuelik_core::iin::Iin;
-use kuelik_core::lang::Lang;
+use kuelik_core::lang::{Lang, Localized};
 use kuelik_core::messages;
 use kuelik_core::region::{RegionCode, Regions, RegistrationPoints};
 use kuelik_core::rules::{Reason, RuleBook, RuleSet, BUILTIN};
@@ -264,33 +264,29 @@ fn eligibility(args: EligibilityArgs) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-fn iin(number: &str, json: bool) -> Outcome {
-    match Iin::parse(number) {
-        Ok(iin) => {
+/// The answer of a validity check (`iin`, `ticket check`): exit 0 when valid, 1 when not.
+/// `valid` holds the JSON fields and the text line of a valid value.
+fn report_check<E: std::fmt::Display>(
+    result: Result<(serde_json::Value, String), (E, &str, Localized)>,
+    json: bool,
+) -> Outcome {
+    match result {
+        Ok((mut fields, text)) => {
             if json {
-                print_json(&json!({
-                    "valid": true,
-                    "iin": iin,
-                    "birth_date": iin.birth_date(),
-                    "sex": iin.sex(),
-                }))?;
+                fields["valid"] = true.into();
+                print_json(&fields)?;
             } else {
-                let sex = serde_json::to_value(iin.sex()).unwrap_or_default();
-                println!(
-                    "valid: born {}, {}",
-                    iin.birth_date(),
-                    sex.as_str().unwrap_or_default()
-                );
+                println!("valid: {text}");
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
+        Err((e, code, message)) => {
             if json {
                 print_json(&json!({
                     "valid": false,
-                    "code": e.code(),
+                    "code": code,
                     "error": e.to_string(),
-                    "message": messages::iin_error(&e),
+                    "message": message,
                 }))?;
             } else {
                 println!("invalid: {e}");
@@ -298,6 +294,24 @@ fn iin(number: &str, json: bool) -> Outcome {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+fn iin(number: &str, json: bool) -> Outcome {
+    let result = Iin::parse(number)
+        .map(|iin| {
+            let fields = json!({ "iin": iin, "birth_date": iin.birth_date(), "sex": iin.sex() });
+            let text = format!(
+                "born {}, {}",
+                iin.birth_date(),
+                fields["sex"].as_str().unwrap_or_default()
+            );
+            (fields, text)
+        })
+        .map_err(|e| {
+            let message = messages::iin_error(&e);
+            (e.clone(), e.code(), message)
+        });
+    report_check(result, json)
 }
 
 fn ticket(command: TicketCommand) -> Outcome {
@@ -313,29 +327,15 @@ fn ticket(command: TicketCommand) -> Outcome {
             }
             Ok(ExitCode::SUCCESS)
         }
-        TicketCommand::Check { number, json } => match TicketNumber::parse(&number) {
-            Ok(ticket) => {
-                if json {
-                    print_json(&json!({ "valid": true, "ticket": ticket }))?;
-                } else {
-                    println!("valid: {ticket}");
-                }
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(e) => {
-                if json {
-                    print_json(&json!({
-                        "valid": false,
-                        "code": e.code(),
-                        "error": e.to_string(),
-                        "message": messages::ticket_error(&e),
-                    }))?;
-                } else {
-                    println!("invalid: {e}");
-                }
-                Ok(ExitCode::from(1))
-            }
-        },
+        TicketCommand::Check { number, json } => {
+            let result = TicketNumber::parse(&number)
+                .map(|ticket| (json!({ "ticket": ticket }), ticket.to_string()))
+                .map_err(|e| {
+                    let message = messages::ticket_error(&e);
+                    (e.clone(), e.code(), message)
+                });
+            report_check(result, json)
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Kazakhstan's working-day calendar: a five-day week, minus public holidays and days off
 //! moved by law or decree, plus weekend days decreed as working days.
 //!
-//! The calendar is data (`data/nonworking-days.csv`), extended by an administrator each year:
+//! The calendar is data (`data/nonworking-days.csv`), extended by an administrator each year
+//! (2027 is provisional: the law's fixed dates only, until the year's transfer decree):
 //! transfers are decreed yearly and Kurban Ait follows the lunar calendar, so no formula
 //! can produce it. A year with no rows is "not covered": asking about it is an error rather
 //! than a silent guess that would put a due date on a holiday.
@@ -63,7 +64,7 @@ pub struct WorkingCalendar {
 }
 
 impl WorkingCalendar {
-    /// The built-in calendar (2025–2026, with sources in the file).
+    /// The built-in calendar (2025–2026 from official calendars, 2027 provisional; sources in the file).
     pub fn builtin() -> WorkingCalendar {
         WorkingCalendar::from_csv(BUILTIN).unwrap_or(WorkingCalendar {
             exceptions: BTreeMap::new(),
@@ -152,12 +153,16 @@ mod tests {
     }
 
     #[test]
-    fn builtin_covers_2025_and_2026() {
-        assert_eq!(cal().covered_years(), Some((2025, 2026)));
+    fn builtin_covers_2025_to_2027() {
+        assert_eq!(cal().covered_years(), Some((2025, 2027)));
         assert_eq!(
-            cal().is_working_day(date(2027, 1, 4)),
-            Err(CalendarError::NotCovered(2027))
+            cal().is_working_day(date(2028, 1, 4)),
+            Err(CalendarError::NotCovered(2028))
         );
+        // 2027 is provisional (fixed dates and the next-working-day rule): 4 January is
+        // the day off for 2 January, a Saturday.
+        assert!(!cal().is_working_day(date(2027, 1, 4)).unwrap());
+        assert!(!cal().is_working_day(date(2027, 3, 15)).unwrap()); // Constitution Day
     }
 
     #[test]
@@ -195,8 +200,8 @@ mod tests {
         );
         // Running past the covered years is an explicit error.
         assert_eq!(
-            c.add_working_days(date(2026, 12, 20), 15),
-            Err(CalendarError::NotCovered(2027))
+            c.add_working_days(date(2027, 12, 20), 15),
+            Err(CalendarError::NotCovered(2028))
         );
     }
 

@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod messages;
 pub mod money;
 pub mod region;
+pub mod register;
 pub mod rules;
 pub mod ticket;
 pub mod time;

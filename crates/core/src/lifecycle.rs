@@ -1285,13 +1285,13 @@ mod tests {
             .handle(
                 &Command::Submit { ticket: ticket() },
                 &citizen(),
-                "2026-12-20T05:00:00Z".parse().unwrap(),
+                "2027-12-20T05:00:00Z".parse().unwrap(),
                 &policy(),
             )
             .unwrap_err();
         assert_eq!(
             err,
-            LifecycleError::Calendar(CalendarError::NotCovered(2027))
+            LifecycleError::Calendar(CalendarError::NotCovered(2028))
         );
         assert_eq!(err.code(), "calendar_not_covered");
         assert_eq!(app, before);

@@ -1,5 +1,6 @@
-//! `kuelik`: the one binary of the service. Today it answers the service's rules from the
-//! command line (eligibility, IIN, tickets, fees, reference data); later issues add `serve`.
+//! `kuelik`: the one binary of the service: `serve` runs it; `migrate`, `staff` and
+//! `register` administer it; `eligibility`, `iin`, `ticket`, `fee`, `rules` and `points`
+//! answer the service's rules from the command line.
 //!
 //! Output contract (other tools rely on it): with `--json`, exactly one JSON object on
 //! stdout. Exit 0 for an answer (whatever it is), 1 when the thing checked is invalid
@@ -28,6 +29,8 @@ use kuelik_core::rules::{Reason, RuleBook, RuleSet, BUILTIN};
 use kuelik_core::ticket::{TicketNumber, RANDOM_BITS};
 use kuelik_core::time::almaty_date;
 
+mod service;
+
 #[derive(Parser)]
 #[command(
     name = "kuelik",
@@ -41,6 +44,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the service (HTTP API, workers) on the embedded SQLite database or PostgreSQL.
+    Serve(service::ServeArgs),
+    /// Create or update the database schema (serve also does this at start).
+    Migrate(service::StoreArgs),
+    /// Staff accounts.
+    #[command(subcommand)]
+    Staff(service::StaffCommand),
+    /// The local population register.
+    #[command(subcommand)]
+    Register(service::RegisterCommand),
     /// May the holder of a document renew it online now (or at --at)?
     Eligibility(EligibilityArgs),
     /// Check an individual identification number (IIN).
@@ -162,7 +175,7 @@ fn parse_region(s: &str) -> Result<RegionCode, String> {
 }
 
 /// Bad input: one line on stderr, exit 2.
-struct UsageError(String);
+pub struct UsageError(pub String);
 
 type Outcome = Result<ExitCode, UsageError>;
 
@@ -413,6 +426,10 @@ fn points(region: Option<RegionCode>, json: bool) -> Outcome {
 
 fn run(cli: Cli) -> Outcome {
     match cli.command {
+        Command::Serve(args) => service::serve(args).map(|()| ExitCode::SUCCESS),
+        Command::Migrate(store) => service::migrate(store).map(|()| ExitCode::SUCCESS),
+        Command::Staff(command) => service::staff(command).map(|()| ExitCode::SUCCESS),
+        Command::Register(command) => service::register(command).map(|()| ExitCode::SUCCESS),
         Command::Eligibility(args) => eligibility(args),
         Command::Iin { number, json } => iin(&number, json),
         Command::Ticket(command) => ticket(command),

@@ -1,0 +1,410 @@
+//! The commands that run or administer the service: `serve`, `migrate`, `staff`, `register`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+
+use kuelik_core::rules::RuleBook;
+use kuelik_server::api::staff::{new_staff_account, NewStaff};
+use kuelik_server::clock::SystemClock;
+use kuelik_server::{Config, Secrets};
+use kuelik_store::Store;
+
+use crate::UsageError;
+
+/// Where the service keeps its data, shared by every service command.
+#[derive(Args, Clone)]
+pub struct StoreArgs {
+    /// Folder for the embedded SQLite database and the generated keys.
+    #[arg(long, env = "KUELIK_DATA_DIR", default_value = "kuelik-data")]
+    pub data_dir: PathBuf,
+    /// A PostgreSQL URL (postgres://…) to use instead of the embedded SQLite database.
+    #[arg(long, env = "KUELIK_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl StoreArgs {
+    fn url(&self) -> Result<String, UsageError> {
+        match &self.database_url {
+            Some(url) => Ok(url.clone()),
+            None => {
+                std::fs::create_dir_all(&self.data_dir).map_err(|e| {
+                    UsageError(format!(
+                        "cannot create the data dir {}: {e}",
+                        self.data_dir.display()
+                    ))
+                })?;
+                Ok(format!(
+                    "sqlite://{}",
+                    self.data_dir.join("kuelik.db").display()
+                ))
+            }
+        }
+    }
+
+    pub async fn open(&self) -> Result<Arc<dyn Store>, UsageError> {
+        let url = self.url()?;
+        kuelik_store::open(&url)
+            .await
+            .map_err(|e| UsageError(format!("cannot open the database: {e}")))
+    }
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address and port to listen on.
+    #[arg(long, env = "KUELIK_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Demo mode: seeds a register, staff and applications, switches on the `continuation`
+    /// rule set (an assumption), and shows one-time codes at /dev/inbox. Never in production.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Subcommand)]
+pub enum StaffCommand {
+    /// Create a staff account.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// officer, production_operator, point_operator or administrator.
+        #[arg(long)]
+        role: String,
+        /// An officer's region (two-digit code).
+        #[arg(long)]
+        region: Option<String>,
+        /// A point operator's registration point (RR-NN).
+        #[arg(long)]
+        point: Option<String>,
+        /// The password (at least 12 characters); read from KUELIK_STAFF_PASSWORD if absent.
+        #[arg(long, env = "KUELIK_STAFF_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// List staff accounts.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, UsageError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| UsageError(format!("cannot start the async runtime: {e}")))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The server's keys: from `KUELIK_OTP_KEY` / `KUELIK_GATEWAY_KEY` (hex) when set (several
+/// instances must share them), else from `DATA_DIR/secrets.json`, created on first start
+/// with owner-only permissions.
+fn secrets(data_dir: &Path) -> Result<Secrets, UsageError> {
+    let path = data_dir.join("secrets.json");
+    let from_env = |name: &str| std::env::var(name).ok().and_then(|v| unhex(&v));
+    let file: serde_json::Value = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| UsageError(format!("{} is corrupt: {e}", path.display())))?,
+        Err(_) => {
+            let mut otp = [0u8; 32];
+            let mut gateway = [0u8; 32];
+            getrandom::fill(&mut otp)
+                .and_then(|_| getrandom::fill(&mut gateway))
+                .map_err(|e| UsageError(format!("no OS randomness: {e}")))?;
+            let value = serde_json::json!({ "otp_key": hex(&otp), "gateway_key": hex(&gateway) });
+            std::fs::create_dir_all(data_dir).map_err(|e| UsageError(e.to_string()))?;
+            std::fs::write(&path, value.to_string())
+                .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+            }
+            value
+        }
+    };
+    let key = |env: &str, field: &str| -> Result<Vec<u8>, UsageError> {
+        from_env(env)
+            .or_else(|| file[field].as_str().and_then(unhex))
+            .filter(|k| k.len() >= 16)
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "no usable {field} (set {env} to at least 16 hex bytes)"
+                ))
+            })
+    };
+    let otp = key("KUELIK_OTP_KEY", "otp_key")?;
+    let mut otp_key = [0u8; 32];
+    for (i, b) in otp.iter().take(32).enumerate() {
+        otp_key[i] = *b;
+    }
+    Ok(Secrets {
+        otp_key,
+        gateway_key: key("KUELIK_GATEWAY_KEY", "gateway_key")?,
+    })
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KUELIK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
+    init_logging();
+    runtime()?.block_on(async move {
+        let store = args.store.open().await?;
+        let mut rules = RuleBook::builtin().map_err(|e| UsageError(format!("built-in rules are broken: {e}")))?;
+        let mut config = Config::new(secrets(&args.store.data_dir)?);
+        config.demo = args.demo;
+        if args.demo {
+            rules.enable("continuation").map_err(|e| UsageError(e.to_string()))?;
+        }
+        let state = kuelik_server::app_state(store, Arc::new(SystemClock), rules, config);
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| UsageError(format!("cannot listen on {}: {e}", args.listen)))?;
+        let addr = listener.local_addr().map_err(|e| UsageError(e.to_string()))?;
+        if args.demo {
+            let seeded = kuelik_server::demo::seed(&state).await.map_err(UsageError)?;
+            println!("DEMO MODE. The `continuation` rule set is ON: it continues the pilot's rules after");
+            println!("31 March 2026, an assumption of this project, not law.");
+            print!("{seeded}");
+            println!("One-time codes: http://{addr}/dev/inbox");
+        }
+        println!("kuelik ({} database) is serving on http://{addr}/", state.store.backend());
+        println!("API: http://{addr}/api/v1 — docs: http://{addr}/api/docs/ — stop with Ctrl-C");
+        kuelik_server::serve(state, listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| UsageError(format!("the server stopped: {e}")))
+    })
+}
+
+pub fn migrate(store: StoreArgs) -> Result<(), UsageError> {
+    runtime()?.block_on(async move {
+        let store = store.open().await?;
+        println!("{} database is migrated", store.backend());
+        Ok(())
+    })
+}
+
+pub fn staff(command: StaffCommand) -> Result<(), UsageError> {
+    runtime()?.block_on(async move {
+        match command {
+            StaffCommand::Add {
+                store,
+                username,
+                name,
+                role,
+                region,
+                point,
+                password,
+            } => {
+                let store = store.open().await?;
+                let regions = kuelik_core::region::Regions::builtin();
+                let points = kuelik_core::region::RegistrationPoints::builtin(&regions);
+                let request = NewStaff {
+                    username,
+                    display_name: name,
+                    password,
+                    role,
+                    region,
+                    point,
+                };
+                let account = new_staff_account(request, &regions, &points, jiff::Timestamp::now())
+                    .map_err(UsageError)?;
+                store
+                    .add_staff(&account)
+                    .await
+                    .map_err(|e| UsageError(e.to_string()))?;
+                println!("added {} ({})", account.username, account.role.as_str());
+                Ok(())
+            }
+            StaffCommand::List { store } => {
+                let store = store.open().await?;
+                for s in store
+                    .list_staff()
+                    .await
+                    .map_err(|e| UsageError(e.to_string()))?
+                {
+                    let scope = s
+                        .region
+                        .map(|r| format!("region {r}"))
+                        .or(s.point.map(|p| format!("point {p}")))
+                        .unwrap_or_default();
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        s.username,
+                        s.role.as_str(),
+                        scope,
+                        if s.active { "active" } else { "disabled" }
+                    );
+                }
+                Ok(())
+            }
+        }
+    })
+}
+
+#[derive(Subcommand)]
+pub enum RegisterCommand {
+    /// Load people from a CSV file into the local population register. The whole file is
+    /// checked first: one bad line and nothing is imported.
+    Import {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// CSV with the columns iin,surname,given_name,patronymic,phone,language,region,
+        /// address,document_kind,document_number,issued_on,last_valid_day.
+        file: PathBuf,
+    },
+    /// Generate synthetic citizens (valid IINs, Kazakh and Russian names, addresses in the
+    /// 20 regions, cards expiring so that about 1% are in the online window on any day).
+    Generate {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        citizens: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write a CSV file instead of filling the database.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
+}
+
+const BATCH: usize = 10_000;
+
+async fn put_all(
+    store: &dyn Store,
+    people: impl Iterator<Item = kuelik_core::register::Person>,
+) -> Result<u64, UsageError> {
+    let mut written = 0;
+    let mut batch = Vec::with_capacity(BATCH);
+    for person in people {
+        batch.push(person);
+        if batch.len() == BATCH {
+            written += store
+                .put_people(&batch)
+                .await
+                .map_err(|e| UsageError(e.to_string()))?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        written += store
+            .put_people(&batch)
+            .await
+            .map_err(|e| UsageError(e.to_string()))?;
+    }
+    Ok(written)
+}
+
+pub fn register(command: RegisterCommand) -> Result<(), UsageError> {
+    use kuelik_core::register::csv::PersonReader;
+    let regions = kuelik_core::region::Regions::builtin();
+    let started = std::time::Instant::now();
+    match command {
+        RegisterCommand::Import { store, file } => {
+            let open = || {
+                std::fs::File::open(&file)
+                    .map(std::io::BufReader::new)
+                    .map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))
+            };
+            let mut errors = 0u64;
+            let mut count = 0u64;
+            for row in PersonReader::from_reader(open()?, &regions) {
+                match row {
+                    Ok(_) => count += 1,
+                    Err(e) => {
+                        errors += 1;
+                        if errors <= 10 {
+                            eprintln!("{}: {e}", file.display());
+                        }
+                    }
+                }
+            }
+            if errors > 0 {
+                return Err(UsageError(format!(
+                    "{errors} bad line(s) in {}; nothing was imported",
+                    file.display()
+                )));
+            }
+            runtime()?.block_on(async move {
+                let store = store.open().await?;
+                let people = PersonReader::from_reader(open()?, &regions).filter_map(Result::ok);
+                let written = put_all(store.as_ref(), people).await?;
+                println!(
+                    "imported {written} of {count} people in {:.1?}",
+                    started.elapsed()
+                );
+                Ok(())
+            })
+        }
+        RegisterCommand::Generate {
+            store,
+            citizens,
+            seed,
+            csv,
+        } => {
+            let today = kuelik_core::time::almaty_date(jiff::Timestamp::now());
+            let count = usize::try_from(citizens)
+                .map_err(|_| UsageError("--citizens is too large".into()))?;
+            let people = kuelik_core::register::synthetic::generate(seed, count, today);
+            match csv {
+                Some(path) => {
+                    let file = std::fs::File::create(&path)
+                        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+                    let mut writer = kuelik_core::register::csv::PersonWriter::new(
+                        std::io::BufWriter::new(file),
+                    )
+                    .map_err(|e| UsageError(e.to_string()))?;
+                    for p in people {
+                        writer.write(&p).map_err(|e| UsageError(e.to_string()))?;
+                    }
+                    writer.finish().map_err(|e| UsageError(e.to_string()))?;
+                    println!(
+                        "wrote {citizens} people to {} in {:.1?}",
+                        path.display(),
+                        started.elapsed()
+                    );
+                    Ok(())
+                }
+                None => runtime()?.block_on(async move {
+                    let store = store.open().await?;
+                    let written = put_all(store.as_ref(), people).await?;
+                    println!(
+                        "generated {written} people (seed {seed}) in {:.1?}",
+                        started.elapsed()
+                    );
+                    Ok(())
+                }),
+            }
+        }
+    }
+}

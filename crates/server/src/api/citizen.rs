@@ -1,0 +1,967 @@
+//! The citizen's side: eligibility from the register, the draft, photo and signature,
+//! registration point, payment, the signed submission (→ ticket), status, withdrawal and
+//! notifications. A citizen only ever sees their own applications; any other id is 404.
+
+use axum::body::Bytes;
+use axum::extract::{Multipart, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use kuelik_core::digest::Sha256Digest;
+use kuelik_core::eligibility;
+use kuelik_core::iin::Iin;
+use kuelik_core::lifecycle::{
+    Actor, Application, ApplicationId, ApplicationState, Command, LifecyclePolicy,
+};
+use kuelik_core::region::PointId;
+use kuelik_core::register::Person;
+use kuelik_core::rules::Reason;
+use kuelik_core::ticket::TicketNumber;
+use kuelik_core::time::almaty_date;
+use kuelik_store::{ApplicationWrite, Blob, Changes, IdempotencyRecord, StoreError};
+
+use crate::api::views::{
+    ApplicationView, EligibilityView, EventView, NoticeView, PaymentView, PersonView,
+};
+use crate::api::{audit, rules_at, transition, transition_steps};
+use crate::auth::{self, random_bytes, sha256, OtpIssued, Principal};
+use crate::error::{t, ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::AppState;
+
+/// Parses a JSON body by hand (handlers that also hash the raw body for idempotency).
+pub fn parse_json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+    max: usize,
+) -> ApiResult<T> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            let m = m.trim();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        });
+    if !is_json {
+        return Err(ApiError::plain(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ));
+    }
+    if body.len() > max {
+        return Err(ApiError::plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is over {max} bytes"),
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = T::deserialize(&mut de).map_err(|e| {
+        let code = if e.is_syntax() || e.is_eof() {
+            "malformed_json"
+        } else {
+            "invalid_body"
+        };
+        let status = if e.is_syntax() || e.is_eof() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        ApiError::plain(status, code, e.to_string())
+    })?;
+    de.end()
+        .map_err(|e| ApiError::plain(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
+    Ok(value)
+}
+
+/// An `Idempotency-Key` request: the first answer is stored with the change and replayed
+/// for every retry with the same key and body.
+pub struct Idempotency {
+    scope: String,
+    key: String,
+    digest: Sha256Digest,
+}
+
+impl Idempotency {
+    pub fn from_request(
+        headers: &HeaderMap,
+        scope: String,
+        body: &[u8],
+    ) -> ApiResult<Option<Idempotency>> {
+        let Some(raw) = headers.get("idempotency-key") else {
+            return Ok(None);
+        };
+        let key = raw.to_str().unwrap_or("").trim();
+        if key.is_empty() || key.len() > 200 {
+            return Err(ApiError::plain(
+                StatusCode::BAD_REQUEST,
+                "bad_idempotency_key",
+                "Idempotency-Key must be 1 to 200 visible characters",
+            ));
+        }
+        Ok(Some(Idempotency {
+            scope,
+            key: key.to_string(),
+            digest: Sha256Digest::from_bytes(sha256(body)),
+        }))
+    }
+
+    /// The stored answer of an earlier request with this key, if any.
+    pub async fn replay(&self, state: &AppState) -> ApiResult<Option<Response>> {
+        match state
+            .store
+            .idempotency_record(&self.scope, &self.key)
+            .await?
+        {
+            None => Ok(None),
+            Some(record) if record.request_digest == self.digest => {
+                let status = StatusCode::from_u16(record.status).unwrap_or(StatusCode::OK);
+                let mut response = (status, Json(record.body)).into_response();
+                response
+                    .headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                Ok(Some(response))
+            }
+            Some(_) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                t(
+                    "Бұл Idempotency-Key басқа сұрауға қолданылған.",
+                    "Этот Idempotency-Key уже использован для другого запроса.",
+                    "This Idempotency-Key was used for a different request.",
+                ),
+            )),
+        }
+    }
+
+    pub fn record(
+        &self,
+        state: &AppState,
+        status: StatusCode,
+        body: &serde_json::Value,
+    ) -> IdempotencyRecord {
+        IdempotencyRecord {
+            scope: self.scope.clone(),
+            key: self.key.clone(),
+            request_digest: self.digest,
+            status: status.as_u16(),
+            body: body.clone(),
+            created_at: state.clock.now(),
+        }
+    }
+}
+
+/// Replays after losing a race on the key: the winner's answer is now stored.
+async fn replay_after_race(
+    state: &AppState,
+    idem: &Option<Idempotency>,
+    err: ApiError,
+) -> ApiResult<Response> {
+    if err.code == "duplicate_idempotency_key" {
+        if let Some(idem) = idem {
+            if let Some(response) = idem.replay(state).await? {
+                return Ok(response);
+            }
+        }
+    }
+    Err(err)
+}
+
+pub(crate) fn today(state: &AppState) -> jiff::civil::Date {
+    almaty_date(state.clock.now())
+}
+
+async fn person_of(state: &AppState, iin: &Iin) -> ApiResult<Person> {
+    state.store.person(iin).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_in_register",
+            t(
+                "Халықты тіркеу дерекқорында сіз туралы мәлімет табылмады. ХҚКО-ға жүгініңіз.",
+                "Сведения о вас не найдены в регистре населения. Обратитесь в ЦОН.",
+                "The population register has no record of you. Please visit a Public Service Centre.",
+            ),
+        )
+    })
+}
+
+/// A citizen's own application, or 404.
+async fn own(state: &AppState, iin: Iin, id: Uuid) -> ApiResult<kuelik_store::StoredApplication> {
+    match state.store.application(ApplicationId(id)).await? {
+        Some(s) if s.application.applicant == iin => Ok(s),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+fn decision_error(decision: eligibility::Decision, assumption: bool) -> ApiError {
+    let code = decision.code.as_str().to_string();
+    let message = decision.message.clone();
+    let view = EligibilityView::new(decision, assumption);
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        .with_extra(json!({ "eligibility": view }))
+}
+
+/// The signed-in person as the population register has them.
+#[utoipa::path(get, path = "/me", tag = "citizen", responses((status = 200, body = PersonView)))]
+pub async fn me(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<PersonView>> {
+    let iin = principal.citizen()?;
+    let person = person_of(&state, &iin).await?;
+    Ok(Json(PersonView::from(&person)))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EligibilityQuery {
+    /// `expiring` (default), `name-change`, `loss`, `damage` or `other`.
+    pub reason: Option<String>,
+}
+
+fn parse_reason(raw: Option<&str>) -> ApiResult<Reason> {
+    match raw {
+        None => Ok(Reason::Expiring),
+        Some(r) => r.parse().map_err(|e: kuelik_core::rules::UnknownReason| {
+            ApiError::plain(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_reason",
+                e.to_string(),
+            )
+        }),
+    }
+}
+
+async fn decide_for(
+    state: &AppState,
+    person: &Person,
+    reason: Reason,
+) -> ApiResult<(eligibility::Decision, bool)> {
+    let now = state.clock.now();
+    let rules = rules_at(state, now)?;
+    Ok((
+        eligibility::decide(&person.document.facts(), reason, now, rules),
+        rules.assumption,
+    ))
+}
+
+/// May the signed-in person renew their document online now? (Facts from the register.)
+#[utoipa::path(get, path = "/me/eligibility", tag = "citizen", params(EligibilityQuery),
+    responses((status = 200, body = EligibilityView)))]
+pub async fn my_eligibility(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<EligibilityQuery>,
+) -> ApiResult<Json<EligibilityView>> {
+    let iin = principal.citizen()?;
+    let person = person_of(&state, &iin).await?;
+    let reason = parse_reason(q.reason.as_deref())?;
+    let (decision, assumption) = decide_for(&state, &person, reason).await?;
+    Ok(Json(EligibilityView::new(decision, assumption)))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApplication {
+    /// Why a new document: `expiring` (default) is the only reason served online.
+    pub reason: Option<String>,
+}
+
+/// Start an application (a draft pre-filled from the register). Only when eligible; one live
+/// application per person. Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/applications", tag = "citizen", request_body = CreateApplication,
+    params(("Idempotency-Key" = Option<String>, Header, description = "retry key")),
+    responses((status = 201, body = ApplicationView),
+        (status = 409, description = "a live application exists"),
+        (status = 422, description = "not eligible: the ЦОН message or the first date")))]
+pub async fn create_application(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let iin = principal.citizen()?;
+    let req: CreateApplication = if body.is_empty() {
+        CreateApplication::default()
+    } else {
+        parse_json(&headers, &body, state.config.max_json_bytes)?
+    };
+    let idem = Idempotency::from_request(&headers, format!("citizen:{iin}:create"), &body)?;
+    if let Some(idem) = &idem {
+        if let Some(replayed) = idem.replay(&state).await? {
+            return Ok(replayed);
+        }
+    }
+    let person = person_of(&state, &iin).await?;
+    let reason = parse_reason(req.reason.as_deref())?;
+    let (decision, assumption) = decide_for(&state, &person, reason).await?;
+    if !decision.eligible {
+        return Err(decision_error(decision, assumption));
+    }
+    let now = state.clock.now();
+    let app = Application::new_draft(
+        ApplicationId(Uuid::now_v7()),
+        iin,
+        person.document.kind,
+        person.region,
+        now,
+    );
+    let view = ApplicationView::new(&app, 1, today(&state));
+    let body_json = serde_json::to_value(&view).unwrap_or_default();
+    let actor = principal.actor();
+    let changes = Changes {
+        audit: vec![audit(
+            &actor,
+            now,
+            "application.create",
+            Some(app.id.to_string()),
+            json!({ "rules_version": decision.rules_version }),
+        )],
+        idempotency: idem
+            .as_ref()
+            .map(|i| i.record(&state, StatusCode::CREATED, &body_json)),
+        application: Some(ApplicationWrite {
+            application: app,
+            expected_version: None,
+        }),
+        ..Changes::default()
+    };
+    match state.store.commit(changes).await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(body_json)).into_response()),
+        Err(StoreError::Duplicate("idempotency_key")) => {
+            replay_after_race(
+                &state,
+                &idem,
+                StoreError::Duplicate("idempotency_key").into(),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The signed-in citizen's applications, newest first.
+#[utoipa::path(get, path = "/applications", tag = "citizen", responses((status = 200, body = [ApplicationView])))]
+pub async fn list_applications(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<ApplicationView>>> {
+    let iin = principal.citizen()?;
+    let today = today(&state);
+    let apps = state.store.applications_of(&iin).await?;
+    Ok(Json(
+        apps.iter()
+            .map(|s| ApplicationView::new(&s.application, s.version, today))
+            .collect(),
+    ))
+}
+
+/// The full view of an application: status history and payments.
+pub async fn detail_view(
+    state: &AppState,
+    stored: &kuelik_store::StoredApplication,
+) -> ApiResult<ApplicationView> {
+    let app = &stored.application;
+    let mut view = ApplicationView::new(app, stored.version, today(state));
+    let history = state.store.history(app.id).await?;
+    view.history = Some(
+        history
+            .iter()
+            .filter(|e| {
+                e.from != e.to
+                    || e.kind.as_str() == "refund_confirmed"
+                    || e.kind.as_str() == "payment_recorded"
+            })
+            .map(EventView::from)
+            .collect(),
+    );
+    let payments = state.store.payments_of(app.id).await?;
+    view.payments = Some(payments.iter().map(PaymentView::from).collect());
+    Ok(view)
+}
+
+/// One of the citizen's applications, with its status history.
+#[utoipa::path(get, path = "/applications/{id}", tag = "citizen",
+    params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = ApplicationView), (status = 404, description = "not yours or no such application")))]
+pub async fn get_application(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ApplicationView>> {
+    let iin = principal.citizen()?;
+    let stored = own(&state, iin, id).await?;
+    Ok(Json(detail_view(&state, &stored).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChoosePoint {
+    /// A registration point of the applicant's region, e.g. `71-01`.
+    pub point: String,
+}
+
+/// Choose where to collect the document (a point in the applicant's region).
+#[utoipa::path(put, path = "/applications/{id}/registration-point", tag = "citizen", request_body = ChoosePoint,
+    params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = ApplicationView), (status = 422, description = "no such point in the region")))]
+pub async fn choose_point(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<ApplicationView>> {
+    let iin = principal.citizen()?;
+    let req: ChoosePoint = parse_json(&headers, &body, state.config.max_json_bytes)?;
+    own(&state, iin, id).await?;
+    let point: PointId = req
+        .point
+        .parse()
+        .ok()
+        .filter(|p| state.points.get(p).is_some())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_registration_point",
+                t(
+                    "Мұндай тіркеу пункті жоқ.",
+                    "Такого регистрационного пункта нет.",
+                    "There is no such registration point.",
+                ),
+            )
+        })?;
+    let stored = transition(
+        &state,
+        ApplicationId(id),
+        &principal.actor(),
+        Command::ChooseRegistrationPoint(point),
+        |_, _, _| Ok(()),
+    )
+    .await?;
+    Ok(Json(ApplicationView::new(
+        &stored.application,
+        stored.version,
+        today(&state),
+    )))
+}
+
+/// What a file is, by its first bytes (never by its name or declared type).
+pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+async fn read_upload(
+    state: &AppState,
+    mut multipart: Multipart,
+) -> ApiResult<(Vec<u8>, &'static str)> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "upload_too_large",
+            t(
+                "Файл тым үлкен.",
+                "Файл слишком большой.",
+                "The file is too large.",
+            ),
+        )
+        .with_extra(json!({ "max_bytes": state.config.max_upload_bytes }))
+    };
+    let bad = |detail: &str| ApiError::plain(StatusCode::BAD_REQUEST, "bad_upload", detail);
+    while let Some(field) = multipart.next_field().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            bad(&e.body_text())
+        }
+    })? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let bytes = field.bytes().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                bad(&e.body_text())
+            }
+        })?;
+        if bytes.len() > state.config.max_upload_bytes {
+            return Err(too_large());
+        }
+        if bytes.is_empty() {
+            return Err(bad("the file is empty"));
+        }
+        let content_type = sniff_image(&bytes).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_image",
+                t(
+                    "Тек JPEG немесе PNG суреттері қабылданады.",
+                    "Принимаются только изображения JPEG или PNG.",
+                    "Only JPEG or PNG images are accepted.",
+                ),
+            )
+        })?;
+        return Ok((bytes.to_vec(), content_type));
+    }
+    Err(bad(
+        "send the image as a multipart form field named \"file\"",
+    ))
+}
+
+async fn attach(
+    state: AppState,
+    principal: Principal,
+    id: Uuid,
+    multipart: Multipart,
+    photo: bool,
+) -> ApiResult<Json<ApplicationView>> {
+    let iin = principal.citizen()?;
+    own(&state, iin, id).await?;
+    let (bytes, content_type) = read_upload(&state, multipart).await?;
+    let digest = Sha256Digest::from_bytes(sha256(&bytes));
+    let command = if photo {
+        Command::AttachPhoto(digest)
+    } else {
+        Command::AttachSignature(digest)
+    };
+    let now = state.clock.now();
+    let stored = transition(
+        &state,
+        ApplicationId(id),
+        &principal.actor(),
+        command,
+        |_, _, changes| {
+            // The blob is written with the event that references it: never orphaned.
+            changes.blobs.push(Blob {
+                digest,
+                content_type: content_type.to_string(),
+                bytes,
+                created_at: now,
+            });
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(Json(ApplicationView::new(
+        &stored.application,
+        stored.version,
+        today(&state),
+    )))
+}
+
+/// Upload the photo (multipart field `file`, JPEG or PNG, size-capped).
+#[utoipa::path(put, path = "/applications/{id}/photo", tag = "citizen",
+    params(("id" = Uuid, Path, description = "application id")),
+    request_body(content_type = "multipart/form-data", description = "field `file`: the image"),
+    responses((status = 200, body = ApplicationView), (status = 413, description = "too large"), (status = 415, description = "not JPEG/PNG")))]
+pub async fn upload_photo(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    multipart: Multipart,
+) -> ApiResult<Json<ApplicationView>> {
+    attach(state, principal, id, multipart, true).await
+}
+
+/// Upload the signature image (multipart field `file`, JPEG or PNG, size-capped).
+#[utoipa::path(put, path = "/applications/{id}/signature", tag = "citizen",
+    params(("id" = Uuid, Path, description = "application id")),
+    request_body(content_type = "multipart/form-data", description = "field `file`: the image"),
+    responses((status = 200, body = ApplicationView), (status = 413, description = "too large"), (status = 415, description = "not JPEG/PNG")))]
+pub async fn upload_signature(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    multipart: Multipart,
+) -> ApiResult<Json<ApplicationView>> {
+    attach(state, principal, id, multipart, false).await
+}
+
+/// Whether `principal` may see this application's images.
+pub fn may_view(principal: &Principal, app: &Application) -> bool {
+    match principal.actor() {
+        Actor::Citizen { iin } => iin == app.applicant,
+        Actor::Officer { region, .. } => region == app.region,
+        Actor::PointOperator { point, .. } => app.registration_point.as_ref() == Some(&point),
+        Actor::ProductionOperator { .. } => !matches!(app.state, ApplicationState::Draft),
+        _ => false,
+    }
+}
+
+async fn image(
+    state: AppState,
+    principal: Principal,
+    id: Uuid,
+    photo: bool,
+) -> ApiResult<Response> {
+    let stored = state
+        .store
+        .application(ApplicationId(id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let app = &stored.application;
+    if !may_view(&principal, app) {
+        return Err(ApiError::not_found());
+    }
+    let digest = if photo { app.photo } else { app.signature }.ok_or_else(ApiError::not_found)?;
+    let blob = state
+        .store
+        .blob(&digest)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if !matches!(principal, Principal::Citizen { .. }) {
+        let actor = principal.actor();
+        let what = if photo {
+            "application.read_photo"
+        } else {
+            "application.read_signature"
+        };
+        state
+            .store
+            .commit(Changes {
+                audit: vec![audit(
+                    &actor,
+                    state.clock.now(),
+                    what,
+                    Some(id.to_string()),
+                    json!({}),
+                )],
+                ..Changes::default()
+            })
+            .await?;
+    }
+    let mut response = blob.bytes.into_response();
+    if let Ok(v) = HeaderValue::from_str(&blob.content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    Ok(response)
+}
+
+/// The application's photo (the applicant, the region's officers, the point, production).
+#[utoipa::path(get, path = "/applications/{id}/photo", tag = "citizen",
+    params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, content_type = "image/jpeg", description = "the image"), (status = 404, description = "none or not visible to you")))]
+pub async fn get_photo(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    image(state, principal, id, true).await
+}
+
+/// The application's signature image.
+#[utoipa::path(get, path = "/applications/{id}/signature", tag = "citizen",
+    params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, content_type = "image/png", description = "the image"), (status = 404, description = "none or not visible to you")))]
+pub async fn get_signature(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    image(state, principal, id, false).await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentStarted {
+    pub payment: PaymentView,
+    /// Where the citizen pays (the gateway's page).
+    pub pay_url: String,
+}
+
+/// Start paying the state duty (amount from the fee table on today's Almaty date).
+/// Accepts `Idempotency-Key`; while a payment is pending, the same one is returned.
+#[utoipa::path(post, path = "/applications/{id}/payment", tag = "citizen",
+    request_body(content_type = "application/json", description = "empty"),
+    params(("id" = Uuid, Path, description = "application id"), ("Idempotency-Key" = Option<String>, Header, description = "retry key")),
+    responses((status = 201, body = PaymentStarted), (status = 409, description = "already paid or not a draft")))]
+pub async fn start_payment(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let iin = principal.citizen()?;
+    let idem = Idempotency::from_request(&headers, format!("citizen:{iin}:pay:{id}"), &body)?;
+    if let Some(idem) = &idem {
+        if let Some(replayed) = idem.replay(&state).await? {
+            return Ok(replayed);
+        }
+    }
+    let stored = own(&state, iin, id).await?;
+    let app = &stored.application;
+    if app.payment.is_some() {
+        return Err(kuelik_core::lifecycle::LifecycleError::AlreadyPaid.into());
+    }
+    if app.state != ApplicationState::Draft {
+        return Err(kuelik_core::lifecycle::LifecycleError::IllegalTransition {
+            command: "pay",
+            state: app.state,
+        }
+        .into());
+    }
+    let now = state.clock.now();
+    let existing = state.store.payments_of(app.id).await?;
+    if let Some(pending) = existing
+        .iter()
+        .find(|p| p.status == kuelik_store::PaymentStatus::Pending)
+    {
+        let body = PaymentStarted {
+            payment: PaymentView::from(pending),
+            pay_url: format!("/sim-gateway/pay/{}", pending.gateway_reference),
+        };
+        return Ok((StatusCode::OK, Json(body)).into_response());
+    }
+    let rules = rules_at(&state, now)?;
+    let duty = kuelik_core::fees::duty_due(rules, &state.mrp, app.document_kind, almaty_date(now))
+        .map_err(|e| ApiError::plain(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string()))?;
+    let intent = state
+        .gateway
+        .create_intent(
+            duty.amount,
+            &format!("State duty: {} ({})", app.document_kind, duty.rules_version),
+        )
+        .await
+        .map_err(|e| {
+            ApiError::plain(
+                StatusCode::BAD_GATEWAY,
+                "gateway_unavailable",
+                e.to_string(),
+            )
+        })?;
+    let record = kuelik_store::PaymentRecord {
+        id: Uuid::now_v7(),
+        application: app.id,
+        payer: iin,
+        amount: duty.amount,
+        status: kuelik_store::PaymentStatus::Pending,
+        gateway_reference: intent.reference.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    let answer = PaymentStarted {
+        payment: PaymentView::from(&record),
+        pay_url: intent.pay_url,
+    };
+    let body_json = serde_json::to_value(&answer).unwrap_or_default();
+    let actor = principal.actor();
+    let changes = Changes {
+        audit: vec![audit(
+            &actor,
+            now,
+            "payment.start",
+            Some(id.to_string()),
+            json!({ "amount_tiyn": duty.amount.0 }),
+        )],
+        idempotency: idem
+            .as_ref()
+            .map(|i| i.record(&state, StatusCode::CREATED, &body_json)),
+        payments: vec![record],
+        ..Changes::default()
+    };
+    match state.store.commit(changes).await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(body_json)).into_response()),
+        Err(StoreError::Duplicate("idempotency_key")) => {
+            replay_after_race(
+                &state,
+                &idem,
+                StoreError::Duplicate("idempotency_key").into(),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Ask for the code that signs the submission (sent to the phone on record).
+#[utoipa::path(post, path = "/applications/{id}/submit/code", tag = "citizen",
+    params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 202, body = OtpIssued)))]
+pub async fn submission_code(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<(StatusCode, Json<OtpIssued>)> {
+    let iin = principal.citizen()?;
+    own(&state, iin, id).await?;
+    let issued = auth::issue_otp(&state, iin, auth::confirm_purpose(ApplicationId(id))).await?;
+    Ok((StatusCode::ACCEPTED, Json(issued)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Submit {
+    pub challenge_id: Uuid,
+    pub code: String,
+}
+
+fn new_ticket() -> ApiResult<TicketNumber> {
+    Ok(TicketNumber::from_random_bits(u64::from_le_bytes(
+        random_bytes::<8>()?,
+    )))
+}
+
+/// Submit the application, signed with a fresh one-time code (R7): it gets its registration
+/// ticket and goes to the region's queue. Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/applications/{id}/submit", tag = "citizen", request_body = Submit,
+    params(("id" = Uuid, Path, description = "application id"), ("Idempotency-Key" = Option<String>, Header, description = "retry key")),
+    responses((status = 200, body = ApplicationView), (status = 409, description = "missing photo, signature, point or payment"),
+        (status = 422, description = "wrong code, or no longer eligible")))]
+pub async fn submit(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let iin = principal.citizen()?;
+    let req: Submit = parse_json(&headers, &body, state.config.max_json_bytes)?;
+    let idem = Idempotency::from_request(&headers, format!("citizen:{iin}:submit:{id}"), &body)?;
+    if let Some(idem) = &idem {
+        if let Some(replayed) = idem.replay(&state).await? {
+            return Ok(replayed);
+        }
+    }
+    let stored = own(&state, iin, id).await?;
+    let actor = principal.actor();
+    let now = state.clock.now();
+    // Refuse what would fail anyway before the code is used up.
+    let rules = rules_at(&state, now)?;
+    let policy = LifecyclePolicy {
+        calendar: &state.calendar,
+        processing_working_days: u32::from(rules.processing_working_days),
+    };
+    stored.application.decide(
+        &Command::Submit {
+            ticket: new_ticket()?,
+        },
+        &actor,
+        now,
+        &policy,
+    )?;
+    let person = person_of(&state, &iin).await?;
+    let (decision, assumption) = decide_for(&state, &person, Reason::Expiring).await?;
+    if !decision.eligible {
+        return Err(decision_error(decision, assumption));
+    }
+    let signer = auth::verify_otp(
+        &state,
+        req.challenge_id,
+        &req.code,
+        &auth::confirm_purpose(ApplicationId(id)),
+    )
+    .await?;
+    if signer != iin {
+        return Err(ApiError::forbidden());
+    }
+    // A ticket collision (45 random bits) is astronomically rare; draw again if it happens.
+    for _ in 0..3 {
+        let ticket = new_ticket()?;
+        let steps = [
+            (actor.clone(), Command::Submit { ticket }),
+            (Actor::System, Command::Route),
+        ];
+        let today = today(&state);
+        let mut answer = None;
+        let result = transition_steps(&state, ApplicationId(id), &steps, |app, _, changes| {
+            let view = ApplicationView::new(app, stored.version + 1, today);
+            let body_json = serde_json::to_value(&view).unwrap_or_default();
+            changes.idempotency = idem
+                .as_ref()
+                .map(|i| i.record(&state, StatusCode::OK, &body_json));
+            answer = Some(body_json);
+            Ok(())
+        })
+        .await;
+        match result {
+            Ok(_) => return Ok((StatusCode::OK, Json(answer.unwrap_or_default())).into_response()),
+            Err(e) if e.code == "duplicate_ticket" => continue,
+            Err(e) => return replay_after_race(&state, &idem, e).await,
+        }
+    }
+    Err(ApiError::plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "ticket_unavailable",
+        "could not draw a unique ticket; try again",
+    ))
+}
+
+/// Withdraw the application (before approval). A paid duty is refunded.
+#[utoipa::path(post, path = "/applications/{id}/withdraw", tag = "citizen",
+    params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = ApplicationView), (status = 409, description = "already approved or finished")))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ApplicationView>> {
+    let iin = principal.citizen()?;
+    own(&state, iin, id).await?;
+    let now = state.clock.now();
+    let payments = state.store.payments_of(ApplicationId(id)).await?;
+    let stored = transition(
+        &state,
+        ApplicationId(id),
+        &principal.actor(),
+        Command::Withdraw,
+        |_, _, changes| {
+            changes
+                .payments
+                .extend(crate::api::payments::refunds_for(&payments, now));
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(Json(ApplicationView::new(
+        &stored.application,
+        stored.version,
+        today(&state),
+    )))
+}
+
+/// The citizen's notices, newest first.
+#[utoipa::path(get, path = "/notifications", tag = "citizen", responses((status = 200, body = [NoticeView])))]
+pub async fn notifications(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<NoticeView>>> {
+    let iin = principal.citizen()?;
+    let notices = state.store.inbox(&iin).await?;
+    Ok(Json(notices.iter().map(NoticeView::from).collect()))
+}
+
+/// Mark a notice read.
+#[utoipa::path(post, path = "/notifications/{id}/read", tag = "citizen",
+    params(("id" = Uuid, Path, description = "notice id")),
+    responses((status = 204), (status = 404, description = "no such notice of yours")))]
+pub async fn read_notification(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    let iin = principal.citizen()?;
+    if state
+        .store
+        .mark_notice_read(&iin, id, state.clock.now())
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found())
+    }
+}

@@ -1,0 +1,114 @@
+//! The JSON API under `/api/v1`: one module per kind of user, plus what they share — the
+//! answer shapes ([`views`]) and the one way an application changes ([`transition`]).
+
+use jiff::Timestamp;
+use serde_json::json;
+use uuid::Uuid;
+
+use kuelik_core::lifecycle::{Actor, Application, ApplicationId, Command, Event, LifecyclePolicy};
+use kuelik_core::rules::RuleSet;
+use kuelik_core::time::almaty_date;
+use kuelik_store::{ApplicationWrite, AuditEntry, Changes, StoredApplication};
+
+use crate::error::{ApiError, ApiResult};
+use crate::notify::notice_message;
+use crate::AppState;
+
+pub mod citizen;
+pub mod payments;
+pub mod reference;
+pub mod staff;
+pub mod views;
+
+/// The rule set in force at `now` (or the default set, which then says the service is not
+/// active).
+pub fn rules_at(state: &AppState, now: Timestamp) -> ApiResult<&RuleSet> {
+    state.rules.for_date(almaty_date(now)).map_err(|e| {
+        ApiError::plain(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "rules_unavailable",
+            e.to_string(),
+        )
+    })
+}
+
+pub fn audit(
+    actor: &Actor,
+    at: Timestamp,
+    action: &str,
+    target: Option<String>,
+    details: serde_json::Value,
+) -> AuditEntry {
+    AuditEntry {
+        id: Uuid::now_v7(),
+        at,
+        actor: actor.clone(),
+        action: action.to_string(),
+        target,
+        details,
+    }
+}
+
+/// Applies `steps` to an application in order — each decided by the core against the
+/// state the previous one left — and commits the new state with every event, its audit
+/// entries and its notices in one transaction. `extra` may add to the same transaction
+/// (a blob, a payment change, an idempotency record).
+pub async fn transition_steps(
+    state: &AppState,
+    id: ApplicationId,
+    steps: &[(Actor, Command)],
+    extra: impl FnOnce(&Application, &[Event], &mut Changes) -> ApiResult<()>,
+) -> ApiResult<StoredApplication> {
+    let stored = state
+        .store
+        .application(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let now = state.clock.now();
+    let rules = rules_at(state, now)?;
+    let policy = LifecyclePolicy {
+        calendar: &state.calendar,
+        processing_working_days: u32::from(rules.processing_working_days),
+    };
+    let mut app = stored.application.clone();
+    let mut events = Vec::new();
+    let mut changes = Changes::default();
+    for (actor, command) in steps {
+        let event = app.handle(command, actor, now, &policy)?;
+        changes.audit.push(audit(
+            actor,
+            now,
+            &format!("application.{}", command.name()),
+            Some(id.to_string()),
+            json!({ "from": event.from, "to": event.to, "rules_version": rules.version }),
+        ));
+        changes.outbox.extend(notice_message(&app, &event));
+        events.push(event);
+    }
+    extra(&app, &events, &mut changes)?;
+    changes.events = events;
+    changes.application = Some(ApplicationWrite {
+        application: app.clone(),
+        expected_version: Some(stored.version),
+    });
+    let wakes = !changes.outbox.is_empty();
+    state.store.commit(changes).await?;
+    if wakes {
+        state.wake_outbox();
+    }
+    Ok(StoredApplication {
+        application: app,
+        version: stored.version + 1,
+    })
+}
+
+/// One step by one actor.
+pub async fn transition(
+    state: &AppState,
+    id: ApplicationId,
+    actor: &Actor,
+    command: Command,
+    extra: impl FnOnce(&Application, &[Event], &mut Changes) -> ApiResult<()>,
+) -> ApiResult<StoredApplication> {
+    transition_steps(state, id, &[(actor.clone(), command)], extra).await
+}

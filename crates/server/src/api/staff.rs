@@ -1,0 +1,579 @@
+//! The staff's side: УМС officers (their region only), the production centre, registration
+//! points (their point only) and administrators. Every read of personal data is audited;
+//! an application outside the caller's scope answers 404.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use kuelik_core::lifecycle::{
+    AnnulmentReason, ApplicationId, ApplicationState, Command, Role, StaffId,
+};
+use kuelik_core::messages;
+use kuelik_core::region::{PointId, RegionCode};
+use kuelik_core::ticket::TicketNumber;
+use kuelik_store::{Changes, QueueFilter, StaffAccount, StoredApplication};
+
+use crate::api::citizen::{detail_view, may_view, today};
+use crate::api::views::{ApplicationView, PersonView};
+use crate::api::{audit, transition};
+use crate::auth::{hash_password, Principal};
+use crate::error::{t, ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::AppState;
+
+const QUEUE_PAGE: u32 = 200;
+
+#[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QueueQuery {
+    /// Which state to list (default: the state that waits for this role).
+    pub state: Option<String>,
+}
+
+fn parse_state(
+    raw: Option<&str>,
+    default: ApplicationState,
+    allowed: &[ApplicationState],
+) -> ApiResult<ApplicationState> {
+    let state = match raw {
+        None => default,
+        Some(s) => ApplicationState::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| {
+                ApiError::plain(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown_state",
+                    format!("no state {s:?}"),
+                )
+            })?,
+    };
+    if allowed.contains(&state) {
+        Ok(state)
+    } else {
+        Err(ApiError::plain(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "state_not_in_queue",
+            format!("this queue does not list {}", state.as_str()),
+        ))
+    }
+}
+
+fn views(state: &AppState, apps: &[StoredApplication]) -> Vec<ApplicationView> {
+    let today = today(state);
+    apps.iter()
+        .map(|s| ApplicationView::new(&s.application, s.version, today))
+        .collect()
+}
+
+/// An application with the applicant's register data, for a staff member allowed to see it;
+/// the read is audited.
+async fn staff_detail(
+    state: &AppState,
+    principal: &Principal,
+    stored: StoredApplication,
+) -> ApiResult<ApplicationView> {
+    if !may_view(principal, &stored.application) {
+        return Err(ApiError::not_found());
+    }
+    let mut view = detail_view(state, &stored).await?;
+    let person = state.store.person(&stored.application.applicant).await?;
+    view.applicant = person.as_ref().map(PersonView::from);
+    state
+        .store
+        .commit(Changes {
+            audit: vec![audit(
+                &principal.actor(),
+                state.clock.now(),
+                "application.read",
+                Some(stored.application.id.to_string()),
+                json!({}),
+            )],
+            ..Changes::default()
+        })
+        .await?;
+    Ok(view)
+}
+
+async fn load(state: &AppState, id: Uuid) -> ApiResult<StoredApplication> {
+    state
+        .store
+        .application(ApplicationId(id))
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+async fn act(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    command: Command,
+) -> ApiResult<Json<ApplicationView>> {
+    let stored = transition(
+        state,
+        ApplicationId(id),
+        &principal.actor(),
+        command,
+        |_, _, _| Ok(()),
+    )
+    .await?;
+    Ok(Json(ApplicationView::new(
+        &stored.application,
+        stored.version,
+        today(state),
+    )))
+}
+
+// ---- УМС officer ----
+
+/// The officer's region queue, oldest due date first (`state`: queued (default) or under_review).
+#[utoipa::path(get, path = "/officer/queue", tag = "officer", params(QueueQuery), responses((status = 200, body = [ApplicationView])))]
+pub async fn officer_queue(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<QueueQuery>,
+) -> ApiResult<Json<Vec<ApplicationView>>> {
+    let officer = principal.staff(Role::Officer)?;
+    let wanted = parse_state(
+        q.state.as_deref(),
+        ApplicationState::Queued,
+        &[ApplicationState::Queued, ApplicationState::UnderReview],
+    )?;
+    let filter = QueueFilter {
+        region: officer.region,
+        ..QueueFilter::state(wanted)
+    };
+    let apps = state.store.work_queue(&filter, QUEUE_PAGE).await?;
+    Ok(Json(views(&state, &apps)))
+}
+
+/// An application of the officer's region with the applicant's register data (audited).
+#[utoipa::path(get, path = "/officer/applications/{id}", tag = "officer", params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = ApplicationView), (status = 404, description = "not in your region")))]
+pub async fn officer_application(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ApplicationView>> {
+    principal.staff(Role::Officer)?;
+    let stored = load(&state, id).await?;
+    Ok(Json(staff_detail(&state, &principal, stored).await?))
+}
+
+/// Take an application from the queue for review.
+#[utoipa::path(post, path = "/officer/applications/{id}/take", tag = "officer", params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = ApplicationView), (status = 404, description = "not in your region"), (status = 409, description = "not queued")))]
+pub async fn take(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ApplicationView>> {
+    principal.staff(Role::Officer)?;
+    act(&state, &principal, id, Command::Take).await
+}
+
+/// Put a taken application back in the queue.
+#[utoipa::path(post, path = "/officer/applications/{id}/release", tag = "officer", params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = ApplicationView)))]
+pub async fn release(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ApplicationView>> {
+    principal.staff(Role::Officer)?;
+    act(&state, &principal, id, Command::Release).await
+}
+
+/// Approve the application (R11: certified by the officer; sent to production).
+#[utoipa::path(post, path = "/officer/applications/{id}/approve", tag = "officer", params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = ApplicationView), (status = 409, description = "not under your review")))]
+pub async fn approve(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ApplicationView>> {
+    principal.staff(Role::Officer)?;
+    act(&state, &principal, id, Command::Approve).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Annul {
+    /// `photo_non_compliant`, `signature_non_compliant` or `additional_verification_required`.
+    pub reason: String,
+    /// What the citizen should know or do (shown to them).
+    pub comment: String,
+}
+
+/// Annul the application with a reason (R12); the duty paid is refunded (R13).
+#[utoipa::path(post, path = "/officer/applications/{id}/annul", tag = "officer", request_body = Annul,
+    params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = ApplicationView), (status = 422, description = "unknown reason or empty comment")))]
+pub async fn annul(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<Annul>,
+) -> ApiResult<Json<ApplicationView>> {
+    principal.staff(Role::Officer)?;
+    let reason = AnnulmentReason::ALL.into_iter().find(|r| r.as_str() == req.reason).ok_or_else(|| {
+        ApiError::plain(StatusCode::UNPROCESSABLE_ENTITY, "unknown_annulment_reason", "use photo_non_compliant, signature_non_compliant or additional_verification_required")
+    })?;
+    let comment = req.comment.trim().to_string();
+    if comment.is_empty() || comment.chars().count() > 1000 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "comment_required",
+            t(
+                "Азаматқа түсініктеме жазыңыз (1000 таңбаға дейін).",
+                "Напишите комментарий для гражданина (до 1000 знаков).",
+                "Write a comment for the citizen (up to 1000 characters).",
+            ),
+        ));
+    }
+    let now = state.clock.now();
+    let payments = state.store.payments_of(ApplicationId(id)).await?;
+    let stored = transition(
+        &state,
+        ApplicationId(id),
+        &principal.actor(),
+        Command::Annul { reason, comment },
+        |_, _, changes| {
+            changes
+                .payments
+                .extend(crate::api::payments::refunds_for(&payments, now));
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(Json(ApplicationView::new(
+        &stored.application,
+        stored.version,
+        today(&state),
+    )))
+}
+
+// ---- production centre ----
+
+/// The production queue (`state`: approved (default) or in_production).
+#[utoipa::path(get, path = "/production/queue", tag = "production", params(QueueQuery), responses((status = 200, body = [ApplicationView])))]
+pub async fn production_queue(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<QueueQuery>,
+) -> ApiResult<Json<Vec<ApplicationView>>> {
+    principal.staff(Role::ProductionOperator)?;
+    let wanted = parse_state(
+        q.state.as_deref(),
+        ApplicationState::Approved,
+        &[ApplicationState::Approved, ApplicationState::InProduction],
+    )?;
+    let apps = state
+        .store
+        .work_queue(&QueueFilter::state(wanted), QUEUE_PAGE)
+        .await?;
+    Ok(Json(views(&state, &apps)))
+}
+
+/// Accept an approved application into production.
+#[utoipa::path(post, path = "/production/applications/{id}/accept", tag = "production", params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = ApplicationView), (status = 409, description = "not approved")))]
+pub async fn accept(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ApplicationView>> {
+    principal.staff(Role::ProductionOperator)?;
+    act(&state, &principal, id, Command::StartProduction).await
+}
+
+/// The document is made: dispatch it to the chosen registration point.
+#[utoipa::path(post, path = "/production/applications/{id}/dispatch", tag = "production", params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = ApplicationView), (status = 409, description = "not in production")))]
+pub async fn dispatch(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ApplicationView>> {
+    principal.staff(Role::ProductionOperator)?;
+    act(&state, &principal, id, Command::Dispatch).await
+}
+
+// ---- registration point ----
+
+/// The point's documents (`state`: dispatched (default, on the way) or ready_for_pickup).
+#[utoipa::path(get, path = "/point/queue", tag = "registration point", params(QueueQuery), responses((status = 200, body = [ApplicationView])))]
+pub async fn point_queue(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<QueueQuery>,
+) -> ApiResult<Json<Vec<ApplicationView>>> {
+    let operator = principal.staff(Role::PointOperator)?;
+    let wanted = parse_state(
+        q.state.as_deref(),
+        ApplicationState::Dispatched,
+        &[
+            ApplicationState::Dispatched,
+            ApplicationState::ReadyForPickup,
+        ],
+    )?;
+    let filter = QueueFilter {
+        point: operator.point.clone(),
+        ..QueueFilter::state(wanted)
+    };
+    if operator.point.is_none() {
+        return Err(ApiError::forbidden());
+    }
+    let apps = state.store.work_queue(&filter, QUEUE_PAGE).await?;
+    Ok(Json(views(&state, &apps)))
+}
+
+/// The document arrived at the point.
+#[utoipa::path(post, path = "/point/applications/{id}/receive", tag = "registration point", params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = ApplicationView), (status = 404, description = "not for your point")))]
+pub async fn receive(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ApplicationView>> {
+    principal.staff(Role::PointOperator)?;
+    act(&state, &principal, id, Command::Receive).await
+}
+
+fn parse_ticket(raw: &str) -> ApiResult<TicketNumber> {
+    TicketNumber::parse(raw).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("ticket_{}", e.code()),
+            messages::ticket_error(&e),
+        )
+    })
+}
+
+async fn by_ticket(
+    state: &AppState,
+    principal: &Principal,
+    raw: &str,
+) -> ApiResult<StoredApplication> {
+    let ticket = parse_ticket(raw)?;
+    let stored = state
+        .store
+        .application_by_ticket(&ticket)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if !may_view(principal, &stored.application) {
+        return Err(ApiError::not_found());
+    }
+    Ok(stored)
+}
+
+/// Look up a document by the ticket number the citizen gives (a typo is caught by the
+/// check symbol before any lookup). Shows the photo link and the name for the identity check.
+#[utoipa::path(get, path = "/point/tickets/{ticket}", tag = "registration point", params(("ticket" = String, Path, description = "ticket number")),
+    responses((status = 200, body = ApplicationView), (status = 404, description = "no such ticket at your point"), (status = 422, description = "typo in the ticket number")))]
+pub async fn ticket_lookup(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket): ApiPath<String>,
+) -> ApiResult<Json<ApplicationView>> {
+    principal.staff(Role::PointOperator)?;
+    let stored = by_ticket(&state, &principal, &ticket).await?;
+    Ok(Json(staff_detail(&state, &principal, stored).await?))
+}
+
+/// Hand the document over to its holder (after the identity check). A ticket is used once.
+#[utoipa::path(post, path = "/point/tickets/{ticket}/hand-over", tag = "registration point", params(("ticket" = String, Path, description = "ticket number")),
+    responses((status = 200, body = ApplicationView), (status = 409, description = "not ready or already handed over")))]
+pub async fn hand_over(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket): ApiPath<String>,
+) -> ApiResult<Json<ApplicationView>> {
+    principal.staff(Role::PointOperator)?;
+    let stored = by_ticket(&state, &principal, &ticket).await?;
+    let ticket = parse_ticket(&ticket)?;
+    act(
+        &state,
+        &principal,
+        stored.application.id.0,
+        Command::HandOver { ticket },
+    )
+    .await
+}
+
+// ---- administrator ----
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct StaffView {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub region: Option<String>,
+    pub point: Option<String>,
+    pub active: bool,
+}
+
+impl From<&StaffAccount> for StaffView {
+    fn from(s: &StaffAccount) -> StaffView {
+        StaffView {
+            id: s.id.0,
+            username: s.username.clone(),
+            display_name: s.display_name.clone(),
+            role: s.role.as_str().into(),
+            region: s.region.map(|r| r.to_string()),
+            point: s.point.as_ref().map(|p| p.to_string()),
+            active: s.active,
+        }
+    }
+}
+
+/// Staff accounts.
+#[utoipa::path(get, path = "/admin/staff", tag = "admin", responses((status = 200, body = [StaffView])))]
+pub async fn list_staff(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<StaffView>>> {
+    principal.staff(Role::Administrator)?;
+    let staff = state.store.list_staff().await?;
+    Ok(Json(staff.iter().map(StaffView::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaff {
+    pub username: String,
+    pub display_name: String,
+    /// At least 12 characters.
+    pub password: String,
+    /// `officer`, `production_operator`, `point_operator` or `administrator`.
+    pub role: String,
+    /// Officers: their region code.
+    pub region: Option<String>,
+    /// Point operators: their registration point.
+    pub point: Option<String>,
+}
+
+/// Checks a new account's fields and builds it (shared with `kuelik staff add`).
+pub fn new_staff_account(
+    req: NewStaff,
+    regions: &kuelik_core::region::Regions,
+    points: &kuelik_core::region::RegistrationPoints,
+    now: jiff::Timestamp,
+) -> Result<StaffAccount, String> {
+    let username = req.username.trim().to_lowercase();
+    if username.is_empty()
+        || username.len() > 64
+        || !username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
+        return Err("username: 1-64 letters, digits, '.', '_' or '-'".into());
+    }
+    if req.password.chars().count() < 12 {
+        return Err("password: at least 12 characters".into());
+    }
+    let role = Role::ALL
+        .into_iter()
+        .find(|r| r.as_str() == req.role && !matches!(r, Role::Citizen | Role::System))
+        .ok_or("role: officer, production_operator, point_operator or administrator")?;
+    let region: Option<RegionCode> = match (&req.region, role) {
+        (Some(r), Role::Officer) => Some(
+            r.parse()
+                .ok()
+                .filter(|c| regions.get(*c).is_some())
+                .ok_or("region: not a region code")?,
+        ),
+        (None, Role::Officer) => return Err("an officer needs --region".into()),
+        (Some(_), _) => return Err("only officers have a region".into()),
+        (None, _) => None,
+    };
+    let point: Option<PointId> = match (&req.point, role) {
+        (Some(p), Role::PointOperator) => Some(
+            p.parse()
+                .ok()
+                .filter(|p| points.get(p).is_some())
+                .ok_or("point: not a registration point")?,
+        ),
+        (None, Role::PointOperator) => return Err("a point operator needs --point".into()),
+        (Some(_), _) => return Err("only point operators have a point".into()),
+        (None, _) => None,
+    };
+    let password_hash = hash_password(&req.password)?;
+    Ok(StaffAccount {
+        id: StaffId(Uuid::now_v7()),
+        username,
+        display_name: req.display_name.trim().to_string(),
+        password_hash,
+        role,
+        region,
+        point,
+        active: true,
+        created_at: now,
+    })
+}
+
+/// Create a staff account with its role and scope.
+#[utoipa::path(post, path = "/admin/staff", tag = "admin", request_body = NewStaff,
+    responses((status = 201, body = StaffView), (status = 409, description = "username taken"), (status = 422, description = "invalid fields")))]
+pub async fn add_staff(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(req): ApiJson<NewStaff>,
+) -> ApiResult<(StatusCode, Json<StaffView>)> {
+    principal.staff(Role::Administrator)?;
+    let now = state.clock.now();
+    let account = new_staff_account(req, &state.regions, &state.points, now)
+        .map_err(|e| ApiError::plain(StatusCode::UNPROCESSABLE_ENTITY, "invalid_staff", e))?;
+    state.store.add_staff(&account).await?;
+    state
+        .store
+        .commit(Changes {
+            audit: vec![audit(
+                &principal.actor(),
+                now,
+                "staff.add",
+                Some(account.id.to_string()),
+                json!({ "role": account.role.as_str() }),
+            )],
+            ..Changes::default()
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(StaffView::from(&account))))
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct AuditView {
+    pub id: Uuid,
+    pub at: String,
+    pub actor_role: String,
+    pub action: String,
+    pub target: Option<String>,
+}
+
+/// The newest audit entries (administrators).
+#[utoipa::path(get, path = "/admin/audit", tag = "admin", responses((status = 200, body = [AuditView])))]
+pub async fn audit_log(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<AuditView>>> {
+    principal.staff(Role::Administrator)?;
+    let entries = state.store.audit_entries(500).await?;
+    Ok(Json(
+        entries
+            .iter()
+            .map(|e| AuditView {
+                id: e.id,
+                at: e.at.to_string(),
+                actor_role: e.actor.role().as_str().into(),
+                action: e.action.clone(),
+                target: e.target.clone(),
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,303 @@
+//! The shapes of API answers. Domain types stay in the core; these are what clients see.
+
+use jiff::civil::Date;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use kuelik_core::eligibility::Decision;
+use kuelik_core::lang::Localized;
+use kuelik_core::lifecycle::{Actor, Application, ApplicationState, Event, EventKind};
+use kuelik_core::messages;
+use kuelik_core::register::Person;
+use kuelik_store::{Notice, PaymentRecord};
+
+/// A text in Kazakh, Russian and English.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Text {
+    pub kk: String,
+    pub ru: String,
+    pub en: String,
+}
+
+impl From<Localized> for Text {
+    fn from(l: Localized) -> Text {
+        Text {
+            kk: l.kk,
+            ru: l.ru,
+            en: l.en,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckView {
+    pub name: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// An eligibility decision (the same fields as `kuelik eligibility --json`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EligibilityView {
+    pub eligible: bool,
+    /// `eligible`, `too_early`, `window_after_service_end`, `expired_too_long`,
+    /// `reason_not_served`, `document_not_served` or `service_not_active`.
+    pub code: String,
+    pub message: Text,
+    pub detail: Text,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub first_eligible_date: Option<Date>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub last_eligible_date: Option<Date>,
+    pub rules_version: String,
+    /// True when the rule set is this project's assumption, not law (say so on screen).
+    pub rules_assumption: bool,
+    #[schema(value_type = String, format = Date)]
+    pub today: Date,
+    #[schema(value_type = String, format = Date)]
+    pub last_valid_day: Date,
+    pub days_until_expiry: i32,
+    pub checks: Vec<CheckView>,
+}
+
+impl EligibilityView {
+    pub fn new(d: Decision, assumption: bool) -> EligibilityView {
+        EligibilityView {
+            eligible: d.eligible,
+            code: d.code.as_str().to_string(),
+            message: d.message.into(),
+            detail: d.detail.into(),
+            first_eligible_date: d.first_eligible_date,
+            last_eligible_date: d.last_eligible_date,
+            rules_version: d.rules_version,
+            rules_assumption: assumption,
+            today: d.today,
+            last_valid_day: d.last_valid_day,
+            days_until_expiry: d.days_until_expiry,
+            checks: d
+                .checks
+                .into_iter()
+                .map(|c| CheckView {
+                    name: c.name.to_string(),
+                    passed: c.passed,
+                    detail: c.detail,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentView {
+    pub kind: String,
+    pub number: String,
+    #[schema(value_type = String, format = Date)]
+    pub issued_on: Date,
+    #[schema(value_type = String, format = Date)]
+    pub last_valid_day: Date,
+}
+
+/// What the population register says about a person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonView {
+    pub iin: String,
+    pub surname: String,
+    pub given_name: String,
+    pub patronymic: Option<String>,
+    #[schema(value_type = String, format = Date)]
+    pub birth_date: Date,
+    pub sex: String,
+    /// Masked: `+7 701 *** ** 67`.
+    pub phone: String,
+    pub language: String,
+    pub region: String,
+    pub address: String,
+    pub document: DocumentView,
+}
+
+impl From<&Person> for PersonView {
+    fn from(p: &Person) -> PersonView {
+        PersonView {
+            iin: p.iin.to_string(),
+            surname: p.surname.clone(),
+            given_name: p.given_name.clone(),
+            patronymic: p.patronymic.clone(),
+            birth_date: p.iin.birth_date(),
+            sex: match p.iin.sex() {
+                kuelik_core::iin::Sex::Male => "male".into(),
+                kuelik_core::iin::Sex::Female => "female".into(),
+            },
+            phone: p.phone.masked(),
+            language: p.language.tag().into(),
+            region: p.region.to_string(),
+            address: p.address.clone(),
+            document: DocumentView {
+                kind: p.document.kind.as_str().into(),
+                number: p.document.number.clone(),
+                issued_on: p.document.issued_on,
+                last_valid_day: p.document.last_valid_day,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnnulmentView {
+    /// `photo_non_compliant`, `signature_non_compliant` or `additional_verification_required`.
+    pub reason: String,
+    pub reason_text: Text,
+    pub comment: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub kind: String,
+    pub from: String,
+    pub to: String,
+    pub to_name: Text,
+    /// RFC 3339.
+    pub at: String,
+    /// Who acted, by role (staff are not named to citizens).
+    pub actor_role: String,
+}
+
+impl From<&Event> for EventView {
+    fn from(e: &Event) -> EventView {
+        EventView {
+            kind: e.kind.as_str().into(),
+            from: e.from.as_str().into(),
+            to: e.to.as_str().into(),
+            to_name: messages::state_name(e.to).into(),
+            at: e.at.to_string(),
+            actor_role: e.actor.role().as_str().into(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    pub id: Uuid,
+    /// `pending`, `confirmed`, `failed`, `refund_pending` or `refunded`.
+    pub status: String,
+    pub amount_tiyn: u64,
+    pub amount_tenge: String,
+    pub reference: String,
+}
+
+impl From<&PaymentRecord> for PaymentView {
+    fn from(p: &PaymentRecord) -> PaymentView {
+        PaymentView {
+            id: p.id,
+            status: p.status.as_str().into(),
+            amount_tiyn: p.amount.0,
+            amount_tenge: p.amount.tenge_string(),
+            reference: p.gateway_reference.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationView {
+    pub id: Uuid,
+    /// The life-cycle state (`draft`, `submitted`, `queued`, `under_review`, `approved`,
+    /// `in_production`, `dispatched`, `ready_for_pickup`, `issued`, `annulled`, `withdrawn`).
+    pub state: String,
+    pub state_name: Text,
+    pub document_kind: String,
+    pub region: String,
+    pub registration_point: Option<String>,
+    pub photo_sha256: Option<String>,
+    pub signature_sha256: Option<String>,
+    pub paid: bool,
+    /// The registration ticket number, once submitted.
+    pub ticket: Option<String>,
+    pub submitted_at: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_date: Option<Date>,
+    /// Past its due date and not yet ready for pickup.
+    pub overdue: bool,
+    pub annulment: Option<AnnulmentView>,
+    /// `pending` or `refunded` after an annulment or withdrawal of a paid application.
+    pub refund: Option<String>,
+    pub created_at: String,
+    pub version: i64,
+    /// The status history, oldest first (in detail answers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<EventView>>,
+    /// Payments for this application (in detail answers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payments: Option<Vec<PaymentView>>,
+    /// The applicant as the register has them (staff detail answers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<PersonView>,
+}
+
+impl ApplicationView {
+    pub fn new(app: &Application, version: i64, today: Date) -> ApplicationView {
+        use ApplicationState::*;
+        let waiting = matches!(
+            app.state,
+            Submitted | Queued | UnderReview | Approved | InProduction | Dispatched
+        );
+        ApplicationView {
+            id: app.id.0,
+            state: app.state.as_str().into(),
+            state_name: messages::state_name(app.state).into(),
+            document_kind: app.document_kind.as_str().into(),
+            region: app.region.to_string(),
+            registration_point: app.registration_point.as_ref().map(|p| p.to_string()),
+            photo_sha256: app.photo.map(|d| d.to_string()),
+            signature_sha256: app.signature.map(|d| d.to_string()),
+            paid: app.payment.is_some(),
+            ticket: app.ticket.map(|t| t.to_string()),
+            submitted_at: app.submitted_at.map(|t| t.to_string()),
+            due_date: app.due_date,
+            overdue: waiting && app.due_date.is_some_and(|d| today > d),
+            annulment: app.annulment.as_ref().map(|a| AnnulmentView {
+                reason: a.reason.as_str().into(),
+                reason_text: messages::annulment_reason(a.reason).into(),
+                comment: a.comment.clone(),
+            }),
+            refund: app.refund.map(|r| r.as_str().into()),
+            created_at: app.created_at.to_string(),
+            version,
+            history: None,
+            payments: None,
+            applicant: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeView {
+    pub id: Uuid,
+    pub application: Option<Uuid>,
+    pub kind: String,
+    pub message: Text,
+    pub created_at: String,
+    pub read: bool,
+}
+
+impl From<&Notice> for NoticeView {
+    fn from(n: &Notice) -> NoticeView {
+        NoticeView {
+            id: n.id,
+            application: n.application.map(|a| a.0),
+            kind: n.kind.clone(),
+            message: n.message.clone().into(),
+            created_at: n.created_at.to_string(),
+            read: n.read_at.is_some(),
+        }
+    }
+}
+
+/// Whether a staff actor's event history may be shown with their role only.
+pub fn role_of(actor: &Actor) -> &'static str {
+    actor.role().as_str()
+}
+
+/// Whether an event changed the state (status history shows those).
+pub fn is_state_change(e: &Event) -> bool {
+    e.from != e.to || matches!(e.kind, EventKind::RefundConfirmed)
+}

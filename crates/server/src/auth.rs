@@ -1,0 +1,593 @@
+//! Sign-in and who is asking.
+//!
+//! Citizens sign in with their IIN and a one-time code sent to the phone the population
+//! register has for them (never a number they type). Staff sign in with username and
+//! password (argon2id). A session is a random token: the client holds it (an HttpOnly,
+//! SameSite cookie for the portal, a bearer token for mobile apps); the store keeps only its
+//! SHA-256, so a copy of the database cannot be used to sign in.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use hmac::{Hmac, Mac};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use kuelik_core::iin::Iin;
+use kuelik_core::lang::Localized;
+use kuelik_core::lifecycle::{Actor, ApplicationId, Role};
+use kuelik_core::messages;
+use kuelik_store::{
+    AuditEntry, Changes, OtpChallenge, OtpPurpose, OutboxMessage, Session, SessionSubject,
+    StaffAccount,
+};
+
+use crate::error::{t, ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "kuelik_session";
+const OTP_TTL: SignedDuration = SignedDuration::from_mins(5);
+pub const OTP_MAX_ATTEMPTS: u32 = 5;
+const CITIZEN_SESSION_TTL: SignedDuration = SignedDuration::from_hours(1);
+const STAFF_SESSION_TTL: SignedDuration = SignedDuration::from_hours(9);
+
+/// Random bytes from the OS. A failing OS random source is fatal for security: refuse.
+pub fn random_bytes<const N: usize>() -> ApiResult<[u8; N]> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).map_err(|_| {
+        ApiError::plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "entropy_unavailable",
+            "the server cannot draw random numbers",
+        )
+    })?;
+    Ok(buf)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// A 6-digit code, uniform (rejection sampling: no modulo bias).
+fn new_code() -> ApiResult<String> {
+    loop {
+        let n = u32::from_le_bytes(random_bytes::<4>()?);
+        // 4,294,000,000 is the largest multiple of 10⁶ below 2³².
+        if n < 4_294_000_000 {
+            return Ok(format!("{:06}", n % 1_000_000));
+        }
+    }
+}
+
+/// HMAC(server key, challenge id ‖ code): the stored form of a one-time code.
+fn code_hash(key: &[u8; 32], challenge: Uuid, code: &str) -> Vec<u8> {
+    // HMAC accepts keys of any length; this cannot fail for a 32-byte key.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return Vec::new();
+    };
+    mac.update(challenge.as_bytes());
+    mac.update(code.trim().as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Who is making the request, as a session proves it.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Citizen { iin: Iin },
+    Staff(StaffAccount),
+}
+
+impl Principal {
+    /// The actor the core's rules see.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::Citizen { iin } => Actor::Citizen { iin: *iin },
+            Principal::Staff(s) => match s.role {
+                // An account without its scope (never created so by `kuelik staff add`)
+                // acts with no power at all rather than with a guessed one.
+                Role::Officer => match s.region {
+                    Some(region) => Actor::Officer {
+                        staff: s.id,
+                        region,
+                    },
+                    None => Actor::Administrator { staff: s.id },
+                },
+                Role::PointOperator => match &s.point {
+                    Some(point) => Actor::PointOperator {
+                        staff: s.id,
+                        point: point.clone(),
+                    },
+                    None => Actor::Administrator { staff: s.id },
+                },
+                Role::ProductionOperator => Actor::ProductionOperator { staff: s.id },
+                _ => Actor::Administrator { staff: s.id },
+            },
+        }
+    }
+
+    pub fn citizen(&self) -> ApiResult<Iin> {
+        match self {
+            Principal::Citizen { iin } => Ok(*iin),
+            Principal::Staff(_) => Err(ApiError::forbidden()),
+        }
+    }
+
+    /// The staff account, if it has `role`.
+    pub fn staff(&self, role: Role) -> ApiResult<&StaffAccount> {
+        match self {
+            Principal::Staff(s) if s.role == role => Ok(s),
+            _ => Err(ApiError::forbidden()),
+        }
+    }
+}
+
+fn session_token(headers: &HeaderMap) -> Option<(String, bool)> {
+    if let Some(bearer) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some((bearer.trim().to_string(), false));
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{SESSION_COOKIE}="))
+                .map(str::to_string)
+        })
+        .map(|token| (token, true))
+}
+
+/// A cookie-authenticated request that changes something must come from our own pages:
+/// browsers send `Origin` (and `Sec-Fetch-Site`) on cross-site requests.
+fn cross_site(parts: &Parts) -> bool {
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    let h = &parts.headers;
+    if h.get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site")
+    {
+        return true;
+    }
+    let host = h.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (h.get(header::ORIGIN).and_then(|v| v.to_str().ok()), host) {
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split("://").nth(1).unwrap_or(origin);
+            origin_host != host
+        }
+        _ => false,
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Principal> {
+        let (token, via_cookie) =
+            session_token(&parts.headers).ok_or_else(ApiError::unauthorized)?;
+        if via_cookie && cross_site(parts) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "cross_site_request",
+                t(
+                    "Сұрау басқа сайттан келді және қабылданбады.",
+                    "Запрос пришёл с другого сайта и отклонён.",
+                    "The request came from another site and was refused.",
+                ),
+            ));
+        }
+        let now = state.clock.now();
+        let session = state
+            .store
+            .session(&sha256(token.as_bytes()), now)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        match session.subject {
+            SessionSubject::Citizen { iin } => Ok(Principal::Citizen { iin }),
+            SessionSubject::Staff { id } => match state.store.staff(id).await? {
+                Some(account) if account.active => Ok(Principal::Staff(account)),
+                _ => Err(ApiError::unauthorized()),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OtpRequest {
+    /// The citizen's 12-digit IIN.
+    pub iin: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OtpIssued {
+    pub challenge_id: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+    /// The masked phone number the code was sent to, when the register has one.
+    pub sent_to: Option<String>,
+}
+
+pub fn parse_iin(raw: &str) -> ApiResult<Iin> {
+    Iin::parse(raw).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("iin_{}", e.code()),
+            messages::iin_error(&e),
+        )
+    })
+}
+
+/// Creates a one-time-code challenge for `iin` and queues the SMS, in one transaction.
+/// For an IIN the register does not know, a challenge no code can answer is stored and
+/// nothing is sent, so the answer does not reveal who is in the register.
+pub async fn issue_otp(state: &AppState, iin: Iin, purpose: OtpPurpose) -> ApiResult<OtpIssued> {
+    let now = state.clock.now();
+    let id = Uuid::now_v7();
+    let code = new_code()?;
+    let person = state.store.person(&iin).await?;
+    let code_hash = match person {
+        Some(_) => code_hash(&state.config.secrets.otp_key, id, &code),
+        None => random_bytes::<32>()?.to_vec(),
+    };
+    let challenge = OtpChallenge {
+        id,
+        iin,
+        purpose: purpose.clone(),
+        code_hash,
+        created_at: now,
+        expires_at: now.checked_add(OTP_TTL).unwrap_or(now),
+        attempts: 0,
+        consumed_at: None,
+    };
+    state.store.put_otp(&challenge).await?;
+    let mut sent_to = None;
+    if let Some(person) = person {
+        let text = otp_text(&code, &purpose);
+        let message = OutboxMessage {
+            id: Uuid::now_v7(),
+            topic: "sms".into(),
+            payload: serde_json::json!({
+                "to": person.phone.as_str(),
+                "text": text.get(person.language),
+                "kind": "one_time_code",
+            }),
+            created_at: now,
+            attempts: 0,
+            next_attempt_at: now,
+            delivered_at: None,
+            last_error: None,
+        };
+        state
+            .store
+            .commit(Changes {
+                outbox: vec![message],
+                ..Changes::default()
+            })
+            .await?;
+        state.wake_outbox();
+        sent_to = Some(person.phone.masked());
+    }
+    Ok(OtpIssued {
+        challenge_id: id,
+        expires_at: challenge.expires_at,
+        sent_to,
+    })
+}
+
+fn otp_text(code: &str, purpose: &OtpPurpose) -> Localized {
+    match purpose {
+        OtpPurpose::SignIn => t(
+            &format!("kuelik: кіру коды {code}. Ешкімге айтпаңыз."),
+            &format!("kuelik: код для входа {code}. Никому его не сообщайте."),
+            &format!("kuelik: your sign-in code is {code}. Do not share it."),
+        ),
+        OtpPurpose::ConfirmSubmission { .. } => t(
+            &format!("kuelik: өтінішке қол қою коды {code}. Ешкімге айтпаңыз."),
+            &format!("kuelik: код подписания заявки {code}. Никому его не сообщайте."),
+            &format!("kuelik: your code to sign the application is {code}. Do not share it."),
+        ),
+    }
+}
+
+fn wrong_code() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "wrong_code",
+        t(
+            "Код қате, мерзімі өтті немесе әрекеттер саны таусылды. Жаңа код сұраңыз.",
+            "Код неверен, устарел или попытки исчерпаны. Запросите новый код.",
+            "The code is wrong, expired or out of attempts. Request a new code.",
+        ),
+    )
+}
+
+/// Checks a code against a challenge of `purpose` and uses it up. Every guess counts
+/// against the challenge's attempt limit, right or wrong.
+pub async fn verify_otp(
+    state: &AppState,
+    challenge_id: Uuid,
+    code: &str,
+    purpose: &OtpPurpose,
+) -> ApiResult<Iin> {
+    let now = state.clock.now();
+    let challenge = state
+        .store
+        .attempt_otp(challenge_id, now, OTP_MAX_ATTEMPTS)
+        .await?
+        .ok_or_else(wrong_code)?;
+    let expected = code_hash(&state.config.secrets.otp_key, challenge.id, code);
+    if challenge.purpose != *purpose || !constant_time_eq(&expected, &challenge.code_hash) {
+        return Err(wrong_code());
+    }
+    if !state.store.consume_otp(challenge.id, now).await? {
+        return Err(wrong_code());
+    }
+    Ok(challenge.iin)
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionMode {
+    /// An HttpOnly cookie (browsers).
+    #[default]
+    Cookie,
+    /// A bearer token in the answer (mobile apps).
+    Token,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CitizenSignIn {
+    pub challenge_id: Uuid,
+    pub code: String,
+    #[serde(default)]
+    pub mode: SessionMode,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffSignIn {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub mode: SessionMode,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionIssued {
+    /// Present in `token` mode only: send it as `Authorization: Bearer …`.
+    pub token: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+    /// `citizen`, `officer`, `production_operator`, `point_operator` or `administrator`.
+    pub role: String,
+}
+
+async fn start_session(
+    state: &AppState,
+    subject: SessionSubject,
+    ttl: SignedDuration,
+    mode: SessionMode,
+    role: &str,
+) -> ApiResult<Response> {
+    let now = state.clock.now();
+    let token = hex(&random_bytes::<32>()?);
+    let expires_at = now.checked_add(ttl).unwrap_or(now);
+    state
+        .store
+        .put_session(&Session {
+            token_hash: sha256(token.as_bytes()).to_vec(),
+            subject,
+            created_at: now,
+            expires_at,
+        })
+        .await?;
+    let body = SessionIssued {
+        token: matches!(mode, SessionMode::Token).then(|| token.clone()),
+        expires_at,
+        role: role.to_string(),
+    };
+    let mut response = Json(body).into_response();
+    if matches!(mode, SessionMode::Cookie) {
+        let secure = if state.config.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        };
+        let cookie = format!(
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            ttl.as_secs()
+        );
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().insert(header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
+}
+
+/// Ask for a sign-in code (sent by SMS to the phone in the population register).
+#[utoipa::path(post, path = "/auth/otp", tag = "sign-in", request_body = OtpRequest,
+    responses((status = 202, body = OtpIssued), (status = 422, description = "not a valid IIN")))]
+pub async fn request_otp(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<OtpRequest>,
+) -> ApiResult<(StatusCode, Json<OtpIssued>)> {
+    let iin = parse_iin(&req.iin)?;
+    let issued = issue_otp(&state, iin, OtpPurpose::SignIn).await?;
+    Ok((StatusCode::ACCEPTED, Json(issued)))
+}
+
+/// Sign in as a citizen with the code.
+#[utoipa::path(post, path = "/auth/session", tag = "sign-in", request_body = CitizenSignIn,
+    responses((status = 200, body = SessionIssued), (status = 422, description = "wrong code")))]
+pub async fn citizen_sign_in(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<CitizenSignIn>,
+) -> ApiResult<Response> {
+    let iin = verify_otp(&state, req.challenge_id, &req.code, &OtpPurpose::SignIn).await?;
+    start_session(
+        &state,
+        SessionSubject::Citizen { iin },
+        CITIZEN_SESSION_TTL,
+        req.mode,
+        "citizen",
+    )
+    .await
+}
+
+/// Sign in as staff with username and password.
+#[utoipa::path(post, path = "/auth/staff-session", tag = "sign-in", request_body = StaffSignIn,
+    responses((status = 200, body = SessionIssued), (status = 401, description = "wrong username or password")))]
+pub async fn staff_sign_in(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<StaffSignIn>,
+) -> ApiResult<Response> {
+    let account = state
+        .store
+        .staff_by_username(&req.username.trim().to_lowercase())
+        .await?;
+    // Verify against a fixed hash when the user is unknown, so timing does not tell.
+    let ok = match &account {
+        Some(a) => a.active && verify_password(&req.password, &a.password_hash),
+        None => {
+            let _ = verify_password(&req.password, DUMMY_HASH);
+            false
+        }
+    };
+    let Some(account) = account.filter(|_| ok) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_credentials",
+            t(
+                "Пайдаланушы аты немесе құпиясөз қате.",
+                "Неверное имя пользователя или пароль.",
+                "Wrong username or password.",
+            ),
+        ));
+    };
+    let now = state.clock.now();
+    state
+        .store
+        .commit(Changes {
+            audit: vec![AuditEntry {
+                id: Uuid::now_v7(),
+                at: now,
+                actor: Principal::Staff(account.clone()).actor(),
+                action: "staff.sign_in".into(),
+                target: Some(account.id.to_string()),
+                details: serde_json::json!({}),
+            }],
+            ..Changes::default()
+        })
+        .await?;
+    start_session(
+        &state,
+        SessionSubject::Staff { id: account.id },
+        STAFF_SESSION_TTL,
+        req.mode,
+        account.role.as_str(),
+    )
+    .await
+}
+
+/// argon2id hash of a random password nobody knows (for equal-time failures).
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0YyKYLzU0b2yE3nXb1PqA4mYV3zqUYvQ8c8r1m2V6kQ";
+
+/// Sign out: the session stops working at once.
+#[utoipa::path(delete, path = "/auth/session", tag = "sign-in", responses((status = 204)))]
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    if let Some((token, _)) = session_token(&headers) {
+        state
+            .store
+            .delete_session(&sha256(token.as_bytes()))
+            .await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let expired = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&expired) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+/// The purpose of a submission-confirmation code for `application`.
+pub fn confirm_purpose(application: ApplicationId) -> OtpPurpose {
+    OtpPurpose::ConfirmSubmission { application }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits() {
+        for _ in 0..100 {
+            let c = new_code().unwrap();
+            assert_eq!(c.len(), 6);
+            assert!(c.bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+
+    #[test]
+    fn code_hashes_depend_on_key_challenge_and_code() {
+        let id = Uuid::now_v7();
+        let a = code_hash(&[1; 32], id, "123456");
+        assert_eq!(a, code_hash(&[1; 32], id, " 123456 "));
+        assert_ne!(a, code_hash(&[2; 32], id, "123456"));
+        assert_ne!(a, code_hash(&[1; 32], Uuid::now_v7(), "123456"));
+        assert_ne!(a, code_hash(&[1; 32], id, "123457"));
+    }
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("correct horse!", &h));
+        assert!(!verify_password("anything", DUMMY_HASH));
+        assert!(!verify_password("anything", "not a hash"));
+    }
+}

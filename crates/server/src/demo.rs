@@ -1,0 +1,404 @@
+//! Demo data for `kuelik serve --demo`: people in the register whose cards are eligible,
+//! too early and too late; staff of every role; and applications in every state, so every
+//! screen has something to show. Idempotent: a second start finds the data and adds nothing.
+
+use std::fmt::Write as _;
+
+use jiff::civil::Date;
+use uuid::Uuid;
+
+use kuelik_core::digest::Sha256Digest;
+use kuelik_core::document::DocumentKind;
+use kuelik_core::iin::{Iin, Sex};
+use kuelik_core::lang::Lang;
+use kuelik_core::lifecycle::{
+    Actor, AnnulmentReason, Application, ApplicationId, ApplicationState, Command, LifecyclePolicy,
+    Payment, Role, StaffId,
+};
+use kuelik_core::register::{Person, Phone, RegisteredDocument};
+use kuelik_core::ticket::TicketNumber;
+use kuelik_core::time::{add_days, almaty_date};
+use kuelik_store::{ApplicationWrite, Blob, Changes, PaymentRecord, PaymentStatus, StaffAccount};
+
+use crate::api::rules_at;
+use crate::auth::{hash_password, random_bytes, sha256};
+use crate::AppState;
+
+/// The demo staff's password (demo mode only; printed at start).
+pub const DEMO_PASSWORD: &str = "kuelik-demo-2025";
+
+/// A 1×1 PNG, standing in for photos and signatures until uploads replace it.
+const PLACEHOLDER_PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xDE, 0x00, 0x00, 0x00, 0x0C, 0x49, 0x44, 0x41, 0x54, 0x08, 0xD7, 0x63, 0xF8, 0xFF, 0xFF, 0x3F,
+    0x00, 0x05, 0xFE, 0x02, 0xFE, 0xA7, 0x35, 0x81, 0x84, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E,
+    0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+struct DemoPerson {
+    serial: u16,
+    birth: (i16, i8, i8),
+    sex: Sex,
+    surname: &'static str,
+    given: &'static str,
+    patronymic: &'static str,
+    region: &'static str,
+    language: Lang,
+    /// Days from today to the card's last valid day.
+    days_left: i32,
+    note: &'static str,
+}
+
+const PEOPLE: &[DemoPerson] = &[
+    DemoPerson {
+        serial: 101,
+        birth: (1988, 3, 12),
+        sex: Sex::Female,
+        surname: "Нұрланова",
+        given: "Айгерім",
+        patronymic: "Серікқызы",
+        region: "71",
+        language: Lang::Kk,
+        days_left: 12,
+        note: "eligible (card expires in 12 days)",
+    },
+    DemoPerson {
+        serial: 102,
+        birth: (1979, 11, 2),
+        sex: Sex::Male,
+        surname: "Иванов",
+        given: "Сергей",
+        patronymic: "Петрович",
+        region: "75",
+        language: Lang::Ru,
+        days_left: -5,
+        note: "eligible (card expired 5 days ago)",
+    },
+    DemoPerson {
+        serial: 103,
+        birth: (1995, 7, 30),
+        sex: Sex::Male,
+        surname: "Ахметов",
+        given: "Данияр",
+        patronymic: "Болатұлы",
+        region: "79",
+        language: Lang::Kk,
+        days_left: 90,
+        note: "too early (card expires in 90 days)",
+    },
+    DemoPerson {
+        serial: 104,
+        birth: (1983, 1, 19),
+        sex: Sex::Female,
+        surname: "Ким",
+        given: "Елена",
+        patronymic: "Викторовна",
+        region: "35",
+        language: Lang::Ru,
+        days_left: -40,
+        note: "expired too long (40 days): the ЦОН message",
+    },
+];
+
+fn demo_person(p: &DemoPerson, index: usize, today: Date) -> Option<Person> {
+    let birth = jiff::civil::date(p.birth.0, p.birth.1, p.birth.2);
+    let iin = (0..50).find_map(|k| Iin::from_parts(birth, p.sex, p.serial + k))?;
+    let last_valid_day = add_days(today, p.days_left);
+    Some(Person {
+        iin,
+        surname: p.surname.into(),
+        given_name: p.given.into(),
+        patronymic: Some(p.patronymic.into()),
+        phone: Phone::parse(&format!("+7701555{:04}", index)).ok()?,
+        language: p.language,
+        region: p.region.parse().ok()?,
+        address: "Demo street 1, apt. 1".into(),
+        document: RegisteredDocument {
+            kind: DocumentKind::IdentityCard,
+            number: format!("09{:07}", index),
+            issued_on: add_days(last_valid_day, -3652),
+            last_valid_day,
+        },
+    })
+}
+
+fn staff(
+    username: &str,
+    name: &str,
+    role: Role,
+    region: Option<&str>,
+    point: Option<&str>,
+    now: jiff::Timestamp,
+) -> Result<StaffAccount, String> {
+    Ok(StaffAccount {
+        id: StaffId(Uuid::now_v7()),
+        username: username.into(),
+        display_name: name.into(),
+        password_hash: hash_password(DEMO_PASSWORD)?,
+        role,
+        region: region.and_then(|r| r.parse().ok()),
+        point: point.and_then(|p| p.parse().ok()),
+        active: true,
+        created_at: now,
+    })
+}
+
+/// The commands (and actors) that bring a fresh draft to `target`.
+fn road_to(
+    target: ApplicationState,
+    citizen: &Actor,
+    officer: &Actor,
+    point: &Actor,
+    ticket: TicketNumber,
+) -> Vec<(Actor, Command)> {
+    use ApplicationState::*;
+    let production = Actor::ProductionOperator {
+        staff: StaffId(Uuid::nil()),
+    };
+    let mut road = vec![
+        (citizen.clone(), Command::Submit { ticket }),
+        (Actor::System, Command::Route),
+    ];
+    let later: &[(Actor, Command)] = &[
+        (officer.clone(), Command::Take),
+        (officer.clone(), Command::Approve),
+        (production.clone(), Command::StartProduction),
+        (production, Command::Dispatch),
+        (point.clone(), Command::Receive),
+        (point.clone(), Command::HandOver { ticket }),
+    ];
+    let steps = match target {
+        Draft => return vec![],
+        Withdrawn => {
+            return vec![
+                (citizen.clone(), Command::Withdraw),
+                (Actor::System, Command::ConfirmRefund),
+            ]
+        }
+        Submitted => {
+            road.pop();
+            0
+        }
+        Queued => 0,
+        UnderReview | Annulled => 1,
+        Approved => 2,
+        InProduction => 3,
+        Dispatched => 4,
+        ReadyForPickup => 5,
+        Issued => 6,
+    };
+    road.extend(later.iter().take(steps).cloned());
+    if target == Annulled {
+        road.push((
+            officer.clone(),
+            Command::Annul {
+                reason: AnnulmentReason::PhotoNonCompliant,
+                comment: "Demo: the photo is too dark.".into(),
+            },
+        ));
+        road.push((Actor::System, Command::ConfirmRefund));
+    }
+    road
+}
+
+/// Seeds the demo data (once) and returns what to print: how to sign in as each role.
+pub async fn seed(state: &AppState) -> Result<String, String> {
+    let now = state.clock.now();
+    let today = almaty_date(now);
+    let store = &state.store;
+    let e = |e: kuelik_store::StoreError| e.to_string();
+
+    let mut people: Vec<Person> = PEOPLE
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| demo_person(p, i, today))
+        .collect();
+    // Eleven more Astana residents, one per life-cycle state.
+    for (i, target) in ApplicationState::ALL.iter().enumerate() {
+        let p = DemoPerson {
+            serial: 200 + 60 * i as u16,
+            birth: (1990, 1, 1 + i as i8),
+            sex: if i % 2 == 0 { Sex::Male } else { Sex::Female },
+            surname: if i % 2 == 0 {
+                "Сейітов"
+            } else {
+                "Сейітова"
+            },
+            given: if i % 2 == 0 { "Арман" } else { "Алия" },
+            patronymic: if i % 2 == 0 {
+                "Қайратұлы"
+            } else {
+                "Қайратқызы"
+            },
+            region: "71",
+            language: Lang::Kk,
+            days_left: 8,
+            note: target.as_str(),
+        };
+        people.extend(demo_person(&p, 10 + i, today));
+    }
+    let first_start = store.person(&people[0].iin).await.map_err(e)?.is_none();
+    let mut out = String::new();
+    if first_start {
+        store.put_people(&people).await.map_err(e)?;
+        let accounts = [
+            staff(
+                "admin",
+                "Demo administrator",
+                Role::Administrator,
+                None,
+                None,
+                now,
+            )?,
+            staff(
+                "officer71",
+                "Demo officer, Astana",
+                Role::Officer,
+                Some("71"),
+                None,
+                now,
+            )?,
+            staff(
+                "officer75",
+                "Demo officer, Almaty",
+                Role::Officer,
+                Some("75"),
+                None,
+                now,
+            )?,
+            staff(
+                "production",
+                "Demo production centre",
+                Role::ProductionOperator,
+                None,
+                None,
+                now,
+            )?,
+            staff(
+                "point7101",
+                "Demo registration point 71-01",
+                Role::PointOperator,
+                None,
+                Some("71-01"),
+                now,
+            )?,
+            staff(
+                "point7501",
+                "Demo registration point 75-01",
+                Role::PointOperator,
+                None,
+                Some("75-01"),
+                now,
+            )?,
+        ];
+        for account in &accounts {
+            store.add_staff(account).await.map_err(e)?;
+        }
+        let officer = Actor::Officer {
+            staff: accounts[1].id,
+            region: "71".parse().map_err(|_| "region")?,
+        };
+        let point = Actor::PointOperator {
+            staff: accounts[4].id,
+            point: "71-01".parse().map_err(|_| "point")?,
+        };
+        let rules = rules_at(state, now).map_err(|e| e.code.clone())?;
+        let policy = LifecyclePolicy {
+            calendar: &state.calendar,
+            processing_working_days: u32::from(rules.processing_working_days),
+        };
+        let digest = Sha256Digest::from_bytes(sha256(PLACEHOLDER_PNG));
+        let amount =
+            kuelik_core::fees::duty_due(rules, &state.mrp, DocumentKind::IdentityCard, today)
+                .map_err(|e| e.to_string())?
+                .amount;
+        for (person, target) in people[PEOPLE.len()..].iter().zip(ApplicationState::ALL) {
+            let citizen = Actor::Citizen { iin: person.iin };
+            let mut app = Application::new_draft(
+                ApplicationId(Uuid::now_v7()),
+                person.iin,
+                DocumentKind::IdentityCard,
+                person.region,
+                now,
+            );
+            let reference = format!("DEMO-{}", Uuid::now_v7().simple());
+            let mut road = vec![
+                (
+                    citizen.clone(),
+                    Command::ChooseRegistrationPoint("71-01".parse().map_err(|_| "point")?),
+                ),
+                (citizen.clone(), Command::AttachPhoto(digest)),
+                (citizen.clone(), Command::AttachSignature(digest)),
+                (
+                    Actor::System,
+                    Command::RecordPayment(Payment {
+                        reference: reference.clone(),
+                        amount,
+                        paid_at: now,
+                    }),
+                ),
+            ];
+            let ticket = TicketNumber::from_random_bits(u64::from_le_bytes(
+                random_bytes::<8>().map_err(|e| e.code.clone())?,
+            ));
+            road.extend(road_to(target, &citizen, &officer, &point, ticket));
+            let mut events = Vec::new();
+            for (actor, command) in &road {
+                events.push(
+                    app.handle(command, actor, now, &policy)
+                        .map_err(|e| format!("demo {}: {e}", target.as_str()))?,
+                );
+            }
+            let refund = app.refund.is_some();
+            let payment = PaymentRecord {
+                id: Uuid::now_v7(),
+                application: app.id,
+                payer: person.iin,
+                amount,
+                status: if refund {
+                    PaymentStatus::Refunded
+                } else {
+                    PaymentStatus::Confirmed
+                },
+                gateway_reference: reference,
+                created_at: now,
+                updated_at: now,
+            };
+            store
+                .commit(Changes {
+                    application: Some(ApplicationWrite {
+                        application: app,
+                        expected_version: None,
+                    }),
+                    events,
+                    blobs: vec![Blob {
+                        digest,
+                        content_type: "image/png".into(),
+                        bytes: PLACEHOLDER_PNG.to_vec(),
+                        created_at: now,
+                    }],
+                    payments: vec![payment],
+                    ..Changes::default()
+                })
+                .await
+                .map_err(e)?;
+        }
+        let _ = writeln!(out, "Demo data created: {} people in the register, 6 staff, 11 applications (one per state).", people.len());
+    } else {
+        let _ = writeln!(out, "Demo data already present.");
+    }
+    let _ = writeln!(out, "Staff (password {DEMO_PASSWORD:?}): admin, officer71, officer75, production, point7101, point7501.");
+    let _ = writeln!(
+        out,
+        "Citizens (sign in with the IIN; the one-time code appears at /dev/inbox):"
+    );
+    for (p, person) in PEOPLE.iter().zip(&people) {
+        let _ = writeln!(
+            out,
+            "  {}  {} {}: {}",
+            person.iin, person.given_name, person.surname, p.note
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,294 @@
+//! The payment gateway that collects the state duty and pays refunds.
+//!
+//! [`PaymentGateway`] is what kuelik asks of any gateway: create a payment intent, request a
+//! refund. The gateway answers later with callbacks: JSON bodies signed with HMAC-SHA256
+//! under a shared key (header `X-Kuelik-Signature: sha256=<hex>`), posted to
+//! `/api/v1/payments/callback`. Callbacks may repeat; handling them is idempotent.
+//!
+//! [`SimulatedGateway`] behaves like a real one for the demo and the tests: the citizen
+//! "pays" at `/sim-gateway/pay/{reference}`, and its callbacks are signed with the same key
+//! and verified by the same handler as a real gateway's would be.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use tokio::sync::mpsc;
+
+use kuelik_core::money::Tiyn;
+
+use crate::error::ApiError;
+use crate::extract::ApiPath;
+use crate::AppState;
+
+pub const SIGNATURE_HEADER: &str = "x-kuelik-signature";
+
+/// The simulator's callbacks as they leave it: (body, signature).
+pub type CallbackReceiver = mpsc::UnboundedReceiver<(Vec<u8>, String)>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intent {
+    /// The gateway's reference for the payment.
+    pub reference: String,
+    /// Where the citizen completes the payment.
+    pub pay_url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("the payment gateway is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the payment gateway does not know payment {0}")]
+    UnknownPayment(String),
+}
+
+#[async_trait]
+pub trait PaymentGateway: Send + Sync + 'static {
+    async fn create_intent(&self, amount: Tiyn, description: &str) -> Result<Intent, GatewayError>;
+    /// Asks for a refund of a confirmed payment; the gateway confirms with a `refunded`
+    /// callback. Asking twice is harmless.
+    async fn request_refund(&self, reference: &str, amount: Tiyn) -> Result<(), GatewayError>;
+}
+
+/// What a gateway tells kuelik in a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackStatus {
+    Paid,
+    Failed,
+    Refunded,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Callback {
+    /// Unique per callback (a repeated delivery repeats it).
+    pub event_id: String,
+    pub reference: String,
+    pub status: CallbackStatus,
+    pub amount_tiyn: u64,
+}
+
+/// `sha256=<hex>` of the body under `key`.
+pub fn sign(key: &[u8], body: &[u8]) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return String::new();
+    };
+    mac.update(body);
+    format!("sha256={}", crate::auth::hex(&mac.finalize().into_bytes()))
+}
+
+/// Constant-time check of a callback signature.
+pub fn verify(key: &[u8], body: &[u8], signature: &str) -> bool {
+    let Some(hex_sig) = signature.trim().strip_prefix("sha256=") else {
+        return false;
+    };
+    let Some(given) = decode_hex(hex_sig) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SimStatus {
+    Open,
+    Paid,
+    Refunded,
+}
+
+#[derive(Debug)]
+struct SimPayment {
+    amount: Tiyn,
+    status: SimStatus,
+    description: String,
+}
+
+/// A gateway simulator living in the server process. Its state is in memory, like a
+/// remote party's would be out of our reach; its callbacks go through a channel to the
+/// same verification and handling code as a real gateway's HTTP callbacks.
+pub struct SimulatedGateway {
+    key: Vec<u8>,
+    payments: Mutex<HashMap<String, SimPayment>>,
+    callbacks: mpsc::UnboundedSender<(Vec<u8>, String)>,
+}
+
+impl SimulatedGateway {
+    /// The gateway and the receiving end of its callbacks (body, signature), which
+    /// [`crate::workers`] feeds to the callback handler.
+    pub fn new(key: Vec<u8>) -> (Arc<SimulatedGateway>, CallbackReceiver) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let gateway = SimulatedGateway {
+            key,
+            payments: Mutex::new(HashMap::new()),
+            callbacks: tx,
+        };
+        (Arc::new(gateway), rx)
+    }
+
+    fn send(&self, reference: &str, status: CallbackStatus, amount: Tiyn) {
+        let event_id = uuid::Uuid::now_v7().to_string();
+        let callback = Callback {
+            event_id,
+            reference: reference.to_string(),
+            status,
+            amount_tiyn: amount.0,
+        };
+        if let Ok(body) = serde_json::to_vec(&callback) {
+            let signature = sign(&self.key, &body);
+            let _ = self.callbacks.send((body, signature));
+        }
+    }
+
+    /// The citizen pays (what the bank page's button does). Paying twice re-sends the
+    /// confirmation, as real gateways re-deliver.
+    pub fn pay(&self, reference: &str) -> Result<(), GatewayError> {
+        let amount = {
+            let mut payments = self
+                .payments
+                .lock()
+                .map_err(|_| GatewayError::Unavailable("poisoned".into()))?;
+            let p = payments
+                .get_mut(reference)
+                .ok_or_else(|| GatewayError::UnknownPayment(reference.to_string()))?;
+            if p.status == SimStatus::Open {
+                p.status = SimStatus::Paid;
+            }
+            p.amount
+        };
+        self.send(reference, CallbackStatus::Paid, amount);
+        Ok(())
+    }
+
+    fn describe(&self, reference: &str) -> Option<(Tiyn, SimStatus, String)> {
+        let payments = self.payments.lock().ok()?;
+        payments
+            .get(reference)
+            .map(|p| (p.amount, p.status, p.description.clone()))
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for SimulatedGateway {
+    async fn create_intent(&self, amount: Tiyn, description: &str) -> Result<Intent, GatewayError> {
+        let reference = format!("SIM-{}", uuid::Uuid::now_v7().simple());
+        self.payments
+            .lock()
+            .map_err(|_| GatewayError::Unavailable("poisoned".into()))?
+            .insert(
+                reference.clone(),
+                SimPayment {
+                    amount,
+                    status: SimStatus::Open,
+                    description: description.to_string(),
+                },
+            );
+        Ok(Intent {
+            pay_url: format!("/sim-gateway/pay/{reference}"),
+            reference,
+        })
+    }
+
+    async fn request_refund(&self, reference: &str, amount: Tiyn) -> Result<(), GatewayError> {
+        {
+            let mut payments = self
+                .payments
+                .lock()
+                .map_err(|_| GatewayError::Unavailable("poisoned".into()))?;
+            let p = payments
+                .get_mut(reference)
+                .ok_or_else(|| GatewayError::UnknownPayment(reference.to_string()))?;
+            p.status = SimStatus::Refunded;
+        }
+        self.send(reference, CallbackStatus::Refunded, amount);
+        Ok(())
+    }
+}
+
+/// The simulated gateway's own pages (the "bank"), present only when it is the gateway.
+pub fn simulator_routes() -> Router<AppState> {
+    Router::new().route("/sim-gateway/pay/{reference}", get(sim_page).post(sim_pay))
+}
+
+async fn sim_page(State(state): State<AppState>, ApiPath(reference): ApiPath<String>) -> Response {
+    let Some(sim) = &state.simulator else {
+        return ApiError::not_found().into_response();
+    };
+    match sim.describe(&reference) {
+        Some((amount, status, description)) => {
+            let escaped: String = description
+                .chars()
+                .map(|c| match c {
+                    '<' => "&lt;".to_string(),
+                    '>' => "&gt;".to_string(),
+                    '&' => "&amp;".to_string(),
+                    '"' => "&quot;".to_string(),
+                    c => c.to_string(),
+                })
+                .collect();
+            let paid = status != SimStatus::Open;
+            Html(format!(
+                "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Simulated payment gateway</title>\
+                 <h1>Simulated payment gateway</h1><p>{escaped}</p><p>Amount: {amount}</p>\
+                 {}</html>",
+                if paid {
+                    "<p>Paid.</p>".to_string()
+                } else {
+                    format!("<form method=\"post\" action=\"/sim-gateway/pay/{reference}\"><button>Pay</button></form>")
+                }
+            ))
+            .into_response()
+        }
+        None => ApiError::not_found().into_response(),
+    }
+}
+
+async fn sim_pay(State(state): State<AppState>, ApiPath(reference): ApiPath<String>) -> Response {
+    let Some(sim) = &state.simulator else {
+        return ApiError::not_found().into_response();
+    };
+    match sim.pay(&reference) {
+        Ok(()) => (StatusCode::ACCEPTED, "paid").into_response(),
+        Err(_) => ApiError::not_found().into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_verify_only_the_signed_body_under_the_key() {
+        let key = b"shared secret";
+        let body = br#"{"reference":"x"}"#;
+        let sig = sign(key, body);
+        assert!(sig.starts_with("sha256="));
+        assert!(verify(key, body, &sig));
+        assert!(!verify(b"other key", body, &sig));
+        assert!(!verify(key, br#"{"reference":"y"}"#, &sig));
+        assert!(!verify(key, body, "sha256=00"));
+        assert!(!verify(key, body, "md5=abc"));
+        assert!(!verify(key, body, "sha256=zz"));
+    }
+}

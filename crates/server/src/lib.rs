@@ -1,0 +1,251 @@
+//! kuelik-server: the HTTP service.
+//!
+//! Request → authenticate and parse into domain types (here) → the core decides (pure) →
+//! the store persists the change, its event, its audit entry and its outbox messages in one
+//! transaction → workers deliver notifications and refunds afterwards. Handlers never
+//! decide a rule themselves and never write SQL.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use kuelik_core::calendar::WorkingCalendar;
+use kuelik_core::fees::MrpTable;
+use kuelik_core::region::{Regions, RegistrationPoints};
+use kuelik_core::rules::RuleBook;
+use kuelik_store::Store;
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod gateway;
+pub mod notify;
+pub mod openapi;
+pub mod workers;
+
+use clock::Clock;
+use error::ApiError;
+use gateway::PaymentGateway;
+use notify::{DevInbox, Sender};
+
+/// Keys the server signs and hashes with. Never logged, never returned.
+#[derive(Clone)]
+pub struct Secrets {
+    /// Keys the one-time-code hashes (a stolen table cannot be brute-forced offline).
+    pub otp_key: [u8; 32],
+    /// Shared with the payment gateway: signs its callbacks (HMAC-SHA256).
+    pub gateway_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets(…)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Demo mode: one-time codes are readable at `/dev/inbox`. Never in production.
+    pub demo: bool,
+    /// Whether cookies get the `Secure` flag (true behind TLS).
+    pub secure_cookies: bool,
+    /// Largest photo or signature upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// Largest JSON body, in bytes.
+    pub max_json_bytes: usize,
+    pub secrets: Secrets,
+}
+
+impl Config {
+    pub fn new(secrets: Secrets) -> Config {
+        Config {
+            demo: false,
+            secure_cookies: false,
+            max_upload_bytes: 5 * 1024 * 1024,
+            max_json_bytes: 64 * 1024,
+            secrets,
+        }
+    }
+}
+
+/// Everything a request handler may use.
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub rules: RuleBook,
+    pub calendar: WorkingCalendar,
+    pub mrp: MrpTable,
+    pub regions: Regions,
+    pub points: RegistrationPoints,
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// The built-in gateway simulator, when it is the gateway (demo, tests).
+    pub simulator: Option<Arc<gateway::SimulatedGateway>>,
+    /// Its callbacks, taken by the worker that handles them.
+    pub sim_callbacks: std::sync::Mutex<Option<gateway::CallbackReceiver>>,
+    pub sender: Arc<dyn Sender>,
+    pub dev_inbox: Option<DevInbox>,
+    pub config: Config,
+    /// Wakes the outbox worker when a commit queued messages (it also polls).
+    pub outbox_wakeup: tokio::sync::Notify,
+}
+
+impl Services {
+    pub fn wake_outbox(&self) {
+        self.outbox_wakeup.notify_one();
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Services>);
+
+impl Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.outbox_backlog().await {
+        Ok(backlog) => Json(serde_json::json!({
+            "status": "ready",
+            "database": state.store.backend(),
+            "outbox_backlog": backlog,
+        }))
+        .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn fallback() -> ApiError {
+    ApiError::not_found()
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = openapi::api_router().split_for_parts();
+    let openapi_json = openapi.clone();
+    let upload_limit = state.config.max_upload_bytes + 64 * 1024;
+    let mut app = Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let doc = openapi_json.clone();
+                async move { Json(doc) }
+            }),
+        )
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/api/docs")
+                .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
+        )
+        .merge(gateway::simulator_routes());
+    if state.config.demo {
+        app = app.merge(notify::dev_inbox_routes());
+    }
+    app.fallback(fallback)
+        // Uploads are the largest bodies; JSON handlers cap themselves lower.
+        .layer(DefaultBodyLimit::max(upload_limit))
+        .layer(middleware::from_fn(error::localize))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves; background workers stop with it.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers = workers::spawn(state.clone(), stop_rx);
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop_tx.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    result
+}
+
+/// Answers 404 for any status the handler does not expect (helper for `Option` lookups).
+pub fn found<T>(value: Option<T>) -> Result<T, ApiError> {
+    value.ok_or_else(ApiError::not_found)
+}
+
+pub const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
+
+/// Assembles the services: the simulated payment gateway (the only one built in so far),
+/// the log SMS sender (plus the dev inbox in demo mode), and the reference data.
+pub fn app_state(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    rules: RuleBook,
+    config: Config,
+) -> AppState {
+    let (simulator, callbacks) = gateway::SimulatedGateway::new(config.secrets.gateway_key.clone());
+    let log: Arc<dyn Sender> = Arc::new(notify::LogSender);
+    let dev_inbox = config.demo.then(DevInbox::default);
+    let sender: Arc<dyn Sender> = match &dev_inbox {
+        Some(inbox) => Arc::new(notify::DevSender {
+            inbox: inbox.clone(),
+            inner: log,
+        }),
+        None => log,
+    };
+    let regions = Regions::builtin();
+    let points = RegistrationPoints::builtin(&regions);
+    AppState(Arc::new(Services {
+        store,
+        clock,
+        rules,
+        calendar: WorkingCalendar::builtin(),
+        mrp: MrpTable::builtin(),
+        regions,
+        points,
+        gateway: simulator.clone(),
+        simulator: Some(simulator),
+        sim_callbacks: std::sync::Mutex::new(Some(callbacks)),
+        sender,
+        dev_inbox,
+        config,
+        outbox_wakeup: tokio::sync::Notify::new(),
+    }))
+}

@@ -1,0 +1,266 @@
+//! Notifications: what a citizen is told after each step, and how it reaches them.
+//!
+//! A transition's commit also queues an outbox message (`notice`); the outbox worker
+//! delivers it to the citizen's in-app inbox (exactly once: the notice's id is the
+//! message's id) and through a [`Sender`] (SMS or e-mail; the default logs that it sent,
+//! without the text). One-time codes travel the same way (`sms`).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use kuelik_core::iin::Iin;
+use kuelik_core::lang::{Lang, Localized};
+use kuelik_core::lifecycle::{Application, ApplicationId, Event, EventKind};
+use kuelik_core::messages::{self, format_date};
+use kuelik_store::{Notice, OutboxMessage};
+
+use crate::error::t;
+use crate::AppState;
+
+#[async_trait]
+pub trait Sender: Send + Sync + 'static {
+    /// Sends `text` to the phone number `to`. An error is retried with backoff.
+    async fn send_sms(&self, to: &str, text: &str) -> Result<(), String>;
+}
+
+/// The default sender: records that a message went out, never its text or the full number
+/// (logs must hold no personal data or codes).
+pub struct LogSender;
+
+#[async_trait]
+impl Sender for LogSender {
+    async fn send_sms(&self, to: &str, _text: &str) -> Result<(), String> {
+        let tail: String = to
+            .chars()
+            .rev()
+            .take(2)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        tracing::info!(to = %format!("+7*******{tail}"), "sms sent");
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DevMessage {
+    pub to: String,
+    pub text: String,
+    #[serde(with = "jiff::fmt::serde::timestamp::second::required")]
+    pub at: Timestamp,
+}
+
+/// Demo mode only: the last messages "sent", readable at `/dev/inbox`, so a person trying
+/// the demo can read their one-time codes.
+#[derive(Clone, Default)]
+pub struct DevInbox(Arc<Mutex<VecDeque<DevMessage>>>);
+
+impl DevInbox {
+    pub fn messages(&self) -> Vec<DevMessage> {
+        self.0
+            .lock()
+            .map(|m| m.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The newest message to `to` (tests and the demo read codes with it).
+    pub fn last_to(&self, to: &str) -> Option<DevMessage> {
+        self.0
+            .lock()
+            .ok()?
+            .iter()
+            .rev()
+            .find(|m| m.to == to)
+            .cloned()
+    }
+}
+
+/// In demo mode every SMS also lands in the dev inbox.
+pub struct DevSender {
+    pub inbox: DevInbox,
+    pub inner: Arc<dyn Sender>,
+}
+
+#[async_trait]
+impl Sender for DevSender {
+    async fn send_sms(&self, to: &str, text: &str) -> Result<(), String> {
+        if let Ok(mut m) = self.inbox.0.lock() {
+            m.push_back(DevMessage {
+                to: to.to_string(),
+                text: text.to_string(),
+                at: Timestamp::now(),
+            });
+            while m.len() > 200 {
+                m.pop_front();
+            }
+        }
+        self.inner.send_sms(to, text).await
+    }
+}
+
+pub fn dev_inbox_routes() -> Router<AppState> {
+    Router::new().route("/dev/inbox", get(dev_inbox))
+}
+
+async fn dev_inbox(State(state): State<AppState>) -> Response {
+    match &state.dev_inbox {
+        Some(inbox) => {
+            let mut messages = inbox.messages();
+            messages.reverse();
+            Json(serde_json::json!({
+                "note": "Demo mode only: messages the service would have sent by SMS, newest first.",
+                "messages": messages,
+            }))
+            .into_response()
+        }
+        None => crate::error::ApiError::not_found().into_response(),
+    }
+}
+
+/// The payload of a `notice` outbox message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NoticePayload {
+    pub iin: Iin,
+    pub application: Option<ApplicationId>,
+    pub kind: String,
+    pub message: Localized,
+}
+
+/// What the citizen is told about an event on their application.
+pub fn notice_text(app: &Application, event: &Event) -> Localized {
+    let ticket = app.ticket.map(|t| t.to_string()).unwrap_or_default();
+    let state = messages::state_name(event.to);
+    match &event.kind {
+        EventKind::Submitted { due_date, .. } => Localized::from_fn(|lang| {
+            let due = format_date(lang, *due_date);
+            match lang {
+                Lang::Kk => format!(
+                    "Өтінішіңіз қабылданды. Талон нөмірі: {ticket}. Орындау мерзімі: {due}."
+                ),
+                Lang::Ru => {
+                    format!("Заявка принята. Номер талона: {ticket}. Срок исполнения: {due}.")
+                }
+                Lang::En => {
+                    format!("Your application is accepted. Ticket number: {ticket}. Due by {due}.")
+                }
+            }
+        }),
+        EventKind::Annulled { reason, comment } => {
+            let reason = messages::annulment_reason(*reason);
+            Localized::from_fn(|lang| {
+                let r = reason.get(lang);
+                match lang {
+                    Lang::Kk => format!("Өтініш {ticket} күшін жойды: {r}. {comment} Төленген баж қайтарылады; жаңа өтініш берген кезде баж қайта төленеді."),
+                    Lang::Ru => format!("Заявка {ticket} аннулирована: {r}. {comment} Оплаченная пошлина будет возвращена; при новой заявке пошлина оплачивается заново."),
+                    Lang::En => format!("Application {ticket} was annulled: {r}. {comment} The duty paid will be refunded; a new application needs a new payment."),
+                }
+            })
+        }
+        EventKind::Received => {
+            let point = app
+                .registration_point
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            Localized::from_fn(|lang| {
+                match lang {
+                Lang::Kk => format!("Құжатыңыз дайын: оны {point} тіркеу пунктінен {ticket} талон нөмірін көрсетіп алыңыз."),
+                Lang::Ru => format!("Ваш документ готов: получите его в регистрационном пункте {point}, назвав номер талона {ticket}."),
+                Lang::En => format!("Your document is ready: collect it at registration point {point} by giving ticket number {ticket}."),
+            }
+            })
+        }
+        EventKind::RefundConfirmed => t(
+            "Мемлекеттік баж қайтарылды.",
+            "Государственная пошлина возвращена.",
+            "The state duty has been refunded.",
+        ),
+        _ => Localized::from_fn(|lang| match lang {
+            Lang::Kk => format!("Өтініш {ticket}: {}.", state.get(lang)),
+            Lang::Ru => format!("Заявка {ticket}: {}.", state.get(lang)),
+            Lang::En => format!("Application {ticket}: {}.", state.get(lang)),
+        }),
+    }
+}
+
+/// Whether the citizen hears about this event at all (draft edits are their own doing).
+pub fn is_noticed(event: &Event) -> bool {
+    !matches!(
+        event.kind,
+        EventKind::RegistrationPointChosen { .. }
+            | EventKind::PhotoAttached { .. }
+            | EventKind::SignatureAttached { .. }
+            | EventKind::Routed
+            | EventKind::Taken { .. }
+            | EventKind::Released
+    )
+}
+
+/// The outbox message that will tell the applicant about `event`.
+pub fn notice_message(app: &Application, event: &Event) -> Option<OutboxMessage> {
+    if !is_noticed(event) {
+        return None;
+    }
+    let payload = NoticePayload {
+        iin: app.applicant,
+        application: Some(app.id),
+        kind: event.kind.as_str().to_string(),
+        message: notice_text(app, event),
+    };
+    Some(OutboxMessage {
+        id: Uuid::now_v7(),
+        topic: "notice".into(),
+        payload: serde_json::to_value(payload).ok()?,
+        created_at: event.at,
+        attempts: 0,
+        next_attempt_at: event.at,
+        delivered_at: None,
+        last_error: None,
+    })
+}
+
+/// Delivers one outbox message: the inbox notice (returned, for the store to insert with
+/// the delivery mark) and the SMS.
+pub async fn deliver(state: &AppState, message: &OutboxMessage) -> Result<Option<Notice>, String> {
+    match message.topic.as_str() {
+        "notice" => {
+            let payload: NoticePayload = serde_json::from_value(message.payload.clone())
+                .map_err(|e| format!("bad notice payload: {e}"))?;
+            // The SMS copy goes to the phone on record, in the person's language.
+            if let Ok(Some(person)) = state.store.person(&payload.iin).await {
+                state
+                    .sender
+                    .send_sms(person.phone.as_str(), payload.message.get(person.language))
+                    .await?;
+            }
+            Ok(Some(Notice {
+                id: message.id,
+                iin: payload.iin,
+                application: payload.application,
+                kind: payload.kind,
+                message: payload.message,
+                created_at: message.created_at,
+                read_at: None,
+            }))
+        }
+        "sms" => {
+            let to = message.payload["to"]
+                .as_str()
+                .ok_or("sms without a number")?;
+            let text = message.payload["text"].as_str().ok_or("sms without text")?;
+            state.sender.send_sms(to, text).await?;
+            Ok(None)
+        }
+        other => Err(format!("unknown outbox topic {other:?}")),
+    }
+}

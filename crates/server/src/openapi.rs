@@ -1,0 +1,86 @@
+//! The API's routes and its OpenAPI 3.1 document, generated from the handlers' annotations
+//! (so the document cannot drift from the code; a snapshot test catches unintended changes).
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api::{citizen, payments, reference, staff};
+use crate::auth;
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kuelik",
+        description = "Online renewal of Kazakhstan's identity documents: citizens, УМС officers, the production centre, registration points and administrators. Errors are RFC 9457 problem+json with a stable `code` and a `detail` in the language of `Accept-Language` (kk, ru, en).",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    servers((url = "/api/v1")),
+    modifiers(&Security),
+    tags(
+        (name = "sign-in"), (name = "citizen"), (name = "officer"), (name = "production"),
+        (name = "registration point"), (name = "admin"), (name = "payments"), (name = "reference")
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// Every `/api/v1` route, with its OpenAPI description.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::request_otp))
+        .routes(routes!(auth::citizen_sign_in, auth::sign_out))
+        .routes(routes!(auth::staff_sign_in))
+        .routes(routes!(citizen::me))
+        .routes(routes!(citizen::my_eligibility))
+        .routes(routes!(
+            citizen::create_application,
+            citizen::list_applications
+        ))
+        .routes(routes!(citizen::get_application))
+        .routes(routes!(citizen::choose_point))
+        .routes(routes!(citizen::upload_photo, citizen::get_photo))
+        .routes(routes!(citizen::upload_signature, citizen::get_signature))
+        .routes(routes!(citizen::start_payment))
+        .routes(routes!(citizen::submission_code))
+        .routes(routes!(citizen::submit))
+        .routes(routes!(citizen::withdraw))
+        .routes(routes!(citizen::notifications))
+        .routes(routes!(citizen::read_notification))
+        .routes(routes!(payments::callback))
+        .routes(routes!(staff::officer_queue))
+        .routes(routes!(staff::officer_application))
+        .routes(routes!(staff::take))
+        .routes(routes!(staff::release))
+        .routes(routes!(staff::approve))
+        .routes(routes!(staff::annul))
+        .routes(routes!(staff::production_queue))
+        .routes(routes!(staff::accept))
+        .routes(routes!(staff::dispatch))
+        .routes(routes!(staff::point_queue))
+        .routes(routes!(staff::receive))
+        .routes(routes!(staff::ticket_lookup))
+        .routes(routes!(staff::hand_over))
+        .routes(routes!(staff::list_staff, staff::add_staff))
+        .routes(routes!(staff::audit_log))
+        .routes(routes!(reference::registration_points))
+        .routes(routes!(reference::rules))
+        .routes(routes!(reference::check_eligibility))
+}

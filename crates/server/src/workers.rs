@@ -1,0 +1,182 @@
+//! Background work, each loop stopping when the server stops:
+//! - the outbox: delivers notices and SMS, retrying with exponential backoff;
+//! - refunds: asks the gateway to refund payments of annulled or withdrawn applications;
+//! - abandoned reviews: returns applications taken but left untouched to the queue;
+//! - the simulated gateway's callbacks, handled like a real gateway's.
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use kuelik_core::lifecycle::{Actor, ApplicationState, Command};
+use kuelik_store::{PaymentStatus, QueueFilter};
+
+use crate::api::{payments, transition};
+use crate::AppState;
+
+/// How long an officer may hold an application without acting before it returns to the queue.
+pub const REVIEW_TIMEOUT: SignedDuration = SignedDuration::from_mins(30);
+const OUTBOX_LEASE: SignedDuration = SignedDuration::from_secs(60);
+
+/// Delay before retry `attempts` (1, 2, 4 … seconds, at most 10 minutes).
+pub fn backoff(attempts: u32) -> SignedDuration {
+    SignedDuration::from_secs(1i64 << attempts.min(10)).min(SignedDuration::from_mins(10))
+}
+
+async fn pause(
+    stop: &mut watch::Receiver<bool>,
+    wake: Option<&tokio::sync::Notify>,
+    every: Duration,
+) -> bool {
+    let notified = async {
+        match wake {
+            Some(n) => n.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = stop.changed() => {},
+        _ = notified => {},
+        _ = tokio::time::sleep(every) => {},
+    }
+    *stop.borrow()
+}
+
+/// Delivers what is due in the outbox; returns how many messages were handled.
+pub async fn run_outbox_once(state: &AppState) -> usize {
+    let now = state.clock.now();
+    let messages = match state.store.claim_outbox(now, OUTBOX_LEASE, 50).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "outbox claim failed");
+            return 0;
+        }
+    };
+    for message in &messages {
+        let now = state.clock.now();
+        match crate::notify::deliver(state, message).await {
+            Ok(notice) => {
+                if let Err(e) = state
+                    .store
+                    .outbox_delivered(message.id, now, notice.as_ref())
+                    .await
+                {
+                    tracing::warn!(error = %e, "outbox delivery mark failed");
+                }
+            }
+            Err(error) => {
+                let next = now.checked_add(backoff(message.attempts)).unwrap_or(now);
+                tracing::warn!(topic = %message.topic, attempts = message.attempts, %error, "outbox delivery failed");
+                let _ = state.store.outbox_failed(message.id, &error, next).await;
+            }
+        }
+    }
+    messages.len()
+}
+
+/// Asks the gateway to refund every payment waiting for it.
+pub async fn run_refunds_once(state: &AppState) {
+    let Ok(pending) = state
+        .store
+        .payments_in(PaymentStatus::RefundPending, 100)
+        .await
+    else {
+        return;
+    };
+    for payment in pending {
+        if let Err(e) = state
+            .gateway
+            .request_refund(&payment.gateway_reference, payment.amount)
+            .await
+        {
+            tracing::warn!(error = %e, "refund request failed; will retry");
+        }
+    }
+}
+
+/// Returns abandoned reviews to their region's queue.
+pub async fn release_abandoned_once(state: &AppState) {
+    let now = state.clock.now();
+    let filter = QueueFilter {
+        taken_before: now.checked_sub(REVIEW_TIMEOUT).ok(),
+        ..QueueFilter::state(ApplicationState::UnderReview)
+    };
+    let Ok(stale) = state.store.work_queue(&filter, 100).await else {
+        return;
+    };
+    for stored in stale {
+        let id = stored.application.id;
+        if let Err(e) = transition(
+            state,
+            id,
+            &Actor::System,
+            Command::Release,
+            |_, _, _| Ok(()),
+        )
+        .await
+        {
+            tracing::warn!(code = %e.code, "release of an abandoned review failed");
+        }
+    }
+}
+
+pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let mut handles = Vec::new();
+
+    let (s, mut st) = (state.clone(), stop.clone());
+    handles.push(tokio::spawn(async move {
+        loop {
+            let handled = run_outbox_once(&s).await;
+            if handled == 0 && pause(&mut st, Some(&s.outbox_wakeup), Duration::from_secs(1)).await
+            {
+                break;
+            }
+            if *st.borrow() {
+                break;
+            }
+        }
+    }));
+
+    let (s, mut st) = (state.clone(), stop.clone());
+    handles.push(tokio::spawn(async move {
+        loop {
+            run_refunds_once(&s).await;
+            if pause(&mut st, None, Duration::from_secs(2)).await {
+                break;
+            }
+        }
+    }));
+
+    let (s, mut st) = (state.clone(), stop.clone());
+    handles.push(tokio::spawn(async move {
+        loop {
+            release_abandoned_once(&s).await;
+            if pause(&mut st, None, Duration::from_secs(30)).await {
+                break;
+            }
+        }
+    }));
+
+    let receiver = state.sim_callbacks.lock().ok().and_then(|mut r| r.take());
+    if let Some(mut callbacks) = receiver {
+        let (s, mut st) = (state.clone(), stop);
+        handles.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = st.changed() => break,
+                    next = callbacks.recv() => match next {
+                        Some((body, signature)) => {
+                            if let Err(e) = payments::process_callback(&s, &body, &signature).await {
+                                tracing::warn!(code = %e.code, "simulated gateway callback refused");
+                            }
+                        }
+                        None => break,
+                    },
+                }
+            }
+        }));
+    }
+    handles
+}

@@ -1,0 +1,1150 @@
+//! The service over real HTTP: the real server on a free port with a fresh database, driven
+//! by a real client. Every story runs on SQLite, and on PostgreSQL when
+//! `KUELIK_TEST_DATABASE_URL` names a server (`.ci/run` sets it; then an unreachable server
+//! fails the run instead of skipping it). All server tests live in this one file: one
+//! test binary, one link.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::civil::Date;
+use jiff::Timestamp;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+
+use kuelik_core::document::DocumentKind;
+use kuelik_core::iin::{Iin, Sex};
+use kuelik_core::lang::Lang;
+use kuelik_core::lifecycle::{Role, StaffId};
+use kuelik_core::register::{Person, Phone, RegisteredDocument};
+use kuelik_core::rules::RuleBook;
+use kuelik_core::time::add_days;
+use kuelik_server::auth::hash_password;
+use kuelik_server::clock::ManualClock;
+use kuelik_server::{AppState, Config, Secrets};
+use kuelik_store::{StaffAccount, Store};
+
+const PSC_RU: &str = "Оформление недоступно, обратитесь в ЦОН";
+/// Noon in Almaty on 15 October 2025: inside the pilot, on a working day.
+const NOW: &str = "2025-10-15T07:00:00Z";
+const PASSWORD: &str = "correct horse battery";
+
+fn today() -> Date {
+    jiff::civil::date(2025, 10, 15)
+}
+
+/// A tiny real PNG (1×1 white pixel).
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xDE, 0x00, 0x00, 0x00, 0x0C, 0x49, 0x44, 0x41, 0x54, 0x08, 0xD7, 0x63, 0xF8, 0xFF, 0xFF, 0x3F,
+    0x00, 0x05, 0xFE, 0x02, 0xFE, 0xA7, 0x35, 0x81, 0x84, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E,
+    0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+fn person(serial: u16, region: &str, days_left: i32, phone: &str) -> Person {
+    let iin = Iin::from_parts(jiff::civil::date(1990, 5, 15), Sex::Female, serial)
+        .or_else(|| Iin::from_parts(jiff::civil::date(1990, 5, 16), Sex::Female, serial))
+        .expect("a valid IIN");
+    let last_valid_day = add_days(today(), days_left);
+    Person {
+        iin,
+        surname: "Нурланова".into(),
+        given_name: "Айгерим".into(),
+        patronymic: Some("Серикқызы".into()),
+        phone: Phone::parse(phone).unwrap(),
+        language: Lang::Kk,
+        region: region.parse().unwrap(),
+        address: "Astana, Kenesary st. 4, apt. 1".into(),
+        document: RegisteredDocument {
+            kind: DocumentKind::IdentityCard,
+            number: "041234567".into(),
+            issued_on: add_days(last_valid_day, -3652),
+            last_valid_day,
+        },
+    }
+}
+
+struct TestApp {
+    base: String,
+    client: Client,
+    state: AppState,
+    clock: Arc<ManualClock>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _dir: Option<TempDir>,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+async fn open_store(backend: Backend) -> Option<(Arc<dyn Store>, Option<TempDir>)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("kuelik-journey-{}", uuid::Uuid::now_v7()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let store =
+                kuelik_store::open(&format!("sqlite://{}", dir.join("kuelik.db").display()))
+                    .await
+                    .unwrap();
+            Some((store, Some(TempDir(dir))))
+        }
+        Backend::Postgres => {
+            let Ok(url) = std::env::var("KUELIK_TEST_DATABASE_URL") else {
+                eprintln!("PostgreSQL story not run: KUELIK_TEST_DATABASE_URL is not set");
+                return None;
+            };
+            let db = create_test_database(&url).await;
+            Some((kuelik_store::open(&db).await.unwrap(), None))
+        }
+    }
+}
+
+/// A fresh database on the server `admin_url` names; returns its URL. Test databases are
+/// named `kuelik_test_*` (drop them with `scripts/drop-test-databases` if runs are killed).
+async fn create_test_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at KUELIK_TEST_DATABASE_URL is unreachable: {e}"));
+    let name = format!("kuelik_test_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("a URL with a database name");
+    format!("{base}/{name}")
+}
+
+impl TestApp {
+    async fn start(backend: Backend) -> Option<TestApp> {
+        let (store, dir) = open_store(backend).await?;
+        let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
+        let mut config = Config::new(Secrets {
+            otp_key: [7; 32],
+            gateway_key: b"gateway test key".to_vec(),
+        });
+        config.demo = true;
+        config.max_upload_bytes = 64 * 1024;
+        let state = kuelik_server::app_state(
+            store.clone(),
+            clock.clone(),
+            RuleBook::builtin().unwrap(),
+            config,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let serving = state.clone();
+        tokio::spawn(async move {
+            let _ = kuelik_server::serve(serving, listener, async move {
+                let _ = stop_rx.await;
+            })
+            .await;
+        });
+        let client = Client::builder().build().unwrap();
+        let app = TestApp {
+            base,
+            client,
+            state,
+            clock,
+            _stop: stop_tx,
+            _dir: dir,
+        };
+        let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(health.status(), StatusCode::OK);
+        Some(app)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn api(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    async fn add_people(&self, people: &[Person]) {
+        self.state.store.put_people(people).await.unwrap();
+    }
+
+    async fn add_staff(
+        &self,
+        username: &str,
+        role: Role,
+        region: Option<&str>,
+        point: Option<&str>,
+    ) {
+        let account = StaffAccount {
+            id: StaffId(uuid::Uuid::now_v7()),
+            username: username.into(),
+            display_name: username.into(),
+            password_hash: hash_password(PASSWORD).unwrap(),
+            role,
+            region: region.map(|r| r.parse().unwrap()),
+            point: point.map(|p| p.parse().unwrap()),
+            active: true,
+            created_at: Timestamp::now(),
+        };
+        self.state.store.add_staff(&account).await.unwrap();
+    }
+
+    /// Signs a staff member in; returns their bearer token.
+    async fn staff_token(&self, username: &str) -> String {
+        let r = self
+            .client
+            .post(self.api("/auth/staff-session"))
+            .json(&json!({ "username": username, "password": PASSWORD, "mode": "token" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The code last sent by SMS to `phone` (demo inbox), once the outbox delivered it.
+    async fn code_sent_to(&self, phone: &str) -> String {
+        let inbox = self.state.dev_inbox.clone().unwrap();
+        for _ in 0..200 {
+            if let Some(m) = inbox.last_to(phone) {
+                let code: String = m.text.chars().filter(|c| c.is_ascii_digit()).collect();
+                if code.len() == 6 {
+                    return code;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no code reached {phone}");
+    }
+
+    /// Signs a citizen in with the one-time code; returns their bearer token.
+    async fn citizen_token(&self, p: &Person) -> String {
+        let r = self
+            .client
+            .post(self.api("/auth/otp"))
+            .json(&json!({ "iin": p.iin.to_string() }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let challenge = r.json::<Value>().await.unwrap()["challenge_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Another sign-in code may be older; read after the request.
+        let code = self.code_sent_to(p.phone.as_str()).await;
+        let r = self
+            .client
+            .post(self.api("/auth/session"))
+            .json(&json!({ "challenge_id": challenge, "code": code, "mode": "token" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn get(&self, token: &str, path: &str) -> Response {
+        self.client
+            .get(self.api(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, token: &str, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.api(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn upload(&self, token: &str, path: &str, bytes: &[u8]) -> Response {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("x.png"),
+        );
+        self.client
+            .put(self.api(path))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until `check` holds for the application (workers run asynchronously).
+    async fn wait_for(&self, token: &str, id: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..400 {
+            last = self
+                .get(token, &format!("/applications/{id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            if check(&last) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("condition never held; last: {last}");
+    }
+
+    /// Draft → photo, signature, point → paid → submitted (signed with a code). Returns
+    /// (application id, ticket).
+    async fn submitted_application(
+        &self,
+        token: &str,
+        p: &Person,
+        point: &str,
+    ) -> (String, String) {
+        let r = self.post(token, "/applications", json!({})).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
+        let id = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        self.prepare_and_submit(token, p, &id, point).await
+    }
+
+    async fn prepare_and_submit(
+        &self,
+        token: &str,
+        p: &Person,
+        id: &str,
+        point: &str,
+    ) -> (String, String) {
+        assert_eq!(
+            self.upload(token, &format!("/applications/{id}/photo"), PNG)
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            self.upload(token, &format!("/applications/{id}/signature"), PNG)
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        let r = self
+            .client
+            .put(self.api(&format!("/applications/{id}/registration-point")))
+            .bearer_auth(token)
+            .json(&json!({ "point": point }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        self.pay(token, id).await;
+        let ticket = self.submit(token, p, id).await;
+        (id.to_string(), ticket)
+    }
+
+    async fn pay(&self, token: &str, id: &str) {
+        let r = self
+            .post(token, &format!("/applications/{id}/payment"), json!({}))
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
+        let started: Value = r.json().await.unwrap();
+        assert_eq!(started["payment"]["amount_tiyn"], 78_640, "0.2 МРП of 2025");
+        let pay_url = started["pay_url"].as_str().unwrap();
+        assert_eq!(
+            self.client
+                .post(self.url(pay_url))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::ACCEPTED
+        );
+        self.wait_for(token, id, |a| a["paid"] == true).await;
+    }
+
+    async fn submit(&self, token: &str, p: &Person, id: &str) -> String {
+        let r = self
+            .post(token, &format!("/applications/{id}/submit/code"), json!({}))
+            .await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let challenge = r.json::<Value>().await.unwrap()["challenge_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let code = self.code_sent_to(p.phone.as_str()).await;
+        let r = self
+            .post(
+                token,
+                &format!("/applications/{id}/submit"),
+                json!({ "challenge_id": challenge, "code": code }),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        let app: Value = r.json().await.unwrap();
+        assert_eq!(
+            app["state"], "queued",
+            "submission routes to the region's queue"
+        );
+        app["ticket"].as_str().unwrap().to_string()
+    }
+}
+
+async fn each_backend<F, Fut>(story: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        if let Some(app) = TestApp::start(backend).await {
+            eprintln!("story on {backend:?}");
+            story(app).await;
+        }
+    }
+}
+
+async fn problem(r: Response) -> (StatusCode, Value) {
+    let status = r.status();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert_eq!(ct, "application/problem+json", "status {status}");
+    (status, r.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_life_cycle_from_eligibility_to_issue() {
+    each_backend(|app| async move {
+        let citizen = person(1, "71", 12, "+77010000001");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        app.add_staff("officer71", Role::Officer, Some("71"), None)
+            .await;
+        app.add_staff("factory", Role::ProductionOperator, None, None)
+            .await;
+        app.add_staff("point7101", Role::PointOperator, None, Some("71-01"))
+            .await;
+
+        let token = app.citizen_token(&citizen).await;
+        let me: Value = app.get(&token, "/me").await.json().await.unwrap();
+        assert_eq!(me["iin"], citizen.iin.to_string());
+        let e: Value = app
+            .get(&token, "/me/eligibility")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(e["eligible"], true);
+        assert_eq!(e["rules_version"], "pilot-2025");
+
+        let (id, ticket) = app.submitted_application(&token, &citizen, "71-01").await;
+        let detail: Value = app
+            .get(&token, &format!("/applications/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(detail["ticket"], ticket.as_str());
+        // 15 working days after Wed 15 Oct 2025; Mon 27 Oct is the day off for Republic Day.
+        assert_eq!(detail["due_date"], "2025-11-06");
+
+        let officer = app.staff_token("officer71").await;
+        let queue: Value = app
+            .get(&officer, "/officer/queue")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(queue
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == id.as_str()));
+        let seen: Value = app
+            .get(&officer, &format!("/officer/applications/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(seen["applicant"]["surname"], "Нурланова");
+        assert_eq!(
+            app.post(
+                &officer,
+                &format!("/officer/applications/{id}/take"),
+                json!({})
+            )
+            .await
+            .status(),
+            StatusCode::OK
+        );
+        let r = app
+            .post(
+                &officer,
+                &format!("/officer/applications/{id}/approve"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+
+        let factory = app.staff_token("factory").await;
+        let q: Value = app
+            .get(&factory, "/production/queue")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(q.as_array().unwrap().iter().any(|a| a["id"] == id.as_str()));
+        assert_eq!(
+            app.post(
+                &factory,
+                &format!("/production/applications/{id}/accept"),
+                json!({})
+            )
+            .await
+            .status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.post(
+                &factory,
+                &format!("/production/applications/{id}/dispatch"),
+                json!({})
+            )
+            .await
+            .status(),
+            StatusCode::OK
+        );
+
+        let point = app.staff_token("point7101").await;
+        assert_eq!(
+            app.post(
+                &point,
+                &format!("/point/applications/{id}/receive"),
+                json!({})
+            )
+            .await
+            .status(),
+            StatusCode::OK
+        );
+        // A typo in the ticket is caught before any lookup.
+        let mut typo: Vec<char> = ticket.chars().collect();
+        typo.swap(0, 1);
+        if typo[0] != typo[1] {
+            let (status, body) = problem(
+                app.get(
+                    &point,
+                    &format!("/point/tickets/{}", typo.iter().collect::<String>()),
+                )
+                .await,
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(body["code"], "ticket_check_failed");
+        }
+        let found: Value = app
+            .get(&point, &format!("/point/tickets/{ticket}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(found["state"], "ready_for_pickup");
+        assert_eq!(found["applicant"]["given_name"], "Айгерим");
+        let r = app
+            .post(
+                &point,
+                &format!("/point/tickets/{ticket}/hand-over"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let (status, body) = problem(
+            app.post(
+                &point,
+                &format!("/point/tickets/{ticket}/hand-over"),
+                json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "a ticket is used once");
+        assert_eq!(body["code"], "illegal_transition");
+
+        let done = app.wait_for(&token, &id, |a| a["state"] == "issued").await;
+        let kinds: Vec<&str> = done["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["to"].as_str().unwrap())
+            .collect();
+        for state in [
+            "submitted",
+            "queued",
+            "under_review",
+            "approved",
+            "in_production",
+            "dispatched",
+            "ready_for_pickup",
+            "issued",
+        ] {
+            assert!(kinds.contains(&state), "history lacks {state}: {kinds:?}");
+        }
+        // Each notice shows once, in the inbox.
+        let mut notices: Vec<Value> = Vec::new();
+        for _ in 0..200 {
+            notices = app
+                .get(&token, "/notifications")
+                .await
+                .json::<Vec<Value>>()
+                .await
+                .unwrap();
+            if notices.iter().any(|n| n["kind"] == "handed_over") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let submitted = notices.iter().filter(|n| n["kind"] == "submitted").count();
+        assert_eq!(submitted, 1, "{notices:?}");
+        assert!(notices.iter().any(|n| n["kind"] == "received"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn annulment_refunds_and_a_new_application_needs_a_new_payment() {
+    each_backend(|app| async move {
+        let citizen = person(2, "75", 5, "+77010000002");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        app.add_staff("officer75", Role::Officer, Some("75"), None)
+            .await;
+        let token = app.citizen_token(&citizen).await;
+        let (id, _) = app.submitted_application(&token, &citizen, "75-02").await;
+
+        let officer = app.staff_token("officer75").await;
+        assert_eq!(
+            app.post(
+                &officer,
+                &format!("/officer/applications/{id}/take"),
+                json!({})
+            )
+            .await
+            .status(),
+            StatusCode::OK
+        );
+        let (status, body) = problem(
+            app.post(
+                &officer,
+                &format!("/officer/applications/{id}/annul"),
+                json!({ "reason": "blurry", "comment": "x" }),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("unknown_annulment_reason")
+            )
+        );
+        let r = app
+            .post(
+                &officer,
+                &format!("/officer/applications/{id}/annul"),
+                json!({ "reason": "photo_non_compliant", "comment": "The face is in shadow." }),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+
+        let done = app
+            .wait_for(&token, &id, |a| a["refund"] == "refunded")
+            .await;
+        assert_eq!(done["state"], "annulled");
+        assert_eq!(done["annulment"]["reason"], "photo_non_compliant");
+        assert_eq!(done["payments"][0]["status"], "refunded");
+
+        // R13: apply again — and pay again.
+        let r = app.post(&token, "/applications", json!({})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let second = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            app.upload(&token, &format!("/applications/{second}/photo"), PNG)
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.upload(&token, &format!("/applications/{second}/signature"), PNG)
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        let r = app
+            .client
+            .put(app.api(&format!("/applications/{second}/registration-point")))
+            .bearer_auth(&token)
+            .json(&json!({ "point": "75-01" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = app
+            .post(
+                &token,
+                &format!("/applications/{second}/submit/code"),
+                json!({}),
+            )
+            .await;
+        let challenge = r.json::<Value>().await.unwrap()["challenge_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let code = app.code_sent_to(citizen.phone.as_str()).await;
+        let (status, body) = problem(
+            app.post(
+                &token,
+                &format!("/applications/{second}/submit"),
+                json!({ "challenge_id": challenge, "code": code }),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("missing_payment"))
+        );
+        app.pay(&token, &second).await;
+        app.submit(&token, &citizen, &second).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdrawal_refunds_and_scopes_are_enforced() {
+    each_backend(|app| async move {
+        let citizen = person(3, "71", 0, "+77010000003");
+        let stranger = person(4, "71", 3, "+77010000004");
+        app.add_people(&[citizen.clone(), stranger.clone()]).await;
+        app.add_staff("officer71", Role::Officer, Some("71"), None)
+            .await;
+        app.add_staff("officer75", Role::Officer, Some("75"), None)
+            .await;
+        let token = app.citizen_token(&citizen).await;
+        let (id, _) = app.submitted_application(&token, &citizen, "71-02").await;
+
+        // An officer of another region sees nothing: 404, not 403.
+        let other = app.staff_token("officer75").await;
+        assert_eq!(
+            app.get(&other, &format!("/officer/applications/{id}"))
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.post(
+                &other,
+                &format!("/officer/applications/{id}/take"),
+                json!({})
+            )
+            .await
+            .status(),
+            StatusCode::NOT_FOUND
+        );
+        let queue: Value = app
+            .get(&other, "/officer/queue")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(queue.as_array().unwrap().is_empty());
+        // Another citizen: 404 for the application and its photo.
+        let stranger_token = app.citizen_token(&stranger).await;
+        assert_eq!(
+            app.get(&stranger_token, &format!("/applications/{id}"))
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.get(&stranger_token, &format!("/applications/{id}/photo"))
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        // A citizen cannot use staff endpoints.
+        assert_eq!(
+            app.get(&token, "/officer/queue").await.status(),
+            StatusCode::FORBIDDEN
+        );
+
+        // One live application per person.
+        let (status, body) = problem(app.post(&token, "/applications", json!({})).await).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("live_application_exists"))
+        );
+
+        let r = app
+            .post(&token, &format!("/applications/{id}/withdraw"), json!({}))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let done = app
+            .wait_for(&token, &id, |a| a["refund"] == "refunded")
+            .await;
+        assert_eq!(done["state"], "withdrawn");
+        let (status, _) = problem(
+            app.post(&token, &format!("/applications/{id}/withdraw"), json!({}))
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_psc_message_for_other_reasons_and_bad_input_is_a_clear_4xx() {
+    each_backend(|app| async move {
+        let citizen = person(5, "79", 10, "+77010000005");
+        let late = person(6, "79", -11, "+77010000006");
+        app.add_people(&[citizen.clone(), late.clone()]).await;
+        let token = app.citizen_token(&citizen).await;
+
+        let r = app
+            .client
+            .post(app.api("/applications"))
+            .bearer_auth(&token)
+            .header("accept-language", "ru-KZ, en;q=0.5")
+            .json(&json!({ "reason": "loss" }))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem(r).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["code"], "reason_not_served");
+        assert_eq!(body["detail"], PSC_RU);
+        assert_eq!(body["eligibility"]["eligible"], false);
+
+        let late_token = app.citizen_token(&late).await;
+        let r = app
+            .client
+            .post(app.api("/applications"))
+            .bearer_auth(&late_token)
+            .header("accept-language", "kk")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let (_, body) = problem(r).await;
+        assert_eq!(body["code"], "expired_too_long");
+        assert_eq!(body["detail"], "Рәсімдеу қолжетімсіз, ХҚКО-ға жүгініңіз");
+
+        // Malformed JSON, unknown fields, wrong content type, oversize: 4xx and nothing made.
+        let r = app
+            .client
+            .post(app.api("/applications"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body("{")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem(r).await.0, StatusCode::BAD_REQUEST);
+        let r = app
+            .post(
+                &token,
+                "/applications",
+                json!({ "reason": "expiring", "extra": 1 }),
+            )
+            .await;
+        assert_eq!(problem(r).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = app
+            .client
+            .post(app.api("/applications"))
+            .bearer_auth(&token)
+            .header("content-type", "text/plain")
+            .body("hello")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem(r).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert!(app
+            .get(&token, "/applications")
+            .await
+            .json::<Vec<Value>>()
+            .await
+            .unwrap()
+            .is_empty());
+
+        let r = app.post(&token, "/applications", json!({})).await;
+        let id = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, body) = problem(
+            app.upload(
+                &token,
+                &format!("/applications/{id}/photo"),
+                b"GIF89a not an image we take",
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Some("unsupported_image")
+            )
+        );
+        let mut big = PNG.to_vec();
+        big.resize(70 * 1024, 0);
+        let (status, _) = problem(
+            app.upload(&token, &format!("/applications/{id}/photo"), &big)
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        let (status, body) = problem(
+            app.client
+                .put(app.api(&format!("/applications/{id}/registration-point")))
+                .bearer_auth(&token)
+                .json(&json!({ "point": "71-01" }))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("point_outside_region")
+            )
+        );
+        let a: Value = app
+            .get(&token, &format!("/applications/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(a["photo_sha256"], Value::Null);
+        assert_eq!(a["registration_point"], Value::Null);
+        // Unknown ids and malformed ids: 404.
+        assert_eq!(
+            problem(app.get(&token, "/applications/not-a-uuid").await)
+                .await
+                .0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            problem(
+                app.get(&token, &format!("/applications/{}", uuid::Uuid::now_v7()))
+                    .await
+            )
+            .await
+            .0,
+            StatusCode::NOT_FOUND
+        );
+        // No session: 401.
+        assert_eq!(
+            problem(app.client.get(app.api("/me")).send().await.unwrap())
+                .await
+                .0,
+            StatusCode::UNAUTHORIZED
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retried_requests_with_an_idempotency_key_do_not_repeat() {
+    each_backend(|app| async move {
+        let citizen = person(7, "71", 20, "+77010000007");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        let token = app.citizen_token(&citizen).await;
+        let create = || {
+            app.client
+                .post(app.api("/applications"))
+                .bearer_auth(&token)
+                .header("idempotency-key", "k-1")
+                .json(&json!({}))
+        };
+        let first = create().send().await.unwrap();
+        assert_eq!(first.status(), StatusCode::CREATED);
+        let first: Value = first.json().await.unwrap();
+        let again = create().send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::CREATED);
+        assert_eq!(again.headers().get("idempotent-replayed").unwrap(), "true");
+        assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+        assert_eq!(
+            app.get(&token, "/applications")
+                .await
+                .json::<Vec<Value>>()
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        let r = app
+            .client
+            .post(app.api("/applications"))
+            .bearer_auth(&token)
+            .header("idempotency-key", "k-1")
+            .json(&json!({ "reason": "expiring" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem(r).await.1["code"], "idempotency_key_reused");
+
+        // Payment callbacks: forged ones are refused, repeats change nothing.
+        let body = br#"{"event_id":"e","reference":"SIM-x","status":"paid","amount_tiyn":78640}"#;
+        let r = app
+            .client
+            .post(app.api("/payments/callback"))
+            .header("x-kuelik-signature", "sha256=00")
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem(r).await.0, StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_matches_its_snapshot() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let doc: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/openapi.snapshot.json");
+    if std::env::var("KUELIK_UPDATE_SNAPSHOTS").is_ok() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let snapshot = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        snapshot == text,
+        "the OpenAPI document changed; review and run with KUELIK_UPDATE_SNAPSHOTS=1 to accept"
+    );
+    let docs = app.client.get(app.url("/api/docs/")).send().await.unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    assert!(
+        docs.text().await.unwrap().contains("swagger"),
+        "the viewer is served locally"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_review_returns_to_the_queue() {
+    each_backend(|app| async move {
+        let citizen = person(8, "71", 1, "+77010000008");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        app.add_staff("officer71", Role::Officer, Some("71"), None)
+            .await;
+        app.add_staff("officer71b", Role::Officer, Some("71"), None)
+            .await;
+        let token = app.citizen_token(&citizen).await;
+        let (id, _) = app.submitted_application(&token, &citizen, "71-01").await;
+        let a = app.staff_token("officer71").await;
+        let b = app.staff_token("officer71b").await;
+        assert_eq!(
+            app.post(&a, &format!("/officer/applications/{id}/take"), json!({}))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        let (status, body) = problem(
+            app.post(
+                &b,
+                &format!("/officer/applications/{id}/approve"),
+                json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("not_the_reviewer"))
+        );
+
+        // Not yet abandoned: the sweep leaves it alone.
+        kuelik_server::workers::release_abandoned_once(&app.state).await;
+        assert_eq!(
+            app.get(&token, &format!("/applications/{id}"))
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()["state"],
+            "under_review"
+        );
+        app.clock.advance(jiff::SignedDuration::from_mins(31));
+        kuelik_server::workers::release_abandoned_once(&app.state).await;
+        assert_eq!(
+            app.get(&token, &format!("/applications/{id}"))
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()["state"],
+            "queued"
+        );
+        assert_eq!(
+            app.post(&b, &format!("/officer/applications/{id}/take"), json!({}))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.post(
+                &b,
+                &format!("/officer/applications/{id}/approve"),
+                json!({})
+            )
+            .await
+            .status(),
+            StatusCode::OK
+        );
+    })
+    .await;
+}

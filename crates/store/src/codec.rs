@@ -1,0 +1,726 @@
+//! What both backends share: turning domain values into column values and back, and sqlx
+//! errors into [`StoreError`]s.
+//!
+//! Writes are encoded into plain row structs ([`AppRow`], [`EventRow`], …) before any SQL
+//! runs — on the caller's task, not inside a transaction — and each backend binds their
+//! fields in its own SQL. Reads go the other way through [`RowExt`], which each backend's row
+//! type implements, so one decoder per table serves both.
+//!
+//! Column conventions: instants are microseconds since the Unix epoch (`i64`) — an instant
+//! read back from a column has lost any nanoseconds it had (aggregates kept whole in a JSON
+//! `data` column keep them); civil dates `YYYY-MM-DD` text; JSON as text (SQLite) or JSONB
+//! (PostgreSQL); ids as UUIDs (hyphenated lowercase text on SQLite, which sorts like
+//! PostgreSQL's `uuid`).
+
+use std::collections::HashMap;
+
+use jiff::civil::Date;
+use jiff::Timestamp;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use uuid::Uuid;
+
+use kuelik_core::digest::Sha256Digest;
+use kuelik_core::iin::Iin;
+use kuelik_core::lifecycle::{Application, Event};
+use kuelik_core::money::Tiyn;
+use kuelik_core::register::Person;
+
+use crate::{
+    AuditEntry, Blob, Changes, IdempotencyRecord, Notice, OtpChallenge, OutboxMessage,
+    PaymentRecord, PaymentStatus, Session, StaffAccount, StoreError, StoreResult,
+    StoredApplication,
+};
+
+// ---------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------
+
+/// Unique constraints the domain has a name for: (PostgreSQL constraint or index name,
+/// SQLite's "UNIQUE constraint failed: …" column list, what it means).
+///
+/// PostgreSQL reports the constraint's name, so the mapping there needs no message text.
+/// SQLite reports no index name for a unique violation — only the fixed (not localized)
+/// `table.column` list of the index — so that list is the key there.
+const UNIQUE_CONSTRAINTS: &[(&str, &str, Unique)] = &[
+    (
+        "applications_live_applicant_key",
+        "applications.applicant",
+        Unique::Duplicate("live_application"),
+    ),
+    (
+        "applications_ticket_key",
+        "applications.ticket",
+        Unique::Duplicate("ticket"),
+    ),
+    // Creating an application that someone else created meanwhile.
+    ("applications_pkey", "applications.id", Unique::Conflict),
+    (
+        "staff_username_key",
+        "staff.username",
+        Unique::Duplicate("username"),
+    ),
+    (
+        "idempotency_pkey",
+        "idempotency.scope, idempotency.idempotency_key",
+        Unique::Duplicate("idempotency_key"),
+    ),
+    (
+        "payments_gateway_reference_key",
+        "payments.gateway_reference",
+        Unique::Duplicate("payment_reference"),
+    ),
+];
+
+#[derive(Clone, Copy)]
+enum Unique {
+    Duplicate(&'static str),
+    Conflict,
+}
+
+const SQLITE_UNIQUE_PREFIX: &str = "UNIQUE constraint failed: ";
+
+/// Maps an sqlx error: a named unique violation becomes [`StoreError::Duplicate`] (or
+/// [`StoreError::Conflict`]), a value that does not decode [`StoreError::Corrupt`], anything
+/// else [`StoreError::Database`].
+pub(crate) fn db_err(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            let by_name = db
+                .constraint()
+                .and_then(|name| UNIQUE_CONSTRAINTS.iter().find(|(pg, _, _)| *pg == name));
+            let by_columns = || {
+                db.message()
+                    .strip_prefix(SQLITE_UNIQUE_PREFIX)
+                    .and_then(|cols| UNIQUE_CONSTRAINTS.iter().find(|(_, lite, _)| *lite == cols))
+            };
+            match by_name.or_else(by_columns) {
+                Some((_, _, Unique::Duplicate(name))) => StoreError::Duplicate(name),
+                Some((_, _, Unique::Conflict)) => StoreError::Conflict,
+                None => StoreError::Database(error.to_string()),
+            }
+        }
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. } => StoreError::Corrupt(error.to_string()),
+        _ => StoreError::Database(error.to_string()),
+    }
+}
+
+fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {error}"))
+}
+
+fn unencodable(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(format!("cannot store {what}: {error}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Scalars
+// ---------------------------------------------------------------------------------------
+
+pub(crate) fn micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+pub(crate) fn opt_micros(t: Option<Timestamp>) -> Option<i64> {
+    t.map(micros)
+}
+
+fn timestamp(column: &str, value: i64) -> StoreResult<Timestamp> {
+    Timestamp::from_microsecond(value).map_err(|e| corrupt(column, e))
+}
+
+fn date_text(d: Date) -> String {
+    // jiff prints civil dates as YYYY-MM-DD (years 0000–9999), which also sorts as text.
+    d.to_string()
+}
+
+fn to_json<T: Serialize + ?Sized>(what: &str, value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| unencodable(what, e))
+}
+
+fn uuid_text(column: &str, text: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(text).map_err(|e| corrupt(column, e))
+}
+
+fn count(column: &str, value: i64) -> StoreResult<u32> {
+    u32::try_from(value).map_err(|e| corrupt(column, e))
+}
+
+pub(crate) fn limit(n: u32) -> i64 {
+    i64::from(n)
+}
+
+pub(crate) fn payment_status(text: &str) -> StoreResult<PaymentStatus> {
+    Ok(match text {
+        "pending" => PaymentStatus::Pending,
+        "confirmed" => PaymentStatus::Confirmed,
+        "failed" => PaymentStatus::Failed,
+        "refund_pending" => PaymentStatus::RefundPending,
+        "refunded" => PaymentStatus::Refunded,
+        other => {
+            return Err(corrupt(
+                "payments.status",
+                format!("unknown status {other:?}"),
+            ))
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading rows
+// ---------------------------------------------------------------------------------------
+
+/// Typed column access for either backend's rows. Every failure is [`StoreError::Corrupt`].
+pub(crate) trait RowExt {
+    fn text(&self, column: &str) -> StoreResult<String>;
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
+    fn int(&self, column: &str) -> StoreResult<i64>;
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>>;
+    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>>;
+    fn uuid(&self, column: &str) -> StoreResult<Uuid>;
+    fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>>;
+    /// A JSON column, deserialized.
+    fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T>;
+
+    fn ts(&self, column: &str) -> StoreResult<Timestamp> {
+        timestamp(column, self.int(column)?)
+    }
+
+    fn opt_ts(&self, column: &str) -> StoreResult<Option<Timestamp>> {
+        self.opt_int(column)?
+            .map(|v| timestamp(column, v))
+            .transpose()
+    }
+}
+
+fn get<'r, R, T>(row: &'r R, column: &str) -> StoreResult<T>
+where
+    R: sqlx::Row,
+    T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+{
+    row.try_get(column).map_err(|e| corrupt(column, e))
+}
+
+impl RowExt for sqlx::sqlite::SqliteRow {
+    fn text(&self, column: &str) -> StoreResult<String> {
+        get(self, column)
+    }
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        get(self, column)
+    }
+    fn int(&self, column: &str) -> StoreResult<i64> {
+        get(self, column)
+    }
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+        get(self, column)
+    }
+    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
+        get(self, column)
+    }
+    fn uuid(&self, column: &str) -> StoreResult<Uuid> {
+        uuid_text(column, &self.text(column)?)
+    }
+    fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>> {
+        self.opt_text(column)?
+            .map(|t| uuid_text(column, &t))
+            .transpose()
+    }
+    fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
+        serde_json::from_str(&self.text(column)?).map_err(|e| corrupt(column, e))
+    }
+}
+
+impl RowExt for sqlx::postgres::PgRow {
+    fn text(&self, column: &str) -> StoreResult<String> {
+        get(self, column)
+    }
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        get(self, column)
+    }
+    fn int(&self, column: &str) -> StoreResult<i64> {
+        get(self, column)
+    }
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+        get(self, column)
+    }
+    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
+        get(self, column)
+    }
+    fn uuid(&self, column: &str) -> StoreResult<Uuid> {
+        get(self, column)
+    }
+    fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>> {
+        get(self, column)
+    }
+    fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
+        let value: serde_json::Value = get(self, column)?;
+        serde_json::from_value(value).map_err(|e| corrupt(column, e))
+    }
+}
+
+fn iin(column: &str, text: &str) -> StoreResult<Iin> {
+    Iin::parse(text).map_err(|e| corrupt(column, e))
+}
+
+fn digest(column: &str, text: &str) -> StoreResult<Sha256Digest> {
+    Sha256Digest::parse(text).map_err(|e| corrupt(column, e))
+}
+
+pub(crate) fn person<R: RowExt>(row: &R) -> StoreResult<Person> {
+    row.json("data")
+}
+
+pub(crate) fn staff<R: RowExt>(row: &R) -> StoreResult<StaffAccount> {
+    row.json("data")
+}
+
+pub(crate) fn otp<R: RowExt>(row: &R) -> StoreResult<OtpChallenge> {
+    Ok(OtpChallenge {
+        id: row.uuid("id")?,
+        iin: iin("iin", &row.text("iin")?)?,
+        purpose: row.json("purpose")?,
+        code_hash: row.bytes("code_hash")?,
+        created_at: row.ts("created_at")?,
+        expires_at: row.ts("expires_at")?,
+        attempts: count("attempts", row.int("attempts")?)?,
+        consumed_at: row.opt_ts("consumed_at")?,
+    })
+}
+
+pub(crate) fn session<R: RowExt>(row: &R) -> StoreResult<Session> {
+    Ok(Session {
+        token_hash: row.bytes("token_hash")?,
+        subject: row.json("subject")?,
+        created_at: row.ts("created_at")?,
+        expires_at: row.ts("expires_at")?,
+    })
+}
+
+pub(crate) fn application<R: RowExt>(row: &R) -> StoreResult<StoredApplication> {
+    Ok(StoredApplication {
+        application: row.json("data")?,
+        version: row.int("version")?,
+    })
+}
+
+pub(crate) fn event<R: RowExt>(row: &R) -> StoreResult<Event> {
+    row.json("data")
+}
+
+pub(crate) fn blob<R: RowExt>(row: &R) -> StoreResult<Blob> {
+    Ok(Blob {
+        digest: digest("digest", &row.text("digest")?)?,
+        content_type: row.text("content_type")?,
+        bytes: row.bytes("bytes")?,
+        created_at: row.ts("created_at")?,
+    })
+}
+
+pub(crate) fn payment<R: RowExt>(row: &R) -> StoreResult<PaymentRecord> {
+    let amount = u64::try_from(row.int("amount")?).map_err(|e| corrupt("amount", e))?;
+    Ok(PaymentRecord {
+        id: row.uuid("id")?,
+        application: kuelik_core::lifecycle::ApplicationId(row.uuid("application_id")?),
+        payer: iin("payer", &row.text("payer")?)?,
+        amount: Tiyn(amount),
+        status: payment_status(&row.text("status")?)?,
+        gateway_reference: row.text("gateway_reference")?,
+        created_at: row.ts("created_at")?,
+        updated_at: row.ts("updated_at")?,
+    })
+}
+
+pub(crate) fn outbox<R: RowExt>(row: &R) -> StoreResult<OutboxMessage> {
+    Ok(OutboxMessage {
+        id: row.uuid("id")?,
+        topic: row.text("topic")?,
+        payload: row.json("payload")?,
+        created_at: row.ts("created_at")?,
+        attempts: count("attempts", row.int("attempts")?)?,
+        next_attempt_at: row.ts("next_attempt_at")?,
+        delivered_at: row.opt_ts("delivered_at")?,
+        last_error: row.opt_text("last_error")?,
+    })
+}
+
+pub(crate) fn notice<R: RowExt>(row: &R) -> StoreResult<Notice> {
+    Ok(Notice {
+        id: row.uuid("id")?,
+        iin: iin("iin", &row.text("iin")?)?,
+        application: row
+            .opt_uuid("application_id")?
+            .map(kuelik_core::lifecycle::ApplicationId),
+        kind: row.text("kind")?,
+        message: row.json("message")?,
+        created_at: row.ts("created_at")?,
+        read_at: row.opt_ts("read_at")?,
+    })
+}
+
+pub(crate) fn audit<R: RowExt>(row: &R) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        id: row.uuid("id")?,
+        at: row.ts("at")?,
+        actor: row.json("actor")?,
+        action: row.text("action")?,
+        target: row.opt_text("target")?,
+        details: row.json("details")?,
+    })
+}
+
+pub(crate) fn idempotency<R: RowExt>(row: &R) -> StoreResult<IdempotencyRecord> {
+    let status = u16::try_from(row.int("status")?).map_err(|e| corrupt("status", e))?;
+    Ok(IdempotencyRecord {
+        scope: row.text("scope")?,
+        key: row.text("idempotency_key")?,
+        request_digest: digest("request_digest", &row.text("request_digest")?)?,
+        status,
+        body: row.json("body")?,
+        created_at: row.ts("created_at")?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing rows
+// ---------------------------------------------------------------------------------------
+
+pub(crate) struct PersonRow {
+    pub iin: String,
+    pub region: String,
+    pub data: String,
+}
+
+/// One entry per IIN, for an upsert: when an IIN appears more than once the last one wins,
+/// as if they were written one after another (PostgreSQL refuses to upsert the same key twice
+/// in one statement).
+pub(crate) fn dedupe_people(people: &[Person]) -> Vec<&Person> {
+    let mut last: HashMap<Iin, usize> = HashMap::with_capacity(people.len());
+    for (i, p) in people.iter().enumerate() {
+        last.insert(p.iin, i);
+    }
+    people
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| last.get(&p.iin) == Some(i))
+        .map(|(_, p)| p)
+        .collect()
+}
+
+pub(crate) fn person_rows(people: &[&Person]) -> StoreResult<Vec<PersonRow>> {
+    people
+        .iter()
+        .map(|p| {
+            Ok(PersonRow {
+                iin: p.iin.to_string(),
+                region: p.region.to_string(),
+                data: to_json("person", p)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) struct StaffRow {
+    pub id: Uuid,
+    pub username: String,
+    pub role: &'static str,
+    pub region: Option<String>,
+    pub point: Option<String>,
+    pub active: bool,
+    pub created_at: i64,
+    pub data: String,
+}
+
+pub(crate) fn staff_row(s: &StaffAccount) -> StoreResult<StaffRow> {
+    Ok(StaffRow {
+        id: s.id.0,
+        username: s.username.clone(),
+        role: s.role.as_str(),
+        region: s.region.map(|r| r.to_string()),
+        point: s.point.as_ref().map(|p| p.to_string()),
+        active: s.active,
+        created_at: micros(s.created_at),
+        data: to_json("staff account", s)?,
+    })
+}
+
+pub(crate) struct OtpRow {
+    pub id: Uuid,
+    pub iin: String,
+    pub purpose: String,
+    pub code_hash: Vec<u8>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub attempts: i64,
+    pub consumed_at: Option<i64>,
+}
+
+pub(crate) fn otp_row(o: &OtpChallenge) -> StoreResult<OtpRow> {
+    Ok(OtpRow {
+        id: o.id,
+        iin: o.iin.to_string(),
+        purpose: to_json("OTP purpose", &o.purpose)?,
+        code_hash: o.code_hash.clone(),
+        created_at: micros(o.created_at),
+        expires_at: micros(o.expires_at),
+        attempts: i64::from(o.attempts),
+        consumed_at: opt_micros(o.consumed_at),
+    })
+}
+
+pub(crate) struct SessionRow {
+    pub token_hash: Vec<u8>,
+    pub subject: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+pub(crate) fn session_row(s: &Session) -> StoreResult<SessionRow> {
+    Ok(SessionRow {
+        token_hash: s.token_hash.clone(),
+        subject: to_json("session subject", &s.subject)?,
+        created_at: micros(s.created_at),
+        expires_at: micros(s.expires_at),
+    })
+}
+
+pub(crate) struct AppRow {
+    pub id: Uuid,
+    pub applicant: String,
+    pub region: String,
+    pub registration_point: Option<String>,
+    pub state: &'static str,
+    pub ticket: Option<String>,
+    pub due_date: Option<String>,
+    pub submitted_at: Option<i64>,
+    pub taken_at: Option<i64>,
+    pub reviewer: Option<Uuid>,
+    pub created_at: i64,
+    pub data: String,
+    /// `None`: create with version 1; `Some(v)`: update if the stored version is `v`.
+    pub expected_version: Option<i64>,
+}
+
+fn app_row(a: &Application, expected_version: Option<i64>) -> StoreResult<AppRow> {
+    Ok(AppRow {
+        id: a.id.0,
+        applicant: a.applicant.to_string(),
+        region: a.region.to_string(),
+        registration_point: a.registration_point.as_ref().map(|p| p.to_string()),
+        state: a.state.as_str(),
+        ticket: a.ticket.map(|t| t.compact()),
+        due_date: a.due_date.map(date_text),
+        submitted_at: opt_micros(a.submitted_at),
+        taken_at: opt_micros(a.taken_at),
+        reviewer: a.reviewer.map(|s| s.0),
+        created_at: micros(a.created_at),
+        data: to_json("application", a)?,
+        expected_version,
+    })
+}
+
+pub(crate) struct EventRow {
+    pub application_id: Uuid,
+    pub kind: &'static str,
+    pub from_state: &'static str,
+    pub to_state: &'static str,
+    pub actor_role: &'static str,
+    pub actor_staff: Option<Uuid>,
+    pub at: i64,
+    pub data: String,
+}
+
+fn event_row(e: &Event) -> StoreResult<EventRow> {
+    Ok(EventRow {
+        application_id: e.application.0,
+        kind: e.kind.as_str(),
+        from_state: e.from.as_str(),
+        to_state: e.to.as_str(),
+        actor_role: e.actor.role().as_str(),
+        actor_staff: e.actor.staff().map(|s| s.0),
+        at: micros(e.at),
+        data: to_json("event", e)?,
+    })
+}
+
+pub(crate) struct BlobRow {
+    pub digest: String,
+    pub content_type: String,
+    pub size: i64,
+    pub bytes: Vec<u8>,
+    pub created_at: i64,
+}
+
+/// A blob is stored under the SHA-256 of its bytes; one whose digest says otherwise is
+/// refused (it would poison every later reference to that digest).
+fn blob_row(b: &Blob) -> StoreResult<BlobRow> {
+    use sha2::Digest as _;
+    let actual: [u8; 32] = sha2::Sha256::digest(&b.bytes).into();
+    if actual != *b.digest.as_bytes() {
+        return Err(unencodable(
+            "blob",
+            format!(
+                "{} is not the SHA-256 of its bytes ({})",
+                b.digest,
+                Sha256Digest::from_bytes(actual)
+            ),
+        ));
+    }
+    Ok(BlobRow {
+        digest: b.digest.to_string(),
+        content_type: b.content_type.clone(),
+        size: i64::try_from(b.bytes.len()).map_err(|e| unencodable("blob", e))?,
+        bytes: b.bytes.clone(),
+        created_at: micros(b.created_at),
+    })
+}
+
+pub(crate) struct PaymentRow {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub payer: String,
+    pub amount: i64,
+    pub status: &'static str,
+    pub gateway_reference: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn payment_row(p: &PaymentRecord) -> StoreResult<PaymentRow> {
+    Ok(PaymentRow {
+        id: p.id,
+        application_id: p.application.0,
+        payer: p.payer.to_string(),
+        amount: i64::try_from(p.amount.0).map_err(|e| unencodable("payment amount", e))?,
+        status: p.status.as_str(),
+        gateway_reference: p.gateway_reference.clone(),
+        created_at: micros(p.created_at),
+        updated_at: micros(p.updated_at),
+    })
+}
+
+pub(crate) struct OutboxRow {
+    pub id: Uuid,
+    pub topic: String,
+    pub payload: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub delivered_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+fn outbox_row(m: &OutboxMessage) -> StoreResult<OutboxRow> {
+    Ok(OutboxRow {
+        id: m.id,
+        topic: m.topic.clone(),
+        payload: to_json("outbox payload", &m.payload)?,
+        created_at: micros(m.created_at),
+        attempts: i64::from(m.attempts),
+        next_attempt_at: micros(m.next_attempt_at),
+        delivered_at: opt_micros(m.delivered_at),
+        last_error: m.last_error.clone(),
+    })
+}
+
+pub(crate) struct NoticeRow {
+    pub id: Uuid,
+    pub iin: String,
+    pub application_id: Option<Uuid>,
+    pub kind: String,
+    pub message: String,
+    pub created_at: i64,
+    pub read_at: Option<i64>,
+}
+
+pub(crate) fn notice_row(n: &Notice) -> StoreResult<NoticeRow> {
+    Ok(NoticeRow {
+        id: n.id,
+        iin: n.iin.to_string(),
+        application_id: n.application.map(|a| a.0),
+        kind: n.kind.clone(),
+        message: to_json("notice message", &n.message)?,
+        created_at: micros(n.created_at),
+        read_at: opt_micros(n.read_at),
+    })
+}
+
+pub(crate) struct AuditRow {
+    pub id: Uuid,
+    pub at: i64,
+    pub actor_role: &'static str,
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub details: String,
+}
+
+fn audit_row(a: &AuditEntry) -> StoreResult<AuditRow> {
+    Ok(AuditRow {
+        id: a.id,
+        at: micros(a.at),
+        actor_role: a.actor.role().as_str(),
+        actor: to_json("audit actor", &a.actor)?,
+        action: a.action.clone(),
+        target: a.target.clone(),
+        details: to_json("audit details", &a.details)?,
+    })
+}
+
+pub(crate) struct IdempotencyRow {
+    pub scope: String,
+    pub key: String,
+    pub request_digest: String,
+    pub status: i64,
+    pub body: String,
+    pub created_at: i64,
+}
+
+fn idempotency_row(r: &IdempotencyRecord) -> StoreResult<IdempotencyRow> {
+    Ok(IdempotencyRow {
+        scope: r.scope.clone(),
+        key: r.key.clone(),
+        request_digest: r.request_digest.to_string(),
+        status: i64::from(r.status),
+        body: to_json("idempotent response", &r.body)?,
+        created_at: micros(r.created_at),
+    })
+}
+
+/// A [`Changes`] value encoded, ready to bind.
+pub(crate) struct ChangeRows {
+    pub application: Option<AppRow>,
+    pub events: Vec<EventRow>,
+    pub blobs: Vec<BlobRow>,
+    pub payments: Vec<PaymentRow>,
+    pub outbox: Vec<OutboxRow>,
+    pub audit: Vec<AuditRow>,
+    pub idempotency: Option<IdempotencyRow>,
+}
+
+pub(crate) fn changes(c: &Changes) -> StoreResult<ChangeRows> {
+    Ok(ChangeRows {
+        application: c
+            .application
+            .as_ref()
+            .map(|w| app_row(&w.application, w.expected_version))
+            .transpose()?,
+        events: c.events.iter().map(event_row).collect::<StoreResult<_>>()?,
+        blobs: c.blobs.iter().map(blob_row).collect::<StoreResult<_>>()?,
+        payments: c
+            .payments
+            .iter()
+            .map(payment_row)
+            .collect::<StoreResult<_>>()?,
+        outbox: c
+            .outbox
+            .iter()
+            .map(outbox_row)
+            .collect::<StoreResult<_>>()?,
+        audit: c.audit.iter().map(audit_row).collect::<StoreResult<_>>()?,
+        idempotency: c.idempotency.as_ref().map(idempotency_row).transpose()?,
+    })
+}

@@ -1,0 +1,418 @@
+//! kuelik-store: everything the service keeps, behind one [`Store`] trait in the domain's words.
+//!
+//! Two implementations with their own migrations: SQLite (the embedded default, WAL with
+//! `synchronous=FULL`, group commit) and PostgreSQL. The server never writes SQL and never
+//! branches on the backend.
+//!
+//! Writes that belong together go through [`Store::commit`] as one [`Changes`] value — the
+//! application's new state, its event, its blobs, payments, outbox messages, audit entries and
+//! the idempotency record — in one transaction or not at all. A successful return means the
+//! change is durable on disk.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use kuelik_core::digest::Sha256Digest;
+use kuelik_core::iin::Iin;
+use kuelik_core::lang::Localized;
+use kuelik_core::lifecycle::{
+    Actor, Application, ApplicationId, ApplicationState, Event, Role, StaffId,
+};
+use kuelik_core::money::Tiyn;
+use kuelik_core::region::{PointId, RegionCode};
+use kuelik_core::register::Person;
+use kuelik_core::ticket::TicketNumber;
+
+mod codec;
+pub mod postgres;
+pub mod sqlite;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The application changed since it was read (optimistic concurrency): re-read and retry.
+    #[error("the record changed since it was read")]
+    Conflict,
+    /// A uniqueness rule refused the write. The name says which: `username`,
+    /// `live_application` (one live application per person), `ticket`, `idempotency_key`,
+    /// `payment_reference`.
+    #[error("{0} already exists")]
+    Duplicate(&'static str),
+    #[error("database error: {0}")]
+    Database(String),
+    /// A stored row could not be read back into domain types.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    #[error("cannot open the store: {0}")]
+    Open(String),
+}
+
+impl StoreError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Conflict => "conflict",
+            StoreError::Duplicate(_) => "duplicate",
+            StoreError::Database(_) => "database",
+            StoreError::Corrupt(_) => "corrupt_record",
+            StoreError::Open(_) => "store_unavailable",
+        }
+    }
+}
+
+/// An application as stored, with its version for optimistic concurrency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredApplication {
+    pub application: Application,
+    /// 1 after creation, +1 on every write.
+    pub version: i64,
+}
+
+/// Create (`expected_version: None`) or update an application. An update succeeds only if
+/// the stored version still equals `expected_version` (else [`StoreError::Conflict`]).
+#[derive(Debug, Clone)]
+pub struct ApplicationWrite {
+    pub application: Application,
+    pub expected_version: Option<i64>,
+}
+
+/// A photo or signature image, stored once per SHA-256 digest of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    pub digest: Sha256Digest,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// An intent exists at the gateway; the citizen has not paid yet.
+    Pending,
+    /// The gateway confirmed the money arrived.
+    Confirmed,
+    /// The gateway reported the payment failed or was cancelled.
+    Failed,
+    /// The application ended early; the refund is requested from the gateway.
+    RefundPending,
+    Refunded,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Pending => "pending",
+            PaymentStatus::Confirmed => "confirmed",
+            PaymentStatus::Failed => "failed",
+            PaymentStatus::RefundPending => "refund_pending",
+            PaymentStatus::Refunded => "refunded",
+        }
+    }
+}
+
+/// One state-duty payment. It belongs to exactly one application (R13: a new application
+/// needs a new payment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRecord {
+    pub id: Uuid,
+    pub application: ApplicationId,
+    pub payer: Iin,
+    pub amount: Tiyn,
+    pub status: PaymentStatus,
+    /// The gateway's reference of the payment intent (unique).
+    pub gateway_reference: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A message to deliver after the transaction commits (notifications, SMS, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    pub id: Uuid,
+    /// What kind of message, e.g. `notice` or `otp_sms`; the worker routes on it.
+    pub topic: String,
+    pub payload: serde_json::Value,
+    pub created_at: Timestamp,
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
+/// A notice in a citizen's in-app inbox. Its id is the outbox message's id, so a retried
+/// delivery can never show it twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub id: Uuid,
+    pub iin: Iin,
+    pub application: Option<ApplicationId>,
+    /// The event it tells about (`submitted`, `annulled`, …).
+    pub kind: String,
+    pub message: Localized,
+    pub created_at: Timestamp,
+    pub read_at: Option<Timestamp>,
+}
+
+/// One audited action (who did what to what). Sequencing and hashing come later; entries
+/// are written in the same transaction as the action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub at: Timestamp,
+    pub actor: Actor,
+    /// What was done, e.g. `application.approve`, `application.read`, `staff.add`.
+    pub action: String,
+    /// What it was done to, e.g. an application id.
+    pub target: Option<String>,
+    pub details: serde_json::Value,
+}
+
+/// The first answer to a request made with an `Idempotency-Key`, replayed on retries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// Who made the request and to what, e.g. `citizen:900515301234:POST /api/v1/applications`.
+    pub scope: String,
+    pub key: String,
+    /// SHA-256 of the request body: the same key with another body is a client error.
+    pub request_digest: Sha256Digest,
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+/// Everything one request changes, written atomically by [`Store::commit`].
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    pub application: Option<ApplicationWrite>,
+    /// Appended; never updated or deleted.
+    pub events: Vec<Event>,
+    /// Inserted unless a blob with the same digest exists.
+    pub blobs: Vec<Blob>,
+    /// Inserted or updated by id.
+    pub payments: Vec<PaymentRecord>,
+    pub outbox: Vec<OutboxMessage>,
+    pub audit: Vec<AuditEntry>,
+    /// Inserted; [`StoreError::Duplicate`]`("idempotency_key")` if the key was used.
+    pub idempotency: Option<IdempotencyRecord>,
+}
+
+/// A staff member's account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffAccount {
+    pub id: StaffId,
+    /// Unique, lowercase.
+    pub username: String,
+    pub display_name: String,
+    /// argon2id PHC string; never leaves the server.
+    pub password_hash: String,
+    pub role: Role,
+    /// Officers: the region they serve.
+    pub region: Option<RegionCode>,
+    /// Registration-point operators: their point.
+    pub point: Option<PointId>,
+    pub active: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "purpose", rename_all = "snake_case")]
+pub enum OtpPurpose {
+    SignIn,
+    /// The applicant's confirmation of this application's submission (R7).
+    ConfirmSubmission {
+        application: ApplicationId,
+    },
+}
+
+/// A one-time code sent to a citizen's phone. Only a keyed hash of the code is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtpChallenge {
+    pub id: Uuid,
+    pub iin: Iin,
+    pub purpose: OtpPurpose,
+    pub code_hash: Vec<u8>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub attempts: u32,
+    pub consumed_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SessionSubject {
+    Citizen { iin: Iin },
+    Staff { id: StaffId },
+}
+
+/// A signed-in session. The token itself is only with the client; the store keeps its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub token_hash: Vec<u8>,
+    pub subject: SessionSubject,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Which applications a work queue shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueFilter {
+    pub state: ApplicationState,
+    pub region: Option<RegionCode>,
+    pub point: Option<PointId>,
+    /// Only applications taken for review before this instant (abandoned reviews).
+    pub taken_before: Option<Timestamp>,
+}
+
+impl QueueFilter {
+    pub fn state(state: ApplicationState) -> QueueFilter {
+        QueueFilter {
+            state,
+            region: None,
+            point: None,
+            taken_before: None,
+        }
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is (`sqlite` or `postgres`), for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+
+    // ---- the population register (the local register table) ----
+
+    /// Inserts or replaces people by IIN; returns how many were written.
+    async fn put_people(&self, people: &[Person]) -> StoreResult<u64>;
+    async fn person(&self, iin: &Iin) -> StoreResult<Option<Person>>;
+    async fn count_people(&self) -> StoreResult<u64>;
+
+    // ---- staff ----
+
+    /// [`StoreError::Duplicate`]`("username")` if the username is taken.
+    async fn add_staff(&self, staff: &StaffAccount) -> StoreResult<()>;
+    async fn staff(&self, id: StaffId) -> StoreResult<Option<StaffAccount>>;
+    async fn staff_by_username(&self, username: &str) -> StoreResult<Option<StaffAccount>>;
+    async fn list_staff(&self) -> StoreResult<Vec<StaffAccount>>;
+
+    // ---- sign-in ----
+
+    async fn put_otp(&self, otp: &OtpChallenge) -> StoreResult<()>;
+    /// Counts one attempt at a live challenge and returns it (with the new count), or `None`
+    /// when there is no such challenge, it expired, was consumed, or has `max_attempts`
+    /// attempts already. Atomic: concurrent guesses cannot exceed the limit.
+    async fn attempt_otp(
+        &self,
+        id: Uuid,
+        now: Timestamp,
+        max_attempts: u32,
+    ) -> StoreResult<Option<OtpChallenge>>;
+    /// Marks a challenge used; false if it already was (a code works once).
+    async fn consume_otp(&self, id: Uuid, now: Timestamp) -> StoreResult<bool>;
+    async fn put_session(&self, session: &Session) -> StoreResult<()>;
+    /// A session that has not expired at `now`.
+    async fn session(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Session>>;
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
+
+    // ---- applications ----
+
+    /// Writes all of `changes` in one durable transaction, or nothing.
+    async fn commit(&self, changes: Changes) -> StoreResult<()>;
+    async fn application(&self, id: ApplicationId) -> StoreResult<Option<StoredApplication>>;
+    async fn application_by_ticket(
+        &self,
+        ticket: &TicketNumber,
+    ) -> StoreResult<Option<StoredApplication>>;
+    /// A person's applications, newest first.
+    async fn applications_of(&self, iin: &Iin) -> StoreResult<Vec<StoredApplication>>;
+    /// The events of an application in the order they happened.
+    async fn history(&self, id: ApplicationId) -> StoreResult<Vec<Event>>;
+    /// Applications matching `filter`, oldest due date first (then oldest submission).
+    async fn work_queue(
+        &self,
+        filter: &QueueFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredApplication>>;
+    async fn blob(&self, digest: &Sha256Digest) -> StoreResult<Option<Blob>>;
+
+    // ---- payments ----
+
+    async fn payment(&self, id: Uuid) -> StoreResult<Option<PaymentRecord>>;
+    async fn payment_by_reference(&self, reference: &str) -> StoreResult<Option<PaymentRecord>>;
+    async fn payments_of(&self, application: ApplicationId) -> StoreResult<Vec<PaymentRecord>>;
+    /// Payments in a status, oldest first (the refund worker reads `RefundPending`).
+    async fn payments_in(
+        &self,
+        status: PaymentStatus,
+        limit: u32,
+    ) -> StoreResult<Vec<PaymentRecord>>;
+
+    // ---- idempotency ----
+
+    async fn idempotency_record(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> StoreResult<Option<IdempotencyRecord>>;
+
+    // ---- outbox and inbox ----
+
+    /// Leases up to `limit` undelivered messages due at `now` for `lease`; a worker that
+    /// dies leaves them to be claimed again after the lease.
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Marks a message delivered and, in the same transaction, puts its notice (if any) in
+    /// the inbox — at most once, whatever the number of retries.
+    async fn outbox_delivered(
+        &self,
+        id: Uuid,
+        now: Timestamp,
+        notice: Option<&Notice>,
+    ) -> StoreResult<()>;
+    /// Records a failed attempt and when to try again.
+    async fn outbox_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        next_attempt_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Undelivered messages (for `/readyz`, metrics and the stuck-work view).
+    async fn outbox_backlog(&self) -> StoreResult<u64>;
+    /// A citizen's notices, newest first.
+    async fn inbox(&self, iin: &Iin) -> StoreResult<Vec<Notice>>;
+    /// Marks a notice read; false if it is not this citizen's or does not exist.
+    async fn mark_notice_read(&self, iin: &Iin, id: Uuid, now: Timestamp) -> StoreResult<bool>;
+
+    // ---- audit ----
+
+    /// The newest audit entries, newest first.
+    async fn audit_entries(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Opens the store a URL names and applies its migrations: `sqlite://PATH` (created if
+/// missing) or `postgres://…`.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PostgresStore::open(url).await?))
+    } else if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(
+            sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
+    } else {
+        Err(StoreError::Open(format!(
+            "unsupported database URL {url:?}: use sqlite://PATH or postgres://…"
+        )))
+    }
+}

@@ -1,0 +1,743 @@
+//! The PostgreSQL store, for several server instances on one database.
+//!
+//! A [`PgPool`]; [`Store::commit`] runs in one transaction. PostgreSQL groups the commits of
+//! concurrent transactions by itself, so there is no writer task here. Correctness under
+//! concurrency rests on the database, not on the process:
+//!
+//! - an application update is `UPDATE … WHERE id = $1 AND version = $2` (a concurrent writer
+//!   waits on the row lock, then finds the version changed: [`StoreError::Conflict`]);
+//! - one live application per person, unique tickets, usernames, idempotency keys and
+//!   payment references are unique indexes, reported by name;
+//! - outbox messages are claimed with `FOR UPDATE SKIP LOCKED`, so two instances never lease
+//!   the same message, and a lease runs out by itself if its worker dies;
+//! - OTP attempts are counted with one conditional `UPDATE … RETURNING`.
+//!
+//! [`Store::put_people`] sends `UNNEST` arrays of [`PEOPLE_PER_STATEMENT`] people per
+//! statement; each statement commits on its own.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use kuelik_core::digest::Sha256Digest;
+use kuelik_core::iin::Iin;
+use kuelik_core::lifecycle::{ApplicationId, Event, StaffId};
+use kuelik_core::register::Person;
+use kuelik_core::ticket::TicketNumber;
+
+use crate::codec::{self, db_err, limit, micros, AppRow, ChangeRows};
+use crate::{
+    AuditEntry, Blob, Changes, IdempotencyRecord, Notice, OtpChallenge, OutboxMessage,
+    PaymentRecord, PaymentStatus, QueueFilter, Session, StaffAccount, Store, StoreError,
+    StoreResult, StoredApplication,
+};
+
+/// People per `INSERT … SELECT FROM UNNEST(…)` statement.
+pub const PEOPLE_PER_STATEMENT: usize = 10_000;
+const MAX_CONNECTIONS: u32 = 16;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The PostgreSQL implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database `url` names and applies the migrations not applied yet
+    /// (sqlx holds an advisory lock meanwhile, so instances starting together take turns).
+    pub async fn open(url: &str) -> StoreResult<PostgresStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Open(format!("PostgreSQL: {e}")))?;
+        migrate(&pool)
+            .await
+            .map_err(|e| StoreError::Open(format!("PostgreSQL migrations: {e}")))?;
+        Ok(PostgresStore { pool })
+    }
+
+    /// The connection pool (for health checks and tools).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Boxed so that the future of [`PostgresStore::open`] is `Send` for every lifetime (the
+/// generic `Migrator::run` otherwise defeats the compiler's proof).
+fn migrate(pool: &PgPool) -> Pin<Box<dyn Future<Output = Result<(), MigrateError>> + Send + '_>> {
+    Box::pin(MIGRATOR.run(pool))
+}
+
+const OTP_COLUMNS: &str =
+    "id, iin, purpose, code_hash, created_at, expires_at, attempts, consumed_at";
+const PAYMENT_COLUMNS: &str =
+    "id, application_id, payer, amount, status, gateway_reference, created_at, updated_at";
+const NOTICE_COLUMNS: &str = "id, iin, application_id, kind, message, created_at, read_at";
+
+fn decode_all<T>(
+    rows: Vec<PgRow>,
+    decode: impl Fn(&PgRow) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    rows.iter().map(decode).collect()
+}
+
+fn count(n: i64) -> StoreResult<u64> {
+    u64::try_from(n).map_err(|e| StoreError::Corrupt(format!("count: {e}")))
+}
+
+async fn write_application(conn: &mut PgConnection, a: &AppRow) -> StoreResult<()> {
+    match a.expected_version {
+        None => {
+            sqlx::query(
+                "INSERT INTO applications (id, applicant, region, registration_point, state, \
+                 ticket, due_date, submitted_at, taken_at, reviewer, created_at, version, data) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12::jsonb)",
+            )
+            .bind(a.id)
+            .bind(&a.applicant)
+            .bind(&a.region)
+            .bind(&a.registration_point)
+            .bind(a.state)
+            .bind(&a.ticket)
+            .bind(&a.due_date)
+            .bind(a.submitted_at)
+            .bind(a.taken_at)
+            .bind(a.reviewer)
+            .bind(a.created_at)
+            .bind(&a.data)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        }
+        Some(expected) => {
+            let done = sqlx::query(
+                "UPDATE applications SET applicant = $1, region = $2, registration_point = $3, \
+                 state = $4, ticket = $5, due_date = $6, submitted_at = $7, taken_at = $8, \
+                 reviewer = $9, data = $10::jsonb, version = version + 1 \
+                 WHERE id = $11 AND version = $12",
+            )
+            .bind(&a.applicant)
+            .bind(&a.region)
+            .bind(&a.registration_point)
+            .bind(a.state)
+            .bind(&a.ticket)
+            .bind(&a.due_date)
+            .bind(a.submitted_at)
+            .bind(a.taken_at)
+            .bind(a.reviewer)
+            .bind(&a.data)
+            .bind(a.id)
+            .bind(expected)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn commit_changes(conn: &mut PgConnection, c: &ChangeRows) -> StoreResult<()> {
+    if let Some(a) = &c.application {
+        write_application(conn, a).await?;
+    }
+    for e in &c.events {
+        sqlx::query(
+            "INSERT INTO events (application_id, kind, from_state, to_state, actor_role, \
+             actor_staff, at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+        )
+        .bind(e.application_id)
+        .bind(e.kind)
+        .bind(e.from_state)
+        .bind(e.to_state)
+        .bind(e.actor_role)
+        .bind(e.actor_staff)
+        .bind(e.at)
+        .bind(&e.data)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for b in &c.blobs {
+        sqlx::query(
+            "INSERT INTO blobs (digest, content_type, size, bytes, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(&b.digest)
+        .bind(&b.content_type)
+        .bind(b.size)
+        .bind(&b.bytes)
+        .bind(b.created_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for p in &c.payments {
+        sqlx::query(
+            "INSERT INTO payments (id, application_id, payer, amount, status, \
+             gateway_reference, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, \
+             status = excluded.status, gateway_reference = excluded.gateway_reference, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(p.id)
+        .bind(p.application_id)
+        .bind(&p.payer)
+        .bind(p.amount)
+        .bind(p.status)
+        .bind(&p.gateway_reference)
+        .bind(p.created_at)
+        .bind(p.updated_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for m in &c.outbox {
+        sqlx::query(
+            "INSERT INTO outbox (id, topic, payload, created_at, attempts, next_attempt_at, \
+             delivered_at, last_error) VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8)",
+        )
+        .bind(m.id)
+        .bind(&m.topic)
+        .bind(&m.payload)
+        .bind(m.created_at)
+        .bind(m.attempts)
+        .bind(m.next_attempt_at)
+        .bind(m.delivered_at)
+        .bind(&m.last_error)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for a in &c.audit {
+        sqlx::query(
+            "INSERT INTO audit_entries (id, at, actor_role, actor, action, target, details) \
+             VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb)",
+        )
+        .bind(a.id)
+        .bind(a.at)
+        .bind(a.actor_role)
+        .bind(&a.actor)
+        .bind(&a.action)
+        .bind(&a.target)
+        .bind(&a.details)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    if let Some(r) = &c.idempotency {
+        sqlx::query(
+            "INSERT INTO idempotency (scope, idempotency_key, request_digest, status, body, \
+             created_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
+        )
+        .bind(&r.scope)
+        .bind(&r.key)
+        .bind(&r.request_digest)
+        .bind(r.status)
+        .bind(&r.body)
+        .bind(r.created_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn put_people(&self, people: &[Person]) -> StoreResult<u64> {
+        let unique = codec::dedupe_people(people);
+        let mut written = 0;
+        for chunk in unique.chunks(PEOPLE_PER_STATEMENT) {
+            let rows = codec::person_rows(chunk)?;
+            let mut iins = Vec::with_capacity(rows.len());
+            let mut regions = Vec::with_capacity(rows.len());
+            let mut data = Vec::with_capacity(rows.len());
+            for r in rows {
+                iins.push(r.iin);
+                regions.push(r.region);
+                data.push(r.data);
+            }
+            let done = sqlx::query(
+                "INSERT INTO people (iin, region, data) \
+                 SELECT iin, region, data::jsonb \
+                 FROM UNNEST($1::text[], $2::text[], $3::text[]) AS p (iin, region, data) \
+                 ON CONFLICT (iin) DO UPDATE SET region = excluded.region, data = excluded.data",
+            )
+            .bind(&iins)
+            .bind(&regions)
+            .bind(&data)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+            written += done.rows_affected();
+        }
+        Ok(written)
+    }
+
+    async fn person(&self, iin: &Iin) -> StoreResult<Option<Person>> {
+        sqlx::query("SELECT data FROM people WHERE iin = $1")
+            .bind(iin.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::person(&r))
+            .transpose()
+    }
+
+    async fn count_people(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        count(n)
+    }
+
+    async fn add_staff(&self, staff: &StaffAccount) -> StoreResult<()> {
+        let s = codec::staff_row(staff)?;
+        sqlx::query(
+            "INSERT INTO staff (id, username, role, region, point, active, created_at, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+        )
+        .bind(s.id)
+        .bind(&s.username)
+        .bind(s.role)
+        .bind(&s.region)
+        .bind(&s.point)
+        .bind(s.active)
+        .bind(s.created_at)
+        .bind(&s.data)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn staff(&self, staff: StaffId) -> StoreResult<Option<StaffAccount>> {
+        sqlx::query("SELECT data FROM staff WHERE id = $1")
+            .bind(staff.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::staff(&r))
+            .transpose()
+    }
+
+    async fn staff_by_username(&self, username: &str) -> StoreResult<Option<StaffAccount>> {
+        sqlx::query("SELECT data FROM staff WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::staff(&r))
+            .transpose()
+    }
+
+    async fn list_staff(&self) -> StoreResult<Vec<StaffAccount>> {
+        // username is in the "C" collation: the same byte order as SQLite's, whatever the
+        // database's locale.
+        let rows = sqlx::query("SELECT data FROM staff ORDER BY username")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        decode_all(rows, codec::staff)
+    }
+
+    async fn put_otp(&self, otp: &OtpChallenge) -> StoreResult<()> {
+        let o = codec::otp_row(otp)?;
+        sqlx::query(
+            "INSERT INTO otp_challenges (id, iin, purpose, code_hash, created_at, expires_at, \
+             attempts, consumed_at) VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8)",
+        )
+        .bind(o.id)
+        .bind(&o.iin)
+        .bind(&o.purpose)
+        .bind(&o.code_hash)
+        .bind(o.created_at)
+        .bind(o.expires_at)
+        .bind(o.attempts)
+        .bind(o.consumed_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn attempt_otp(
+        &self,
+        otp: Uuid,
+        now: Timestamp,
+        max_attempts: u32,
+    ) -> StoreResult<Option<OtpChallenge>> {
+        sqlx::query(&format!(
+            "UPDATE otp_challenges SET attempts = attempts + 1 \
+             WHERE id = $1 AND attempts < $2 AND consumed_at IS NULL AND expires_at > $3 \
+             RETURNING {OTP_COLUMNS}"
+        ))
+        .bind(otp)
+        .bind(i64::from(max_attempts))
+        .bind(micros(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::otp(&r))
+        .transpose()
+    }
+
+    async fn consume_otp(&self, otp: Uuid, now: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE otp_challenges SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL",
+        )
+        .bind(micros(now))
+        .bind(otp)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn put_session(&self, session: &Session) -> StoreResult<()> {
+        let s = codec::session_row(session)?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, subject, created_at, expires_at) \
+             VALUES ($1, $2::jsonb, $3, $4)",
+        )
+        .bind(&s.token_hash)
+        .bind(&s.subject)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Session>> {
+        sqlx::query(
+            "SELECT token_hash, subject, created_at, expires_at FROM sessions \
+             WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(micros(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::session(&r))
+        .transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn commit(&self, changes: Changes) -> StoreResult<()> {
+        let rows = codec::changes(&changes)?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // On an error `tx` is dropped, which rolls everything back.
+        commit_changes(&mut tx, &rows).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn application(&self, app: ApplicationId) -> StoreResult<Option<StoredApplication>> {
+        sqlx::query("SELECT data, version FROM applications WHERE id = $1")
+            .bind(app.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::application(&r))
+            .transpose()
+    }
+
+    async fn application_by_ticket(
+        &self,
+        ticket: &TicketNumber,
+    ) -> StoreResult<Option<StoredApplication>> {
+        sqlx::query("SELECT data, version FROM applications WHERE ticket = $1")
+            .bind(ticket.compact())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::application(&r))
+            .transpose()
+    }
+
+    async fn applications_of(&self, iin: &Iin) -> StoreResult<Vec<StoredApplication>> {
+        let rows = sqlx::query(
+            "SELECT data, version FROM applications WHERE applicant = $1 \
+             ORDER BY created_at DESC, id DESC",
+        )
+        .bind(iin.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        decode_all(rows, codec::application)
+    }
+
+    async fn history(&self, app: ApplicationId) -> StoreResult<Vec<Event>> {
+        let rows = sqlx::query("SELECT data FROM events WHERE application_id = $1 ORDER BY seq")
+            .bind(app.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        decode_all(rows, codec::event)
+    }
+
+    async fn work_queue(
+        &self,
+        filter: &QueueFilter,
+        max: u32,
+    ) -> StoreResult<Vec<StoredApplication>> {
+        let mut q =
+            QueryBuilder::<Postgres>::new("SELECT data, version FROM applications WHERE state = ");
+        q.push_bind(filter.state.as_str());
+        if let Some(region) = filter.region {
+            q.push(" AND region = ").push_bind(region.to_string());
+        }
+        if let Some(point) = &filter.point {
+            q.push(" AND registration_point = ")
+                .push_bind(point.to_string());
+        }
+        if let Some(before) = filter.taken_before {
+            q.push(" AND taken_at < ").push_bind(micros(before));
+        }
+        // due_date is 'YYYY-MM-DD' text in the "C" collation: byte order is date order.
+        q.push(" ORDER BY due_date ASC NULLS LAST, submitted_at ASC NULLS LAST, id ASC LIMIT ")
+            .push_bind(limit(max));
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        decode_all(rows, codec::application)
+    }
+
+    async fn blob(&self, digest: &Sha256Digest) -> StoreResult<Option<Blob>> {
+        sqlx::query("SELECT digest, content_type, bytes, created_at FROM blobs WHERE digest = $1")
+            .bind(digest.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::blob(&r))
+            .transpose()
+    }
+
+    async fn payment(&self, payment: Uuid) -> StoreResult<Option<PaymentRecord>> {
+        sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"
+        ))
+        .bind(payment)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::payment(&r))
+        .transpose()
+    }
+
+    async fn payment_by_reference(&self, reference: &str) -> StoreResult<Option<PaymentRecord>> {
+        sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE gateway_reference = $1"
+        ))
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::payment(&r))
+        .transpose()
+    }
+
+    async fn payments_of(&self, app: ApplicationId) -> StoreResult<Vec<PaymentRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE application_id = $1 \
+             ORDER BY created_at, id"
+        ))
+        .bind(app.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        decode_all(rows, codec::payment)
+    }
+
+    async fn payments_in(
+        &self,
+        status: PaymentStatus,
+        max: u32,
+    ) -> StoreResult<Vec<PaymentRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE status = $1 \
+             ORDER BY created_at, id LIMIT $2"
+        ))
+        .bind(status.as_str())
+        .bind(limit(max))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        decode_all(rows, codec::payment)
+    }
+
+    async fn idempotency_record(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
+        sqlx::query(
+            "SELECT scope, idempotency_key, request_digest, status, body, created_at \
+             FROM idempotency WHERE scope = $1 AND idempotency_key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::idempotency(&r))
+        .transpose()
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        max: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        let until = now
+            .checked_add(lease)
+            .map_err(|e| StoreError::Database(format!("outbox lease: {e}")))?;
+        let rows = sqlx::query(
+            "WITH due AS ( \
+                 SELECT id FROM outbox \
+                 WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+                 ORDER BY next_attempt_at, created_at, id LIMIT $2 \
+                 FOR UPDATE SKIP LOCKED) \
+             UPDATE outbox SET next_attempt_at = $3, attempts = outbox.attempts + 1 \
+             FROM due WHERE outbox.id = due.id \
+             RETURNING outbox.id, outbox.topic, outbox.payload, outbox.created_at, \
+                 outbox.attempts, outbox.next_attempt_at, outbox.delivered_at, \
+                 outbox.last_error",
+        )
+        .bind(micros(now))
+        .bind(limit(max))
+        .bind(micros(until))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let mut claimed = decode_all(rows, codec::outbox)?;
+        // RETURNING gives no order; hand them out oldest first.
+        claimed.sort_by_key(|m| (m.created_at, m.id));
+        Ok(claimed)
+    }
+
+    async fn outbox_delivered(
+        &self,
+        message: Uuid,
+        now: Timestamp,
+        notice: Option<&Notice>,
+    ) -> StoreResult<()> {
+        let notice = notice.map(codec::notice_row).transpose()?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        sqlx::query("UPDATE outbox SET delivered_at = $1 WHERE id = $2 AND delivered_at IS NULL")
+            .bind(micros(now))
+            .bind(message)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if let Some(n) = notice {
+            sqlx::query(&format!(
+                "INSERT INTO notices ({NOTICE_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) ON CONFLICT (id) DO NOTHING"
+            ))
+            .bind(n.id)
+            .bind(&n.iin)
+            .bind(n.application_id)
+            .bind(&n.kind)
+            .bind(&n.message)
+            .bind(n.created_at)
+            .bind(n.read_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn outbox_failed(
+        &self,
+        message: Uuid,
+        error: &str,
+        next_attempt_at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE outbox SET last_error = $1, next_attempt_at = $2 \
+             WHERE id = $3 AND delivered_at IS NULL",
+        )
+        .bind(error)
+        .bind(micros(next_attempt_at))
+        .bind(message)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn outbox_backlog(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        count(n)
+    }
+
+    async fn inbox(&self, iin: &Iin) -> StoreResult<Vec<Notice>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {NOTICE_COLUMNS} FROM notices WHERE iin = $1 \
+             ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(iin.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        decode_all(rows, codec::notice)
+    }
+
+    async fn mark_notice_read(&self, iin: &Iin, notice: Uuid, now: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE notices SET read_at = COALESCE(read_at, $1) WHERE id = $2 AND iin = $3",
+        )
+        .bind(micros(now))
+        .bind(notice)
+        .bind(iin.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn audit_entries(&self, max: u32) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, target, details FROM audit_entries \
+             ORDER BY at DESC, pos DESC LIMIT $1",
+        )
+        .bind(limit(max))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        decode_all(rows, codec::audit)
+    }
+}

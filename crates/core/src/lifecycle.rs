@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::calendar::{CalendarError, WorkingCalendar};
 use crate::digest::Sha256Digest;
-use crate::document::DocumentKind;
+use crate::document::{DocumentKind, DocumentNumber};
 use crate::iin::Iin;
 use crate::money::Tiyn;
 use crate::region::{PointId, RegionCode};
@@ -339,6 +339,9 @@ pub struct Application {
     pub approved_at: Option<Timestamp>,
     pub annulment: Option<Annulment>,
     pub refund: Option<RefundState>,
+    /// The new document's number, assigned when it is made (dispatch).
+    #[serde(default)]
+    pub document_number: Option<String>,
 }
 
 /// What an actor asks to do. Who may ask, and in which state, is decided by
@@ -372,7 +375,7 @@ pub enum Command {
     /// Production operator, approved → in_production.
     StartProduction,
     /// Production operator, in_production → dispatched.
-    Dispatch,
+    Dispatch { document_number: String },
     /// Operator of the chosen point, dispatched → ready_for_pickup.
     Receive,
     /// Operator of the chosen point, ready_for_pickup → issued, against the ticket (R14).
@@ -397,7 +400,7 @@ impl Command {
             Command::Approve => "approve",
             Command::Annul { .. } => "annul",
             Command::StartProduction => "start_production",
-            Command::Dispatch => "dispatch",
+            Command::Dispatch { .. } => "dispatch",
             Command::Receive => "receive",
             Command::HandOver { .. } => "hand_over",
             Command::Withdraw => "withdraw",
@@ -423,7 +426,7 @@ impl Command {
             (Command::Approve, UnderReview) => Some(Approved),
             (Command::Annul { .. }, UnderReview) => Some(Annulled),
             (Command::StartProduction, Approved) => Some(InProduction),
-            (Command::Dispatch, InProduction) => Some(Dispatched),
+            (Command::Dispatch { .. }, InProduction) => Some(Dispatched),
             (Command::Receive, Dispatched) => Some(ReadyForPickup),
             (Command::HandOver { .. }, ReadyForPickup) => Some(Issued),
             (Command::Withdraw, Draft | Submitted | Queued | UnderReview) => Some(Withdrawn),
@@ -466,7 +469,9 @@ pub enum EventKind {
         comment: String,
     },
     ProductionStarted,
-    Dispatched,
+    Dispatched {
+        document_number: String,
+    },
     Received,
     HandedOver,
     Withdrawn,
@@ -487,7 +492,7 @@ impl EventKind {
             EventKind::Approved { .. } => "approved",
             EventKind::Annulled { .. } => "annulled",
             EventKind::ProductionStarted => "production_started",
-            EventKind::Dispatched => "dispatched",
+            EventKind::Dispatched { .. } => "dispatched",
             EventKind::Received => "received",
             EventKind::HandedOver => "handed_over",
             EventKind::Withdrawn => "withdrawn",
@@ -539,6 +544,8 @@ pub enum LifecycleError {
     AlreadyPaid,
     #[error("the ticket number does not match the application")]
     TicketMismatch,
+    #[error("the new document's number is not in its kind's format")]
+    BadDocumentNumber,
     #[error("no refund is pending for this application")]
     NoRefundPending,
     #[error("cannot compute the due date: {0}")]
@@ -561,6 +568,7 @@ impl LifecycleError {
             LifecycleError::MissingPayment => "missing_payment",
             LifecycleError::AlreadyPaid => "already_paid",
             LifecycleError::TicketMismatch => "ticket_mismatch",
+            LifecycleError::BadDocumentNumber => "bad_document_number",
             LifecycleError::NoRefundPending => "no_refund_pending",
             // The calendar's own code; a due-date computation can only fail as
             // "calendar_not_covered" (the year has no data yet).
@@ -597,6 +605,7 @@ impl Application {
             approved_at: None,
             annulment: None,
             refund: None,
+            document_number: None,
         }
     }
 
@@ -698,7 +707,13 @@ impl Application {
                 }
             }
             Command::StartProduction => EventKind::ProductionStarted,
-            Command::Dispatch => EventKind::Dispatched,
+            Command::Dispatch { document_number } => {
+                let number = DocumentNumber::parse(self.document_kind, document_number)
+                    .map_err(|_| LifecycleError::BadDocumentNumber)?;
+                EventKind::Dispatched {
+                    document_number: number.as_str().to_string(),
+                }
+            }
             Command::Receive => EventKind::Received,
             Command::HandOver { ticket } => {
                 if self.ticket != Some(*ticket) {
@@ -762,9 +777,11 @@ impl Application {
                 self.refund_if_paid();
             }
             EventKind::RefundConfirmed => self.refund = Some(RefundState::Refunded),
+            EventKind::Dispatched { document_number } => {
+                self.document_number = Some(document_number.clone());
+            }
             EventKind::Routed
             | EventKind::ProductionStarted
-            | EventKind::Dispatched
             | EventKind::Received
             | EventKind::HandedOver => {}
         }
@@ -811,6 +828,12 @@ impl Application {
                 "approved_by and approved_at are set iff approved or later (state {state})"
             ));
         }
+        let made = matches!(state, Dispatched | ReadyForPickup | Issued);
+        if self.document_number.is_some() != made {
+            return Err(format!(
+                "document_number is set iff the document was made (state {state})"
+            ));
+        }
         if self.annulment.is_some() != (state == Annulled) {
             return Err(format!("annulment is set iff annulled (state {state})"));
         }
@@ -851,7 +874,7 @@ impl Application {
                 Actor::System => Ok(()),
                 _ => self.officer(command, actor).map(|_| ()),
             },
-            Command::StartProduction | Command::Dispatch => match actor {
+            Command::StartProduction | Command::Dispatch { .. } => match actor {
                 Actor::ProductionOperator { .. } => Ok(()),
                 _ => Err(wrong_role()),
             },
@@ -1048,7 +1071,12 @@ mod tests {
             (Command::Take, officer_a()),
             (Command::Approve, officer_a()),
             (Command::StartProduction, production()),
-            (Command::Dispatch, production()),
+            (
+                Command::Dispatch {
+                    document_number: "041234567".into(),
+                },
+                production(),
+            ),
             (Command::Receive, desk()),
             (Command::HandOver { ticket: ticket() }, desk()),
         ]
@@ -1108,7 +1136,9 @@ mod tests {
             Command::Approve,
             annul_photo(),
             Command::StartProduction,
-            Command::Dispatch,
+            Command::Dispatch {
+                document_number: "041234567".into(),
+            },
             Command::Receive,
             Command::HandOver { ticket: ticket() },
             Command::Withdraw,
@@ -1129,7 +1159,7 @@ mod tests {
             Command::Take | Command::Release | Command::Approve | Command::Annul { .. } => {
                 officer_a()
             }
-            Command::StartProduction | Command::Dispatch => production(),
+            Command::StartProduction | Command::Dispatch { .. } => production(),
             Command::Receive | Command::HandOver { .. } => desk(),
         }
     }
@@ -1652,6 +1682,7 @@ mod tests {
             E::MissingPayment,
             E::AlreadyPaid,
             E::TicketMismatch,
+            E::BadDocumentNumber,
             E::NoRefundPending,
             E::Calendar(CalendarError::NotCovered(2027)),
         ];

@@ -272,6 +272,7 @@ mod tests {
             LifecycleError::MissingPayment,
             LifecycleError::AlreadyPaid,
             LifecycleError::TicketMismatch,
+            LifecycleError::BadDocumentNumber,
             LifecycleError::NoRefundPending,
             LifecycleError::Calendar(CalendarError::NotCovered(2027)),
         ];

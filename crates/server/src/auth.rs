@@ -266,7 +266,7 @@ pub async fn issue_otp(state: &AppState, iin: Iin, purpose: OtpPurpose) -> ApiRe
     let now = state.clock.now();
     let id = Uuid::now_v7();
     let code = new_code()?;
-    let person = state.store.person(&iin).await?;
+    let person = state.register.person(&iin).await?;
     let code_hash = match person {
         Some(_) => code_hash(&state.config.secrets.otp_key, id, &code),
         None => random_bytes::<32>()?.to_vec(),

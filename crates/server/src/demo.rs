@@ -144,6 +144,15 @@ fn staff(
     })
 }
 
+/// A 9-digit number for a made demo card, derived from its ticket.
+fn demo_document_number(ticket: TicketNumber) -> String {
+    let n = ticket
+        .compact()
+        .bytes()
+        .fold(7u64, |a, b| (a * 31 + u64::from(b)) % 10_000_000);
+    format!("07{n:07}")
+}
+
 /// The commands (and actors) that bring a fresh draft to `target`.
 fn road_to(
     target: ApplicationState,
@@ -164,7 +173,12 @@ fn road_to(
         (officer.clone(), Command::Take),
         (officer.clone(), Command::Approve),
         (production.clone(), Command::StartProduction),
-        (production, Command::Dispatch),
+        (
+            production,
+            Command::Dispatch {
+                document_number: demo_document_number(ticket),
+            },
+        ),
         (point.clone(), Command::Receive),
         (point.clone(), Command::HandOver { ticket }),
     ];

@@ -35,6 +35,7 @@ pub mod extract;
 pub mod gateway;
 pub mod notify;
 pub mod openapi;
+pub mod register;
 pub mod workers;
 
 use clock::Clock;
@@ -85,6 +86,8 @@ impl Config {
 /// Everything a request handler may use.
 pub struct Services {
     pub store: Arc<dyn Store>,
+    /// Facts about people come from here, never from what a user types.
+    pub register: Arc<dyn register::PopulationRegister>,
     pub clock: Arc<dyn Clock>,
     pub rules: RuleBook,
     pub calendar: WorkingCalendar,
@@ -233,6 +236,7 @@ pub fn app_state(
     let regions = Regions::builtin();
     let points = RegistrationPoints::builtin(&regions);
     AppState(Arc::new(Services {
+        register: Arc::new(register::LocalRegister(store.clone())),
         store,
         clock,
         rules,

@@ -237,7 +237,7 @@ pub async fn deliver(state: &AppState, message: &OutboxMessage) -> Result<Option
             let payload: NoticePayload = serde_json::from_value(message.payload.clone())
                 .map_err(|e| format!("bad notice payload: {e}"))?;
             // The SMS copy goes to the phone on record, in the person's language.
-            if let Ok(Some(person)) = state.store.person(&payload.iin).await {
+            if let Ok(Some(person)) = state.register.person(&payload.iin).await {
                 state
                     .sender
                     .send_sms(person.phone.as_str(), payload.message.get(person.language))

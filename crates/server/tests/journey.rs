@@ -535,14 +535,18 @@ async fn the_whole_life_cycle_from_eligibility_to_issue() {
             .status(),
             StatusCode::OK
         );
+        let dispatch = format!("/production/applications/{id}/dispatch");
+        let wrong = json!({ "document_number": "N12345678" });
+        let (status, body) = problem(app.post(&factory, &dispatch, wrong).await).await;
         assert_eq!(
-            app.post(
-                &factory,
-                &format!("/production/applications/{id}/dispatch"),
-                json!({})
-            )
-            .await
-            .status(),
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a passport number for a card"
+        );
+        assert_eq!(body["code"], "bad_document_number");
+        let made = json!({ "document_number": "051234567" });
+        assert_eq!(
+            app.post(&factory, &dispatch, made).await.status(),
             StatusCode::OK
         );
 

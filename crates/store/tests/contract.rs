@@ -851,7 +851,12 @@ async fn applications_move_through_commits_with_their_history(db: &Db) {
         (Command::Take, officer(1, "71")),
         (Command::Approve, officer(1, "71")),
         (Command::StartProduction, production()),
-        (Command::Dispatch, production()),
+        (
+            Command::Dispatch {
+                document_number: "041234567".into(),
+            },
+            production(),
+        ),
         (Command::Receive, desk("71-01")),
         (Command::HandOver { ticket: no }, desk("71-01")),
     ];
@@ -1044,7 +1049,12 @@ async fn one_live_application_per_person(db: &Db) {
         (Command::Take, officer(1, "71")),
         (Command::Approve, officer(1, "71")),
         (Command::StartProduction, production()),
-        (Command::Dispatch, production()),
+        (
+            Command::Dispatch {
+                document_number: "041234567".into(),
+            },
+            production(),
+        ),
         (Command::Receive, desk("71-01")),
         (Command::HandOver { ticket: no }, desk("71-01")),
     ] {

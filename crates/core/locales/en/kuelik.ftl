@@ -70,5 +70,6 @@ lifecycle-error-missing_signature = Upload your signature.
 lifecycle-error-missing_payment = Pay the state duty.
 lifecycle-error-already_paid = The state duty for this application is already paid.
 lifecycle-error-ticket_mismatch = The ticket number does not match the application.
+lifecycle-error-bad_document_number = The new document's number is not in its format (identity card: 9 digits; passport: N and 8 digits).
 lifecycle-error-no_refund_pending = No refund is pending for this application.
 lifecycle-error-calendar_not_covered = The due date cannot be computed: the working-day calendar has no data for that year yet. An administrator must add it.

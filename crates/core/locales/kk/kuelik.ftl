@@ -70,5 +70,6 @@ lifecycle-error-missing_signature = Қолтаңба үлгісін жүктең
 lifecycle-error-missing_payment = Мемлекеттік бажды төлеңіз.
 lifecycle-error-already_paid = Осы өтініш бойынша мемлекеттік баж төленген.
 lifecycle-error-ticket_mismatch = Талон нөмірі өтінішке сәйкес келмейді.
+lifecycle-error-bad_document_number = Жаңа құжаттың нөмірі форматқа сәйкес емес (жеке куәлік — 9 цифр, паспорт — N және 8 цифр).
 lifecycle-error-no_refund_pending = Бұл өтініш бойынша күтілетін қайтару жоқ.
 lifecycle-error-calendar_not_covered = Орындау мерзімін есептеу мүмкін емес: жұмыс күндері күнтізбесінде бұл жылға дерек жоқ. Әкімші оларды қосуы керек.

@@ -70,5 +70,6 @@ lifecycle-error-missing_signature = Загрузите образец подпи
 lifecycle-error-missing_payment = Оплатите государственную пошлину.
 lifecycle-error-already_paid = Государственная пошлина по этой заявке уже оплачена.
 lifecycle-error-ticket_mismatch = Номер талона не совпадает с заявкой.
+lifecycle-error-bad_document_number = Номер нового документа не соответствует формату (удостоверение личности — 9 цифр, паспорт — N и 8 цифр).
 lifecycle-error-no_refund_pending = По этой заявке нет ожидающего возврата.
 lifecycle-error-calendar_not_covered = Не удалось рассчитать срок исполнения: в календаре рабочих дней нет данных на этот год. Администратор должен их добавить.

@@ -180,7 +180,7 @@ pub(crate) fn today(state: &AppState) -> jiff::civil::Date {
 }
 
 async fn person_of(state: &AppState, iin: &Iin) -> ApiResult<Person> {
-    state.store.person(iin).await?.ok_or_else(|| {
+    state.register.person(iin).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_in_register",

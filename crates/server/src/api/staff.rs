@@ -82,7 +82,7 @@ async fn staff_detail(
         return Err(ApiError::not_found());
     }
     let mut view = detail_view(state, &stored).await?;
-    let person = state.store.person(&stored.application.applicant).await?;
+    let person = state.register.person(&stored.application.applicant).await?;
     view.applicant = person.as_ref().map(PersonView::from);
     state
         .store
@@ -292,16 +292,28 @@ pub async fn accept(
     act(&state, &principal, id, Command::StartProduction).await
 }
 
-/// The document is made: dispatch it to the chosen registration point.
-#[utoipa::path(post, path = "/production/applications/{id}/dispatch", tag = "production", params(("id" = Uuid, Path, description = "application id")),
-    responses((status = 200, body = ApplicationView), (status = 409, description = "not in production")))]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dispatch {
+    /// The new document's number (identity card: 9 digits; passport: N and 8 digits).
+    pub document_number: String,
+}
+
+/// The document is made (with its new number): dispatch it to the chosen registration point.
+#[utoipa::path(post, path = "/production/applications/{id}/dispatch", tag = "production", request_body = Dispatch,
+    params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = ApplicationView), (status = 409, description = "not in production"), (status = 422, description = "bad document number")))]
 pub async fn dispatch(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<Dispatch>,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::ProductionOperator)?;
-    act(&state, &principal, id, Command::Dispatch).await
+    let command = Command::Dispatch {
+        document_number: req.document_number,
+    };
+    act(&state, &principal, id, command).await
 }
 
 // ---- registration point ----

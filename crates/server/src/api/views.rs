@@ -212,6 +212,8 @@ pub struct ApplicationView {
     pub paid: bool,
     /// The registration ticket number, once submitted.
     pub ticket: Option<String>,
+    /// The new document's number, once it is made.
+    pub document_number: Option<String>,
     pub submitted_at: Option<String>,
     #[schema(value_type = Option<String>, format = Date)]
     pub due_date: Option<Date>,
@@ -251,6 +253,7 @@ impl ApplicationView {
             signature_sha256: app.signature.map(|d| d.to_string()),
             paid: app.payment.is_some(),
             ticket: app.ticket.map(|t| t.to_string()),
+            document_number: app.document_number.clone(),
             submitted_at: app.submitted_at.map(|t| t.to_string()),
             due_date: app.due_date,
             overdue: waiting && app.due_date.is_some_and(|d| today > d),

@@ -62,7 +62,8 @@ impl std::fmt::Debug for Secrets {
 pub struct Config {
     /// Demo mode: one-time codes are readable at `/dev/inbox`. Never in production.
     pub demo: bool,
-    /// Whether cookies get the `Secure` flag (true behind TLS).
+    /// Whether cookies get the `Secure` flag. On by default: browsers accept it on
+    /// `http://localhost` and production runs behind TLS.
     pub secure_cookies: bool,
     /// Largest photo or signature upload, in bytes.
     pub max_upload_bytes: usize,
@@ -75,7 +76,7 @@ impl Config {
     pub fn new(secrets: Secrets) -> Config {
         Config {
             demo: false,
-            secure_cookies: false,
+            secure_cookies: true,
             max_upload_bytes: 5 * 1024 * 1024,
             max_json_bytes: 64 * 1024,
             secrets,
@@ -142,6 +143,30 @@ async fn fallback() -> ApiError {
     ApiError::not_found()
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        error::t(
+            "Бұл мекенжай мұндай сұрауды қабылдамайды.",
+            "Этот адрес не принимает такой запрос.",
+            "This address does not accept this method.",
+        ),
+    )
+}
+
+/// A panic is a bug; if one happens anyway the client gets a problem answer, not a cut
+/// connection, and the log gets the place (without request data).
+fn panic_answer(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::plain(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "an internal error occurred",
+    )
+    .into_response()
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = openapi::api_router().split_for_parts();
@@ -167,8 +192,12 @@ pub fn router(state: AppState) -> Router {
         app = app.merge(notify::dev_inbox_routes());
     }
     app.fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
         // Uploads are the largest bodies; JSON handlers cap themselves lower.
         .layer(DefaultBodyLimit::max(upload_limit))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_answer,
+        ))
         .layer(middleware::from_fn(error::localize))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -185,10 +185,27 @@ pub fn notice_text(app: &Application, event: &Event) -> Localized {
             "Государственная пошлина возвращена.",
             "The state duty has been refunded.",
         ),
-        _ => Localized::from_fn(|lang| match lang {
-            Lang::Kk => format!("Өтініш {ticket}: {}.", state.get(lang)),
-            Lang::Ru => format!("Заявка {ticket}: {}.", state.get(lang)),
-            Lang::En => format!("Application {ticket}: {}.", state.get(lang)),
+        EventKind::PaymentRecorded { payment } => {
+            let amount = payment.amount;
+            Localized::from_fn(|lang| {
+                match lang {
+                Lang::Kk => format!("Мемлекеттік баж төленді: {amount}. Енді өтінішке қол қойып, жіберіңіз."),
+                Lang::Ru => format!("Государственная пошлина оплачена: {amount}. Теперь подпишите и подайте заявку."),
+                Lang::En => format!("The state duty is paid: {amount}. Now sign and submit the application."),
+            }
+            })
+        }
+        _ => Localized::from_fn(|lang| {
+            let state = state.get(lang);
+            // A draft has no ticket yet: name the application without it.
+            match (lang, ticket.is_empty()) {
+                (Lang::Kk, false) => format!("Өтініш {ticket}: {state}."),
+                (Lang::Kk, true) => format!("Өтініш: {state}."),
+                (Lang::Ru, false) => format!("Заявка {ticket}: {state}."),
+                (Lang::Ru, true) => format!("Заявка: {state}."),
+                (Lang::En, false) => format!("Application {ticket}: {state}."),
+                (Lang::En, true) => format!("Application: {state}."),
+            }
         }),
     }
 }

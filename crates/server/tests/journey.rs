@@ -983,6 +983,31 @@ async fn the_psc_message_for_other_reasons_and_bad_input_is_a_clear_4xx() {
             .0,
             StatusCode::NOT_FOUND
         );
+        // An upload that is not multipart, and a method the address does not take.
+        let not_multipart = app
+            .client
+            .put(app.api(&format!("/applications/{id}/photo")))
+            .bearer_auth(&token)
+            .header("content-type", "image/png")
+            .body(PNG.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            problem(not_multipart).await.0,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        let wrong_method = app
+            .client
+            .delete(app.api("/applications"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            problem(wrong_method).await.0,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
         // No session: 401.
         assert_eq!(
             problem(app.client.get(app.api("/me")).send().await.unwrap())
@@ -1151,4 +1176,130 @@ async fn an_abandoned_review_returns_to_the_queue() {
         );
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_sessions_are_secure_cookies_and_refuse_cross_site_writes() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let citizen = person(9, "71", 2, "+77010000009");
+    app.add_people(std::slice::from_ref(&citizen)).await;
+    let r = app
+        .client
+        .post(app.api("/auth/otp"))
+        .json(&json!({ "iin": citizen.iin.to_string() }))
+        .send()
+        .await
+        .unwrap();
+    let challenge = r.json::<Value>().await.unwrap()["challenge_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Wrong guesses count; the right code still works within the limit.
+    for _ in 0..2 {
+        let r = app
+            .client
+            .post(app.api("/auth/session"))
+            .json(&json!({ "challenge_id": challenge, "code": "000000" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem(r).await.1["code"], "wrong_code");
+    }
+    let code = app.code_sent_to(citizen.phone.as_str()).await;
+    let r = app
+        .client
+        .post(app.api("/auth/session"))
+        .json(&json!({ "challenge_id": challenge, "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie} lacks {flag}");
+    }
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["token"],
+        Value::Null,
+        "cookie mode returns no token"
+    );
+    // A code works once.
+    let r = app
+        .client
+        .post(app.api("/auth/session"))
+        .json(&json!({ "challenge_id": challenge, "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(r).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let session = cookie.split(';').next().unwrap().to_string();
+    let me = app
+        .client
+        .get(app.api("/me"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    // Another site cannot make the browser act: a cross-site write is refused.
+    let forged = app
+        .client
+        .post(app.api("/applications"))
+        .header("cookie", &session)
+        .header("origin", "https://evil.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = problem(forged).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("cross_site_request"))
+    );
+    // Security headers are on every answer.
+    assert_eq!(
+        me_headers(&app, &session).await,
+        ("nosniff".to_string(), "DENY".to_string())
+    );
+    // Signing out ends the session at once.
+    let out = app
+        .client
+        .delete(app.api("/auth/session"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let me = app
+        .client
+        .get(app.api("/me"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn me_headers(app: &TestApp, session: &str) -> (String, String) {
+    let r = app
+        .client
+        .get(app.api("/me"))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    let h = |n: &str| {
+        r.headers()
+            .get(n)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    (h("x-content-type-options"), h("x-frame-options"))
 }

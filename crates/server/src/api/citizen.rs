@@ -32,7 +32,7 @@ use crate::api::views::{
 use crate::api::{audit, rules_at, transition, transition_steps};
 use crate::auth::{self, random_bytes, sha256, OtpIssued, Principal};
 use crate::error::{t, ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::{ApiMultipart, ApiPath, ApiQuery};
 use crate::AppState;
 
 /// Parses a JSON body by hand (handlers that also hash the raw body for idempotency).
@@ -573,7 +573,7 @@ pub async fn upload_photo(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
-    multipart: Multipart,
+    ApiMultipart(multipart): ApiMultipart,
 ) -> ApiResult<Json<ApplicationView>> {
     attach(state, principal, id, multipart, true).await
 }
@@ -587,7 +587,7 @@ pub async fn upload_signature(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
-    multipart: Multipart,
+    ApiMultipart(multipart): ApiMultipart,
 ) -> ApiResult<Json<ApplicationView>> {
     attach(state, principal, id, multipart, false).await
 }

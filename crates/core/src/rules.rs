@@ -325,6 +325,11 @@ impl RuleBook {
         Ok(())
     }
 
+    /// Switches a set off (it stays known, e.g. for reading old decisions).
+    pub fn disable(&mut self, version: &str) {
+        self.enabled.remove(version);
+    }
+
     pub fn get(&self, version: &str) -> Result<&RuleSet, RuleSetError> {
         self.sets
             .iter()

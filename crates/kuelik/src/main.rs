@@ -29,6 +29,7 @@ use kuelik_core::rules::{Reason, RuleBook, RuleSet, BUILTIN};
 use kuelik_core::ticket::{TicketNumber, RANDOM_BITS};
 use kuelik_core::time::almaty_date;
 
+mod config;
 mod service;
 
 #[derive(Parser)]
@@ -51,6 +52,9 @@ enum Command {
     /// Staff accounts.
     #[command(subcommand)]
     Staff(service::StaffCommand),
+    /// Check a configuration file (and the KUELIK_* environment) without starting.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// The local population register.
     #[command(subcommand)]
     Register(service::RegisterCommand),
@@ -80,6 +84,15 @@ enum Command {
         region: Option<RegionCode>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate: unknown keys, bad values, missing rule sets or key files fail with a reason.
+    Check {
+        /// The TOML file (without one, only defaults and the environment are checked).
+        file: Option<std::path::PathBuf>,
     },
 }
 
@@ -430,6 +443,9 @@ fn run(cli: Cli) -> Outcome {
         Command::Migrate(store) => service::migrate(store).map(|()| ExitCode::SUCCESS),
         Command::Staff(command) => service::staff(command).map(|()| ExitCode::SUCCESS),
         Command::Register(command) => service::register(command).map(|()| ExitCode::SUCCESS),
+        Command::Config(ConfigCommand::Check { file }) => {
+            service::config_check(file.as_deref()).map(|()| ExitCode::SUCCESS)
+        }
         Command::Eligibility(args) => eligibility(args),
         Command::Iin { number, json } => iin(&number, json),
         Command::Ticket(command) => ticket(command),

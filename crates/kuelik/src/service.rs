@@ -6,59 +6,72 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use kuelik_core::rules::RuleBook;
 use kuelik_server::api::staff::{new_staff_account, NewStaff};
 use kuelik_server::clock::SystemClock;
 use kuelik_server::{Config, Secrets};
 use kuelik_store::Store;
 
+use crate::config::{unhex, LogFormat, ServiceConfig};
 use crate::UsageError;
 
 /// Where the service keeps its data, shared by every service command.
 #[derive(Args, Clone)]
 pub struct StoreArgs {
-    /// Folder for the embedded SQLite database and the generated keys.
-    #[arg(long, env = "KUELIK_DATA_DIR", default_value = "kuelik-data")]
-    pub data_dir: PathBuf,
+    /// A TOML configuration file (see docs/kuelik.example.toml); `KUELIK_*` environment
+    /// variables override it, and these flags override both.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Folder for the embedded SQLite database and the generated keys [default: kuelik-data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
     /// A PostgreSQL URL (postgres://…) to use instead of the embedded SQLite database.
-    #[arg(long, env = "KUELIK_DATABASE_URL")]
+    #[arg(long)]
     pub database_url: Option<String>,
 }
 
 impl StoreArgs {
-    fn url(&self) -> Result<String, UsageError> {
-        match &self.database_url {
-            Some(url) => Ok(url.clone()),
-            None => {
-                std::fs::create_dir_all(&self.data_dir).map_err(|e| {
-                    UsageError(format!(
-                        "cannot create the data dir {}: {e}",
-                        self.data_dir.display()
-                    ))
-                })?;
-                Ok(format!(
-                    "sqlite://{}",
-                    self.data_dir.join("kuelik.db").display()
-                ))
-            }
+    /// The configuration with these flags applied on top.
+    pub fn config(&self) -> Result<ServiceConfig, UsageError> {
+        let mut config = ServiceConfig::load(self.config.as_deref())?;
+        if let Some(dir) = &self.data_dir {
+            config.data_dir = dir.clone();
         }
+        if let Some(url) = &self.database_url {
+            config.database_url = Some(url.clone());
+        }
+        Ok(config)
     }
 
     pub async fn open(&self) -> Result<Arc<dyn Store>, UsageError> {
-        let url = self.url()?;
-        kuelik_store::open(&url)
-            .await
-            .map_err(|e| UsageError(format!("cannot open the database: {e}")))
+        open_store(&self.config()?).await
     }
+}
+
+async fn open_store(config: &ServiceConfig) -> Result<Arc<dyn Store>, UsageError> {
+    let url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                UsageError(format!(
+                    "cannot create the data dir {}: {e}",
+                    config.data_dir.display()
+                ))
+            })?;
+            format!("sqlite://{}", config.data_dir.join("kuelik.db").display())
+        }
+    };
+    kuelik_store::open(&url)
+        .await
+        .map_err(|e| UsageError(format!("cannot open the database: {e}")))
 }
 
 #[derive(Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Address and port to listen on.
-    #[arg(long, env = "KUELIK_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    /// Address and port to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
     /// Demo mode: seeds a register, staff and applications, switches on the `continuation`
     /// rule set (an assumption), and shows one-time codes at /dev/inbox. Never in production.
     #[arg(long)]
@@ -106,88 +119,103 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim();
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-/// The server's keys: from `KUELIK_OTP_KEY` / `KUELIK_GATEWAY_KEY` (hex) when set (several
-/// instances must share them), else from `DATA_DIR/secrets.json`, created on first start
-/// with owner-only permissions.
-fn secrets(data_dir: &Path) -> Result<Secrets, UsageError> {
+/// The server's keys: from the configuration (`otp_key`/`gateway_key`, their `_file`
+/// variants, or `KUELIK_OTP_KEY`/`KUELIK_GATEWAY_KEY`) when set — several instances must
+/// share them — else from `DATA_DIR/secrets.json`, created on first start, owner-only.
+fn secrets(config: &ServiceConfig) -> Result<Secrets, UsageError> {
+    let data_dir = &config.data_dir;
     let path = data_dir.join("secrets.json");
-    let from_env = |name: &str| std::env::var(name).ok().and_then(|v| unhex(&v));
-    let file: serde_json::Value = match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map_err(|e| UsageError(format!("{} is corrupt: {e}", path.display())))?,
-        Err(_) => {
-            let mut otp = [0u8; 32];
-            let mut gateway = [0u8; 32];
-            getrandom::fill(&mut otp)
-                .and_then(|_| getrandom::fill(&mut gateway))
-                .map_err(|e| UsageError(format!("no OS randomness: {e}")))?;
-            let value = serde_json::json!({ "otp_key": hex(&otp), "gateway_key": hex(&gateway) });
-            std::fs::create_dir_all(data_dir).map_err(|e| UsageError(e.to_string()))?;
-            std::fs::write(&path, value.to_string())
-                .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    let configured = (config.key("otp_key")?, config.key("gateway_key")?);
+    let file: serde_json::Value = if let (Some(_), Some(_)) = configured {
+        serde_json::Value::Null
+    } else {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|e| UsageError(format!("{} is corrupt: {e}", path.display())))?,
+            Err(_) => {
+                let mut otp = [0u8; 32];
+                let mut gateway = [0u8; 32];
+                getrandom::fill(&mut otp)
+                    .and_then(|_| getrandom::fill(&mut gateway))
+                    .map_err(|e| UsageError(format!("no OS randomness: {e}")))?;
+                let value =
+                    serde_json::json!({ "otp_key": hex(&otp), "gateway_key": hex(&gateway) });
+                std::fs::create_dir_all(data_dir).map_err(|e| UsageError(e.to_string()))?;
+                std::fs::write(&path, value.to_string())
+                    .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+                }
+                value
             }
-            value
         }
     };
-    let key = |env: &str, field: &str| -> Result<Vec<u8>, UsageError> {
-        from_env(env)
-            .or_else(|| file[field].as_str().and_then(unhex))
+    let from_file = |field: &str| {
+        file[field]
+            .as_str()
+            .and_then(unhex)
             .filter(|k| k.len() >= 16)
-            .ok_or_else(|| {
-                UsageError(format!(
-                    "no usable {field} (set {env} to at least 16 hex bytes)"
-                ))
-            })
     };
-    let otp = key("KUELIK_OTP_KEY", "otp_key")?;
+    let missing = |field: &str| {
+        UsageError(format!(
+            "no usable {field}: set it in the configuration or remove the corrupt {}",
+            path.display()
+        ))
+    };
+    let otp = configured
+        .0
+        .or_else(|| from_file("otp_key"))
+        .ok_or_else(|| missing("otp_key"))?;
+    let gateway_key = configured
+        .1
+        .or_else(|| from_file("gateway_key"))
+        .ok_or_else(|| missing("gateway_key"))?;
     let mut otp_key = [0u8; 32];
     for (i, b) in otp.iter().take(32).enumerate() {
         otp_key[i] = *b;
     }
     Ok(Secrets {
         otp_key,
-        gateway_key: key("KUELIK_GATEWAY_KEY", "gateway_key")?,
+        gateway_key,
     })
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KUELIK_LOG")
+fn init_logging(config: &ServiceConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
 }
 
 pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
-    init_logging();
+    let mut service = args.store.config()?;
+    if let Some(listen) = args.listen {
+        service.listen = listen;
+    }
+    service.demo |= args.demo;
+    init_logging(&service);
     runtime()?.block_on(async move {
-        let store = args.store.open().await?;
-        let mut rules = RuleBook::builtin().map_err(|e| UsageError(format!("built-in rules are broken: {e}")))?;
-        let mut config = Config::new(secrets(&args.store.data_dir)?);
-        config.demo = args.demo;
-        if args.demo {
+        let store = open_store(&service).await?;
+        let mut rules = service.rule_book()?;
+        let mut config = Config::new(secrets(&service)?);
+        config.demo = service.demo;
+        config.secure_cookies = service.secure_cookies;
+        config.max_upload_bytes = service.max_upload_bytes;
+        config.max_json_bytes = service.max_json_bytes;
+        if service.demo {
             rules.enable("continuation").map_err(|e| UsageError(e.to_string()))?;
         }
         let state = kuelik_server::app_state(store, Arc::new(SystemClock), rules, config);
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let listener = tokio::net::TcpListener::bind(service.listen)
             .await
-            .map_err(|e| UsageError(format!("cannot listen on {}: {e}", args.listen)))?;
+            .map_err(|e| UsageError(format!("cannot listen on {}: {e}", service.listen)))?;
         let addr = listener.local_addr().map_err(|e| UsageError(e.to_string()))?;
         if args.demo {
             let seeded = kuelik_server::demo::seed(&state).await.map_err(UsageError)?;
@@ -407,4 +435,16 @@ pub fn register(command: RegisterCommand) -> Result<(), UsageError> {
             }
         }
     }
+}
+
+/// `kuelik config check [FILE]`: loads the configuration as `serve` would (file, then the
+/// environment), checks it, and prints the effective values with secrets hidden.
+pub fn config_check(file: Option<&Path>) -> Result<(), UsageError> {
+    let config = ServiceConfig::load(file)?;
+    config.rule_book()?;
+    config.key("otp_key")?;
+    config.key("gateway_key")?;
+    print!("{}", config.redacted_toml());
+    eprintln!("configuration is valid");
+    Ok(())
 }

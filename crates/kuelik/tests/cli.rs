@@ -334,3 +334,31 @@ fn reference_data_is_listed() {
         .collect();
     assert_eq!(enabled, vec!["pilot-2025"]);
 }
+
+#[test]
+fn the_documented_configuration_checks_and_a_wrong_key_is_named() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/kuelik.example.toml"
+    );
+    let out = kuelik(&["config", "check", example]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("listen = \"127.0.0.1:8080\""), "{shown}");
+
+    let dir = std::env::temp_dir().join(format!("kuelik-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "listen = \"127.0.0.1:8080\"\nlisten_port = 9\n").unwrap();
+    assert_usage_error(&["config", "check", bad.to_str().unwrap()], "listen_port");
+    std::fs::write(&bad, "rules_enabled = [\"pilot-2099\"]\n").unwrap();
+    assert_usage_error(&["config", "check", bad.to_str().unwrap()], "pilot-2099");
+    std::fs::write(&bad, "otp_key = \"abc\"\n").unwrap();
+    assert_usage_error(&["config", "check", bad.to_str().unwrap()], "otp_key");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,217 @@
+//! The service's configuration: built-in defaults, then one TOML file (`--config FILE`),
+//! then `KUELIK_*` environment variables (`KUELIK_LISTEN`, `KUELIK_DATABASE_URL`, …), then
+//! command-line flags. Unknown keys are refused with the key's name, so a typo never passes
+//! silently. Every key is documented in `docs/OPERATIONS.md` and `docs/kuelik.example.toml`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::UsageError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    /// Address and port of the HTTP server.
+    pub listen: SocketAddr,
+    /// Folder of the embedded SQLite database and the generated keys.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite database.
+    pub database_url: Option<String>,
+    /// Demo data and one-time codes at /dev/inbox. Never in production.
+    pub demo: bool,
+    /// `Secure` flag on session cookies.
+    pub secure_cookies: bool,
+    /// Largest photo or signature upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// Largest JSON body, in bytes.
+    pub max_json_bytes: usize,
+    /// Rule-set versions switched on (built-in names or the versions of `rule_files`).
+    pub rules_enabled: Vec<String>,
+    /// Extra rule-set TOML files (e.g. an extension of the pilot).
+    pub rule_files: Vec<PathBuf>,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `kuelik_server=debug,info`.
+    pub log_level: String,
+    /// Hex key hashing one-time codes (≥ 16 bytes). Prefer `otp_key_file` or the env.
+    pub otp_key: Option<String>,
+    pub otp_key_file: Option<PathBuf>,
+    /// Hex key shared with the payment gateway to sign callbacks (≥ 16 bytes).
+    pub gateway_key: Option<String>,
+    pub gateway_key_file: Option<PathBuf>,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> ServiceConfig {
+        ServiceConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("kuelik-data"),
+            database_url: None,
+            demo: false,
+            secure_cookies: true,
+            max_upload_bytes: 5 * 1024 * 1024,
+            max_json_bytes: 64 * 1024,
+            rules_enabled: vec!["pilot-2025".into()],
+            rule_files: Vec::new(),
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            otp_key: None,
+            otp_key_file: None,
+            gateway_key: None,
+            gateway_key_file: None,
+        }
+    }
+}
+
+/// Environment variables with the `KUELIK_` prefix that are not configuration keys.
+const NOT_CONFIG: [&str; 3] = ["staff_password", "test_database_url", "update_snapshots"];
+
+impl ServiceConfig {
+    /// Defaults ← `file` ← `KUELIK_*` environment.
+    pub fn load(file: Option<&Path>) -> Result<ServiceConfig, UsageError> {
+        let mut figment = Figment::from(Serialized::defaults(ServiceConfig::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(UsageError(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("KUELIK_").ignore(&NOT_CONFIG));
+        let config: ServiceConfig = figment
+            .extract()
+            .map_err(|e| UsageError(format!("configuration: {}", one_line(&e.to_string()))))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), UsageError> {
+        if self.max_upload_bytes < 1024 || self.max_json_bytes < 1024 {
+            return Err(UsageError(
+                "configuration: max_upload_bytes and max_json_bytes must be at least 1024".into(),
+            ));
+        }
+        if let Some(url) = &self.database_url {
+            if !url.starts_with("postgres://")
+                && !url.starts_with("postgresql://")
+                && !url.starts_with("sqlite://")
+            {
+                return Err(UsageError(format!(
+                    "configuration: database_url {url:?} must start with postgres:// or sqlite://"
+                )));
+            }
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|e| {
+            UsageError(format!(
+                "configuration: log_level {:?}: {e}",
+                self.log_level
+            ))
+        })?;
+        Ok(())
+    }
+
+    /// The rule book: built-in sets plus `rule_files`, with `rules_enabled` switched on
+    /// (and only those).
+    pub fn rule_book(&self) -> Result<kuelik_core::rules::RuleBook, UsageError> {
+        use kuelik_core::rules::{RuleBook, RuleSet, BUILTIN};
+        let mut sets = Vec::new();
+        for (_, text) in BUILTIN {
+            sets.push(
+                RuleSet::from_toml(text).map_err(|e| UsageError(format!("built-in rules: {e}")))?,
+            );
+        }
+        for path in &self.rule_files {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| UsageError(format!("rule file {}: {e}", path.display())))?;
+            let set = RuleSet::from_toml(&text).map_err(|e| {
+                UsageError(format!(
+                    "rule file {}: {}",
+                    path.display(),
+                    one_line(&e.to_string())
+                ))
+            })?;
+            if sets.iter().any(|s: &RuleSet| s.version == set.version) {
+                return Err(UsageError(format!(
+                    "rule file {}: version {} already exists",
+                    path.display(),
+                    set.version
+                )));
+            }
+            sets.push(set);
+        }
+        let mut book = RuleBook::new(sets);
+        let defaults: Vec<String> = book
+            .iter()
+            .filter(|s| book.is_enabled(&s.version))
+            .map(|s| s.version.clone())
+            .collect();
+        for version in defaults {
+            if !self.rules_enabled.contains(&version) {
+                book.disable(&version);
+            }
+        }
+        for version in &self.rules_enabled {
+            book.enable(version)
+                .map_err(|e| UsageError(format!("configuration: rules_enabled: {e}")))?;
+        }
+        Ok(book)
+    }
+
+    /// A key from `<name>` (hex), else `<name>_file` (hex in a file), else `None`.
+    pub fn key(&self, name: &str) -> Result<Option<Vec<u8>>, UsageError> {
+        let (inline, file) = match name {
+            "otp_key" => (&self.otp_key, &self.otp_key_file),
+            _ => (&self.gateway_key, &self.gateway_key_file),
+        };
+        let text = match (inline, file) {
+            (Some(hex), _) => hex.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| UsageError(format!("{name}_file {}: {e}", path.display())))?,
+            (None, None) => return Ok(None),
+        };
+        let bytes = unhex(text.trim())
+            .filter(|k| k.len() >= 16)
+            .ok_or_else(|| UsageError(format!("{name} must be at least 16 bytes in hex")))?;
+        Ok(Some(bytes))
+    }
+
+    /// The effective configuration as TOML, with secrets hidden.
+    pub fn redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        for secret in [&mut shown.otp_key, &mut shown.gateway_key] {
+            if secret.is_some() {
+                *secret = Some("(hidden)".into());
+            }
+        }
+        toml::to_string(&shown).unwrap_or_default()
+    }
+}
+
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -33,9 +33,11 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+pub mod metrics;
 pub mod notify;
 pub mod openapi;
 pub mod register;
+pub mod reminders;
 pub mod workers;
 
 use clock::Clock;
@@ -176,6 +178,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::render))
         .route(
             "/api/openapi.json",
             get(move || {
@@ -191,14 +194,38 @@ pub fn router(state: AppState) -> Router {
     if state.config.demo {
         app = app.merge(notify::dev_inbox_routes());
     }
+    metrics::init();
+    let request_id = HeaderName::from_static("x-request-id");
     app.fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(middleware::from_fn(metrics::track))
         // Uploads are the largest bodies; JSON handlers cap themselves lower.
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_answer,
         ))
         .layer(middleware::from_fn(error::localize))
+        // Each request gets an id (or keeps the caller's), echoed in the answer and carried
+        // by its log lines; the span names the method, never the raw path (ids, tickets).
+        .layer(tower_http::request_id::PropagateRequestIdLayer::new(
+            request_id.clone(),
+        ))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!("request", id = %id, method = %req.method())
+                },
+            ),
+        )
+        .layer(tower_http::request_id::SetRequestIdLayer::new(
+            request_id,
+            tower_http::request_id::MakeRequestUuid,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -50,6 +50,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::staff_sign_in))
         .routes(routes!(citizen::me))
         .routes(routes!(citizen::my_eligibility))
+        .routes(routes!(citizen::get_reminders, citizen::set_reminders))
         .routes(routes!(
             citizen::create_application,
             citizen::list_applications

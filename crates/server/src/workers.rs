@@ -2,6 +2,7 @@
 //! - the outbox: delivers notices and SMS, retrying with exponential backoff;
 //! - refunds: asks the gateway to refund payments of annulled or withdrawn applications;
 //! - abandoned reviews: returns applications taken but left untouched to the queue;
+//! - reminders: tells citizens whose card enters the online window that they can renew;
 //! - the simulated gateway's callbacks, handled like a real gateway's.
 
 use std::time::Duration;
@@ -154,6 +155,20 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
         loop {
             release_abandoned_once(&s).await;
             if pause(&mut st, None, Duration::from_secs(30)).await {
+                break;
+            }
+        }
+    }));
+
+    let (s, mut st) = (state.clone(), stop.clone());
+    handles.push(tokio::spawn(async move {
+        loop {
+            let sent = crate::reminders::run_once(&s).await;
+            if sent > 0 {
+                tracing::info!(sent, "reminders sent");
+            }
+            // Hourly: a card enters the window once a day; a restart catches up at once.
+            if pause(&mut st, None, Duration::from_secs(3600)).await {
                 break;
             }
         }

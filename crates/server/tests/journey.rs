@@ -131,6 +131,11 @@ async fn create_test_database(admin_url: &str) -> String {
 impl TestApp {
     async fn start(backend: Backend) -> Option<TestApp> {
         let (store, dir) = open_store(backend).await?;
+        Some(TestApp::start_on(store, dir).await)
+    }
+
+    /// A server on an existing store (a second instance shares the first one's database).
+    async fn start_on(store: Arc<dyn Store>, dir: Option<TempDir>) -> TestApp {
         let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
         let mut config = Config::new(Secrets {
             otp_key: [7; 32],
@@ -165,7 +170,7 @@ impl TestApp {
         };
         let health = app.client.get(app.url("/healthz")).send().await.unwrap();
         assert_eq!(health.status(), StatusCode::OK);
-        Some(app)
+        app
     }
 
     fn url(&self, path: &str) -> String {
@@ -1302,4 +1307,256 @@ async fn me_headers(app: &TestApp, session: &str) -> (String, String) {
             .unwrap_or_default()
     };
     (h("x-content-type-options"), h("x-frame-options"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_postgresql_serve_one_journey() {
+    let Ok(admin_url) = std::env::var("KUELIK_TEST_DATABASE_URL") else {
+        eprintln!("two-instance story not run: KUELIK_TEST_DATABASE_URL is not set");
+        return;
+    };
+    // Two instances, each with its own pool, on one fresh database.
+    let db = create_test_database(&admin_url).await;
+    let a = TestApp::start_on(kuelik_store::open(&db).await.unwrap(), None).await;
+    let b = TestApp::start_on(kuelik_store::open(&db).await.unwrap(), None).await;
+
+    let citizen = person(10, "71", 4, "+77010000010");
+    a.add_people(std::slice::from_ref(&citizen)).await;
+    a.add_staff("officer71", Role::Officer, Some("71"), None)
+        .await;
+    a.add_staff("factory", Role::ProductionOperator, None, None)
+        .await;
+    a.add_staff("point7101", Role::PointOperator, None, Some("71-01"))
+        .await;
+
+    // Signed in on A, the session works on B.
+    let token = a.citizen_token(&citizen).await;
+    assert_eq!(b.get(&token, "/me").await.status(), StatusCode::OK);
+    let r = b.post(&token, "/applications", json!({})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Draft on B, payment through A's gateway, submission on B.
+    assert_eq!(
+        b.upload(&token, &format!("/applications/{id}/photo"), PNG)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        a.upload(&token, &format!("/applications/{id}/signature"), PNG)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let r = b
+        .client
+        .put(b.api(&format!("/applications/{id}/registration-point")))
+        .bearer_auth(&token)
+        .json(&json!({ "point": "71-01" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    a.pay(&token, &id).await;
+    let ticket = b.submit(&token, &citizen, &id).await;
+
+    // Two officers' sessions on two instances race to take the same application: one wins.
+    a.add_staff("officer71b", Role::Officer, Some("71"), None)
+        .await;
+    let oa = a.staff_token("officer71").await;
+    let ob = b.staff_token("officer71b").await;
+    let path = format!("/officer/applications/{id}/take");
+    let (ra, rb) = tokio::join!(a.post(&oa, &path, json!({})), b.post(&ob, &path, json!({})));
+    let statuses = [ra.status(), rb.status()];
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&StatusCode::CONFLICT), "{statuses:?}");
+    let winner = if ra.status() == StatusCode::OK {
+        (&a, &oa)
+    } else {
+        (&b, &ob)
+    };
+    assert_eq!(
+        winner
+            .0
+            .post(
+                winner.1,
+                &format!("/officer/applications/{id}/approve"),
+                json!({})
+            )
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let factory = b.staff_token("factory").await;
+    assert_eq!(
+        a.post(
+            &factory,
+            &format!("/production/applications/{id}/accept"),
+            json!({})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let made = json!({ "document_number": "051234568" });
+    assert_eq!(
+        b.post(
+            &factory,
+            &format!("/production/applications/{id}/dispatch"),
+            made
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let point = a.staff_token("point7101").await;
+    assert_eq!(
+        b.post(
+            &point,
+            &format!("/point/applications/{id}/receive"),
+            json!({})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        a.post(
+            &point,
+            &format!("/point/tickets/{ticket}/hand-over"),
+            json!({})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let done = b.wait_for(&token, &id, |x| x["state"] == "issued").await;
+    // Each event once, whatever instance handled it; each notice once.
+    let history = done["history"].as_array().unwrap();
+    let approvals = history.iter().filter(|e| e["kind"] == "approved").count();
+    assert_eq!(approvals, 1);
+    let mut notices: Vec<Value> = Vec::new();
+    for _ in 0..200 {
+        notices = a.get(&token, "/notifications").await.json().await.unwrap();
+        if notices.iter().any(|n| n["kind"] == "handed_over") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    for kind in ["submitted", "approved", "handed_over"] {
+        assert_eq!(
+            notices.iter().filter(|n| n["kind"] == kind).count(),
+            1,
+            "{kind}: {notices:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_request_ids() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let r = app
+        .client
+        .get(app.api("/rules"))
+        .header("x-request-id", "trace-me-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers().get("x-request-id").unwrap(), "trace-me-1");
+    let r = app.client.get(app.api("/rules")).send().await.unwrap();
+    assert!(
+        !r.headers().get("x-request-id").unwrap().is_empty(),
+        "an id is made when none is sent"
+    );
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("kuelik_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/api/v1/rules\""), "{text}");
+    assert!(text.contains("kuelik_outbox_backlog"), "{text}");
+    assert!(text.contains("kuelik_refunds_outstanding"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_eligible_citizen_is_reminded_exactly_once_per_card() {
+    each_backend(|app| async move {
+        // A generated register of 3,000 people; about 1% are in the online window.
+        let people: Vec<Person> =
+            kuelik_core::register::synthetic::generate(42, 3000, today()).collect();
+        app.add_people(&people).await;
+        let in_window = |p: &Person, day: Date| {
+            let left = kuelik_core::time::days_between(day, p.document.last_valid_day);
+            (-10..=30).contains(&left)
+        };
+        let expected: Vec<&Person> = people.iter().filter(|p| in_window(p, today())).collect();
+        assert!(
+            expected.len() >= 10,
+            "the generator put {} in the window",
+            expected.len()
+        );
+
+        // One of them opted out; another already has an application in progress.
+        let quiet = expected[0];
+        app.state
+            .store
+            .set_reminder_opt_out(&quiet.iin, true, NOW.parse().unwrap())
+            .await
+            .unwrap();
+        let busy = expected[1];
+        let token = app.citizen_token(busy).await;
+        assert_eq!(
+            app.post(&token, "/applications", json!({})).await.status(),
+            StatusCode::CREATED
+        );
+
+        let first = kuelik_server::reminders::run_once(&app.state).await;
+        assert_eq!(first, expected.len() - 2);
+        // A second sweep the same day (or on another instance) sends nothing new.
+        assert_eq!(kuelik_server::reminders::run_once(&app.state).await, 0);
+        kuelik_server::workers::run_outbox_once(&app.state).await;
+        for p in &people {
+            let notices = app.state.store.inbox(&p.iin).await.unwrap();
+            let reminders = notices.iter().filter(|n| n.kind == "reminder").count();
+            let want =
+                usize::from(in_window(p, today()) && p.iin != quiet.iin && p.iin != busy.iin);
+            assert_eq!(
+                reminders, want,
+                "{} (card valid through {})",
+                p.iin, p.document.last_valid_day
+            );
+        }
+        let sample = app.state.store.inbox(&expected[2].iin).await.unwrap();
+        assert!(
+            sample[0].message.ru.contains("онлайн"),
+            "{:?}",
+            sample[0].message
+        );
+
+        // The next day: only the cards that entered the window since are reminded.
+        app.clock.advance(jiff::SignedDuration::from_hours(24));
+        let tomorrow = add_days(today(), 1);
+        let newcomers = people
+            .iter()
+            .filter(|p| in_window(p, tomorrow) && !in_window(p, today()))
+            .count();
+        assert_eq!(
+            kuelik_server::reminders::run_once(&app.state).await,
+            newcomers
+        );
+    })
+    .await;
 }

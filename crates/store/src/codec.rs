@@ -66,6 +66,11 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, Unique)] = &[
         Unique::Duplicate("idempotency_key"),
     ),
     (
+        "reminders_pkey",
+        "reminders.iin, reminders.last_valid_day",
+        Unique::Duplicate("reminder"),
+    ),
+    (
         "payments_gateway_reference_key",
         "payments.gateway_reference",
         Unique::Duplicate("payment_reference"),
@@ -699,6 +704,8 @@ pub(crate) struct ChangeRows {
     pub outbox: Vec<OutboxRow>,
     pub audit: Vec<AuditRow>,
     pub idempotency: Option<IdempotencyRow>,
+    /// (iin, last valid day, sent at µs)
+    pub reminders: Vec<(String, String, i64)>,
 }
 
 pub(crate) fn changes(c: &Changes) -> StoreResult<ChangeRows> {
@@ -722,5 +729,16 @@ pub(crate) fn changes(c: &Changes) -> StoreResult<ChangeRows> {
             .collect::<StoreResult<_>>()?,
         audit: c.audit.iter().map(audit_row).collect::<StoreResult<_>>()?,
         idempotency: c.idempotency.as_ref().map(idempotency_row).transpose()?,
+        reminders: c
+            .reminders
+            .iter()
+            .map(|r| {
+                (
+                    r.iin.to_string(),
+                    r.last_valid_day.to_string(),
+                    r.sent_at.as_microsecond(),
+                )
+            })
+            .collect(),
     })
 }

@@ -189,6 +189,14 @@ pub struct IdempotencyRecord {
     pub created_at: Timestamp,
 }
 
+/// A reminder that was sent: at most one per person and card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderSent {
+    pub iin: Iin,
+    pub last_valid_day: jiff::civil::Date,
+    pub sent_at: Timestamp,
+}
+
 /// Everything one request changes, written atomically by [`Store::commit`].
 #[derive(Debug, Clone, Default)]
 pub struct Changes {
@@ -203,6 +211,9 @@ pub struct Changes {
     pub audit: Vec<AuditEntry>,
     /// Inserted; [`StoreError::Duplicate`]`("idempotency_key")` if the key was used.
     pub idempotency: Option<IdempotencyRecord>,
+    /// Inserted; [`StoreError::Duplicate`]`("reminder")` if that card was reminded already
+    /// (so a racing instance's commit, with its notice, is refused whole).
+    pub reminders: Vec<ReminderSent>,
 }
 
 /// A staff member's account.
@@ -262,6 +273,14 @@ pub struct Session {
     pub expires_at: Timestamp,
 }
 
+/// How many applications a region has in a state (for metrics and reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationCount {
+    pub region: RegionCode,
+    pub state: ApplicationState,
+    pub count: u64,
+}
+
 /// Which applications a work queue shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueFilter {
@@ -294,6 +313,23 @@ pub trait Store: Send + Sync + 'static {
     async fn put_people(&self, people: &[Person]) -> StoreResult<u64>;
     async fn person(&self, iin: &Iin) -> StoreResult<Option<Person>>;
     async fn count_people(&self) -> StoreResult<u64>;
+
+    /// People whose document's last valid day is in `[from, to]`, not yet reminded about
+    /// that document, not opted out, and without a live application; oldest expiry first.
+    async fn people_to_remind(
+        &self,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+        limit: u32,
+    ) -> StoreResult<Vec<Person>>;
+    /// Stops (or restarts) reminders for a person.
+    async fn set_reminder_opt_out(
+        &self,
+        iin: &Iin,
+        opt_out: bool,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    async fn reminder_opted_out(&self, iin: &Iin) -> StoreResult<bool>;
 
     // ---- staff ----
 
@@ -342,6 +378,8 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<StoredApplication>>;
     async fn blob(&self, digest: &Sha256Digest) -> StoreResult<Option<Blob>>;
+    /// Applications per region and state.
+    async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>>;
 
     // ---- payments ----
 
@@ -354,6 +392,8 @@ pub trait Store: Send + Sync + 'static {
         status: PaymentStatus,
         limit: u32,
     ) -> StoreResult<Vec<PaymentRecord>>;
+    /// How many payments are in a status (refunds outstanding, for metrics).
+    async fn payments_count(&self, status: PaymentStatus) -> StoreResult<u64>;
 
     // ---- idempotency ----
 

@@ -28,15 +28,15 @@ use uuid::Uuid;
 
 use kuelik_core::digest::Sha256Digest;
 use kuelik_core::iin::Iin;
-use kuelik_core::lifecycle::{ApplicationId, Event, StaffId};
+use kuelik_core::lifecycle::{ApplicationId, ApplicationState, Event, StaffId};
 use kuelik_core::register::Person;
 use kuelik_core::ticket::TicketNumber;
 
 use crate::codec::{self, db_err, limit, micros, AppRow, ChangeRows};
 use crate::{
-    AuditEntry, Blob, Changes, IdempotencyRecord, Notice, OtpChallenge, OutboxMessage,
-    PaymentRecord, PaymentStatus, QueueFilter, Session, StaffAccount, Store, StoreError,
-    StoreResult, StoredApplication,
+    ApplicationCount, AuditEntry, Blob, Changes, IdempotencyRecord, Notice, OtpChallenge,
+    OutboxMessage, PaymentRecord, PaymentStatus, QueueFilter, Session, StaffAccount, Store,
+    StoreError, StoreResult, StoredApplication,
 };
 
 /// People per `INSERT … SELECT FROM UNNEST(…)` statement.
@@ -238,6 +238,15 @@ async fn commit_changes(conn: &mut PgConnection, c: &ChangeRows) -> StoreResult<
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
+    }
+    for (iin, last_valid_day, sent_at) in &c.reminders {
+        sqlx::query("INSERT INTO reminders (iin, last_valid_day, sent_at) VALUES ($1, $2, $3)")
+            .bind(iin)
+            .bind(last_valid_day)
+            .bind(sent_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     if let Some(r) = &c.idempotency {
         sqlx::query(
@@ -694,6 +703,89 @@ impl Store for PostgresStore {
         .await
         .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn people_to_remind(
+        &self,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+        limit: u32,
+    ) -> StoreResult<Vec<Person>> {
+        let rows = sqlx::query(
+            "SELECT p.data FROM people p \
+             WHERE p.last_valid_day BETWEEN $1 AND $2 \
+               AND NOT EXISTS (SELECT 1 FROM reminders r \
+                               WHERE r.iin = p.iin AND r.last_valid_day = p.last_valid_day) \
+               AND NOT EXISTS (SELECT 1 FROM reminder_opt_outs o WHERE o.iin = p.iin) \
+               AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.applicant = p.iin \
+                               AND a.state NOT IN ('issued', 'annulled', 'withdrawn')) \
+             ORDER BY p.last_valid_day, p.iin LIMIT $3",
+        )
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(codec::person).collect()
+    }
+
+    async fn set_reminder_opt_out(
+        &self,
+        iin: &Iin,
+        opt_out: bool,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let q = if opt_out {
+            sqlx::query("INSERT INTO reminder_opt_outs (iin, at) VALUES ($1, $2) ON CONFLICT (iin) DO NOTHING")
+                .bind(iin.to_string())
+                .bind(now.as_microsecond())
+        } else {
+            sqlx::query("DELETE FROM reminder_opt_outs WHERE iin = $1").bind(iin.to_string())
+        };
+        q.execute(&self.pool).await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn reminder_opted_out(&self, iin: &Iin) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reminder_opt_outs WHERE iin = $1")
+            .bind(iin.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(n > 0)
+    }
+
+    async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT region, state, COUNT(*) FROM applications GROUP BY region, state ORDER BY region, state",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(region, state, n)| {
+                Ok(ApplicationCount {
+                    region: region
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt(format!("region {region:?}")))?,
+                    state: ApplicationState::ALL
+                        .into_iter()
+                        .find(|s| s.as_str() == state)
+                        .ok_or_else(|| StoreError::Corrupt(format!("state {state:?}")))?,
+                    count: count(n)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn payments_count(&self, status: PaymentStatus) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE status = $1")
+            .bind(status.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        count(n)
     }
 
     async fn outbox_backlog(&self) -> StoreResult<u64> {

@@ -40,8 +40,8 @@ use kuelik_store::postgres::PostgresStore;
 use kuelik_store::sqlite::SqliteStore;
 use kuelik_store::{
     ApplicationWrite, AuditEntry, Blob, Changes, IdempotencyRecord, Notice, OtpChallenge,
-    OtpPurpose, OutboxMessage, PaymentRecord, PaymentStatus, QueueFilter, Session, SessionSubject,
-    StaffAccount, Store, StoreError,
+    OtpPurpose, OutboxMessage, PaymentRecord, PaymentStatus, QueueFilter, ReminderSent, Session,
+    SessionSubject, StaffAccount, Store, StoreError,
 };
 
 const PG_URL_VAR: &str = "KUELIK_TEST_DATABASE_URL";
@@ -264,6 +264,7 @@ contract!(
     audit_entries_newest_first,
     concurrent_commits_all_land,
     reopening_applies_no_migration_and_keeps_data,
+    reminders_go_once_per_card_to_those_who_want_them,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -363,6 +364,77 @@ fn person(iin: Iin, address: &str) -> Person {
             last_valid_day: date(2026, 1, 31),
         },
     }
+}
+
+/// A person whose card is valid through `last_valid_day`.
+fn person_valid_until(iin: Iin, last_valid_day: jiff::civil::Date) -> Person {
+    let mut p = person(iin, "Astana");
+    p.document.last_valid_day = last_valid_day;
+    p
+}
+
+async fn reminders_go_once_per_card_to_those_who_want_them(db: &Db) {
+    let s = db.store();
+    let (early, inside, late, quiet, busy) = (iin(1), iin(2), iin(3), iin(4), iin(5));
+    s.put_people(&[
+        person_valid_until(early, date(2026, 3, 1)),
+        person_valid_until(inside, date(2026, 1, 20)),
+        person_valid_until(late, date(2025, 12, 1)),
+        person_valid_until(quiet, date(2026, 1, 21)),
+        person_valid_until(busy, date(2026, 1, 22)),
+    ])
+    .await
+    .unwrap();
+    s.set_reminder_opt_out(&quiet, true, t(0)).await.unwrap();
+    assert!(s.reminder_opted_out(&quiet).await.unwrap());
+    create(s, draft(1, busy, "71", t(0))).await;
+    let window = (date(2026, 1, 1), date(2026, 1, 31));
+    let due = s.people_to_remind(window.0, window.1, 10).await.unwrap();
+    assert_eq!(due.iter().map(|p| p.iin).collect::<Vec<_>>(), vec![inside]);
+
+    let sent = |who: Iin| ReminderSent {
+        iin: who,
+        last_valid_day: date(2026, 1, 20),
+        sent_at: t(1),
+    };
+    s.commit(Changes {
+        reminders: vec![sent(inside)],
+        outbox: vec![outbox(1, t(1), t(1))],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    assert!(s
+        .people_to_remind(window.0, window.1, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // A second reminder for the same card is refused with its notice.
+    let again = s
+        .commit(Changes {
+            reminders: vec![sent(inside)],
+            outbox: vec![outbox(2, t(2), t(2))],
+            ..Changes::default()
+        })
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Duplicate("reminder"))),
+        "{again:?}"
+    );
+    assert_eq!(s.outbox_backlog().await.unwrap(), 1);
+    // A new card is a new window: reminded again.
+    s.put_people(&[person_valid_until(inside, date(2036, 1, 20))])
+        .await
+        .unwrap();
+    let next = s
+        .people_to_remind(date(2036, 1, 1), date(2036, 1, 31), 10)
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 1);
+    // Opting back in.
+    s.set_reminder_opt_out(&quiet, false, t(3)).await.unwrap();
+    let due = s.people_to_remind(window.0, window.1, 10).await.unwrap();
+    assert_eq!(due.iter().map(|p| p.iin).collect::<Vec<_>>(), vec![quiet]);
 }
 
 fn citizen(iin: Iin) -> Actor {
@@ -1509,6 +1581,11 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
         outbox: vec![outbox(1, t(2), t(2))],
         audit: vec![audit(1, t(2), "application.attach_photo")],
         idempotency: Some(idempotency(scope, "used", t(2))),
+        reminders: vec![ReminderSent {
+            iin: x,
+            last_valid_day: date(2026, 1, 31),
+            sent_at: t(2),
+        }],
     };
     match s.commit(changes.clone()).await {
         Err(StoreError::Duplicate("idempotency_key")) => {}

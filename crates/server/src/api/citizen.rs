@@ -965,3 +965,51 @@ pub async fn read_notification(
         Err(ApiError::not_found())
     }
 }
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reminders {
+    /// Whether the service may remind the citizen when their card can be renewed online.
+    pub enabled: bool,
+}
+
+/// Whether reminders are on for the signed-in citizen.
+#[utoipa::path(get, path = "/me/reminders", tag = "citizen", responses((status = 200, body = Reminders)))]
+pub async fn get_reminders(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Reminders>> {
+    let iin = principal.citizen()?;
+    let opted_out = state.store.reminder_opted_out(&iin).await?;
+    Ok(Json(Reminders {
+        enabled: !opted_out,
+    }))
+}
+
+/// Turn reminders on or off.
+#[utoipa::path(put, path = "/me/reminders", tag = "citizen", request_body = Reminders, responses((status = 200, body = Reminders)))]
+pub async fn set_reminders(
+    State(state): State<AppState>,
+    principal: Principal,
+    crate::extract::ApiJson(req): crate::extract::ApiJson<Reminders>,
+) -> ApiResult<Json<Reminders>> {
+    let iin = principal.citizen()?;
+    let now = state.clock.now();
+    state
+        .store
+        .set_reminder_opt_out(&iin, !req.enabled, now)
+        .await?;
+    let action = if req.enabled {
+        "reminders.opt_in"
+    } else {
+        "reminders.opt_out"
+    };
+    state
+        .store
+        .commit(Changes {
+            audit: vec![audit(&principal.actor(), now, action, None, json!({}))],
+            ..Changes::default()
+        })
+        .await?;
+    Ok(Json(req))
+}

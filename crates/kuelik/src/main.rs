@@ -30,7 +30,9 @@ use kuelik_core::ticket::{TicketNumber, RANDOM_BITS};
 use kuelik_core::time::almaty_date;
 
 mod config;
+mod media_cmd;
 mod service;
+mod trust_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +60,17 @@ enum Command {
     /// The local population register.
     #[command(subcommand)]
     Register(service::RegisterCommand),
+    /// Document photo checks.
+    #[command(subcommand)]
+    Photo(media_cmd::PhotoCommand),
+    /// Signature image checks.
+    #[command(subcommand)]
+    Signature(media_cmd::SignatureCommand),
+    /// Certificates: the demo CA, checking signatures.
+    #[command(subcommand)]
+    Pki(trust_cmd::PkiCommand),
+    /// Sign a document (detached CMS) with an officer's key and certificate.
+    Sign(trust_cmd::SignArgs),
     /// May the holder of a document renew it online now (or at --at)?
     Eligibility(EligibilityArgs),
     /// Check an individual identification number (IIN).
@@ -443,6 +456,10 @@ fn run(cli: Cli) -> Outcome {
         Command::Migrate(store) => service::migrate(store).map(|()| ExitCode::SUCCESS),
         Command::Staff(command) => service::staff(command).map(|()| ExitCode::SUCCESS),
         Command::Register(command) => service::register(command).map(|()| ExitCode::SUCCESS),
+        Command::Photo(command) => Ok(media_cmd::photo(command)),
+        Command::Signature(command) => Ok(media_cmd::signature(command)),
+        Command::Pki(command) => trust_cmd::pki(command),
+        Command::Sign(args) => trust_cmd::sign(args),
         Command::Config(ConfigCommand::Check { file }) => {
             service::config_check(file.as_deref()).map(|()| ExitCode::SUCCESS)
         }
@@ -452,6 +469,16 @@ fn run(cli: Cli) -> Outcome {
         Command::Fee(args) => fee(args),
         Command::Rules { json } => rules(json),
         Command::Points { region, json } => points(region, json),
+    }
+}
+
+/// Rust ignores SIGPIPE, so `kuelik … | head` would make `println!` panic on the closed
+/// pipe; the default action (quietly end) is what a command-line tool should do.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first in `main`, before any thread exists; SIG_DFL is a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -474,6 +501,7 @@ fn clap_error_line(err: &clap::Error) -> String {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -362,3 +362,76 @@ fn the_documented_configuration_checks_and_a_wrong_key_is_named() {
     assert_usage_error(&["config", "check", bad.to_str().unwrap()], "otp_key");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn photo_and_signature_checks_exit_by_verdict() {
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../media/corpus/");
+    let v = json(&["photo", "check", &format!("{corpus}portrait.jpg")]);
+    assert_eq!(v["verdict"], "pass");
+    assert!(v["measures"].as_array().is_some_and(|m| m.len() > 10));
+    let out = kuelik(&["photo", "check", &format!("{corpus}cat.jpg"), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "no face: fail");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "fail");
+    let v = json(&["signature", "check", &format!("{corpus}signature.jpg")]);
+    assert_eq!(v["verdict"], "pass");
+    // Not an image at all: exit 2, one line naming the code.
+    assert_usage_error(
+        &["photo", "check", &format!("{corpus}manifest.toml")],
+        "unsupported_format",
+    );
+    assert_usage_error(&["photo", "check", "/no/such/file.jpg"], "file.jpg");
+}
+
+#[test]
+fn a_demo_ca_signs_and_verification_catches_a_changed_document() {
+    let dir = std::env::temp_dir().join(format!("kuelik-pki-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = |p: &str| dir.join(p).to_str().unwrap().to_string();
+    let out = kuelik(&["pki", "demo-ca", "--out", &d("ca")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(d("doc.json"), br#"{"decision":"approve"}"#).unwrap();
+    for officer in ["officer71", "officer75"] {
+        let key = d(&format!("ca/officers/{officer}.key.pem"));
+        let cert = d(&format!("ca/officers/{officer}.pem"));
+        let out = kuelik(&[
+            "sign",
+            "--key",
+            &key,
+            "--cert",
+            &cert,
+            &d("doc.json"),
+            "--out",
+            &d("doc.p7s"),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let verify = |doc: &str| {
+            kuelik(&[
+                "pki",
+                "verify",
+                "--anchors",
+                &d("ca/ca.pem"),
+                "--signature",
+                &d("doc.p7s"),
+                doc,
+            ])
+        };
+        assert_eq!(verify(&d("doc.json")).status.code(), Some(0), "{officer}");
+        std::fs::write(d("other.json"), br#"{"decision":"annul"}"#).unwrap();
+        let refused = verify(&d("other.json"));
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&refused.stdout).contains("digest_mismatch"));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

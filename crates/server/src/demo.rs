@@ -27,14 +27,10 @@ use crate::AppState;
 /// The demo staff's password (demo mode only; printed at start).
 pub const DEMO_PASSWORD: &str = "kuelik-demo-2025";
 
-/// A 1×1 PNG, standing in for photos and signatures until uploads replace it.
-const PLACEHOLDER_PNG: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
-    0xDE, 0x00, 0x00, 0x00, 0x0C, 0x49, 0x44, 0x41, 0x54, 0x08, 0xD7, 0x63, 0xF8, 0xFF, 0xFF, 0x3F,
-    0x00, 0x05, 0xFE, 0x02, 0xFE, 0xA7, 0x35, 0x81, 0x84, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E,
-    0x44, 0xAE, 0x42, 0x60, 0x82,
-];
+/// The media crate's compliant corpus images (a public-domain portrait, a drawn signature),
+/// so that every demo application has a photo and a signature an officer can look at.
+const DEMO_PHOTO: &[u8] = include_bytes!("../../media/corpus/portrait.jpg");
+const DEMO_SIGNATURE: &[u8] = include_bytes!("../../media/corpus/signature.jpg");
 
 struct DemoPerson {
     serial: u16,
@@ -322,7 +318,8 @@ pub async fn seed(state: &AppState) -> Result<String, String> {
             calendar: &state.calendar,
             processing_working_days: u32::from(rules.processing_working_days),
         };
-        let digest = Sha256Digest::from_bytes(sha256(PLACEHOLDER_PNG));
+        let photo = Sha256Digest::from_bytes(sha256(DEMO_PHOTO));
+        let signature = Sha256Digest::from_bytes(sha256(DEMO_SIGNATURE));
         let amount =
             kuelik_core::fees::duty_due(rules, &state.mrp, DocumentKind::IdentityCard, today)
                 .map_err(|e| e.to_string())?
@@ -342,8 +339,8 @@ pub async fn seed(state: &AppState) -> Result<String, String> {
                     citizen.clone(),
                     Command::ChooseRegistrationPoint("71-01".parse().map_err(|_| "point")?),
                 ),
-                (citizen.clone(), Command::AttachPhoto(digest)),
-                (citizen.clone(), Command::AttachSignature(digest)),
+                (citizen.clone(), Command::AttachPhoto(photo)),
+                (citizen.clone(), Command::AttachSignature(signature)),
                 (
                     Actor::System,
                     Command::RecordPayment(Payment {
@@ -386,12 +383,20 @@ pub async fn seed(state: &AppState) -> Result<String, String> {
                         expected_version: None,
                     }),
                     events,
-                    blobs: vec![Blob {
-                        digest,
-                        content_type: "image/png".into(),
-                        bytes: PLACEHOLDER_PNG.to_vec(),
-                        created_at: now,
-                    }],
+                    blobs: vec![
+                        Blob {
+                            digest: photo,
+                            content_type: "image/jpeg".into(),
+                            bytes: DEMO_PHOTO.to_vec(),
+                            created_at: now,
+                        },
+                        Blob {
+                            digest: signature,
+                            content_type: "image/jpeg".into(),
+                            bytes: DEMO_SIGNATURE.to_vec(),
+                            created_at: now,
+                        },
+                    ],
                     payments: vec![payment],
                     ..Changes::default()
                 })

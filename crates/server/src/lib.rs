@@ -28,6 +28,7 @@ use kuelik_store::Store;
 
 pub mod api;
 pub mod auth;
+pub mod checks;
 pub mod clock;
 pub mod demo;
 pub mod error;
@@ -104,6 +105,8 @@ pub struct Services {
     pub sim_callbacks: std::sync::Mutex<Option<gateway::CallbackReceiver>>,
     pub sender: Arc<dyn Sender>,
     pub dev_inbox: Option<DevInbox>,
+    /// Thresholds of the automatic photo and signature checks.
+    pub image_profile: kuelik_media::Profile,
     pub config: Config,
     /// Wakes the outbox worker when a commit queued messages (it also polls).
     pub outbox_wakeup: tokio::sync::Notify,
@@ -305,6 +308,7 @@ pub fn app_state(
         sim_callbacks: std::sync::Mutex::new(Some(callbacks)),
         sender,
         dev_inbox,
+        image_profile: kuelik_media::Profile::default_profile(),
         config,
         outbox_wakeup: tokio::sync::Notify::new(),
     }))

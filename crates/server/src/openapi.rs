@@ -83,5 +83,6 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(staff::audit_log))
         .routes(routes!(reference::registration_points))
         .routes(routes!(reference::rules))
+        .routes(routes!(reference::image_profile))
         .routes(routes!(reference::check_eligibility))
 }

@@ -42,6 +42,12 @@ const PNG: &[u8] = &[
     0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 
+/// The media crate's compliant corpus images (a public-domain portrait, a drawn signature).
+const PORTRAIT: &[u8] = include_bytes!("../../media/corpus/portrait.jpg");
+const SIGNATURE: &[u8] = include_bytes!("../../media/corpus/signature.jpg");
+/// A photo with no face (CC0 cat): readable, but fails the check.
+const CAT: &[u8] = include_bytes!("../../media/corpus/cat.jpg");
+
 fn person(serial: u16, region: &str, days_left: i32, phone: &str) -> Person {
     let iin = Iin::from_parts(jiff::civil::date(1990, 5, 15), Sex::Female, serial)
         .or_else(|| Iin::from_parts(jiff::civil::date(1990, 5, 16), Sex::Female, serial))
@@ -142,7 +148,7 @@ impl TestApp {
             gateway_key: b"gateway test key".to_vec(),
         });
         config.demo = true;
-        config.max_upload_bytes = 64 * 1024;
+        config.max_upload_bytes = 200 * 1024;
         let state = kuelik_server::app_state(
             store.clone(),
             clock.clone(),
@@ -348,13 +354,13 @@ impl TestApp {
         point: &str,
     ) -> (String, String) {
         assert_eq!(
-            self.upload(token, &format!("/applications/{id}/photo"), PNG)
+            self.upload(token, &format!("/applications/{id}/photo"), PORTRAIT)
                 .await
                 .status(),
             StatusCode::OK
         );
         assert_eq!(
-            self.upload(token, &format!("/applications/{id}/signature"), PNG)
+            self.upload(token, &format!("/applications/{id}/signature"), SIGNATURE)
                 .await
                 .status(),
             StatusCode::OK
@@ -710,15 +716,19 @@ async fn annulment_refunds_and_a_new_application_needs_a_new_payment() {
             .unwrap()
             .to_string();
         assert_eq!(
-            app.upload(&token, &format!("/applications/{second}/photo"), PNG)
+            app.upload(&token, &format!("/applications/{second}/photo"), PORTRAIT)
                 .await
                 .status(),
             StatusCode::OK
         );
         assert_eq!(
-            app.upload(&token, &format!("/applications/{second}/signature"), PNG)
-                .await
-                .status(),
+            app.upload(
+                &token,
+                &format!("/applications/{second}/signature"),
+                SIGNATURE
+            )
+            .await
+            .status(),
             StatusCode::OK
         );
         let r = app
@@ -940,7 +950,7 @@ async fn the_psc_message_for_other_reasons_and_bad_input_is_a_clear_4xx() {
             )
         );
         let mut big = PNG.to_vec();
-        big.resize(70 * 1024, 0);
+        big.resize(250 * 1024, 0);
         let (status, _) = problem(
             app.upload(&token, &format!("/applications/{id}/photo"), &big)
                 .await,
@@ -1340,13 +1350,13 @@ async fn two_instances_on_one_postgresql_serve_one_journey() {
         .to_string();
     // Draft on B, payment through A's gateway, submission on B.
     assert_eq!(
-        b.upload(&token, &format!("/applications/{id}/photo"), PNG)
+        b.upload(&token, &format!("/applications/{id}/photo"), PORTRAIT)
             .await
             .status(),
         StatusCode::OK
     );
     assert_eq!(
-        a.upload(&token, &format!("/applications/{id}/signature"), PNG)
+        a.upload(&token, &format!("/applications/{id}/signature"), SIGNATURE)
             .await
             .status(),
         StatusCode::OK
@@ -1556,6 +1566,145 @@ async fn each_eligible_citizen_is_reminded_exactly_once_per_card() {
         assert_eq!(
             kuelik_server::reminders::run_once(&app.state).await,
             newcomers
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photo_checks_say_what_to_fix_block_a_failed_submission_and_flag_reuse() {
+    each_backend(|app| async move {
+        let citizen = person(11, "71", 6, "+77010000011");
+        let other = person(12, "71", 7, "+77010000012");
+        app.add_people(&[citizen.clone(), other.clone()]).await;
+        app.add_staff("officer71", Role::Officer, Some("71"), None)
+            .await;
+        let token = app.citizen_token(&citizen).await;
+        let id = app
+            .post(&token, "/applications", json!({}))
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let photo = format!("/applications/{id}/photo");
+
+        // Unreadable: refused with a code and advice; nothing attached.
+        let truncated = &PORTRAIT[..PORTRAIT.len() / 2];
+        let r = app
+            .client
+            .put(app.api(&photo))
+            .bearer_auth(&token)
+            .header("accept-language", "ru")
+            .multipart(reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(truncated.to_vec()).file_name("p.jpg"),
+            ))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem(r).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("truncated_image"))
+        );
+        assert!(!body["detail"].as_str().unwrap().is_empty());
+        let a: Value = app
+            .get(&token, &format!("/applications/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(a["photo_sha256"], Value::Null);
+
+        // Readable but no face: attached, with every measure and the advice.
+        let r = app.upload(&token, &photo, CAT).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let a: Value = r.json().await.unwrap();
+        assert_eq!(a["photo_check"]["verdict"], "fail");
+        let face = a["photo_check"]["measures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "face_count")
+            .unwrap();
+        assert_eq!(face["status"], "fail");
+        for lang in ["kk", "ru", "en"] {
+            assert!(!face["message"][lang].as_str().unwrap().is_empty());
+        }
+        // Everything else ready, the failed photo blocks the submission, with the advice.
+        assert_eq!(
+            app.upload(&token, &format!("/applications/{id}/signature"), SIGNATURE)
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        let r = app
+            .client
+            .put(app.api(&format!("/applications/{id}/registration-point")))
+            .bearer_auth(&token)
+            .json(&json!({ "point": "71-01" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        app.pay(&token, &id).await;
+        let r = app
+            .post(
+                &token,
+                &format!("/applications/{id}/submit"),
+                json!({ "challenge_id": uuid::Uuid::now_v7(), "code": "000000" }),
+            )
+            .await;
+        let (status, body) = problem(r).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("photo_check_failed"))
+        );
+        assert_eq!(body["photo"]["verdict"], "fail");
+
+        // A compliant photo replaces it; the submission goes through.
+        let a: Value = app
+            .upload(&token, &photo, PORTRAIT)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_ne!(a["photo_check"]["verdict"], "fail", "{}", a["photo_check"]);
+        app.submit(&token, &citizen, &id).await;
+
+        // Someone else uploads the same portrait: the officer sees it flagged.
+        let other_token = app.citizen_token(&other).await;
+        let (other_id, _) = app
+            .submitted_application(&other_token, &other, "71-02")
+            .await;
+        let officer = app.staff_token("officer71").await;
+        let seen: Value = app
+            .get(&officer, &format!("/officer/applications/{other_id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(seen["same_photo_elsewhere"], json!([id]));
+        assert!(
+            seen["photo_check"]["measures"].is_array(),
+            "the officer sees the measures"
+        );
+        let profile: Value = app
+            .client
+            .get(app.api("/reference/image-profile"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(profile["provisional"], true);
+        assert!(
+            profile["bands"]["photo.luminance_mean"].is_object(),
+            "{profile}"
         );
     })
     .await;

@@ -706,6 +706,8 @@ pub(crate) struct ChangeRows {
     pub idempotency: Option<IdempotencyRow>,
     /// (iin, last valid day, sent at µs)
     pub reminders: Vec<(String, String, i64)>,
+    /// (digest, kind, verdict, perceptual hash hex, report JSON, checked at µs)
+    pub image_checks: Vec<(String, String, String, Option<String>, String, i64)>,
 }
 
 pub(crate) fn changes(c: &Changes) -> StoreResult<ChangeRows> {
@@ -737,6 +739,20 @@ pub(crate) fn changes(c: &Changes) -> StoreResult<ChangeRows> {
                     r.iin.to_string(),
                     r.last_valid_day.to_string(),
                     r.sent_at.as_microsecond(),
+                )
+            })
+            .collect(),
+        image_checks: c
+            .image_checks
+            .iter()
+            .map(|i| {
+                (
+                    i.digest.to_string(),
+                    i.kind.clone(),
+                    i.verdict.clone(),
+                    i.perceptual_hash.map(|h| format!("{h:016x}")),
+                    i.report.to_string(),
+                    i.checked_at.as_microsecond(),
                 )
             })
             .collect(),

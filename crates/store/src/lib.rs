@@ -189,6 +189,21 @@ pub struct IdempotencyRecord {
     pub created_at: Timestamp,
 }
 
+/// The automatic check of one photo or signature image (by the digest of its bytes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageCheck {
+    pub digest: Sha256Digest,
+    /// `photo` or `signature`.
+    pub kind: String,
+    /// `pass`, `warn` or `fail`.
+    pub verdict: String,
+    /// Photos: the perceptual hash, to find the same photo on another person's application.
+    pub perceptual_hash: Option<u64>,
+    /// Every measure with its score and message, as the media crate reports it.
+    pub report: serde_json::Value,
+    pub checked_at: Timestamp,
+}
+
 /// A reminder that was sent: at most one per person and card.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReminderSent {
@@ -214,6 +229,8 @@ pub struct Changes {
     /// Inserted; [`StoreError::Duplicate`]`("reminder")` if that card was reminded already
     /// (so a racing instance's commit, with its notice, is refused whole).
     pub reminders: Vec<ReminderSent>,
+    /// Inserted or replaced by digest (a new profile may re-check an image).
+    pub image_checks: Vec<ImageCheck>,
 }
 
 /// A staff member's account.
@@ -378,6 +395,13 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<StoredApplication>>;
     async fn blob(&self, digest: &Sha256Digest) -> StoreResult<Option<Blob>>;
+    async fn image_check(&self, digest: &Sha256Digest) -> StoreResult<Option<ImageCheck>>;
+    /// Applications of people other than `excluding` whose photo has this perceptual hash.
+    async fn applications_with_photo_hash(
+        &self,
+        perceptual_hash: u64,
+        excluding: &Iin,
+    ) -> StoreResult<Vec<ApplicationId>>;
     /// Applications per region and state.
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>>;
 

@@ -61,9 +61,9 @@ use kuelik_core::ticket::TicketNumber;
 
 use crate::codec::{self, db_err, limit, micros, AppRow, ChangeRows, PersonRow};
 use crate::{
-    ApplicationCount, AuditEntry, Blob, Changes, IdempotencyRecord, Notice, OtpChallenge,
-    OutboxMessage, PaymentRecord, PaymentStatus, QueueFilter, Session, StaffAccount, Store,
-    StoreError, StoreResult, StoredApplication,
+    ApplicationCount, AuditEntry, Blob, Changes, IdempotencyRecord, ImageCheck, Notice,
+    OtpChallenge, OutboxMessage, PaymentRecord, PaymentStatus, QueueFilter, Session, StaffAccount,
+    Store, StoreError, StoreResult, StoredApplication,
 };
 
 /// The most jobs one transaction carries.
@@ -540,6 +540,23 @@ async fn commit_changes(conn: &mut SqliteConnection, c: ChangeRows) -> StoreResu
         .bind(&a.action)
         .bind(&a.target)
         .bind(&a.details)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for (digest, kind, verdict, phash, report, at) in &c.image_checks {
+        sqlx::query(
+            "INSERT INTO image_checks (digest, kind, verdict, perceptual_hash, report, checked_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO UPDATE SET \
+             kind = excluded.kind, verdict = excluded.verdict, perceptual_hash = excluded.perceptual_hash, \
+             report = excluded.report, checked_at = excluded.checked_at",
+        )
+        .bind(digest)
+        .bind(kind)
+        .bind(verdict)
+        .bind(phash)
+        .bind(report)
+        .bind(at)
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -1122,6 +1139,62 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(n > 0)
+    }
+
+    async fn image_check(&self, digest: &Sha256Digest) -> StoreResult<Option<ImageCheck>> {
+        let row: Option<(String, String, String, Option<String>, String, i64)> = sqlx::query_as(
+            "SELECT digest, kind, verdict, perceptual_hash, report, checked_at FROM image_checks WHERE digest = ?",
+        )
+        .bind(digest.to_string())
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(db_err)?;
+        let Some((d, kind, verdict, phash, report, at)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(ImageCheck {
+            digest: d
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("digest {d:?}")))?,
+            kind,
+            verdict,
+            perceptual_hash: match phash {
+                Some(h) => Some(
+                    u64::from_str_radix(&h, 16)
+                        .map_err(|_| StoreError::Corrupt(format!("perceptual hash {h:?}")))?,
+                ),
+                None => None,
+            },
+            report: serde_json::from_str(&report)
+                .map_err(|e| StoreError::Corrupt(format!("image check report: {e}")))?,
+            checked_at: Timestamp::from_microsecond(at)
+                .map_err(|e| StoreError::Corrupt(format!("checked_at: {e}")))?,
+        }))
+    }
+
+    async fn applications_with_photo_hash(
+        &self,
+        perceptual_hash: u64,
+        excluding: &Iin,
+    ) -> StoreResult<Vec<ApplicationId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT a.id FROM applications a \
+             JOIN image_checks c ON c.digest = json_extract(a.data, '$.photo') \
+             WHERE c.perceptual_hash = ? AND a.applicant <> ? \
+             ORDER BY a.created_at LIMIT 20",
+        )
+        .bind(format!("{perceptual_hash:016x}"))
+        .bind(excluding.to_string())
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        ids.iter()
+            .map(|id| {
+                id.parse::<Uuid>()
+                    .map(ApplicationId)
+                    .map_err(|_| StoreError::Corrupt(format!("application id {id:?}")))
+            })
+            .collect()
     }
 
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>> {

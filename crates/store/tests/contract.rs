@@ -39,9 +39,9 @@ use kuelik_core::ticket::TicketNumber;
 use kuelik_store::postgres::PostgresStore;
 use kuelik_store::sqlite::SqliteStore;
 use kuelik_store::{
-    ApplicationWrite, AuditEntry, Blob, Changes, IdempotencyRecord, Notice, OtpChallenge,
-    OtpPurpose, OutboxMessage, PaymentRecord, PaymentStatus, QueueFilter, ReminderSent, Session,
-    SessionSubject, StaffAccount, Store, StoreError,
+    ApplicationWrite, AuditEntry, Blob, Changes, IdempotencyRecord, ImageCheck, Notice,
+    OtpChallenge, OtpPurpose, OutboxMessage, PaymentRecord, PaymentStatus, QueueFilter,
+    ReminderSent, Session, SessionSubject, StaffAccount, Store, StoreError,
 };
 
 const PG_URL_VAR: &str = "KUELIK_TEST_DATABASE_URL";
@@ -265,6 +265,7 @@ contract!(
     concurrent_commits_all_land,
     reopening_applies_no_migration_and_keeps_data,
     reminders_go_once_per_card_to_those_who_want_them,
+    image_checks_are_kept_per_image_and_find_reused_photos,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -435,6 +436,72 @@ async fn reminders_go_once_per_card_to_those_who_want_them(db: &Db) {
     s.set_reminder_opt_out(&quiet, false, t(3)).await.unwrap();
     let due = s.people_to_remind(window.0, window.1, 10).await.unwrap();
     assert_eq!(due.iter().map(|p| p.iin).collect::<Vec<_>>(), vec![quiet]);
+}
+
+fn check(bytes: &[u8], verdict: &str, phash: Option<u64>, at: Timestamp) -> ImageCheck {
+    ImageCheck {
+        digest: sha(bytes),
+        kind: "photo".into(),
+        verdict: verdict.into(),
+        perceptual_hash: phash,
+        report: serde_json::json!({ "verdict": verdict, "measures": [] }),
+        checked_at: at,
+    }
+}
+
+async fn image_checks_are_kept_per_image_and_find_reused_photos(db: &Db) {
+    let s = db.store();
+    let (alice, bob) = (iin(1), iin(2));
+    // u64::MAX also proves the hash survives the trip through the database unsigned.
+    let hash = u64::MAX - 5;
+    let first = check(b"photo-a", "warn", Some(hash), t(0));
+    s.commit(Changes {
+        image_checks: vec![first.clone()],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.image_check(&first.digest).await.unwrap(),
+        Some(first.clone())
+    );
+    // Re-checked under a new profile: replaced, not duplicated.
+    let again = check(b"photo-a", "fail", Some(hash), t(1));
+    s.commit(Changes {
+        image_checks: vec![again.clone()],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.image_check(&first.digest).await.unwrap(), Some(again));
+    assert_eq!(s.image_check(&sha(b"never")).await.unwrap(), None);
+
+    // Alice's application carries the photo; Bob's another photo with the same hash.
+    let mut a = draft(1, alice, "71", t(0));
+    a.photo = Some(sha(b"photo-a"));
+    create(s, a.clone()).await;
+    let mut b = draft(2, bob, "71", t(0));
+    b.photo = Some(sha(b"photo-b"));
+    create(s, b.clone()).await;
+    s.commit(Changes {
+        image_checks: vec![check(b"photo-b", "pass", Some(hash), t(2))],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.applications_with_photo_hash(hash, &alice).await.unwrap(),
+        vec![b.id]
+    );
+    assert_eq!(
+        s.applications_with_photo_hash(hash, &bob).await.unwrap(),
+        vec![a.id]
+    );
+    assert!(s
+        .applications_with_photo_hash(hash ^ 1, &alice)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 fn citizen(iin: Iin) -> Actor {
@@ -1586,6 +1653,7 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
             last_valid_day: date(2026, 1, 31),
             sent_at: t(2),
         }],
+        image_checks: vec![check(b"photo-x", "pass", Some(7), t(2))],
     };
     match s.commit(changes.clone()).await {
         Err(StoreError::Duplicate("idempotency_key")) => {}
@@ -1604,6 +1672,7 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
         .unwrap()
         .is_empty());
     assert!(s.audit_entries(10).await.unwrap().is_empty());
+    assert_eq!(s.image_check(&sha(b"photo-x")).await.unwrap(), None);
 
     // The same changes with a fresh key all land.
     let fresh = Changes {
@@ -1624,6 +1693,7 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
         .is_some());
     assert_eq!(s.outbox_backlog().await.unwrap(), backlog + 1);
     assert_eq!(s.audit_entries(10).await.unwrap().len(), 1);
+    assert!(s.image_check(&sha(b"photo-x")).await.unwrap().is_some());
 }
 
 /// The database itself refuses to update or delete events and audit entries, whoever

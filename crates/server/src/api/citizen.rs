@@ -31,6 +31,7 @@ use crate::api::views::{
 };
 use crate::api::{audit, rules_at, transition, transition_steps};
 use crate::auth::{self, random_bytes, sha256, OtpIssued, Principal};
+use crate::checks::{self, ImageKind};
 use crate::error::{t, ApiError, ApiResult};
 use crate::extract::{ApiMultipart, ApiPath, ApiQuery};
 use crate::AppState;
@@ -385,6 +386,12 @@ pub async fn detail_view(
     );
     let payments = state.store.payments_of(app.id).await?;
     view.payments = Some(payments.iter().map(PaymentView::from).collect());
+    if let Some(d) = app.photo {
+        view.photo_check = state.store.image_check(&d).await?.map(|c| c.report);
+    }
+    if let Some(d) = app.signature {
+        view.signature_check = state.store.image_check(&d).await?.map(|c| c.report);
+    }
     Ok(view)
 }
 
@@ -534,12 +541,22 @@ async fn attach(
     own(&state, iin, id).await?;
     let (bytes, content_type) = read_upload(&state, multipart).await?;
     let digest = Sha256Digest::from_bytes(sha256(&bytes));
+    let kind = if photo {
+        ImageKind::Photo
+    } else {
+        ImageKind::Signature
+    };
+    // An unreadable image is refused here and changes nothing; a readable one is attached
+    // with its check, whatever the verdict: the citizen sees what to fix, and a failed
+    // check blocks only the submission.
+    let check = checks::run(&state, kind, digest, bytes.clone()).await?;
     let command = if photo {
         Command::AttachPhoto(digest)
     } else {
         Command::AttachSignature(digest)
     };
     let now = state.clock.now();
+    let report = check.report.clone();
     let stored = transition(
         &state,
         ApplicationId(id),
@@ -553,15 +570,18 @@ async fn attach(
                 bytes,
                 created_at: now,
             });
+            changes.image_checks.push(check);
             Ok(())
         },
     )
     .await?;
-    Ok(Json(ApplicationView::new(
-        &stored.application,
-        stored.version,
-        today(&state),
-    )))
+    let mut view = ApplicationView::new(&stored.application, stored.version, today(&state));
+    if photo {
+        view.photo_check = Some(report);
+    } else {
+        view.signature_check = Some(report);
+    }
+    Ok(Json(view))
 }
 
 /// Upload the photo (multipart field `file`, JPEG or PNG, size-capped).
@@ -854,6 +874,17 @@ pub async fn submit(
         now,
         &policy,
     )?;
+    // A failed photo or signature check blocks the submission, with the advice.
+    if let Some(d) = stored.application.photo {
+        checks::require_pass(
+            ImageKind::Photo,
+            &checks::of_attached(&state, ImageKind::Photo, d).await?,
+        )?;
+    }
+    if let Some(d) = stored.application.signature {
+        let check = checks::of_attached(&state, ImageKind::Signature, d).await?;
+        checks::require_pass(ImageKind::Signature, &check)?;
+    }
     let person = person_of(&state, &iin).await?;
     let (decision, assumption) = decide_for(&state, &person, Reason::Expiring).await?;
     if !decision.eligible {

@@ -152,3 +152,30 @@ pub async fn check_eligibility(
     );
     Ok(Json(EligibilityView::new(decision, rules.assumption)))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImageProfileView {
+    pub name: String,
+    /// True until the migration authority confirms the values.
+    pub provisional: bool,
+    /// Each measure's thresholds: `fail_below`, `warn_below`, `warn_above`, `fail_above`.
+    #[schema(value_type = Object)]
+    pub bands: serde_json::Value,
+}
+
+/// The thresholds of the automatic photo and signature checks (shown to officers and in
+/// the docs; provisional until the authority confirms them).
+#[utoipa::path(get, path = "/reference/image-profile", tag = "reference", responses((status = 200, body = ImageProfileView)))]
+pub async fn image_profile(State(state): State<AppState>) -> Json<ImageProfileView> {
+    let profile = &state.image_profile;
+    let bands: serde_json::Map<String, serde_json::Value> = profile
+        .bands()
+        .into_iter()
+        .map(|(name, band)| (name, serde_json::to_value(band).unwrap_or_default()))
+        .collect();
+    Json(ImageProfileView {
+        name: profile.name.clone(),
+        provisional: profile.provisional,
+        bands: serde_json::Value::Object(bands),
+    })
+}

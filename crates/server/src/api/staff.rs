@@ -84,6 +84,21 @@ async fn staff_detail(
     let mut view = detail_view(state, &stored).await?;
     let person = state.register.person(&stored.application.applicant).await?;
     view.applicant = person.as_ref().map(PersonView::from);
+    // The same photo (by perceptual hash) on someone else's application: flagged, not judged.
+    if let Some(photo) = stored.application.photo {
+        if let Some(hash) = state
+            .store
+            .image_check(&photo)
+            .await?
+            .and_then(|c| c.perceptual_hash)
+        {
+            let others = state
+                .store
+                .applications_with_photo_hash(hash, &stored.application.applicant)
+                .await?;
+            view.same_photo_elsewhere = Some(others.into_iter().map(|a| a.0).collect());
+        }
+    }
     state
         .store
         .commit(Changes {

@@ -233,6 +233,17 @@ pub struct ApplicationView {
     /// The applicant as the register has them (staff detail answers only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub applicant: Option<PersonView>,
+    /// The automatic photo check: verdict and every measure with what to fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub photo_check: Option<serde_json::Value>,
+    /// The automatic signature check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub signature_check: Option<serde_json::Value>,
+    /// Staff only: other people's applications with the same photo (perceptual hash).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_photo_elsewhere: Option<Vec<Uuid>>,
 }
 
 impl ApplicationView {
@@ -268,6 +279,9 @@ impl ApplicationView {
             history: None,
             payments: None,
             applicant: None,
+            photo_check: None,
+            signature_check: None,
+            same_photo_elsewhere: None,
         }
     }
 }

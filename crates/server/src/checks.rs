@@ -1,0 +1,178 @@
+//! The automatic photo and signature checks, where the service uses them: at upload (the
+//! citizen sees every measure and how to fix it; an unreadable file is refused), at
+//! submission (a failed check blocks it, with the advice), and on the officer's screen
+//! (warnings next to the image, the same photo on someone else's application flagged).
+//! The officer always decides; the checks only inform and pre-empt.
+
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+use kuelik_core::digest::Sha256Digest;
+use kuelik_core::lang::Localized;
+use kuelik_media::{check_photo, check_signature, IngestError, Verdict};
+use kuelik_store::{Changes, ImageCheck};
+
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    Photo,
+    Signature,
+}
+
+impl ImageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageKind::Photo => "photo",
+            ImageKind::Signature => "signature",
+        }
+    }
+}
+
+fn verdict_str(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Warn => "warn",
+        Verdict::Fail => "fail",
+    }
+}
+
+/// An upload the checks cannot even read: refused, with what to do.
+fn ingest_error(e: &IngestError) -> ApiError {
+    let status = match e.code() {
+        "unsupported_format" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "file_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    ApiError::new(status, e.code(), e.message())
+}
+
+/// Checks an image off the async threads (decoding and face detection are CPU work).
+pub async fn run(
+    state: &AppState,
+    kind: ImageKind,
+    digest: Sha256Digest,
+    bytes: Vec<u8>,
+) -> ApiResult<ImageCheck> {
+    let profile = state.image_profile.clone();
+    let started = Instant::now();
+    let outcome = tokio::task::spawn_blocking(
+        move || -> Result<(Value, Verdict, Option<u64>), IngestError> {
+            match kind {
+                ImageKind::Photo => {
+                    let r = check_photo(&bytes, &profile)?;
+                    Ok((
+                        serde_json::to_value(&r).unwrap_or(Value::Null),
+                        r.verdict,
+                        Some(r.perceptual_hash),
+                    ))
+                }
+                ImageKind::Signature => {
+                    let r = check_signature(&bytes, &profile)?;
+                    Ok((
+                        serde_json::to_value(&r).unwrap_or(Value::Null),
+                        r.verdict,
+                        None,
+                    ))
+                }
+            }
+        },
+    )
+    .await
+    .map_err(|_| {
+        ApiError::plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the image check stopped",
+        )
+    })?;
+    metrics::histogram!("kuelik_image_check_seconds", "kind" => kind.as_str())
+        .record(started.elapsed().as_secs_f64());
+    let (report, verdict, perceptual_hash) = outcome.map_err(|e| ingest_error(&e))?;
+    Ok(ImageCheck {
+        digest,
+        kind: kind.as_str().into(),
+        verdict: verdict_str(verdict).into(),
+        perceptual_hash,
+        report,
+        checked_at: state.clock.now(),
+    })
+}
+
+/// The stored check of an attached image; an image attached before checks existed (or
+/// under a lost record) is checked now and the result kept.
+pub async fn of_attached(
+    state: &AppState,
+    kind: ImageKind,
+    digest: Sha256Digest,
+) -> ApiResult<ImageCheck> {
+    if let Some(check) = state.store.image_check(&digest).await? {
+        return Ok(check);
+    }
+    let blob = state
+        .store
+        .blob(&digest)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let check = run(state, kind, digest, blob.bytes).await?;
+    state
+        .store
+        .commit(Changes {
+            image_checks: vec![check.clone()],
+            ..Changes::default()
+        })
+        .await?;
+    Ok(check)
+}
+
+/// The advice of every failed measure, joined, in each language.
+fn failed_advice(report: &Value) -> Localized {
+    let failed: Vec<&Value> = report["measures"]
+        .as_array()
+        .map(|m| m.iter().filter(|m| m["status"] == "fail").collect())
+        .unwrap_or_default();
+    Localized::from_fn(|lang| {
+        failed
+            .iter()
+            .filter_map(|m| m["message"][lang.tag()].as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+/// Refuses a submission whose photo or signature failed its check.
+pub fn require_pass(kind: ImageKind, check: &ImageCheck) -> ApiResult<()> {
+    if check.verdict != "fail" {
+        return Ok(());
+    }
+    let code = match kind {
+        ImageKind::Photo => "photo_check_failed",
+        ImageKind::Signature => "signature_check_failed",
+    };
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        code,
+        failed_advice(&check.report),
+    )
+    .with_extra(json!({ kind.as_str(): check.report })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advice_lists_only_failed_measures() {
+        let report = json!({ "measures": [
+            { "name": "a", "status": "fail", "message": { "kk": "A-kk", "ru": "A-ru", "en": "A-en" } },
+            { "name": "b", "status": "warn", "message": { "kk": "B", "ru": "B", "en": "B" } },
+            { "name": "c", "status": "fail", "message": { "kk": "C-kk", "ru": "C-ru", "en": "C-en" } },
+        ]});
+        let advice = failed_advice(&report);
+        assert_eq!(advice.en, "A-en C-en");
+        assert_eq!(advice.kk, "A-kk C-kk");
+    }
+}

@@ -1,0 +1,39 @@
+//! kuelik-trust: the trust chain of the service.
+//!
+//! - [`pki`]: which officer certificates are trusted (anchors, validity, revocation,
+//!   keyUsage), and a demo CA that issues them;
+//! - [`approval`]: the canonical approval document an officer signs (RFC 8785 JSON, [`jcs`]);
+//! - [`cms`]: detached CMS `SignedData` signatures over it, made and verified;
+//! - [`keystore`]: officer keys sealed under a PIN, for remote signing;
+//! - [`audit`]: the hash chain and signed checkpoints of the audit log;
+//! - [`algorithm`]: the signature algorithms accepted (ECDSA P-256, RSA; GOST slots in here).
+//!
+//! No IO and no clock: certificates, keys and documents come in as bytes and strings, and
+//! every time is an argument. Every refusal is a [`TrustError`] with a stable
+//! [`TrustError::code`] — production records it as the reason it refused.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod algorithm;
+pub mod approval;
+pub mod audit;
+pub mod cms;
+pub mod error;
+pub mod jcs;
+pub mod keystore;
+pub mod pki;
+
+pub use algorithm::{KeyAlgorithm, PrivateKey, PublicKey, SignatureAlgorithm};
+pub use approval::ApprovalDocument;
+pub use audit::{
+    AuditError, AuditFailure, AuditRecord, Chain, Checkpoint, ServerKey, ServerPublicKey,
+};
+pub use cms::{sign_detached, verify_detached, SignatureInfo};
+pub use error::TrustError;
+pub use keystore::{seal, unseal, SealedKey};
+pub use pki::{
+    CertificateInfo, DemoCa, OfficerCredentials, OfficerRequest, RevocationList, TrustStore,
+    Validity,
+};

@@ -54,6 +54,22 @@ enum Command {
     /// Staff accounts.
     #[command(subcommand)]
     Staff(service::StaffCommand),
+    /// Copy the live SQLite database consistently (the service may keep running).
+    Backup {
+        #[command(flatten)]
+        store: service::StoreArgs,
+        /// Where to write the copy (must not exist).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Put a backup in place of the SQLite database (stop the service first).
+    Restore {
+        #[command(flatten)]
+        store: service::StoreArgs,
+        /// The backup file (checked before anything is changed).
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     /// Check a configuration file (and the KUELIK_* environment) without starting.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -456,6 +472,10 @@ fn run(cli: Cli) -> Outcome {
         Command::Migrate(store) => service::migrate(store).map(|()| ExitCode::SUCCESS),
         Command::Staff(command) => service::staff(command).map(|()| ExitCode::SUCCESS),
         Command::Register(command) => service::register(command).map(|()| ExitCode::SUCCESS),
+        Command::Backup { store, out } => service::backup(store, &out).map(|()| ExitCode::SUCCESS),
+        Command::Restore { store, from } => {
+            service::restore(store, &from).map(|()| ExitCode::SUCCESS)
+        }
         Command::Photo(command) => Ok(media_cmd::photo(command)),
         Command::Signature(command) => Ok(media_cmd::signature(command)),
         Command::Pki(command) => trust_cmd::pki(command),

@@ -448,3 +448,77 @@ pub fn config_check(file: Option<&Path>) -> Result<(), UsageError> {
     eprintln!("configuration is valid");
     Ok(())
 }
+
+/// The embedded database file of a configuration, or why there is none.
+fn sqlite_file(config: &ServiceConfig) -> Result<PathBuf, UsageError> {
+    match &config.database_url {
+        Some(url) => match kuelik_store::sqlite_path(url) {
+            Some(path) => Ok(path.to_path_buf()),
+            None => Err(UsageError(
+                "the database is PostgreSQL: back it up with pg_dump -Fc and restore with pg_restore (docs/OPERATIONS.md)".into(),
+            )),
+        },
+        None => Ok(config.data_dir.join("kuelik.db")),
+    }
+}
+
+/// `kuelik backup --out FILE`: a consistent copy of the live SQLite database, taken while
+/// the service runs.
+pub fn backup(store: StoreArgs, out: &Path) -> Result<(), UsageError> {
+    let config = store.config()?;
+    let file = sqlite_file(&config)?;
+    if !file.is_file() {
+        return Err(UsageError(format!(
+            "there is no database at {}",
+            file.display()
+        )));
+    }
+    runtime()?.block_on(async move {
+        let db = kuelik_store::sqlite::SqliteStore::open(&file)
+            .await
+            .map_err(|e| UsageError(e.to_string()))?;
+        let bytes = db
+            .backup_to(out)
+            .await
+            .map_err(|e| UsageError(format!("backup failed: {e}")))?;
+        kuelik_store::sqlite::SqliteStore::check_backup(out)
+            .await
+            .map_err(|e| UsageError(format!("the backup does not verify: {e}")))?;
+        println!(
+            "backed up {} to {} ({bytes} bytes); keep secrets.json with it",
+            file.display(),
+            out.display()
+        );
+        Ok(())
+    })
+}
+
+/// `kuelik restore --from FILE`: checks the backup, moves the current database aside and
+/// puts the backup in its place. Stop the service first.
+pub fn restore(store: StoreArgs, from: &Path) -> Result<(), UsageError> {
+    let config = store.config()?;
+    let file = sqlite_file(&config)?;
+    runtime()?.block_on(async {
+        kuelik_store::sqlite::SqliteStore::check_backup(from)
+            .await
+            .map_err(|e| UsageError(format!("not restored: {e}")))
+    })?;
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| UsageError(e.to_string()))?;
+    }
+    if file.exists() {
+        let stamp = jiff::Timestamp::now().as_second();
+        let aside = file.with_extension(format!("db.before-restore-{stamp}"));
+        std::fs::rename(&file, &aside)
+            .map_err(|e| UsageError(format!("cannot move the current database aside: {e}")))?;
+        println!("the previous database is kept as {}", aside.display());
+    }
+    // The old write-ahead log belongs to the old database: it must not be replayed into the
+    // restored one.
+    for suffix in ["db-wal", "db-shm"] {
+        let _ = std::fs::remove_file(file.with_extension(suffix));
+    }
+    std::fs::copy(from, &file).map_err(|e| UsageError(format!("cannot copy the backup: {e}")))?;
+    println!("restored {} from {}", file.display(), from.display());
+    Ok(())
+}

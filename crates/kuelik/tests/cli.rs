@@ -435,3 +435,68 @@ fn a_demo_ca_signs_and_verification_catches_a_changed_document() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn backup_and_restore_keep_everything_and_refuse_bad_files() {
+    let dir = std::env::temp_dir().join(format!("kuelik-backup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = |p: &str| dir.join(p).to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kuelik"))
+            .args(args)
+            .env("KUELIK_STAFF_PASSWORD", "a long enough passphrase")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let a = d("a");
+    run(&[
+        "staff",
+        "add",
+        "--data-dir",
+        &a,
+        "--username",
+        "officer71",
+        "--name",
+        "O",
+        "--role",
+        "officer",
+        "--region",
+        "71",
+    ]);
+    run(&[
+        "register",
+        "generate",
+        "--data-dir",
+        &a,
+        "--citizens",
+        "200",
+    ]);
+    run(&["backup", "--data-dir", &a, "--out", &d("backup.db")]);
+    // A backup never overwrites, and a restore refuses what is not a kuelik database.
+    assert_usage_error(
+        &["backup", "--data-dir", &a, "--out", &d("backup.db")],
+        "already exists",
+    );
+    std::fs::write(d("junk.db"), b"not a database").unwrap();
+    assert_usage_error(
+        &["restore", "--data-dir", &d("b"), "--from", &d("junk.db")],
+        "not restored",
+    );
+    assert!(
+        !dir.join("b/kuelik.db").exists(),
+        "a refused restore changes nothing"
+    );
+
+    run(&["restore", "--data-dir", &d("b"), "--from", &d("backup.db")]);
+    let listed = run(&["staff", "list", "--data-dir", &d("b")]);
+    assert!(listed.contains("officer71"), "{listed}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -465,6 +465,11 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_entries(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
 }
 
+/// The SQLite file a store URL names, if it names one.
+pub fn sqlite_path(url: &str) -> Option<&std::path::Path> {
+    url.strip_prefix("sqlite://").map(std::path::Path::new)
+}
+
 /// Opens the store a URL names and applies its migrations: `sqlite://PATH` (created if
 /// missing) or `postgres://…`.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {

@@ -99,6 +99,60 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Writes a consistent snapshot of the live database to `dest` (SQLite's `VACUUM INTO`,
+    /// on a reader connection: writers go on meanwhile). `dest` must not exist yet.
+    pub async fn backup_to(&self, dest: &Path) -> StoreResult<u64> {
+        if dest.exists() {
+            return Err(StoreError::Open(format!(
+                "{} already exists",
+                dest.display()
+            )));
+        }
+        let target = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Open(format!("{} is not a UTF-8 path", dest.display())))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.readers)
+            .await
+            .map_err(db_err)?;
+        std::fs::metadata(dest)
+            .map(|m| m.len())
+            .map_err(|e| StoreError::Open(format!("{}: {e}", dest.display())))
+    }
+
+    /// Checks that `path` is a sound kuelik database (SQLite integrity check, migrations
+    /// table present) without changing it: what `kuelik restore` checks before using it.
+    pub async fn check_backup(path: &Path) -> StoreResult<()> {
+        let options = SqliteConnectOptions::new().filename(path).read_only(true);
+        let mut conn = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+        let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+        if integrity != "ok" {
+            return Err(StoreError::Corrupt(format!(
+                "{}: {integrity}",
+                path.display()
+            )));
+        }
+        let migrations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|_| {
+                StoreError::Open(format!("{} is not a kuelik database", path.display()))
+            })?;
+        if migrations == 0 {
+            return Err(StoreError::Open(format!(
+                "{} has no kuelik schema",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+
     /// Opens (creating if missing) the database at `path`, applies the migrations that are
     /// not applied yet and starts the writer task. Must be called inside a Tokio runtime.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {

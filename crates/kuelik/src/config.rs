@@ -38,6 +38,8 @@ pub struct ServiceConfig {
     pub max_upload_bytes: usize,
     /// Largest JSON body, in bytes.
     pub max_json_bytes: usize,
+    /// Days after an application finished before its photo and signature are deleted (0: never).
+    pub retention_days: u32,
     /// Rule-set versions switched on (built-in names or the versions of `rule_files`).
     pub rules_enabled: Vec<String>,
     /// Extra rule-set TOML files (e.g. an extension of the pilot).
@@ -64,6 +66,7 @@ impl Default for ServiceConfig {
             secure_cookies: true,
             max_upload_bytes: 5 * 1024 * 1024,
             max_json_bytes: 64 * 1024,
+            retention_days: 365,
             rules_enabled: vec!["pilot-2025".into()],
             rule_files: Vec::new(),
             log_format: LogFormat::Text,

@@ -209,6 +209,7 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
         config.secure_cookies = service.secure_cookies;
         config.max_upload_bytes = service.max_upload_bytes;
         config.max_json_bytes = service.max_json_bytes;
+        config.retention_days = service.retention_days;
         if service.demo {
             rules.enable("continuation").map_err(|e| UsageError(e.to_string()))?;
         }

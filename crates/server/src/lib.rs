@@ -72,6 +72,9 @@ pub struct Config {
     pub max_upload_bytes: usize,
     /// Largest JSON body, in bytes.
     pub max_json_bytes: usize,
+    /// Days after an application finished (issued, annulled, withdrawn) before its photo and
+    /// signature are deleted; 0 keeps them forever.
+    pub retention_days: u32,
     pub secrets: Secrets,
 }
 
@@ -82,6 +85,7 @@ impl Config {
             secure_cookies: true,
             max_upload_bytes: 5 * 1024 * 1024,
             max_json_bytes: 64 * 1024,
+            retention_days: 365,
             secrets,
         }
     }

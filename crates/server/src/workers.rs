@@ -3,6 +3,7 @@
 //! - refunds: asks the gateway to refund payments of annulled or withdrawn applications;
 //! - abandoned reviews: returns applications taken but left untouched to the queue;
 //! - reminders: tells citizens whose card enters the online window that they can renew;
+//! - retention: deletes the images of applications finished longer ago than configured;
 //! - the simulated gateway's callbacks, handled like a real gateway's.
 
 use std::time::Duration;
@@ -97,6 +98,40 @@ pub async fn run_refunds_once(state: &AppState) {
     }
 }
 
+/// Deletes the images of applications finished more than `retention_days` ago (each purge
+/// audited); returns how many applications were purged.
+pub async fn run_retention_once(state: &AppState) -> usize {
+    let days = state.config.retention_days;
+    if days == 0 {
+        return 0;
+    }
+    let now = state.clock.now();
+    let Ok(cutoff) = now.checked_sub(SignedDuration::from_hours(24 * i64::from(days))) else {
+        return 0;
+    };
+    let Ok(ids) = state.store.applications_to_purge(cutoff, 200).await else {
+        return 0;
+    };
+    let mut purged = 0;
+    for id in ids {
+        let entry = crate::api::audit(
+            &Actor::System,
+            now,
+            "retention.purge",
+            Some(id.to_string()),
+            serde_json::json!({ "retention_days": days }),
+        );
+        match state.store.purge_application_images(id, entry, now).await {
+            Ok(_) => {
+                purged += 1;
+                metrics::counter!("kuelik_retention_purged_total").increment(1);
+            }
+            Err(e) => tracing::warn!(error = %e, "retention purge failed"),
+        }
+    }
+    purged
+}
+
 /// Returns abandoned reviews to their region's queue.
 pub async fn release_abandoned_once(state: &AppState) {
     let now = state.clock.now();
@@ -168,6 +203,16 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
                 tracing::info!(sent, "reminders sent");
             }
             // Hourly: a card enters the window once a day; a restart catches up at once.
+            if pause(&mut st, None, Duration::from_secs(3600)).await {
+                break;
+            }
+        }
+    }));
+
+    let (s, mut st) = (state.clone(), stop.clone());
+    handles.push(tokio::spawn(async move {
+        loop {
+            while run_retention_once(&s).await > 0 {}
             if pause(&mut st, None, Duration::from_secs(3600)).await {
                 break;
             }

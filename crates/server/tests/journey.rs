@@ -850,6 +850,37 @@ async fn withdrawal_refunds_and_scopes_are_enforced() {
         )
         .await;
         assert_eq!(status, StatusCode::CONFLICT);
+
+        // Retention: a year later the images of the finished application are deleted
+        // (audited); the application and its history stay.
+        let photo = format!("/applications/{id}/photo");
+        assert_eq!(app.get(&token, &photo).await.status(), StatusCode::OK);
+        assert_eq!(
+            kuelik_server::workers::run_retention_once(&app.state).await,
+            0
+        );
+        app.clock
+            .advance(jiff::SignedDuration::from_hours(24 * 366));
+        let token = app.citizen_token(&citizen).await;
+        assert_eq!(
+            kuelik_server::workers::run_retention_once(&app.state).await,
+            1
+        );
+        assert_eq!(
+            kuelik_server::workers::run_retention_once(&app.state).await,
+            0
+        );
+        assert_eq!(
+            app.get(&token, &photo).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        let kept: Value = app
+            .get(&token, &format!("/applications/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(kept["state"], "withdrawn");
     })
     .await;
 }

@@ -402,6 +402,22 @@ pub trait Store: Send + Sync + 'static {
         perceptual_hash: u64,
         excluding: &Iin,
     ) -> StoreResult<Vec<ApplicationId>>;
+    /// Finished applications (issued, annulled, withdrawn) whose last event is before
+    /// `before` and whose images have not been purged yet; oldest first.
+    async fn applications_to_purge(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ApplicationId>>;
+    /// Deletes a finished application's photo and signature (unless an application not yet
+    /// purged uses the same image), their checks and the notices about it, and records the
+    /// purge with `audit`, in one transaction. Returns how many images were deleted.
+    async fn purge_application_images(
+        &self,
+        application: ApplicationId,
+        audit: AuditEntry,
+        now: Timestamp,
+    ) -> StoreResult<u64>;
     /// Applications per region and state.
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>>;
 

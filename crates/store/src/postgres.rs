@@ -829,6 +829,86 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    async fn applications_to_purge(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ApplicationId>> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT a.id FROM applications a \
+             WHERE a.state IN ('issued', 'annulled', 'withdrawn') \
+               AND NOT EXISTS (SELECT 1 FROM purged_applications p WHERE p.application_id = a.id) \
+               AND (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id) < $1 \
+             ORDER BY a.created_at, a.id LIMIT $2",
+        )
+        .bind(before.as_microsecond())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(ids.into_iter().map(ApplicationId).collect())
+    }
+
+    async fn purge_application_images(
+        &self,
+        application: ApplicationId,
+        audit: AuditEntry,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        let rows = codec::changes(&Changes {
+            audit: vec![audit],
+            ..Changes::default()
+        })?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let digests: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT data ->> 'photo', data ->> 'signature' FROM applications WHERE id = $1 FOR UPDATE",
+        )
+        .bind(application.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some((photo, signature)) = digests else {
+            return Err(StoreError::Conflict);
+        };
+        let mut deleted = 0u64;
+        for digest in [photo, signature].into_iter().flatten() {
+            let done = sqlx::query(
+                "DELETE FROM blobs WHERE digest = $1 AND NOT EXISTS ( \
+                   SELECT 1 FROM applications o WHERE o.id <> $2 \
+                     AND (o.data ->> 'photo' = $1 OR o.data ->> 'signature' = $1) \
+                     AND NOT EXISTS (SELECT 1 FROM purged_applications p WHERE p.application_id = o.id))",
+            )
+            .bind(&digest)
+            .bind(application.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() > 0 {
+                deleted += done.rows_affected();
+                sqlx::query("DELETE FROM image_checks WHERE digest = $1")
+                    .bind(&digest)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
+        sqlx::query("DELETE FROM notices WHERE application_id = $1")
+            .bind(application.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("INSERT INTO purged_applications (application_id, purged_at, images_deleted) VALUES ($1, $2, $3)")
+            .bind(application.0)
+            .bind(now.as_microsecond())
+            .bind(deleted as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        commit_changes(&mut tx, &rows).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(deleted)
+    }
+
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT region, state, COUNT(*) FROM applications GROUP BY region, state ORDER BY region, state",

@@ -1251,6 +1251,97 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn applications_to_purge(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ApplicationId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT a.id FROM applications a \
+             WHERE a.state IN ('issued', 'annulled', 'withdrawn') \
+               AND NOT EXISTS (SELECT 1 FROM purged_applications p WHERE p.application_id = a.id) \
+               AND (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id) < ? \
+             ORDER BY a.created_at, a.id LIMIT ?",
+        )
+        .bind(before.as_microsecond())
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        ids.iter()
+            .map(|i| {
+                i.parse::<Uuid>()
+                    .map(ApplicationId)
+                    .map_err(|_| StoreError::Corrupt(format!("application id {i:?}")))
+            })
+            .collect()
+    }
+
+    async fn purge_application_images(
+        &self,
+        application: ApplicationId,
+        audit: AuditEntry,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        let rows = codec::changes(&Changes {
+            audit: vec![audit],
+            ..Changes::default()
+        })?;
+        let app = id(application.0);
+        self.write(move |conn| {
+            Box::pin(async move {
+                let digests: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT json_extract(data, '$.photo'), json_extract(data, '$.signature') \
+                     FROM applications WHERE id = ?",
+                )
+                .bind(&app)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                let Some((photo, signature)) = digests else {
+                    return Err(StoreError::Conflict);
+                };
+                let mut deleted = 0u64;
+                for digest in [photo, signature].into_iter().flatten() {
+                    let done = sqlx::query(
+                        "DELETE FROM blobs WHERE digest = ?1 AND NOT EXISTS ( \
+                           SELECT 1 FROM applications o WHERE o.id <> ?2 \
+                             AND (json_extract(o.data, '$.photo') = ?1 OR json_extract(o.data, '$.signature') = ?1) \
+                             AND NOT EXISTS (SELECT 1 FROM purged_applications p WHERE p.application_id = o.id))",
+                    )
+                    .bind(&digest)
+                    .bind(&app)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                    if done.rows_affected() > 0 {
+                        deleted += done.rows_affected();
+                        sqlx::query("DELETE FROM image_checks WHERE digest = ?")
+                            .bind(&digest)
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                }
+                sqlx::query("DELETE FROM notices WHERE application_id = ?")
+                    .bind(&app)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query("INSERT INTO purged_applications (application_id, purged_at, images_deleted) VALUES (?, ?, ?)")
+                    .bind(&app)
+                    .bind(now.as_microsecond())
+                    .bind(deleted as i64)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                commit_changes(conn, rows).await?;
+                Ok(deleted)
+            })
+        })
+        .await
+    }
+
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT region, state, COUNT(*) FROM applications GROUP BY region, state ORDER BY region, state",

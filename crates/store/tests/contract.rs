@@ -266,6 +266,7 @@ contract!(
     reopening_applies_no_migration_and_keeps_data,
     reminders_go_once_per_card_to_those_who_want_them,
     image_checks_are_kept_per_image_and_find_reused_photos,
+    retention_purges_images_of_finished_applications_only,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -502,6 +503,81 @@ async fn image_checks_are_kept_per_image_and_find_reused_photos(db: &Db) {
         .await
         .unwrap()
         .is_empty());
+}
+
+async fn retention_purges_images_of_finished_applications_only(db: &Db) {
+    let s = db.store();
+    let (alice, bob) = (iin(1), iin(2));
+    // Alice's application is withdrawn at t(5); Bob's is live and shares the signature image.
+    let photo_a = blob(b"alice photo", "image/jpeg", t(0));
+    let shared = blob(b"shared signature", "image/png", t(0));
+    let mut a = create(s, draft(1, alice, "71", t(0))).await;
+    step(
+        s,
+        &mut a,
+        Command::AttachPhoto(photo_a.digest),
+        citizen(alice),
+        t(1),
+    )
+    .await;
+    step(
+        s,
+        &mut a,
+        Command::AttachSignature(shared.digest),
+        citizen(alice),
+        t(1),
+    )
+    .await;
+    let mut b = create(s, draft(2, bob, "71", t(0))).await;
+    step(
+        s,
+        &mut b,
+        Command::AttachSignature(shared.digest),
+        citizen(bob),
+        t(1),
+    )
+    .await;
+    s.commit(Changes {
+        blobs: vec![photo_a.clone(), shared.clone()],
+        image_checks: vec![check(b"alice photo", "pass", Some(1), t(1))],
+        outbox: vec![],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    step(s, &mut a, Command::Withdraw, citizen(alice), t(5)).await;
+
+    // Not yet past the retention cut-off; live applications are never candidates.
+    assert!(s.applications_to_purge(t(5), 10).await.unwrap().is_empty());
+    assert_eq!(
+        s.applications_to_purge(t(6), 10).await.unwrap(),
+        vec![a.app.id]
+    );
+
+    let audit_entry = audit(9, t(7), "retention.purge");
+    let deleted = s
+        .purge_application_images(a.app.id, audit_entry, t(7))
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted, 1,
+        "the shared signature stays while Bob's application needs it"
+    );
+    assert!(s.blob(&photo_a.digest).await.unwrap().is_none());
+    assert!(s.image_check(&photo_a.digest).await.unwrap().is_none());
+    assert!(s.blob(&shared.digest).await.unwrap().is_some());
+    assert!(
+        s.applications_to_purge(t(60), 10).await.unwrap().is_empty(),
+        "purged once"
+    );
+    assert!(s
+        .audit_entries(10)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.action == "retention.purge"));
+    // The application and its history stay: only the images go.
+    assert_eq!(s.history(a.app.id).await.unwrap().len(), 3);
 }
 
 fn citizen(iin: Iin) -> Actor {

@@ -1,0 +1,7 @@
+-- Retention: the photos and signatures of finished applications are deleted after a
+-- configured time; this records which applications were purged, when, and of how much.
+CREATE TABLE purged_applications (
+    application_id UUID PRIMARY KEY NOT NULL,
+    purged_at      BIGINT NOT NULL,
+    images_deleted BIGINT NOT NULL
+);

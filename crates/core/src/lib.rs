@@ -13,6 +13,7 @@ pub mod digest;
 pub mod document;
 pub mod eligibility;
 pub mod fees;
+pub mod hex;
 pub mod iin;
 pub mod lang;
 pub mod lifecycle;

@@ -187,7 +187,7 @@ impl ServiceConfig {
                 .map_err(|e| UsageError(format!("{name}_file {}: {e}", path.display())))?,
             (None, None) => return Ok(None),
         };
-        let bytes = unhex(text.trim())
+        let bytes = kuelik_core::hex::decode(&text)
             .filter(|k| k.len() >= 16)
             .ok_or_else(|| UsageError(format!("{name} must be at least 16 bytes in hex")))?;
         Ok(Some(bytes))
@@ -203,16 +203,6 @@ impl ServiceConfig {
         }
         toml::to_string(&shown).unwrap_or_default()
     }
-}
-
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 fn one_line(s: &str) -> String {

@@ -11,8 +11,9 @@ use kuelik_server::clock::SystemClock;
 use kuelik_server::{Config, Secrets};
 use kuelik_store::Store;
 
-use crate::config::{unhex, LogFormat, ServiceConfig};
+use crate::config::{LogFormat, ServiceConfig};
 use crate::UsageError;
+use kuelik_core::hex::{decode as unhex, encode as hex};
 
 /// Where the service keeps its data, shared by every service command.
 #[derive(Args, Clone)]
@@ -113,10 +114,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, UsageError> {
         .enable_all()
         .build()
         .map_err(|e| UsageError(format!("cannot start the async runtime: {e}")))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The server's keys: from the configuration (`otp_key`/`gateway_key`, their `_file`

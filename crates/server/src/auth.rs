@@ -53,9 +53,7 @@ pub fn random_bytes<const N: usize>() -> ApiResult<[u8; N]> {
     Ok(buf)
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use kuelik_core::hex::encode as hex;
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()

@@ -91,7 +91,7 @@ pub fn verify(key: &[u8], body: &[u8], signature: &str) -> bool {
     let Some(hex_sig) = signature.trim().strip_prefix("sha256=") else {
         return false;
     };
-    let Some(given) = decode_hex(hex_sig) else {
+    let Some(given) = kuelik_core::hex::decode(hex_sig) else {
         return false;
     };
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
@@ -99,16 +99,6 @@ pub fn verify(key: &[u8], body: &[u8], signature: &str) -> bool {
     };
     mac.update(body);
     mac.verify_slice(&given).is_ok()
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

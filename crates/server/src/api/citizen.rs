@@ -24,7 +24,7 @@ use kuelik_core::register::Person;
 use kuelik_core::rules::Reason;
 use kuelik_core::ticket::TicketNumber;
 use kuelik_core::time::almaty_date;
-use kuelik_store::{ApplicationWrite, Blob, Changes, IdempotencyRecord, StoreError};
+use kuelik_store::{ApplicationWrite, Blob, Changes, IdempotencyRecord};
 
 use crate::api::views::{
     ApplicationView, EligibilityView, EventView, NoticeView, PaymentView, PersonView,
@@ -174,6 +174,21 @@ async fn replay_after_race(
         }
     }
     Err(err)
+}
+
+/// Commits `changes` (which carry the idempotency record, if any) and answers `body`; when
+/// a concurrent retry with the same key won the race, answers with its stored result.
+async fn commit_answer(
+    state: &AppState,
+    idem: &Option<Idempotency>,
+    changes: Changes,
+    status: StatusCode,
+    body: serde_json::Value,
+) -> ApiResult<Response> {
+    match state.store.commit(changes).await {
+        Ok(()) => Ok((status, Json(body)).into_response()),
+        Err(e) => replay_after_race(state, idem, e.into()).await,
+    }
 }
 
 pub(crate) fn today(state: &AppState) -> jiff::civil::Date {
@@ -335,18 +350,7 @@ pub async fn create_application(
         }),
         ..Changes::default()
     };
-    match state.store.commit(changes).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(body_json)).into_response()),
-        Err(StoreError::Duplicate("idempotency_key")) => {
-            replay_after_race(
-                &state,
-                &idem,
-                StoreError::Duplicate("idempotency_key").into(),
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    commit_answer(&state, &idem, changes, StatusCode::CREATED, body_json).await
 }
 
 /// The signed-in citizen's applications, newest first.
@@ -794,18 +798,7 @@ pub async fn start_payment(
         payments: vec![record],
         ..Changes::default()
     };
-    match state.store.commit(changes).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(body_json)).into_response()),
-        Err(StoreError::Duplicate("idempotency_key")) => {
-            replay_after_race(
-                &state,
-                &idem,
-                StoreError::Duplicate("idempotency_key").into(),
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    commit_answer(&state, &idem, changes, StatusCode::CREATED, body_json).await
 }
 
 /// Ask for the code that signs the submission (sent to the phone on record).

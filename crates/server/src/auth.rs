@@ -37,6 +37,10 @@ use crate::AppState;
 pub const SESSION_COOKIE: &str = "kuelik_session";
 const OTP_TTL: SignedDuration = SignedDuration::from_mins(5);
 pub const OTP_MAX_ATTEMPTS: u32 = 5;
+/// At most this many codes per person per window: stops SMS flooding of a phone and
+/// guessing across many fresh challenges.
+pub const OTP_ISSUE_LIMIT: u64 = 5;
+const OTP_ISSUE_WINDOW: SignedDuration = SignedDuration::from_mins(15);
 const CITIZEN_SESSION_TTL: SignedDuration = SignedDuration::from_hours(1);
 const STAFF_SESSION_TTL: SignedDuration = SignedDuration::from_hours(9);
 
@@ -262,6 +266,18 @@ pub fn parse_iin(raw: &str) -> ApiResult<Iin> {
 /// nothing is sent, so the answer does not reveal who is in the register.
 pub async fn issue_otp(state: &AppState, iin: Iin, purpose: OtpPurpose) -> ApiResult<OtpIssued> {
     let now = state.clock.now();
+    let window_start = now.checked_sub(OTP_ISSUE_WINDOW).unwrap_or(now);
+    if state.store.otps_since(&iin, window_start).await? >= OTP_ISSUE_LIMIT {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_codes",
+            t(
+                "Кодтар тым көп сұралды. 15 минуттан кейін қайталаңыз.",
+                "Слишком много запросов кода. Повторите через 15 минут.",
+                "Too many codes requested. Try again in 15 minutes.",
+            ),
+        ));
+    }
     let id = Uuid::now_v7();
     let code = new_code()?;
     let person = state.register.person(&iin).await?;

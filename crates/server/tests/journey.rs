@@ -1568,7 +1568,15 @@ async fn each_eligible_citizen_is_reminded_exactly_once_per_card() {
         assert_eq!(first, expected.len() - 2);
         // A second sweep the same day (or on another instance) sends nothing new.
         assert_eq!(kuelik_server::reminders::run_once(&app.state).await, 0);
-        kuelik_server::workers::run_outbox_once(&app.state).await;
+        // The background worker delivers too; wait until nothing is left to deliver.
+        for _ in 0..400 {
+            kuelik_server::workers::run_outbox_once(&app.state).await;
+            if app.state.store.outbox_backlog().await.unwrap() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(app.state.store.outbox_backlog().await.unwrap(), 0);
         for p in &people {
             let notices = app.state.store.inbox(&p.iin).await.unwrap();
             let reminders = notices.iter().filter(|n| n.kind == "reminder").count();
@@ -1739,4 +1747,39 @@ async fn photo_checks_say_what_to_fix_block_a_failed_submission_and_flag_reuse()
         );
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_time_codes_are_rate_limited_per_person() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let citizen = person(13, "71", 3, "+77010000013");
+    app.add_people(std::slice::from_ref(&citizen)).await;
+    let unknown = Iin::from_parts(jiff::civil::date(1970, 1, 1), Sex::Male, 4242).unwrap();
+    for iin in [citizen.iin, unknown] {
+        let ask = || {
+            app.client
+                .post(app.api("/auth/otp"))
+                .json(&json!({ "iin": iin.to_string() }))
+                .send()
+        };
+        for _ in 0..kuelik_server::auth::OTP_ISSUE_LIMIT {
+            assert_eq!(ask().await.unwrap().status(), StatusCode::ACCEPTED);
+        }
+        // Known or not, the sixth request in the window is refused the same way.
+        let (status, body) = problem(ask().await.unwrap()).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("too_many_codes"))
+        );
+    }
+    // The window passes: codes can be asked for again.
+    app.clock.advance(jiff::SignedDuration::from_mins(16));
+    let r = app
+        .client
+        .post(app.api("/auth/otp"))
+        .json(&json!({ "iin": citizen.iin.to_string() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
 }

@@ -359,6 +359,8 @@ pub trait Store: Send + Sync + 'static {
     // ---- sign-in ----
 
     async fn put_otp(&self, otp: &OtpChallenge) -> StoreResult<()>;
+    /// How many challenges were created for `iin` since `since` (to rate-limit SMS).
+    async fn otps_since(&self, iin: &Iin, since: Timestamp) -> StoreResult<u64>;
     /// Counts one attempt at a live challenge and returns it (with the new count), or `None`
     /// when there is no such challenge, it expired, was consumed, or has `max_attempts`
     /// attempts already. Atomic: concurrent guesses cannot exceed the limit.

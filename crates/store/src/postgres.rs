@@ -909,6 +909,18 @@ impl Store for PostgresStore {
         Ok(deleted)
     }
 
+    async fn otps_since(&self, iin: &Iin, since: Timestamp) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM otp_challenges WHERE iin = $1 AND created_at >= $2",
+        )
+        .bind(iin.to_string())
+        .bind(since.as_microsecond())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        count(n)
+    }
+
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT region, state, COUNT(*) FROM applications GROUP BY region, state ORDER BY region, state",

@@ -1342,6 +1342,18 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn otps_since(&self, iin: &Iin, since: Timestamp) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM otp_challenges WHERE iin = ? AND created_at >= ?",
+        )
+        .bind(iin.to_string())
+        .bind(since.as_microsecond())
+        .fetch_one(&self.readers)
+        .await
+        .map_err(db_err)?;
+        count(n)
+    }
+
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT region, state, COUNT(*) FROM applications GROUP BY region, state ORDER BY region, state",

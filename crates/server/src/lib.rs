@@ -114,6 +114,9 @@ pub struct Services {
     pub config: Config,
     /// Wakes the outbox worker when a commit queued messages (it also polls).
     pub outbox_wakeup: tokio::sync::Notify,
+    /// When the outbox worker last went round its loop (Unix seconds; 0 = not started), so
+    /// `/readyz` can tell a stalled or dead worker from an idle one.
+    pub outbox_heartbeat: std::sync::atomic::AtomicI64,
 }
 
 impl Services {
@@ -136,16 +139,37 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// The outbox worker goes round at least every second; a minute without a round means it is
+/// stuck or gone.
+const WORKER_STALL_SECS: i64 = 60;
+
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.outbox_backlog().await {
-        Ok(backlog) => Json(serde_json::json!({
-            "status": "ready",
-            "database": state.store.backend(),
-            "outbox_backlog": backlog,
-        }))
-        .into_response(),
-        Err(e) => ApiError::from(e).into_response(),
+    let backlog = match state.store.outbox_backlog().await {
+        Ok(backlog) => backlog,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let beat = state
+        .outbox_heartbeat
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let age = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64 - beat)
+        .unwrap_or(i64::MAX);
+    if beat == 0 || age > WORKER_STALL_SECS {
+        return ApiError::plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "workers_not_running",
+            "the background workers are not running",
+        )
+        .into_response();
     }
+    Json(serde_json::json!({
+        "status": "ready",
+        "database": state.store.backend(),
+        "workers": "running",
+        "outbox_backlog": backlog,
+    }))
+    .into_response()
 }
 
 async fn fallback() -> ApiError {
@@ -315,5 +339,6 @@ pub fn app_state(
         image_profile: kuelik_media::Profile::default_profile(),
         config,
         outbox_wakeup: tokio::sync::Notify::new(),
+        outbox_heartbeat: std::sync::atomic::AtomicI64::new(0),
     }))
 }

@@ -164,6 +164,10 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
     let (s, mut st) = (state.clone(), stop.clone());
     handles.push(tokio::spawn(async move {
         loop {
+            if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+                s.outbox_heartbeat
+                    .store(now.as_secs() as i64, std::sync::atomic::Ordering::Relaxed);
+            }
             let handled = run_outbox_once(&s).await;
             if handled == 0 && pause(&mut st, Some(&s.outbox_wakeup), Duration::from_secs(1)).await
             {

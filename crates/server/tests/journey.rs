@@ -1783,3 +1783,21 @@ async fn one_time_codes_are_rate_limited_per_person() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_needs_the_workers() {
+    use tower::ServiceExt;
+    // The router alone, without `serve` (which starts the workers): not ready.
+    let (store, _dir) = open_store(Backend::Sqlite).await.unwrap();
+    let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
+    let config = Config::new(Secrets {
+        otp_key: [1; 32],
+        gateway_key: b"k".repeat(16),
+    });
+    let state = kuelik_server::app_state(store, clock, RuleBook::builtin().unwrap(), config);
+    let request = axum::http::Request::get("/readyz")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = kuelik_server::router(state).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

@@ -788,6 +788,17 @@ impl Application {
         self.state = event.to;
     }
 
+    /// Past its due date (15 working days after submission) on `today` and still waiting
+    /// for the service: late work the staff must see. Ready for pickup or finished is not late.
+    pub fn is_overdue(&self, today: Date) -> bool {
+        use ApplicationState::*;
+        let waiting = matches!(
+            self.state,
+            Submitted | Queued | UnderReview | Approved | InProduction | Dispatched
+        );
+        waiting && self.due_date.is_some_and(|due| today > due)
+    }
+
     /// The rules that hold between the fields in every reachable application.
     pub fn check_invariants(&self) -> Result<(), String> {
         use ApplicationState::*;
@@ -1264,6 +1275,20 @@ mod tests {
         assert_eq!(app.payment, Some(payment()));
         assert_eq!(app.state, Issued);
         assert!(!app.state.is_live());
+    }
+
+    #[test]
+    fn late_means_past_the_due_date_and_still_waiting_for_the_service() {
+        let app = reach(UnderReview);
+        let due = app.due_date.unwrap();
+        assert!(!app.is_overdue(due), "the due date itself is not late");
+        assert!(app.is_overdue(crate::time::add_days(due, 1)));
+        let ready = reach(ReadyForPickup);
+        assert!(!ready.is_overdue(crate::time::add_days(ready.due_date.unwrap(), 30)));
+        assert!(
+            !reach(Draft).is_overdue(date(2030, 1, 1)),
+            "a draft has no due date"
+        );
     }
 
     #[test]

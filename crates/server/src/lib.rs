@@ -295,13 +295,6 @@ pub async fn serve(
     result
 }
 
-/// Answers 404 for any status the handler does not expect (helper for `Option` lookups).
-pub fn found<T>(value: Option<T>) -> Result<T, ApiError> {
-    value.ok_or_else(ApiError::not_found)
-}
-
-pub const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
-
 /// Assembles the services: the simulated payment gateway (the only one built in so far),
 /// the log SMS sender (plus the dev inbox in demo mode), and the reference data.
 pub fn app_state(

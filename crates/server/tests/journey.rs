@@ -292,6 +292,18 @@ impl TestApp {
             .unwrap()
     }
 
+    async fn choose_point(&self, token: &str, id: &str, point: &str) -> Response {
+        let path = format!("/applications/{id}/registration-point");
+        let body = json!({ "point": point });
+        self.client
+            .put(self.api(&path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn upload(&self, token: &str, path: &str, bytes: &[u8]) -> Response {
         let form = reqwest::multipart::Form::new().part(
             "file",
@@ -365,14 +377,7 @@ impl TestApp {
                 .status(),
             StatusCode::OK
         );
-        let r = self
-            .client
-            .put(self.api(&format!("/applications/{id}/registration-point")))
-            .bearer_auth(token)
-            .json(&json!({ "point": point }))
-            .send()
-            .await
-            .unwrap();
+        let r = self.choose_point(token, id, point).await;
         assert_eq!(r.status(), StatusCode::OK);
         self.pay(token, id).await;
         let ticket = self.submit(token, p, id).await;
@@ -731,14 +736,7 @@ async fn annulment_refunds_and_a_new_application_needs_a_new_payment() {
             .status(),
             StatusCode::OK
         );
-        let r = app
-            .client
-            .put(app.api(&format!("/applications/{second}/registration-point")))
-            .bearer_auth(&token)
-            .json(&json!({ "point": "75-01" }))
-            .send()
-            .await
-            .unwrap();
+        let r = app.choose_point(&token, &second, "75-01").await;
         assert_eq!(r.status(), StatusCode::OK);
         let r = app
             .post(
@@ -988,16 +986,7 @@ async fn the_psc_message_for_other_reasons_and_bad_input_is_a_clear_4xx() {
         )
         .await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-        let (status, body) = problem(
-            app.client
-                .put(app.api(&format!("/applications/{id}/registration-point")))
-                .bearer_auth(&token)
-                .json(&json!({ "point": "71-01" }))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = problem(app.choose_point(&token, &id, "71-01").await).await;
         assert_eq!(
             (status, body["code"].as_str()),
             (
@@ -1392,14 +1381,7 @@ async fn two_instances_on_one_postgresql_serve_one_journey() {
             .status(),
         StatusCode::OK
     );
-    let r = b
-        .client
-        .put(b.api(&format!("/applications/{id}/registration-point")))
-        .bearer_auth(&token)
-        .json(&json!({ "point": "71-01" }))
-        .send()
-        .await
-        .unwrap();
+    let r = b.choose_point(&token, &id, "71-01").await;
     assert_eq!(r.status(), StatusCode::OK);
     a.pay(&token, &id).await;
     let ticket = b.submit(&token, &citizen, &id).await;
@@ -1680,14 +1662,7 @@ async fn photo_checks_say_what_to_fix_block_a_failed_submission_and_flag_reuse()
                 .status(),
             StatusCode::OK
         );
-        let r = app
-            .client
-            .put(app.api(&format!("/applications/{id}/registration-point")))
-            .bearer_auth(&token)
-            .json(&json!({ "point": "71-01" }))
-            .send()
-            .await
-            .unwrap();
+        let r = app.choose_point(&token, &id, "71-01").await;
         assert_eq!(r.status(), StatusCode::OK);
         app.pay(&token, &id).await;
         let r = app

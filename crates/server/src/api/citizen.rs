@@ -17,7 +17,7 @@ use kuelik_core::digest::Sha256Digest;
 use kuelik_core::eligibility;
 use kuelik_core::iin::Iin;
 use kuelik_core::lifecycle::{
-    Actor, Application, ApplicationId, ApplicationState, Command, LifecyclePolicy,
+    Actor, Application, ApplicationId, ApplicationState, Command, EventKind, LifecyclePolicy,
 };
 use kuelik_core::region::PointId;
 use kuelik_core::register::Person;
@@ -380,10 +380,13 @@ pub async fn detail_view(
     view.history = Some(
         history
             .iter()
+            // The status history: state changes, plus the payment and the refund.
             .filter(|e| {
                 e.from != e.to
-                    || e.kind.as_str() == "refund_confirmed"
-                    || e.kind.as_str() == "payment_recorded"
+                    || matches!(
+                        e.kind,
+                        EventKind::RefundConfirmed | EventKind::PaymentRecorded { .. }
+                    )
             })
             .map(EventView::from)
             .collect(),

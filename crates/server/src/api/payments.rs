@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use jiff::Timestamp;
 use serde_json::json;
 
-use kuelik_core::lifecycle::{Actor, ApplicationState, Command, Payment, RefundState};
+use kuelik_core::lifecycle::{Actor, Command, Payment, RefundState};
 use kuelik_store::{Changes, PaymentRecord, PaymentStatus};
 
 use crate::api::{audit, transition};
@@ -194,12 +194,4 @@ pub async fn callback(
         .unwrap_or("");
     process_callback(&state, &body, signature).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Whether an application still waits for a refund (for views).
-pub fn refund_pending(state: ApplicationState, refund: Option<RefundState>) -> bool {
-    matches!(
-        state,
-        ApplicationState::Annulled | ApplicationState::Withdrawn
-    ) && refund == Some(RefundState::Pending)
 }

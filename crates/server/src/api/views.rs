@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use kuelik_core::eligibility::Decision;
 use kuelik_core::lang::Localized;
-use kuelik_core::lifecycle::{Actor, Application, ApplicationState, Event, EventKind};
+use kuelik_core::lifecycle::{Application, Event};
 use kuelik_core::messages;
 use kuelik_core::register::Person;
 use kuelik_store::{Notice, PaymentRecord};
@@ -248,11 +248,6 @@ pub struct ApplicationView {
 
 impl ApplicationView {
     pub fn new(app: &Application, version: i64, today: Date) -> ApplicationView {
-        use ApplicationState::*;
-        let waiting = matches!(
-            app.state,
-            Submitted | Queued | UnderReview | Approved | InProduction | Dispatched
-        );
         ApplicationView {
             id: app.id.0,
             state: app.state.as_str().into(),
@@ -267,7 +262,7 @@ impl ApplicationView {
             document_number: app.document_number.clone(),
             submitted_at: app.submitted_at.map(|t| t.to_string()),
             due_date: app.due_date,
-            overdue: waiting && app.due_date.is_some_and(|d| today > d),
+            overdue: app.is_overdue(today),
             annulment: app.annulment.as_ref().map(|a| AnnulmentView {
                 reason: a.reason.as_str().into(),
                 reason_text: messages::annulment_reason(a.reason).into(),
@@ -307,14 +302,4 @@ impl From<&Notice> for NoticeView {
             read: n.read_at.is_some(),
         }
     }
-}
-
-/// Whether a staff actor's event history may be shown with their role only.
-pub fn role_of(actor: &Actor) -> &'static str {
-    actor.role().as_str()
-}
-
-/// Whether an event changed the state (status history shows those).
-pub fn is_state_change(e: &Event) -> bool {
-    e.from != e.to || matches!(e.kind, EventKind::RefundConfirmed)
 }

@@ -54,6 +54,16 @@ pub struct ServiceConfig {
     /// Hex key shared with the payment gateway to sign callbacks (≥ 16 bytes).
     pub gateway_key: Option<String>,
     pub gateway_key_file: Option<PathBuf>,
+    /// PEM (PKCS#8, P-256) key signing the audit log's checkpoints. Default:
+    /// `DATA_DIR/audit-key.pem`, created on first start. Every instance on one database
+    /// needs the same key.
+    pub audit_key_file: Option<PathBuf>,
+    /// PEM CA certificates the officers' signing certificates must chain to. Without it
+    /// (and outside demo mode) no application can be approved.
+    pub trust_anchors_file: Option<PathBuf>,
+    /// Revoked officer certificates: a CRL (PEM or DER) or a revoked-serials list
+    /// (`SERIAL-HEX [ISSUER-DN]` per line).
+    pub revocation_file: Option<PathBuf>,
 }
 
 impl Default for ServiceConfig {
@@ -75,6 +85,9 @@ impl Default for ServiceConfig {
             otp_key_file: None,
             gateway_key: None,
             gateway_key_file: None,
+            audit_key_file: None,
+            trust_anchors_file: None,
+            revocation_file: None,
         }
     }
 }
@@ -191,6 +204,39 @@ impl ServiceConfig {
             .filter(|k| k.len() >= 16)
             .ok_or_else(|| UsageError(format!("{name} must be at least 16 bytes in hex")))?;
         Ok(Some(bytes))
+    }
+
+    /// Where the audit-log signing key is.
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.audit_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-key.pem"))
+    }
+
+    /// The trust anchors and revocations, when configured.
+    pub fn trust_store(&self) -> Result<Option<kuelik_trust::TrustStore>, UsageError> {
+        let Some(anchors) = &self.trust_anchors_file else {
+            return Ok(None);
+        };
+        let pem = std::fs::read_to_string(anchors)
+            .map_err(|e| UsageError(format!("trust_anchors_file {}: {e}", anchors.display())))?;
+        let mut revoked = kuelik_trust::RevocationList::new();
+        if let Some(path) = &self.revocation_file {
+            let bytes = std::fs::read(path)
+                .map_err(|e| UsageError(format!("revocation_file {}: {e}", path.display())))?;
+            let is_crl = bytes.first() == Some(&0x30)
+                || String::from_utf8_lossy(&bytes).contains("BEGIN X509 CRL");
+            if is_crl {
+                revoked.add_crl(&bytes)
+            } else {
+                kuelik_trust::RevocationList::from_text(&String::from_utf8_lossy(&bytes))
+                    .map(|list| revoked.merge(list))
+            }
+            .map_err(|e| UsageError(format!("revocation_file {}: {e}", path.display())))?;
+        }
+        kuelik_trust::TrustStore::new(&pem, revoked)
+            .map(Some)
+            .map_err(|e| UsageError(format!("trust_anchors_file {}: {e}", anchors.display())))
     }
 
     /// The effective configuration as TOML, with secrets hidden.

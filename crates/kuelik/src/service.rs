@@ -176,7 +176,38 @@ fn secrets(config: &ServiceConfig) -> Result<Secrets, UsageError> {
     Ok(Secrets {
         otp_key,
         gateway_key,
+        audit_key: audit_key(config)?,
     })
+}
+
+/// The audit-log signing key from `audit_key_file` (default `DATA_DIR/audit-key.pem`),
+/// created owner-only on first start when it is the default file.
+pub fn audit_key(config: &ServiceConfig) -> Result<kuelik_trust::ServerKey, UsageError> {
+    let path = config.audit_key_path();
+    match std::fs::read_to_string(&path) {
+        Ok(pem) => kuelik_trust::ServerKey::from_pem(&pem)
+            .map_err(|e| UsageError(format!("audit key {}: {e}", path.display()))),
+        Err(_) if config.audit_key_file.is_none() => {
+            let key = kuelik_trust::ServerKey::generate();
+            let pem = key.to_pem().map_err(|e| UsageError(e.to_string()))?;
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| UsageError(e.to_string()))?;
+            write_private(&path, pem.as_bytes())?;
+            Ok(key)
+        }
+        Err(e) => Err(UsageError(format!("audit key {}: {e}", path.display()))),
+    }
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), UsageError> {
+    std::fs::write(path, bytes)
+        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(())
 }
 
 fn init_logging(config: &ServiceConfig) {
@@ -207,6 +238,14 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
         config.max_upload_bytes = service.max_upload_bytes;
         config.max_json_bytes = service.max_json_bytes;
         config.retention_days = service.retention_days;
+        config.trust = service.trust_store()?;
+        let demo_ca = if service.demo {
+            let (ca, trust) = demo_trust(&service, config.trust.take())?;
+            config.trust = Some(trust);
+            Some(ca)
+        } else {
+            None
+        };
         if service.demo {
             rules.enable("continuation").map_err(|e| UsageError(e.to_string()))?;
         }
@@ -216,7 +255,9 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
             .map_err(|e| UsageError(format!("cannot listen on {}: {e}", service.listen)))?;
         let addr = listener.local_addr().map_err(|e| UsageError(e.to_string()))?;
         if args.demo {
-            let seeded = kuelik_server::demo::seed(&state).await.map_err(UsageError)?;
+            let seeded = kuelik_server::demo::seed(&state, demo_ca.as_ref())
+                .await
+                .map_err(UsageError)?;
             println!("DEMO MODE. The `continuation` rule set is ON: it continues the pilot's rules after");
             println!("31 March 2026, an assumption of this project, not law.");
             print!("{seeded}");
@@ -230,6 +271,33 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
         .await
         .map_err(|e| UsageError(format!("the server stopped: {e}")))
     })
+}
+
+/// Demo mode: a fresh demo CA each start, whose certificate joins the demo's trust anchors
+/// (kept in `DATA_DIR/demo-pki/anchors.pem`, so approvals signed under an earlier start still
+/// verify), plus any anchors configured.
+fn demo_trust(
+    config: &ServiceConfig,
+    configured: Option<kuelik_trust::TrustStore>,
+) -> Result<(kuelik_trust::DemoCa, kuelik_trust::TrustStore), UsageError> {
+    let dir = config.data_dir.join("demo-pki");
+    std::fs::create_dir_all(&dir).map_err(|e| UsageError(e.to_string()))?;
+    let ca =
+        kuelik_trust::DemoCa::generate("kuelik demo CA").map_err(|e| UsageError(e.to_string()))?;
+    let path = dir.join("anchors.pem");
+    let mut anchors = std::fs::read_to_string(&path).unwrap_or_default();
+    anchors.push_str(ca.cert_pem());
+    std::fs::write(&path, &anchors)
+        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+    if let Some(path) = &config.trust_anchors_file {
+        anchors.push_str(&std::fs::read_to_string(path).unwrap_or_default());
+    }
+    let revoked = configured
+        .map(|t| t.revocations().clone())
+        .unwrap_or_default();
+    let trust = kuelik_trust::TrustStore::new(&anchors, revoked)
+        .map_err(|e| UsageError(format!("demo trust anchors: {e}")))?;
+    Ok((ca, trust))
 }
 
 pub fn migrate(store: StoreArgs) -> Result<(), UsageError> {

@@ -26,6 +26,48 @@ use crate::AppState;
 
 /// The demo staff's password (demo mode only; printed at start).
 pub const DEMO_PASSWORD: &str = "kuelik-demo-2025";
+/// The demo officers' PIN for remote signing (demo mode only; printed at start).
+pub const DEMO_PIN: &str = "246810";
+/// The demo officers, who get a certificate from the demo CA at every start.
+const DEMO_OFFICERS: [&str; 2] = ["officer71", "officer75"];
+
+/// Issues each demo officer a certificate from `ca`, binds it and seals its key under
+/// [`DEMO_PIN`]; returns officer71's credentials (it signs the demo's approvals).
+async fn bind_demo_officers(
+    state: &AppState,
+    ca: &kuelik_trust::DemoCa,
+) -> Result<Option<kuelik_trust::OfficerCredentials>, String> {
+    let now = state.clock.now();
+    let validity = kuelik_trust::Validity::days_from(now, 365).map_err(|e| e.to_string())?;
+    let mut first = None;
+    for username in DEMO_OFFICERS {
+        let Some(account) = state
+            .store
+            .staff_by_username(username)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            continue;
+        };
+        let creds = ca
+            .issue_officer(username, kuelik_trust::KeyAlgorithm::EcdsaP256, validity)
+            .map_err(|e| e.to_string())?;
+        let sealed = kuelik_trust::seal(&creds.key_pem, DEMO_PIN).map_err(|e| e.to_string())?;
+        state
+            .store
+            .put_officer_credential(&kuelik_store::OfficerCredential {
+                staff: account.id,
+                fingerprint: creds.sha256_fingerprint.clone(),
+                certificate: creds.cert_der.clone(),
+                sealed_key: Some(serde_json::to_string(&sealed).map_err(|e| e.to_string())?),
+                bound_at: now,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        first.get_or_insert(creds);
+    }
+    Ok(first)
+}
 
 /// The media crate's compliant corpus images (a public-domain portrait, a drawn signature),
 /// so that every demo application has a photo and a signature an officer can look at.
@@ -213,7 +255,7 @@ fn road_to(
 }
 
 /// Seeds the demo data (once) and returns what to print: how to sign in as each role.
-pub async fn seed(state: &AppState) -> Result<String, String> {
+pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result<String, String> {
     let now = state.clock.now();
     let today = almaty_date(now);
     let store = &state.store;
@@ -305,6 +347,10 @@ pub async fn seed(state: &AppState) -> Result<String, String> {
         for account in &accounts {
             store.add_staff(account).await.map_err(e)?;
         }
+        let signer = match ca {
+            Some(ca) => bind_demo_officers(state, ca).await?,
+            None => None,
+        };
         let officer = Actor::Officer {
             staff: accounts[1].id,
             region: "71".parse().map_err(|_| "region")?,
@@ -361,6 +407,37 @@ pub async fn seed(state: &AppState) -> Result<String, String> {
                         .map_err(|e| format!("demo {}: {e}", target.as_str()))?,
                 );
             }
+            // Past approval: the approval officer71 signed, as production will check it.
+            let approval = match (&signer, app.approved_by) {
+                (Some(creds), Some(officer)) => {
+                    let document = crate::approvals::document_of(
+                        &app,
+                        person,
+                        &photo.to_string(),
+                        &signature.to_string(),
+                        "officer71",
+                        now,
+                    )
+                    .map_err(|r| r.detail)?
+                    .canonical_bytes();
+                    let cms = kuelik_trust::cms::sign_detached(
+                        &document,
+                        &creds.key_pem,
+                        &creds.cert_pem,
+                        now,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    Some(kuelik_store::Approval {
+                        application: app.id,
+                        officer,
+                        method: kuelik_store::SigningMethod::Remote,
+                        document,
+                        signature: cms,
+                        signed_at: now,
+                    })
+                }
+                _ => None,
+            };
             let refund = app.refund.is_some();
             let payment = PaymentRecord {
                 id: Uuid::now_v7(),
@@ -398,6 +475,7 @@ pub async fn seed(state: &AppState) -> Result<String, String> {
                         },
                     ],
                     payments: vec![payment],
+                    approval,
                     ..Changes::default()
                 })
                 .await
@@ -406,8 +484,17 @@ pub async fn seed(state: &AppState) -> Result<String, String> {
         let _ = writeln!(out, "Demo data created: {} people in the register, 6 staff, 11 applications (one per state).", people.len());
     } else {
         let _ = writeln!(out, "Demo data already present.");
+        if let Some(ca) = ca {
+            bind_demo_officers(state, ca).await?;
+        }
     }
     let _ = writeln!(out, "Staff (password {DEMO_PASSWORD:?}): admin, officer71, officer75, production, point7101, point7501.");
+    if ca.is_some() {
+        let _ = writeln!(
+            out,
+            "Officers approve with their e-signature: PIN {DEMO_PIN:?} (keys from a demo CA)."
+        );
+    }
     let _ = writeln!(
         out,
         "Citizens (sign in with the IIN; the one-time code appears at /dev/inbox):"

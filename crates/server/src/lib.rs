@@ -27,6 +27,8 @@ use kuelik_core::rules::RuleBook;
 use kuelik_store::Store;
 
 pub mod api;
+pub mod approvals;
+pub mod audit_chain;
 pub mod auth;
 pub mod checks;
 pub mod clock;
@@ -53,6 +55,9 @@ pub struct Secrets {
     pub otp_key: [u8; 32],
     /// Shared with the payment gateway: signs its callbacks (HMAC-SHA256).
     pub gateway_key: Vec<u8>,
+    /// Signs the audit log's checkpoints (ECDSA P-256). Every instance on one database uses
+    /// the same key.
+    pub audit_key: kuelik_trust::ServerKey,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -75,6 +80,9 @@ pub struct Config {
     /// Days after an application finished (issued, annulled, withdrawn) before its photo and
     /// signature are deleted; 0 keeps them forever.
     pub retention_days: u32,
+    /// The CA certificates officers' signatures must chain to, with the revocations; `None`
+    /// (not configured) refuses every approval with `no_trust_anchors`.
+    pub trust: Option<kuelik_trust::TrustStore>,
     pub secrets: Secrets,
 }
 
@@ -86,6 +94,7 @@ impl Config {
             max_upload_bytes: 5 * 1024 * 1024,
             max_json_bytes: 64 * 1024,
             retention_days: 365,
+            trust: None,
             secrets,
         }
     }

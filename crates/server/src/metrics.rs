@@ -62,6 +62,9 @@ pub async fn render(State(state): State<AppState>) -> Response {
         }
         Err(e) => return ApiError::from(e).into_response(),
     }
+    if let Ok(pending) = state.store.audit_pending_count().await {
+        metrics::gauge!("kuelik_audit_sequencer_lag").set(pending as f64);
+    }
     if let Ok(backlog) = state.store.outbox_backlog().await {
         metrics::gauge!("kuelik_outbox_backlog").set(backlog as f64);
     }

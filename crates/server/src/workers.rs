@@ -4,6 +4,8 @@
 //! - abandoned reviews: returns applications taken but left untouched to the queue;
 //! - reminders: tells citizens whose card enters the online window that they can renew;
 //! - retention: deletes the images of applications finished longer ago than configured;
+//! - the audit sequencer: chains written events and audit entries, one signed checkpoint
+//!   per batch;
 //! - the simulated gateway's callbacks, handled like a real gateway's.
 
 use std::time::Duration;
@@ -158,6 +160,20 @@ pub async fn release_abandoned_once(state: &AppState) {
     }
 }
 
+/// Moves written events and audit entries into the signed hash chain; returns how many.
+pub async fn run_audit_sequencer_once(state: &AppState) -> usize {
+    let now = state.clock.now();
+    match crate::audit_chain::sequence_once(&*state.store, &state.config.secrets.audit_key, now)
+        .await
+    {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "audit sequencing failed");
+            0
+        }
+    }
+}
+
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let mut handles = Vec::new();
 
@@ -218,6 +234,22 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
         loop {
             while run_retention_once(&s).await > 0 {}
             if pause(&mut st, None, Duration::from_secs(3600)).await {
+                break;
+            }
+        }
+    }));
+
+    let (s, mut st) = (state.clone(), stop.clone());
+    handles.push(tokio::spawn(async move {
+        loop {
+            let sequenced = run_audit_sequencer_once(&s).await;
+            // A full batch means more may wait: go again at once.
+            if sequenced < crate::audit_chain::BATCH as usize
+                && pause(&mut st, None, Duration::from_millis(500)).await
+            {
+                break;
+            }
+            if *st.borrow() {
                 break;
             }
         }

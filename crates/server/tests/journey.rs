@@ -75,7 +75,7 @@ async fn the_whole_life_cycle_from_eligibility_to_issue() {
             .post(
                 &officer,
                 &format!("/officer/applications/{id}/approve"),
-                json!({}),
+                json!({ "pin": OFFICER_PIN }),
             )
             .await;
         assert_eq!(r.status(), StatusCode::OK);
@@ -710,7 +710,7 @@ async fn an_abandoned_review_returns_to_the_queue() {
             app.post(
                 &b,
                 &format!("/officer/applications/{id}/approve"),
-                json!({}),
+                json!({ "pin": OFFICER_PIN }),
             )
             .await,
         )
@@ -750,7 +750,7 @@ async fn an_abandoned_review_returns_to_the_queue() {
             app.post(
                 &b,
                 &format!("/officer/applications/{id}/approve"),
-                json!({})
+                json!({ "pin": OFFICER_PIN })
             )
             .await
             .status(),
@@ -895,7 +895,14 @@ async fn two_instances_on_one_postgresql_serve_one_journey() {
     // Two instances, each with its own pool, on one fresh database.
     let db = create_test_database(&admin_url).await;
     let a = TestApp::start_on(kuelik_store::open(&db).await.unwrap(), None).await;
-    let b = TestApp::start_on(kuelik_store::open(&db).await.unwrap(), None).await;
+    let b = TestApp::start_with(
+        kuelik_store::open(&db).await.unwrap(),
+        None,
+        db.clone(),
+        a.ca.clone(),
+        a.state.config.secrets.audit_key.clone(),
+    )
+    .await;
 
     let citizen = person(10, "71", 4, "+77010000010");
     a.add_people(std::slice::from_ref(&citizen)).await;
@@ -958,7 +965,7 @@ async fn two_instances_on_one_postgresql_serve_one_journey() {
             .post(
                 winner.1,
                 &format!("/officer/applications/{id}/approve"),
-                json!({})
+                json!({ "pin": OFFICER_PIN })
             )
             .await
             .status(),
@@ -1315,6 +1322,7 @@ async fn readiness_needs_the_workers() {
     let config = Config::new(Secrets {
         otp_key: [1; 32],
         gateway_key: b"k".repeat(16),
+        audit_key: audit_key(),
     });
     let state = kuelik_server::app_state(store, clock, RuleBook::builtin().unwrap(), config);
     let request = axum::http::Request::get("/readyz")

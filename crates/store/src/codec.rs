@@ -27,9 +27,10 @@ use kuelik_core::money::Tiyn;
 use kuelik_core::register::Person;
 
 use crate::{
-    AuditEntry, Blob, Changes, IdempotencyRecord, Notice, OtpChallenge, OutboxMessage,
-    PaymentRecord, PaymentStatus, Session, StaffAccount, StoreError, StoreResult,
-    StoredApplication,
+    Approval, AuditEntry, Blob, ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes,
+    IdempotencyRecord, Notice, OfficerCredential, OtpChallenge, OutboxMessage, PaymentRecord,
+    PaymentStatus, Session, SignatureCheck, SigningMethod, StaffAccount, StoreError, StoreResult,
+    StoredApplication, StoredCheckpoint,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -69,6 +70,32 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, Unique)] = &[
         "reminders_pkey",
         "reminders.iin, reminders.last_valid_day",
         Unique::Duplicate("reminder"),
+    ),
+    (
+        "officer_credentials_pkey",
+        "officer_credentials.fingerprint",
+        Unique::Duplicate("certificate"),
+    ),
+    (
+        "approvals_pkey",
+        "approvals.application_id",
+        Unique::Duplicate("approval"),
+    ),
+    // Another sequencer appended the same sequence numbers or rows first.
+    (
+        "audit_chain_pkey",
+        "audit_chain.seq",
+        Unique::Duplicate("audit_chain"),
+    ),
+    (
+        "audit_chain_source_key",
+        "audit_chain.source, audit_chain.source_pos",
+        Unique::Duplicate("audit_chain"),
+    ),
+    (
+        "audit_checkpoints_pkey",
+        "audit_checkpoints.seq",
+        Unique::Duplicate("audit_chain"),
     ),
     (
         "payments_gateway_reference_key",
@@ -708,6 +735,26 @@ pub(crate) struct ChangeRows {
     pub reminders: Vec<(String, String, i64)>,
     /// (digest, kind, verdict, perceptual hash hex, report JSON, checked at µs)
     pub image_checks: Vec<(String, String, String, Option<String>, String, i64)>,
+    pub approval: Option<ApprovalRow>,
+    pub signature_checks: Vec<SignatureCheckRow>,
+}
+
+pub(crate) struct ApprovalRow {
+    pub application_id: Uuid,
+    pub officer: Uuid,
+    pub method: &'static str,
+    pub document: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub signed_at: i64,
+}
+
+pub(crate) struct SignatureCheckRow {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub at: i64,
+    pub outcome: &'static str,
+    pub code: String,
+    pub detail: String,
 }
 
 pub(crate) fn changes(c: &Changes) -> StoreResult<ChangeRows> {
@@ -756,5 +803,189 @@ pub(crate) fn changes(c: &Changes) -> StoreResult<ChangeRows> {
                 )
             })
             .collect(),
+        approval: c.approval.as_ref().map(|a| ApprovalRow {
+            application_id: a.application.0,
+            officer: a.officer.0,
+            method: a.method.as_str(),
+            document: a.document.clone(),
+            signature: a.signature.clone(),
+            signed_at: micros(a.signed_at),
+        }),
+        signature_checks: c
+            .signature_checks
+            .iter()
+            .map(|k| SignatureCheckRow {
+                id: k.id,
+                application_id: k.application.0,
+                at: micros(k.at),
+                outcome: if k.verified { "verified" } else { "refused" },
+                code: k.code.clone(),
+                detail: k.detail.clone(),
+            })
+            .collect(),
     })
+}
+
+// ---------------------------------------------------------------------------------------
+// The trust chain
+// ---------------------------------------------------------------------------------------
+
+pub(crate) fn officer_credential<R: RowExt>(row: &R) -> StoreResult<OfficerCredential> {
+    Ok(OfficerCredential {
+        staff: kuelik_core::lifecycle::StaffId(row.uuid("staff_id")?),
+        fingerprint: row.text("fingerprint")?,
+        certificate: row.bytes("certificate")?,
+        sealed_key: row.opt_text("sealed_key")?,
+        bound_at: row.ts("bound_at")?,
+    })
+}
+
+pub(crate) fn approval<R: RowExt>(row: &R) -> StoreResult<Approval> {
+    Ok(Approval {
+        application: kuelik_core::lifecycle::ApplicationId(row.uuid("application_id")?),
+        officer: kuelik_core::lifecycle::StaffId(row.uuid("officer")?),
+        method: match row.text("method")?.as_str() {
+            "client" => SigningMethod::Client,
+            "remote" => SigningMethod::Remote,
+            other => return Err(corrupt("approvals.method", other)),
+        },
+        document: row.bytes("document")?,
+        signature: row.bytes("signature")?,
+        signed_at: row.ts("signed_at")?,
+    })
+}
+
+pub(crate) fn signature_check<R: RowExt>(row: &R) -> StoreResult<SignatureCheck> {
+    Ok(SignatureCheck {
+        id: row.uuid("id")?,
+        application: kuelik_core::lifecycle::ApplicationId(row.uuid("application_id")?),
+        at: row.ts("at")?,
+        verified: row.text("outcome")? == "verified",
+        code: row.text("code")?,
+        detail: row.text("detail")?,
+    })
+}
+
+pub(crate) fn checkpoint<R: RowExt>(row: &R) -> StoreResult<StoredCheckpoint> {
+    Ok(StoredCheckpoint {
+        seq: u64::try_from(row.int("seq")?).map_err(|e| corrupt("audit_checkpoints.seq", e))?,
+        at: row.ts("at")?,
+        data: row.text("data")?,
+    })
+}
+
+fn chain_source(text: &str) -> StoreResult<ChainSource> {
+    match text {
+        "event" => Ok(ChainSource::Event),
+        "audit" => Ok(ChainSource::Audit),
+        other => Err(corrupt("audit chain source", other)),
+    }
+}
+
+fn hash32(column: &str, bytes: Vec<u8>) -> StoreResult<[u8; 32]> {
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| corrupt(column, format!("{} bytes, not 32", b.len())))
+}
+
+/// The canonical bytes of an event or audit row, from every column the row has — so any
+/// edit to any column changes them. The columns come aliased `e_*` (events) and `a_*`
+/// (audit entries), JSON read as text, ids as text; `None` when the row does not exist.
+///
+/// Field order is fixed by the struct; JSON text is kept as stored (each backend reads its
+/// own bytes back identically, which is all the chain needs).
+fn row_bytes<R: RowExt>(row: &R, source: ChainSource) -> StoreResult<Option<Vec<u8>>> {
+    #[derive(Serialize)]
+    struct EventEntry {
+        source: &'static str,
+        seq: i64,
+        application_id: String,
+        kind: String,
+        from_state: String,
+        to_state: String,
+        actor_role: String,
+        actor_staff: Option<String>,
+        at: i64,
+        data: String,
+    }
+    #[derive(Serialize)]
+    struct AuditEntryBytes {
+        source: &'static str,
+        pos: i64,
+        id: String,
+        at: i64,
+        actor_role: String,
+        actor: String,
+        action: String,
+        target: Option<String>,
+        details: String,
+    }
+    let bytes = match source {
+        ChainSource::Event => {
+            let Some(seq) = row.opt_int("e_seq")? else {
+                return Ok(None);
+            };
+            serde_json::to_vec(&EventEntry {
+                source: "event",
+                seq,
+                application_id: row.text("e_application_id")?,
+                kind: row.text("e_kind")?,
+                from_state: row.text("e_from_state")?,
+                to_state: row.text("e_to_state")?,
+                actor_role: row.text("e_actor_role")?,
+                actor_staff: row.opt_text("e_actor_staff")?,
+                at: row.int("e_at")?,
+                data: row.text("e_data")?,
+            })
+        }
+        ChainSource::Audit => {
+            let Some(pos) = row.opt_int("a_pos")? else {
+                return Ok(None);
+            };
+            serde_json::to_vec(&AuditEntryBytes {
+                source: "audit",
+                pos,
+                id: row.text("a_id")?,
+                at: row.int("a_at")?,
+                actor_role: row.text("a_actor_role")?,
+                actor: row.text("a_actor")?,
+                action: row.text("a_action")?,
+                target: row.opt_text("a_target")?,
+                details: row.text("a_details")?,
+            })
+        }
+    };
+    bytes
+        .map(Some)
+        .map_err(|e| StoreError::Database(format!("audit entry bytes: {e}")))
+}
+
+/// A pending row (`source`, `source_pos` and the aliased columns); `None` when its row is
+/// gone (it cannot be sequenced; verification reports the row as missing).
+pub(crate) fn chain_candidate<R: RowExt>(row: &R) -> StoreResult<Option<ChainCandidate>> {
+    let source = chain_source(&row.text("source")?)?;
+    let source_pos = row.int("source_pos")?;
+    Ok(row_bytes(row, source)?.map(|bytes| ChainCandidate {
+        source,
+        source_pos,
+        bytes,
+    }))
+}
+
+pub(crate) fn chain_entry<R: RowExt>(row: &R) -> StoreResult<ChainEntry> {
+    let source = chain_source(&row.text("source")?)?;
+    Ok(ChainEntry {
+        link: ChainLink {
+            seq: u64::try_from(row.int("seq")?).map_err(|e| corrupt("audit_chain.seq", e))?,
+            source,
+            source_pos: row.int("source_pos")?,
+            entry_hash: hash32("entry_hash", row.bytes("entry_hash")?)?,
+            chain_hash: hash32("chain_hash", row.bytes("chain_hash")?)?,
+        },
+        bytes: row_bytes(row, source)?,
+    })
+}
+
+pub(crate) fn chain_source_row<R: RowExt>(row: &R) -> StoreResult<(ChainSource, i64)> {
+    Ok((chain_source(&row.text("source")?)?, row.int("source_pos")?))
 }

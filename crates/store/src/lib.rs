@@ -231,6 +231,123 @@ pub struct Changes {
     pub reminders: Vec<ReminderSent>,
     /// Inserted or replaced by digest (a new profile may re-check an image).
     pub image_checks: Vec<ImageCheck>,
+    /// Inserted once per application (an approval is never changed).
+    pub approval: Option<Approval>,
+    /// Appended: the production centre's verifications, refusals included.
+    pub signature_checks: Vec<SignatureCheck>,
+}
+
+/// How the officer's signature was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SigningMethod {
+    /// Signed outside the service with the officer's own key; the CMS was uploaded.
+    Client,
+    /// Signed by the service with the officer's sealed key, unlocked by their PIN.
+    Remote,
+}
+
+impl SigningMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningMethod::Client => "client",
+            SigningMethod::Remote => "remote",
+        }
+    }
+}
+
+/// An officer's signed approval (R11): the canonical approval document and the detached CMS
+/// signature over exactly those bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    pub application: ApplicationId,
+    pub officer: StaffId,
+    pub method: SigningMethod,
+    pub document: Vec<u8>,
+    /// DER `ContentInfo` with a detached `SignedData`.
+    pub signature: Vec<u8>,
+    pub signed_at: Timestamp,
+}
+
+/// One verification by the production centre before making a document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureCheck {
+    pub id: Uuid,
+    pub application: ApplicationId,
+    pub at: Timestamp,
+    pub verified: bool,
+    /// `verified`, or the refusal reason (`digest_mismatch`, `certificate_revoked`, …).
+    pub code: String,
+    /// Human-readable detail for the operator (no personal data).
+    pub detail: String,
+}
+
+/// An officer's certificate bound to their account, with their private key sealed under
+/// their PIN when they sign remotely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficerCredential {
+    pub staff: StaffId,
+    /// Lowercase hex SHA-256 of the certificate's DER.
+    pub fingerprint: String,
+    /// DER.
+    pub certificate: Vec<u8>,
+    /// The sealed private key (JSON, see kuelik-trust's keystore); `None` when the officer
+    /// only signs on their own device.
+    pub sealed_key: Option<String>,
+    pub bound_at: Timestamp,
+}
+
+/// Which table an audit-chain entry stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainSource {
+    /// A life-cycle event (`events.seq`).
+    Event,
+    /// An audit entry (`audit_entries.pos`).
+    Audit,
+}
+
+impl ChainSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChainSource::Event => "event",
+            ChainSource::Audit => "audit",
+        }
+    }
+}
+
+/// A row waiting for the audit sequencer, with its canonical bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainCandidate {
+    pub source: ChainSource,
+    pub source_pos: i64,
+    pub bytes: Vec<u8>,
+}
+
+/// One sequenced entry of the audit chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainLink {
+    pub seq: u64,
+    pub source: ChainSource,
+    pub source_pos: i64,
+    pub entry_hash: [u8; 32],
+    pub chain_hash: [u8; 32],
+}
+
+/// A sequenced entry read back with the current canonical bytes of its row (`None` when the
+/// row is gone), for verification and export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainEntry {
+    pub link: ChainLink,
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// A signed checkpoint as stored (JSON, see kuelik-trust's audit module).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub data: String,
 }
 
 /// A staff member's account.
@@ -477,10 +594,53 @@ pub trait Store: Send + Sync + 'static {
     /// Marks a notice read; false if it is not this citizen's or does not exist.
     async fn mark_notice_read(&self, iin: &Iin, id: Uuid, now: Timestamp) -> StoreResult<bool>;
 
+    // ---- the trust chain ----
+
+    /// Binds a certificate (and sealed key) to an officer; binding the same certificate
+    /// again replaces its sealed key (a new PIN). Earlier certificates stay bound (what they
+    /// signed still verifies). [`StoreError::Duplicate`]`("certificate")` if the
+    /// certificate is another's.
+    async fn put_officer_credential(&self, credential: &OfficerCredential) -> StoreResult<()>;
+    /// The officer's newest binding.
+    async fn officer_credential(&self, staff: StaffId) -> StoreResult<Option<OfficerCredential>>;
+    async fn officer_credential_by_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> StoreResult<Option<OfficerCredential>>;
+    async fn approval(&self, application: ApplicationId) -> StoreResult<Option<Approval>>;
+    /// An application's signature checks, oldest first.
+    async fn signature_checks(
+        &self,
+        application: ApplicationId,
+    ) -> StoreResult<Vec<SignatureCheck>>;
+
     // ---- audit ----
 
     /// The newest audit entries, newest first.
     async fn audit_entries(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// Rows waiting for the sequencer, in the order they were written.
+    async fn audit_pending(&self, limit: u32) -> StoreResult<Vec<ChainCandidate>>;
+    async fn audit_pending_count(&self) -> StoreResult<u64>;
+    async fn last_audit_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>>;
+    /// Appends a sequenced batch and its checkpoint and takes the rows off the pending list,
+    /// in one transaction; [`StoreError::Duplicate`]`("audit_chain")` when another sequencer
+    /// appended first (nothing is written; resume from the new last checkpoint).
+    async fn append_audit_chain(
+        &self,
+        links: Vec<ChainLink>,
+        checkpoint: StoredCheckpoint,
+    ) -> StoreResult<()>;
+    /// Sequenced entries after `after_seq`, in order.
+    async fn audit_chain(&self, after_seq: u64, limit: u32) -> StoreResult<Vec<ChainEntry>>;
+    /// Checkpoints after `after_seq`, in order.
+    async fn audit_checkpoints(
+        &self,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredCheckpoint>>;
+    /// Event and audit rows that are neither sequenced nor waiting (written behind the
+    /// service's back with the triggers dropped), first `limit`.
+    async fn audit_unchained(&self, limit: u32) -> StoreResult<Vec<(ChainSource, i64)>>;
 }
 
 /// The SQLite file a store URL names, if it names one.

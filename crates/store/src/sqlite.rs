@@ -61,9 +61,10 @@ use kuelik_core::ticket::TicketNumber;
 
 use crate::codec::{self, db_err, limit, micros, AppRow, ChangeRows, PersonRow};
 use crate::{
-    ApplicationCount, AuditEntry, Blob, Changes, IdempotencyRecord, ImageCheck, Notice,
-    OtpChallenge, OutboxMessage, PaymentRecord, PaymentStatus, QueueFilter, Session, StaffAccount,
-    Store, StoreError, StoreResult, StoredApplication,
+    ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry, ChainLink,
+    ChainSource, Changes, IdempotencyRecord, ImageCheck, Notice, OfficerCredential, OtpChallenge,
+    OutboxMessage, PaymentRecord, PaymentStatus, QueueFilter, Session, SignatureCheck,
+    StaffAccount, Store, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
 };
 
 /// The most jobs one transaction carries.
@@ -624,6 +625,36 @@ async fn commit_changes(conn: &mut SqliteConnection, c: ChangeRows) -> StoreResu
             .await
             .map_err(db_err)?;
     }
+    if let Some(a) = &c.approval {
+        sqlx::query(
+            "INSERT INTO approvals (application_id, officer, method, document, signature, \
+             signed_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id(a.application_id))
+        .bind(id(a.officer))
+        .bind(a.method)
+        .bind(&a.document)
+        .bind(&a.signature)
+        .bind(a.signed_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for k in &c.signature_checks {
+        sqlx::query(
+            "INSERT INTO signature_checks (id, application_id, at, outcome, code, detail) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id(k.id))
+        .bind(id(k.application_id))
+        .bind(k.at)
+        .bind(k.outcome)
+        .bind(&k.code)
+        .bind(&k.detail)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
     if let Some(r) = &c.idempotency {
         sqlx::query(
             "INSERT INTO idempotency (scope, idempotency_key, request_digest, status, body, \
@@ -649,6 +680,16 @@ const OUTBOX_COLUMNS: &str =
 const PAYMENT_COLUMNS: &str =
     "id, application_id, payer, amount, status, gateway_reference, created_at, updated_at";
 const NOTICE_COLUMNS: &str = "id, iin, application_id, kind, message, created_at, read_at";
+/// Every column of the event or audit row an audit-chain row `x` stands for (see
+/// `codec::chain_entry`).
+const CHAIN_ROW_COLUMNS: &str = "e.seq AS e_seq, e.application_id AS e_application_id, \
+    e.kind AS e_kind, e.from_state AS e_from_state, e.to_state AS e_to_state, \
+    e.actor_role AS e_actor_role, e.actor_staff AS e_actor_staff, e.at AS e_at, \
+    e.data AS e_data, a.pos AS a_pos, a.id AS a_id, a.at AS a_at, \
+    a.actor_role AS a_actor_role, a.actor AS a_actor, a.action AS a_action, \
+    a.target AS a_target, a.details AS a_details";
+const CHAIN_ROW_JOINS: &str = "LEFT JOIN events e ON x.source = 'event' AND e.seq = x.source_pos \
+    LEFT JOIN audit_entries a ON x.source = 'audit' AND a.pos = x.source_pos";
 
 fn decode_all<T>(
     rows: Vec<SqliteRow>,
@@ -1436,5 +1477,217 @@ impl Store for SqliteStore {
         .await
         .map_err(db_err)?;
         decode_all(rows, codec::audit)
+    }
+    async fn put_officer_credential(&self, c: &OfficerCredential) -> StoreResult<()> {
+        let c = c.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "INSERT INTO officer_credentials (staff_id, fingerprint, certificate, \
+                     sealed_key, bound_at) VALUES (?, ?, ?, ?, ?) \
+                     ON CONFLICT (fingerprint) DO UPDATE SET sealed_key = excluded.sealed_key, \
+                     bound_at = excluded.bound_at \
+                     WHERE officer_credentials.staff_id = excluded.staff_id",
+                )
+                .bind(id(c.staff.0))
+                .bind(&c.fingerprint)
+                .bind(&c.certificate)
+                .bind(&c.sealed_key)
+                .bind(micros(c.bound_at))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                // The conflict update is skipped when the certificate is someone else's.
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Duplicate("certificate"));
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn officer_credential(&self, staff: StaffId) -> StoreResult<Option<OfficerCredential>> {
+        sqlx::query(
+            "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \
+             FROM officer_credentials WHERE staff_id = ? \
+             ORDER BY bound_at DESC LIMIT 1",
+        )
+        .bind(id(staff.0))
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::officer_credential(&r))
+        .transpose()
+    }
+
+    async fn officer_credential_by_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> StoreResult<Option<OfficerCredential>> {
+        sqlx::query(
+            "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \
+             FROM officer_credentials WHERE fingerprint = ?",
+        )
+        .bind(fingerprint)
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::officer_credential(&r))
+        .transpose()
+    }
+
+    async fn approval(&self, app: ApplicationId) -> StoreResult<Option<Approval>> {
+        sqlx::query(
+            "SELECT application_id, officer, method, document, signature, signed_at \
+             FROM approvals WHERE application_id = ?",
+        )
+        .bind(id(app.0))
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::approval(&r))
+        .transpose()
+    }
+
+    async fn signature_checks(&self, app: ApplicationId) -> StoreResult<Vec<SignatureCheck>> {
+        let rows = sqlx::query(
+            "SELECT id, application_id, at, outcome, code, detail FROM signature_checks \
+             WHERE application_id = ? ORDER BY at, id",
+        )
+        .bind(id(app.0))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        decode_all(rows, codec::signature_check)
+    }
+
+    async fn audit_pending(&self, max: u32) -> StoreResult<Vec<ChainCandidate>> {
+        let sql = format!(
+            "SELECT x.source, x.source_pos, {CHAIN_ROW_COLUMNS} FROM audit_pending x \
+             {CHAIN_ROW_JOINS} ORDER BY x.pos LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(limit(max))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(db_err)?;
+        let candidates = decode_all(rows, codec::chain_candidate)?;
+        Ok(candidates.into_iter().flatten().collect())
+    }
+
+    async fn audit_pending_count(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_pending")
+            .fetch_one(&self.readers)
+            .await
+            .map_err(db_err)?;
+        count(n)
+    }
+
+    async fn last_audit_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
+        sqlx::query("SELECT seq, at, data FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::checkpoint(&r))
+            .transpose()
+    }
+
+    async fn append_audit_chain(
+        &self,
+        links: Vec<ChainLink>,
+        checkpoint: StoredCheckpoint,
+    ) -> StoreResult<()> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                for l in &links {
+                    let seq = i64::try_from(l.seq)
+                        .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
+                    sqlx::query(
+                        "INSERT INTO audit_chain (seq, source, source_pos, entry_hash, chain_hash) \
+                         VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(seq)
+                    .bind(l.source.as_str())
+                    .bind(l.source_pos)
+                    .bind(&l.entry_hash[..])
+                    .bind(&l.chain_hash[..])
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                    let taken = sqlx::query(
+                        "DELETE FROM audit_pending WHERE source = ? AND source_pos = ?",
+                    )
+                    .bind(l.source.as_str())
+                    .bind(l.source_pos)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                    if taken.rows_affected() != 1 {
+                        return Err(StoreError::Duplicate("audit_chain"));
+                    }
+                }
+                let seq = i64::try_from(checkpoint.seq)
+                    .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
+                sqlx::query("INSERT INTO audit_checkpoints (seq, at, data) VALUES (?, ?, ?)")
+                    .bind(seq)
+                    .bind(micros(checkpoint.at))
+                    .bind(&checkpoint.data)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn audit_chain(&self, after_seq: u64, max: u32) -> StoreResult<Vec<ChainEntry>> {
+        let sql = format!(
+            "SELECT x.seq, x.source, x.source_pos, x.entry_hash, x.chain_hash, \
+             {CHAIN_ROW_COLUMNS} FROM audit_chain x {CHAIN_ROW_JOINS} \
+             WHERE x.seq > ? ORDER BY x.seq LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(i64::try_from(after_seq).unwrap_or(i64::MAX))
+            .bind(limit(max))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(db_err)?;
+        decode_all(rows, codec::chain_entry)
+    }
+
+    async fn audit_checkpoints(
+        &self,
+        after_seq: u64,
+        max: u32,
+    ) -> StoreResult<Vec<StoredCheckpoint>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, data FROM audit_checkpoints WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(i64::try_from(after_seq).unwrap_or(i64::MAX))
+        .bind(limit(max))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        decode_all(rows, codec::checkpoint)
+    }
+
+    async fn audit_unchained(&self, max: u32) -> StoreResult<Vec<(ChainSource, i64)>> {
+        let rows = sqlx::query(
+            "SELECT 'event' AS source, seq AS source_pos FROM events e WHERE \
+               NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.source = 'event' AND c.source_pos = e.seq) \
+               AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.source = 'event' AND p.source_pos = e.seq) \
+             UNION ALL \
+             SELECT 'audit', pos FROM audit_entries a WHERE \
+               NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.source = 'audit' AND c.source_pos = a.pos) \
+               AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.source = 'audit' AND p.source_pos = a.pos) \
+             LIMIT ?",
+        )
+        .bind(limit(max))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        decode_all(rows, codec::chain_source_row)
     }
 }

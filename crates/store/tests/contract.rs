@@ -267,6 +267,8 @@ contract!(
     reminders_go_once_per_card_to_those_who_want_them,
     image_checks_are_kept_per_image_and_find_reused_photos,
     retention_purges_images_of_finished_applications_only,
+    the_audit_chain_takes_pending_rows_once,
+    officer_credentials_and_approvals,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1730,11 +1732,29 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
             sent_at: t(2),
         }],
         image_checks: vec![check(b"photo-x", "pass", Some(7), t(2))],
+        approval: Some(kuelik_store::Approval {
+            application: app.app.id,
+            officer: kuelik_core::lifecycle::StaffId(uuid::Uuid::now_v7()),
+            method: kuelik_store::SigningMethod::Remote,
+            document: b"{}".to_vec(),
+            signature: b"cms".to_vec(),
+            signed_at: t(2),
+        }),
+        signature_checks: vec![kuelik_store::SignatureCheck {
+            id: uuid::Uuid::now_v7(),
+            application: app.app.id,
+            at: t(2),
+            verified: false,
+            code: "digest_mismatch".into(),
+            detail: String::new(),
+        }],
     };
     match s.commit(changes.clone()).await {
         Err(StoreError::Duplicate("idempotency_key")) => {}
         other => panic!("expected Duplicate(idempotency_key), got {other:?}"),
     }
+    assert_eq!(s.approval(app.app.id).await.unwrap(), None);
+    assert!(s.signature_checks(app.app.id).await.unwrap().is_empty());
     let stored = s.application(app.app.id).await.unwrap().unwrap();
     assert_eq!(stored.version, app.version);
     assert_eq!(stored.application, app.app);
@@ -2293,4 +2313,188 @@ async fn postgres_put_one_million_people() {
     if let Err(e) = result {
         panic!("{}", panic_message(e));
     }
+}
+
+/// Every event and audit row is put on the pending list by the database itself; an appended
+/// batch takes its rows off it once (a second sequencer's batch is refused whole), reads back
+/// with the rows' current bytes, and a row taken off the list behind the service's back shows
+/// as unchained.
+async fn the_audit_chain_takes_pending_rows_once(db: &Db) {
+    let s = db.store();
+    let x = iin(1);
+    let mut app = create(s, draft(1, x, "71", t(0))).await;
+    step(
+        s,
+        &mut app,
+        Command::ChooseRegistrationPoint(point("71-01")),
+        citizen(x),
+        t(1),
+    )
+    .await;
+    s.commit(Changes {
+        audit: vec![audit(1, t(1), "application.read")],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    let pending = s.audit_pending(100).await.unwrap();
+    assert_eq!(s.audit_pending_count().await.unwrap(), pending.len() as u64);
+    assert!(pending
+        .iter()
+        .any(|c| c.source == kuelik_store::ChainSource::Event));
+    assert!(pending
+        .iter()
+        .any(|c| c.source == kuelik_store::ChainSource::Audit));
+    assert_eq!(s.last_audit_checkpoint().await.unwrap(), None);
+
+    let links: Vec<kuelik_store::ChainLink> = pending
+        .iter()
+        .enumerate()
+        .map(|(i, c)| kuelik_store::ChainLink {
+            seq: i as u64 + 1,
+            source: c.source,
+            source_pos: c.source_pos,
+            entry_hash: [i as u8; 32],
+            chain_hash: [i as u8 + 100; 32],
+        })
+        .collect();
+    let checkpoint = kuelik_store::StoredCheckpoint {
+        seq: links.len() as u64,
+        at: t(2),
+        data: "{}".into(),
+    };
+    s.append_audit_chain(links.clone(), checkpoint.clone())
+        .await
+        .unwrap();
+    assert_eq!(s.audit_pending_count().await.unwrap(), 0);
+    assert_eq!(
+        s.last_audit_checkpoint().await.unwrap(),
+        Some(checkpoint.clone())
+    );
+    match s
+        .append_audit_chain(links.clone(), checkpoint.clone())
+        .await
+    {
+        Err(StoreError::Duplicate("audit_chain")) => {}
+        other => panic!("expected Duplicate(audit_chain), got {other:?}"),
+    }
+    let chain = s.audit_chain(0, 100).await.unwrap();
+    assert_eq!(chain.iter().map(|e| e.link).collect::<Vec<_>>(), links);
+    for (entry, candidate) in chain.iter().zip(&pending) {
+        assert_eq!(entry.bytes.as_deref(), Some(candidate.bytes.as_slice()));
+    }
+    assert_eq!(s.audit_chain(1, 100).await.unwrap().len(), links.len() - 1);
+    assert_eq!(s.audit_checkpoints(0, 10).await.unwrap(), vec![checkpoint]);
+    assert!(s.audit_unchained(10).await.unwrap().is_empty());
+    for sql in [
+        "UPDATE audit_chain SET seq = seq + 100",
+        "DELETE FROM audit_checkpoints",
+    ] {
+        let message = db.raw(sql).await.expect_err(sql);
+        assert!(message.contains("append-only"), "{sql}: {message}");
+    }
+
+    // A new audit row waits; taken off the list by hand, it is unchained.
+    s.commit(Changes {
+        audit: vec![audit(2, t(3), "application.read")],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.audit_pending_count().await.unwrap(), 1);
+    db.raw("DELETE FROM audit_pending").await.unwrap();
+    let unchained = s.audit_unchained(10).await.unwrap();
+    assert_eq!(unchained.len(), 1);
+    assert_eq!(unchained[0].0, kuelik_store::ChainSource::Audit);
+}
+
+/// A certificate is bound to one officer only; rebinding it replaces the sealed key; the
+/// newest binding is the officer's; approvals are kept once and never changed.
+async fn officer_credentials_and_approvals(db: &Db) {
+    let s = db.store();
+    let a = account(1, "officer-a", Role::Officer);
+    let b = account(2, "officer-b", Role::Officer);
+    s.add_staff(&a).await.unwrap();
+    s.add_staff(&b).await.unwrap();
+    let credential =
+        |staff: StaffId, fp: char, sealed: Option<&str>, at: i64| kuelik_store::OfficerCredential {
+            staff,
+            fingerprint: fp.to_string().repeat(64),
+            certificate: vec![0x30, 0x00],
+            sealed_key: sealed.map(str::to_string),
+            bound_at: t(at),
+        };
+    s.put_officer_credential(&credential(a.id, 'a', Some("k1"), 1))
+        .await
+        .unwrap();
+    match s
+        .put_officer_credential(&credential(b.id, 'a', None, 2))
+        .await
+    {
+        Err(StoreError::Duplicate("certificate")) => {}
+        other => panic!("expected Duplicate(certificate), got {other:?}"),
+    }
+    s.put_officer_credential(&credential(a.id, 'a', Some("k2"), 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.officer_credential(a.id).await.unwrap(),
+        Some(credential(a.id, 'a', Some("k2"), 3))
+    );
+    s.put_officer_credential(&credential(a.id, 'c', None, 4))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.officer_credential(a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .fingerprint,
+        "c".repeat(64)
+    );
+    assert_eq!(
+        s.officer_credential_by_fingerprint(&"a".repeat(64))
+            .await
+            .unwrap()
+            .unwrap()
+            .staff,
+        a.id
+    );
+    assert_eq!(s.officer_credential(b.id).await.unwrap(), None);
+
+    let x = iin(1);
+    let app = create(s, draft(1, x, "71", t(0))).await;
+    let approval = kuelik_store::Approval {
+        application: app.app.id,
+        officer: a.id,
+        method: kuelik_store::SigningMethod::Client,
+        document: b"{\"format\":\"x\"}".to_vec(),
+        signature: vec![1, 2, 3],
+        signed_at: t(5),
+    };
+    s.commit(Changes {
+        approval: Some(approval.clone()),
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.approval(app.app.id).await.unwrap(),
+        Some(approval.clone())
+    );
+    match s
+        .commit(Changes {
+            approval: Some(approval),
+            ..Changes::default()
+        })
+        .await
+    {
+        Err(StoreError::Duplicate("approval")) => {}
+        other => panic!("expected Duplicate(approval), got {other:?}"),
+    }
+    let message = db
+        .raw("UPDATE approvals SET signed_at = signed_at + 1")
+        .await
+        .expect_err("approvals are append-only");
+    assert!(message.contains("append-only"), "{message}");
 }

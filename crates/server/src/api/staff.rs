@@ -21,6 +21,7 @@ use kuelik_store::{Changes, QueueFilter, StaffAccount, StoredApplication};
 use crate::api::citizen::{detail_view, may_view, today};
 use crate::api::views::{ApplicationView, PersonView};
 use crate::api::{audit, transition};
+use crate::approvals;
 use crate::auth::{hash_password, Principal};
 use crate::error::{t, ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -204,16 +205,124 @@ pub async fn release(
     act(&state, &principal, id, Command::Release).await
 }
 
-/// Approve the application (R11: certified by the officer; sent to production).
-#[utoipa::path(post, path = "/officer/applications/{id}/approve", tag = "officer", params(("id" = Uuid, Path, description = "application id")),
-    responses((status = 200, body = ApplicationView), (status = 409, description = "not under your review")))]
+/// The approval document to sign on your own device: canonical JSON (RFC 8785) naming the
+/// application, the personal data and the SHA-256 of the photo and signature as approved.
+/// Sign these exact bytes (e.g. `kuelik sign --key KEY.pem --cert CERT.pem DOC`) and send
+/// them back with the CMS signature to `approve` within 15 minutes.
+#[utoipa::path(get, path = "/officer/applications/{id}/approval-document", tag = "officer", params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, content_type = "application/json", description = "the canonical approval document"), (status = 404, description = "not in your region"), (status = 409, description = "not under your review")))]
+pub async fn approval_document(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let officer = principal.staff(Role::Officer)?;
+    let stored = load(&state, id).await?;
+    if !may_view(&principal, &stored.application) {
+        return Err(ApiError::not_found());
+    }
+    let document = approvals::document_to_sign(&state, officer, &stored).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        document.canonical_bytes(),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Approve {
+    /// Signing on your own device: the approval document exactly as fetched.
+    pub document: Option<String>,
+    /// Signing on your own device: the detached CMS SignedData over the document, as base64
+    /// DER or PEM (`-----BEGIN CMS-----`).
+    pub signature: Option<String>,
+    /// Remote signing: the PIN that unlocks your signing key kept by the service.
+    pub pin: Option<String>,
+}
+
+fn signing_of(req: Approve) -> ApiResult<approvals::Signing> {
+    use base64::Engine as _;
+    match (req.document, req.signature, req.pin) {
+        (Some(document), Some(signature), None) => {
+            let signature = signature.trim();
+            let cms = if signature.starts_with("-----BEGIN") {
+                signature.as_bytes().to_vec()
+            } else {
+                base64::engine::general_purpose::STANDARD
+                    .decode(signature)
+                    .map_err(|_| {
+                        ApiError::plain(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "malformed_signature",
+                            "signature: base64 DER or PEM CMS expected",
+                        )
+                    })?
+            };
+            Ok(approvals::Signing::Client {
+                document: document.into_bytes(),
+                cms,
+            })
+        }
+        (None, None, Some(pin)) => Ok(approvals::Signing::Remote { pin }),
+        _ => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "signature_required",
+            t(
+                "Мақұлдау қолтаңбамен ғана жасалады: құжат пен CMS қолтаңбасын, не PIN-кодты жіберіңіз.",
+                "Одобрение только с подписью: отправьте документ и CMS-подпись либо PIN-код.",
+                "Approval needs a signature: send the document and its CMS signature, or your PIN.",
+            ),
+        )),
+    }
+}
+
+/// Approve the application with your e-signature (R11); it goes to production. Either sign
+/// the approval document on your device and send it with the CMS, or send your PIN to sign
+/// with the key the service keeps sealed for you.
+#[utoipa::path(post, path = "/officer/applications/{id}/approve", tag = "officer", request_body = Approve,
+    params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = ApplicationView), (status = 409, description = "not under your review"),
+        (status = 422, description = "signature refused (the code says why), wrong PIN, stale document")))]
 pub async fn approve(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<Approve>,
 ) -> ApiResult<Json<ApplicationView>> {
-    principal.staff(Role::Officer)?;
-    act(&state, &principal, id, Command::Approve).await
+    let officer = principal.staff(Role::Officer)?;
+    let signing = signing_of(req)?;
+    let stored = load(&state, id).await?;
+    if !may_view(&principal, &stored.application) {
+        return Err(ApiError::not_found());
+    }
+    let actor = principal.actor();
+    let approval = approvals::sign_approval(&state, &actor, officer, &stored, signing).await?;
+    let now = state.clock.now();
+    let stored = transition(
+        &state,
+        ApplicationId(id),
+        &actor,
+        Command::Approve,
+        |_, _, changes| {
+            changes.audit.push(audit(
+                &actor,
+                now,
+                "approval.signed",
+                Some(id.to_string()),
+                json!({ "method": approval.method.as_str() }),
+            ));
+            changes.approval = Some(approval);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(Json(ApplicationView::new(
+        &stored.application,
+        stored.version,
+        today(&state),
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -295,16 +404,98 @@ pub async fn production_queue(
     Ok(Json(views(&state, &apps)))
 }
 
-/// Accept an approved application into production.
+/// Accept an approved application into production, after verifying the officer's signature
+/// (R11): refused, with the reason recorded, unless it verifies, was made by an officer of
+/// the application's region with a valid, unrevoked certificate of a trusted CA, over
+/// exactly the application's current data and images.
 #[utoipa::path(post, path = "/production/applications/{id}/accept", tag = "production", params(("id" = Uuid, Path, description = "application id")),
-    responses((status = 200, body = ApplicationView), (status = 409, description = "not approved")))]
+    responses((status = 200, body = ApplicationView), (status = 409, description = "not approved"),
+        (status = 422, description = "signature refused; the code is the reason")))]
 pub async fn accept(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::ProductionOperator)?;
-    act(&state, &principal, id, Command::StartProduction).await
+    let stored = load(&state, id).await?;
+    if stored.application.state != ApplicationState::Approved {
+        // The core answers (illegal transition), as for any other state.
+        return act(&state, &principal, id, Command::StartProduction).await;
+    }
+    let outcome = approvals::verify_for_production(&state, &stored).await?;
+    let now = state.clock.now();
+    let check = approvals::signature_check(ApplicationId(id), now, &outcome);
+    match outcome {
+        Ok(()) => {
+            let stored = transition(
+                &state,
+                ApplicationId(id),
+                &principal.actor(),
+                Command::StartProduction,
+                |_, _, changes| {
+                    changes.signature_checks.push(check);
+                    Ok(())
+                },
+            )
+            .await?;
+            Ok(Json(ApplicationView::new(
+                &stored.application,
+                stored.version,
+                today(&state),
+            )))
+        }
+        Err(refusal) => {
+            state
+                .store
+                .commit(Changes {
+                    signature_checks: vec![check],
+                    audit: vec![audit(
+                        &principal.actor(),
+                        now,
+                        "production.refused",
+                        Some(id.to_string()),
+                        json!({ "reason": refusal.code }),
+                    )],
+                    ..Changes::default()
+                })
+                .await?;
+            tracing::warn!(reason = %refusal.code, "production refused an approval");
+            Err(refusal.into())
+        }
+    }
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct SignatureCheckView {
+    pub at: String,
+    pub verified: bool,
+    /// `verified`, or the refusal reason.
+    pub code: String,
+    pub detail: String,
+}
+
+/// The signature checks production ran on an application, oldest first.
+#[utoipa::path(get, path = "/production/applications/{id}/signature-checks", tag = "production", params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, body = [SignatureCheckView])))]
+pub async fn signature_checks(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Vec<SignatureCheckView>>> {
+    principal.staff(Role::ProductionOperator)?;
+    load(&state, id).await?;
+    let checks = state.store.signature_checks(ApplicationId(id)).await?;
+    Ok(Json(
+        checks
+            .into_iter()
+            .map(|c| SignatureCheckView {
+                at: c.at.to_string(),
+                verified: c.verified,
+                code: c.code,
+                detail: c.detail,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -388,13 +579,24 @@ async fn by_ticket(
     raw: &str,
 ) -> ApiResult<StoredApplication> {
     let ticket = parse_ticket(raw)?;
+    let not_here = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "ticket_not_at_this_point",
+            t(
+                "Бұл талон бойынша құжат осы тіркеу орнында күтіп тұрған жоқ.",
+                "По этому талону документ в этом пункте регистрации не ожидается.",
+                "No document for this ticket waits at this registration point.",
+            ),
+        )
+    };
     let stored = state
         .store
         .application_by_ticket(&ticket)
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(not_here)?;
     if !may_view(principal, &stored.application) {
-        return Err(ApiError::not_found());
+        return Err(not_here());
     }
     Ok(stored)
 }
@@ -424,13 +626,43 @@ pub async fn hand_over(
     principal.staff(Role::PointOperator)?;
     let stored = by_ticket(&state, &principal, &ticket).await?;
     let ticket = parse_ticket(&ticket)?;
-    act(
+    // The document the new one replaces becomes invalid at hand-over: recorded (and chained
+    // in the audit log) in the same transaction.
+    let old = state
+        .register
+        .person(&stored.application.applicant)
+        .await?
+        .map(|p| p.document);
+    let actor = principal.actor();
+    let now = state.clock.now();
+    let stored = transition(
         &state,
-        &principal,
-        stored.application.id.0,
+        stored.application.id,
+        &actor,
         Command::HandOver { ticket },
+        |app, _, changes| {
+            changes.audit.push(audit(
+                &actor,
+                now,
+                "document.handed_over",
+                Some(app.id.to_string()),
+                json!({
+                    "document_number": app.document_number,
+                    "invalidated_document": old.as_ref().map(|d| json!({
+                        "kind": d.kind.as_str(),
+                        "number": d.number,
+                    })),
+                }),
+            ));
+            Ok(())
+        },
     )
-    .await
+    .await?;
+    Ok(Json(ApplicationView::new(
+        &stored.application,
+        stored.version,
+        today(&state),
+    )))
 }
 
 // ---- administrator ----

@@ -21,12 +21,15 @@ pub use kuelik_core::time::add_days;
 pub use kuelik_server::auth::hash_password;
 pub use kuelik_server::clock::ManualClock;
 pub use kuelik_server::{AppState, Config, Secrets};
-pub use kuelik_store::{StaffAccount, Store};
+pub use kuelik_store::{OfficerCredential, StaffAccount, Store};
+pub use kuelik_trust::{DemoCa, KeyAlgorithm, TrustStore, Validity};
 
 pub const PSC_RU: &str = "Оформление недоступно, обратитесь в ЦОН";
 /// Noon in Almaty on 15 October 2025: inside the pilot, on a working day.
 pub const NOW: &str = "2025-10-15T07:00:00Z";
 pub const PASSWORD: &str = "correct horse battery";
+/// Every test officer's PIN for remote signing.
+pub const OFFICER_PIN: &str = "135790";
 
 pub fn today() -> Date {
     jiff::civil::date(2025, 10, 15)
@@ -75,6 +78,10 @@ pub struct TestApp {
     pub client: Client,
     pub state: AppState,
     pub clock: Arc<ManualClock>,
+    /// The CA the server trusts; it issues the test officers' certificates.
+    pub ca: Arc<DemoCa>,
+    /// The database URL (to reach it behind the service's back, as an intruder would).
+    pub db_url: String,
     _stop: tokio::sync::oneshot::Sender<()>,
     pub _dir: Option<TempDir>,
 }
@@ -94,15 +101,20 @@ pub enum Backend {
 }
 
 pub async fn open_store(backend: Backend) -> Option<(Arc<dyn Store>, Option<TempDir>)> {
+    open_store_at(backend)
+        .await
+        .map(|(store, dir, _)| (store, dir))
+}
+
+/// [`open_store`] with the database URL.
+pub async fn open_store_at(backend: Backend) -> Option<(Arc<dyn Store>, Option<TempDir>, String)> {
     match backend {
         Backend::Sqlite => {
             let dir = std::env::temp_dir().join(format!("kuelik-journey-{}", uuid::Uuid::now_v7()));
             std::fs::create_dir_all(&dir).unwrap();
-            let store =
-                kuelik_store::open(&format!("sqlite://{}", dir.join("kuelik.db").display()))
-                    .await
-                    .unwrap();
-            Some((store, Some(TempDir(dir))))
+            let url = format!("sqlite://{}", dir.join("kuelik.db").display());
+            let store = kuelik_store::open(&url).await.unwrap();
+            Some((store, Some(TempDir(dir)), url))
         }
         Backend::Postgres => {
             let Ok(url) = std::env::var("KUELIK_TEST_DATABASE_URL") else {
@@ -110,7 +122,7 @@ pub async fn open_store(backend: Backend) -> Option<(Arc<dyn Store>, Option<Temp
                 return None;
             };
             let db = create_test_database(&url).await;
-            Some((kuelik_store::open(&db).await.unwrap(), None))
+            Some((kuelik_store::open(&db).await.unwrap(), None, db))
         }
     }
 }
@@ -135,17 +147,43 @@ pub async fn create_test_database(admin_url: &str) -> String {
 
 impl TestApp {
     pub async fn start(backend: Backend) -> Option<TestApp> {
-        let (store, dir) = open_store(backend).await?;
-        Some(TestApp::start_on(store, dir).await)
+        let (store, dir, url) = open_store_at(backend).await?;
+        Some(TestApp::start_with(store, dir, url, test_ca(), audit_key()).await)
     }
 
-    /// A server on an existing store (a second instance shares the first one's database).
+    /// A server on an existing store (a second instance shares the first one's database,
+    /// its CA and its audit key).
     pub async fn start_on(store: Arc<dyn Store>, dir: Option<TempDir>) -> TestApp {
+        TestApp::start_with(store, dir, String::new(), test_ca(), audit_key()).await
+    }
+
+    /// A second instance on this one's database, trusting the same CA, with the same key.
+    pub async fn another_instance(&self) -> TestApp {
+        TestApp::start_with(
+            self.state.store.clone(),
+            None,
+            self.db_url.clone(),
+            self.ca.clone(),
+            self.state.config.secrets.audit_key.clone(),
+        )
+        .await
+    }
+
+    pub async fn start_with(
+        store: Arc<dyn Store>,
+        dir: Option<TempDir>,
+        db_url: String,
+        ca: Arc<DemoCa>,
+        audit_key: kuelik_trust::ServerKey,
+    ) -> TestApp {
         let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
         let mut config = Config::new(Secrets {
             otp_key: [7; 32],
             gateway_key: b"gateway test key".to_vec(),
+            audit_key,
         });
+        config.trust =
+            Some(TrustStore::new(ca.cert_pem(), kuelik_trust::RevocationList::new()).unwrap());
         config.demo = true;
         config.max_upload_bytes = 200 * 1024;
         let state = kuelik_server::app_state(
@@ -170,6 +208,8 @@ impl TestApp {
             client,
             state,
             clock,
+            ca,
+            db_url,
             _stop: stop_tx,
             _dir: dir,
         };
@@ -209,6 +249,59 @@ impl TestApp {
             created_at: Timestamp::now(),
         };
         self.state.store.add_staff(&account).await.unwrap();
+        if role == Role::Officer {
+            self.bind_officer(&account, KeyAlgorithm::EcdsaP256, Some(OFFICER_PIN))
+                .await;
+        }
+    }
+
+    /// Issues a certificate for `account` from the test CA, binds it and (with a PIN) seals
+    /// its key for remote signing; returns the credentials (for signing on "the device").
+    pub async fn bind_officer(
+        &self,
+        account: &StaffAccount,
+        algorithm: KeyAlgorithm,
+        pin: Option<&str>,
+    ) -> kuelik_trust::OfficerCredentials {
+        let validity = Validity::days_from(NOW.parse().unwrap(), 365).unwrap();
+        let creds = self
+            .ca
+            .issue_officer(&account.username, algorithm, validity)
+            .unwrap();
+        let sealed_key = pin.map(|pin| {
+            serde_json::to_string(&kuelik_trust::seal(&creds.key_pem, pin).unwrap()).unwrap()
+        });
+        self.state
+            .store
+            .put_officer_credential(&OfficerCredential {
+                staff: account.id,
+                fingerprint: creds.sha256_fingerprint.clone(),
+                certificate: creds.cert_der.clone(),
+                sealed_key,
+                bound_at: Timestamp::now(),
+            })
+            .await
+            .unwrap();
+        creds
+    }
+
+    pub async fn staff_account(&self, username: &str) -> StaffAccount {
+        self.state
+            .store
+            .staff_by_username(username)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Approves with the officer's PIN (remote signing).
+    pub async fn approve(&self, token: &str, id: &str) -> Response {
+        self.post(
+            token,
+            &format!("/officer/applications/{id}/approve"),
+            json!({ "pin": OFFICER_PIN }),
+        )
+        .await
     }
 
     /// Signs a staff member in; returns their bearer token.
@@ -433,6 +526,15 @@ impl TestApp {
         );
         app["ticket"].as_str().unwrap().to_string()
     }
+}
+
+/// A fresh CA per test server (P-256: cheap to make).
+pub fn test_ca() -> Arc<DemoCa> {
+    Arc::new(DemoCa::generate("kuelik test CA").unwrap())
+}
+
+pub fn audit_key() -> kuelik_trust::ServerKey {
+    kuelik_trust::ServerKey::generate()
 }
 
 pub async fn each_backend<F, Fut>(story: F)

@@ -1,0 +1,471 @@
+//! The trust chain inside the service (R11): the approval document an officer signs, the two
+//! ways of signing it (their own device, or the service with their PIN-sealed key), and the
+//! production centre's verification before anything is made.
+//!
+//! The document is always rebuilt from what the service holds *now* — the register's
+//! personal data, the stored images' bytes (hashed again, not their recorded digests) —
+//! so a signature over an older or altered version does not match.
+
+use axum::http::StatusCode;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use uuid::Uuid;
+
+use kuelik_core::lifecycle::{Actor, Application, ApplicationId, Role};
+use kuelik_store::{
+    Approval, AuditEntry, Changes, SignatureCheck, SigningMethod, StaffAccount, StoredApplication,
+};
+use kuelik_trust::approval::DECISION_APPROVE;
+use kuelik_trust::{cms, ApprovalDocument, TrustError, TrustStore};
+
+use crate::api::audit;
+use crate::error::{t, ApiError, ApiResult};
+use crate::AppState;
+
+/// How long a document fetched for client-side signing stays signable: long enough to sign
+/// it with a card reader, short enough that "decided at" means something.
+pub const DOCUMENT_VALIDITY: SignedDuration = SignedDuration::from_mins(15);
+
+/// Why the production centre (or an approval) refused a signature: a stable code and a
+/// detail for the operator (never personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: String,
+    pub detail: String,
+}
+
+impl Refusal {
+    fn new(code: &str, detail: impl Into<String>) -> Refusal {
+        Refusal {
+            code: code.to_string(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<TrustError> for Refusal {
+    fn from(e: TrustError) -> Refusal {
+        Refusal::new(e.code(), e.to_string())
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> ApiError {
+        let detail = r.detail.clone();
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            r.code,
+            t(
+                &format!("Қолтаңба қабылданбады: {detail}"),
+                &format!("Подпись не принята: {detail}"),
+                &format!("The signature was refused: {detail}"),
+            ),
+        )
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    kuelik_core::hex::encode(&Sha256::digest(bytes))
+}
+
+/// A time as the document states it: whole seconds, RFC 3339 in UTC.
+fn whole_seconds(at: Timestamp) -> Timestamp {
+    Timestamp::from_second(at.as_second()).unwrap_or(at)
+}
+
+/// The approval document for `app` as the service's data stand now, decided by `officer`
+/// at `decided_at`; a [`Refusal`] when something it must contain is gone.
+pub async fn current_document(
+    state: &AppState,
+    app: &Application,
+    officer_username: &str,
+    decided_at: Timestamp,
+) -> ApiResult<Result<ApprovalDocument, Refusal>> {
+    let Some(person) = state.register.person(&app.applicant).await? else {
+        return Ok(Err(Refusal::new(
+            "data_missing",
+            "the applicant is not in the register",
+        )));
+    };
+    let mut digests = Vec::with_capacity(2);
+    for (what, digest) in [("photo", app.photo), ("signature", app.signature)] {
+        let Some(digest) = digest else {
+            return Ok(Err(Refusal::new(
+                "data_missing",
+                format!("the application has no {what}"),
+            )));
+        };
+        let Some(blob) = state.store.blob(&digest).await? else {
+            return Ok(Err(Refusal::new(
+                "data_missing",
+                format!("the {what} image is gone"),
+            )));
+        };
+        digests.push(sha256_hex(&blob.bytes));
+    }
+    Ok(document_of(
+        app,
+        &person,
+        &digests[0],
+        &digests[1],
+        officer_username,
+        decided_at,
+    ))
+}
+
+/// The approval document from its parts: the application, the applicant's register entry,
+/// the hex SHA-256 of the photo and signature images.
+pub fn document_of(
+    app: &Application,
+    person: &kuelik_core::register::Person,
+    photo_sha256: &str,
+    signature_sha256: &str,
+    officer_username: &str,
+    decided_at: Timestamp,
+) -> Result<ApprovalDocument, Refusal> {
+    let (Some(ticket), Some(point)) = (app.ticket, app.registration_point.as_ref()) else {
+        return Err(Refusal::new(
+            "data_missing",
+            "the application has no ticket or registration point",
+        ));
+    };
+    Ok(ApprovalDocument {
+        application_id: app.id.to_string(),
+        ticket: ticket.to_string(),
+        iin: person.iin.to_string(),
+        surname: person.surname.clone(),
+        given_name: person.given_name.clone(),
+        patronymic: person.patronymic.clone(),
+        birth_date: person.iin.birth_date().to_string(),
+        document_kind: app.document_kind.as_str().to_string(),
+        region: app.region.to_string(),
+        registration_point: point.to_string(),
+        photo_sha256: photo_sha256.to_string(),
+        signature_sha256: signature_sha256.to_string(),
+        decision: DECISION_APPROVE.to_string(),
+        decided_at: whole_seconds(decided_at).to_string(),
+        officer_username: officer_username.to_string(),
+    })
+}
+
+/// The document the officer reviewing `stored` signs now (for client-side signing).
+pub async fn document_to_sign(
+    state: &AppState,
+    officer: &StaffAccount,
+    stored: &StoredApplication,
+) -> ApiResult<ApprovalDocument> {
+    reviewing(officer, &stored.application)?;
+    current_document(
+        state,
+        &stored.application,
+        &officer.username,
+        state.clock.now(),
+    )
+    .await?
+    .map_err(ApiError::from)
+}
+
+/// The officer may sign only what they are reviewing (the core decides the transition
+/// itself; this gives the same answers before any signing work is done).
+fn reviewing(officer: &StaffAccount, app: &Application) -> ApiResult<()> {
+    if officer.role != Role::Officer || officer.region != Some(app.region) {
+        return Err(ApiError::not_found());
+    }
+    if app.reviewer != Some(officer.id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_the_reviewer",
+            t(
+                "Өтінішті алдымен қарауға алыңыз.",
+                "Сначала возьмите заявку на рассмотрение.",
+                "Take the application for review first.",
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn trust(state: &AppState) -> ApiResult<&TrustStore> {
+    state.config.trust.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_trust_anchors",
+            t(
+                "Қолтаңбаны тексеретін сенім тізбегі бапталмаған.",
+                "Не настроены доверенные сертификаты для проверки подписи.",
+                "No trust anchors are configured to verify signatures.",
+            ),
+        )
+    })
+}
+
+/// How an officer signs an approval.
+pub enum Signing {
+    /// The document as the service returned it, and the CMS made on the officer's device.
+    Client { document: Vec<u8>, cms: Vec<u8> },
+    /// The officer's PIN, which unlocks their sealed key in the service.
+    Remote { pin: String },
+}
+
+/// Checks (or makes) the officer's signature over the current approval document of
+/// `stored` and returns the approval to record with the `Approve` transition.
+pub async fn sign_approval(
+    state: &AppState,
+    actor: &Actor,
+    officer: &StaffAccount,
+    stored: &StoredApplication,
+    signing: Signing,
+) -> ApiResult<Approval> {
+    reviewing(officer, &stored.application)?;
+    let trust = trust(state)?.clone();
+    let now = state.clock.now();
+    let credential = state.store.officer_credential(officer.id).await?;
+    let (document, cms, method) = match signing {
+        Signing::Client { document, cms } => {
+            let claimed = ApprovalDocument::from_canonical_bytes(&document)
+                .map_err(|e| ApiError::from(Refusal::from(e)))?;
+            let decided_at: Timestamp = claimed.decided_at.parse().map_err(|_| {
+                ApiError::from(Refusal::new("invalid_document", "decided_at is not a time"))
+            })?;
+            if decided_at > now + SignedDuration::from_mins(5)
+                || decided_at < now - DOCUMENT_VALIDITY
+            {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "approval_document_stale",
+                    t(
+                        "Қол қойылатын құжат ескірген: оны қайта алып, қол қойыңыз.",
+                        "Документ для подписи устарел: получите его заново и подпишите.",
+                        "The document to sign is out of date: fetch it again and sign it.",
+                    ),
+                ));
+            }
+            let expected =
+                current_document(state, &stored.application, &officer.username, decided_at)
+                    .await?
+                    .map_err(ApiError::from)?;
+            if expected != claimed {
+                return Err(Refusal::new(
+                    "document_mismatch",
+                    "the signed document is not this application's current approval document",
+                )
+                .into());
+            }
+            (document, cms, SigningMethod::Client)
+        }
+        Signing::Remote { pin } => {
+            let Some(sealed) = credential.as_ref().and_then(|c| c.sealed_key.clone()) else {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "no_remote_signing_key",
+                    t(
+                        "Сіздің қашықтан қол қою кілтіңіз тіркелмеген.",
+                        "Ваш ключ для удалённой подписи не зарегистрирован.",
+                        "No remote signing key is registered for you.",
+                    ),
+                ));
+            };
+            let certificate = credential
+                .as_ref()
+                .map(|c| c.certificate.clone())
+                .unwrap_or_default();
+            let doc = current_document(state, &stored.application, &officer.username, now)
+                .await?
+                .map_err(ApiError::from)?;
+            let document = doc.canonical_bytes();
+            let to_sign = document.clone();
+            // argon2id on purpose costs time and memory: off the async workers.
+            let signed = tokio::task::spawn_blocking(move || {
+                let sealed: kuelik_trust::SealedKey = serde_json::from_str(&sealed)
+                    .map_err(|e| TrustError::MalformedSealedKey(e.to_string()))?;
+                let key = kuelik_trust::keystore::unseal_key(&sealed, &pin)?;
+                cms::sign_detached_with(&to_sign, &key, &certificate, now)
+            })
+            .await
+            .map_err(|_| {
+                ApiError::plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "signing failed",
+                )
+            })?;
+            let cms = match signed {
+                Ok(cms) => cms,
+                Err(TrustError::WrongPin) => {
+                    state
+                        .store
+                        .commit(Changes {
+                            audit: vec![pin_refused(actor, stored.application.id, now)],
+                            ..Changes::default()
+                        })
+                        .await?;
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "wrong_pin",
+                        t("PIN-код қате.", "Неверный PIN-код.", "Wrong PIN."),
+                    ));
+                }
+                Err(e) => return Err(Refusal::from(e).into()),
+            };
+            (document, cms, SigningMethod::Remote)
+        }
+    };
+    // Whichever way it was made, the signature is checked as production will check it.
+    let info = cms::verify_detached(&cms, &document, &trust, now)
+        .map_err(|e| ApiError::from(Refusal::from(e)))?;
+    if credential.as_ref().map(|c| c.fingerprint.as_str())
+        != Some(info.signer.sha256_fingerprint.as_str())
+    {
+        return Err(Refusal::new(
+            "signer_not_this_officer",
+            "the certificate that signed is not the one bound to your account",
+        )
+        .into());
+    }
+    Ok(Approval {
+        application: stored.application.id,
+        officer: officer.id,
+        method,
+        document,
+        signature: cms,
+        signed_at: now,
+    })
+}
+
+fn pin_refused(actor: &Actor, app: ApplicationId, at: Timestamp) -> AuditEntry {
+    audit(
+        actor,
+        at,
+        "approval.wrong_pin",
+        Some(app.to_string()),
+        json!({}),
+    )
+}
+
+/// The production centre's check (R11): the approval was signed by an officer of the
+/// application's region, with a certificate that chains to a trust anchor and is neither
+/// expired nor revoked now, over exactly the document the application's current data and
+/// images give.
+pub async fn verify_for_production(
+    state: &AppState,
+    stored: &StoredApplication,
+) -> ApiResult<Result<(), Refusal>> {
+    let app = &stored.application;
+    let Some(approval) = state.store.approval(app.id).await? else {
+        return Ok(Err(Refusal::new(
+            "approval_missing",
+            "no signed approval is recorded",
+        )));
+    };
+    let Some(trust) = state.config.trust.as_ref() else {
+        return Ok(Err(Refusal::new(
+            "no_trust_anchors",
+            "no trust anchors are configured",
+        )));
+    };
+    let signed = match ApprovalDocument::from_canonical_bytes(&approval.document) {
+        Ok(doc) => doc,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let info = match cms::verify_detached(
+        &approval.signature,
+        &approval.document,
+        trust,
+        state.clock.now(),
+    ) {
+        Ok(info) => info,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    // The signer must be an officer of this application's region, bound to the certificate.
+    let bound = state
+        .store
+        .officer_credential_by_fingerprint(&info.signer.sha256_fingerprint)
+        .await?;
+    let officer = match bound {
+        Some(c) if c.staff == approval.officer => state.store.staff(c.staff).await?,
+        _ => None,
+    };
+    let of_region = officer
+        .as_ref()
+        .is_some_and(|o| o.role == Role::Officer && o.region == Some(app.region) && o.active);
+    if !of_region {
+        return Ok(Err(Refusal::new(
+            "signer_not_officer_of_region",
+            format!(
+                "the signer is not an officer of the УМС of region {}",
+                app.region
+            ),
+        )));
+    }
+    let decided_at: Timestamp = match signed.decided_at.parse() {
+        Ok(at) => at,
+        Err(_) => {
+            return Ok(Err(Refusal::new(
+                "invalid_document",
+                "decided_at is not a time",
+            )))
+        }
+    };
+    let current = match current_document(state, app, &signed.officer_username, decided_at).await? {
+        Ok(doc) => doc,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if current != signed {
+        let changed: Vec<&str> = changed_fields(&current, &signed);
+        return Ok(Err(Refusal::new(
+            "digest_mismatch",
+            format!("changed since approval: {}", changed.join(", ")),
+        )));
+    }
+    Ok(Ok(()))
+}
+
+/// Which members differ (names only: the values are personal data).
+fn changed_fields<'a>(a: &'a ApprovalDocument, b: &'a ApprovalDocument) -> Vec<&'static str> {
+    let pairs: [(&'static str, bool); 15] = [
+        ("application_id", a.application_id != b.application_id),
+        ("ticket", a.ticket != b.ticket),
+        ("iin", a.iin != b.iin),
+        ("surname", a.surname != b.surname),
+        ("given_name", a.given_name != b.given_name),
+        ("patronymic", a.patronymic != b.patronymic),
+        ("birth_date", a.birth_date != b.birth_date),
+        ("document_kind", a.document_kind != b.document_kind),
+        ("region", a.region != b.region),
+        (
+            "registration_point",
+            a.registration_point != b.registration_point,
+        ),
+        ("photo_sha256", a.photo_sha256 != b.photo_sha256),
+        ("signature_sha256", a.signature_sha256 != b.signature_sha256),
+        ("decision", a.decision != b.decision),
+        ("decided_at", a.decided_at != b.decided_at),
+        ("officer_username", a.officer_username != b.officer_username),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, differs)| *differs)
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// The record of one production check.
+pub fn signature_check(
+    app: ApplicationId,
+    at: Timestamp,
+    outcome: &Result<(), Refusal>,
+) -> SignatureCheck {
+    let (verified, code, detail) = match outcome {
+        Ok(()) => (true, "verified".to_string(), String::new()),
+        Err(r) => (false, r.code.clone(), r.detail.clone()),
+    };
+    SignatureCheck {
+        id: Uuid::now_v7(),
+        application: app,
+        at,
+        verified,
+        code,
+        detail,
+    }
+}

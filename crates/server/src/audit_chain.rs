@@ -1,0 +1,329 @@
+//! The tamper-evident audit log in the service: the sequencer that moves written events and
+//! audit entries into the hash chain in batches (one signed checkpoint per batch, so request
+//! transactions never wait on it), and the verification and export of the whole log.
+//!
+//! Every event and audit row is put on a pending list by a database trigger in the same
+//! transaction that writes it; the sequencer hashes each row's canonical bytes (every
+//! column) into the chain. Verification recomputes everything from the rows as they are now,
+//! so an edited, deleted or inserted row, chain link or checkpoint is found — also when the
+//! append-only triggers were dropped first.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use kuelik_store::{ChainLink, ChainSource, Store, StoreError, StoredCheckpoint};
+use kuelik_trust::audit::{AuditRecord, Verifier};
+use kuelik_trust::{Chain, Checkpoint, ServerKey, ServerPublicKey, TrustError};
+
+/// Entries per batch (one checkpoint signature each).
+pub const BATCH: u32 = 500;
+/// Rows read per page when verifying or exporting.
+const PAGE: u32 = 2000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditChainError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error("output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn parse_checkpoint(stored: &StoredCheckpoint) -> Result<Checkpoint, serde_json::Error> {
+    serde_json::from_str(&stored.data)
+}
+
+/// Sequences up to one batch of pending rows; returns how many. Another instance that
+/// sequenced the same rows first makes this a no-op (its batch stands).
+pub async fn sequence_once(
+    store: &dyn Store,
+    key: &ServerKey,
+    now: Timestamp,
+) -> Result<usize, AuditChainError> {
+    let pending = store.audit_pending(BATCH).await?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let mut chain =
+        match store.last_audit_checkpoint().await? {
+            Some(stored) => Chain::resume(&parse_checkpoint(&stored).map_err(|e| {
+                StoreError::Corrupt(format!("audit checkpoint {}: {e}", stored.seq))
+            })?),
+            None => Chain::new(),
+        };
+    let batch = chain.append_batch(pending.iter().map(|c| &c.bytes), now, key)?;
+    let links: Vec<ChainLink> = batch
+        .links
+        .iter()
+        .zip(&pending)
+        .map(|(link, row)| ChainLink {
+            seq: link.seq,
+            source: row.source,
+            source_pos: row.source_pos,
+            entry_hash: link.entry_hash,
+            chain_hash: link.chain_hash,
+        })
+        .collect();
+    let checkpoint = StoredCheckpoint {
+        seq: batch.checkpoint.seq,
+        at: now,
+        data: serde_json::to_string(&batch.checkpoint)
+            .map_err(|e| StoreError::Database(format!("checkpoint: {e}")))?,
+    };
+    match store.append_audit_chain(links, checkpoint).await {
+        Ok(()) => Ok(pending.len()),
+        Err(StoreError::Duplicate("audit_chain")) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An intact log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Intact {
+    pub entries: u64,
+    pub checkpoints: u64,
+    /// Rows written but not sequenced yet (the sequencer's lag); not a fault.
+    pub pending: u64,
+    /// Lowercase hex of the chain head: publish it to detect a truncated log later.
+    pub head: String,
+    pub last_checkpoint_seq: Option<u64>,
+}
+
+/// Where the log stops being intact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Broken {
+    /// The first chain entry that is not intact (0 when the fault is a row outside the chain).
+    pub seq: u64,
+    /// Stable code: `entry_mismatch`, `row_missing`, `checkpoint_mismatch`,
+    /// `bad_checkpoint_signature`, `unsequenced_row`, …
+    pub code: String,
+    pub detail: String,
+}
+
+fn broken(seq: u64, code: &str, detail: impl Into<String>) -> Broken {
+    Broken {
+        seq,
+        code: code.to_string(),
+        detail: detail.into(),
+    }
+}
+
+fn from_audit_error(e: kuelik_trust::AuditError) -> Broken {
+    broken(e.first_bad_seq, e.code(), e.to_string())
+}
+
+fn describe(source: ChainSource, pos: i64) -> String {
+    match source {
+        ChainSource::Event => format!("event row {pos}"),
+        ChainSource::Audit => format!("audit row {pos}"),
+    }
+}
+
+/// Recomputes the whole log from the rows as they are now: every chain entry against its
+/// row, the chain against every signed checkpoint, and every event and audit row against
+/// the chain. `visit` sees each entry and checkpoint in order (for export).
+pub async fn verify_with(
+    store: &dyn Store,
+    key: &ServerPublicKey,
+    mut visit: impl FnMut(Visit<'_>) -> Result<(), std::io::Error>,
+) -> Result<Result<Intact, Broken>, AuditChainError> {
+    let mut verifier = Verifier::new(key);
+    let mut checkpoints = Checkpoints::default();
+    let mut after = 0u64;
+    loop {
+        let entries = store.audit_chain(after, PAGE).await?;
+        if entries.is_empty() {
+            break;
+        }
+        for entry in &entries {
+            // Checkpoints that cover entries already pushed go in before the next entry.
+            loop {
+                match checkpoints
+                    .next_if(store, |cp| cp.seq <= verifier.seq())
+                    .await?
+                {
+                    Err(b) => return Ok(Err(b)),
+                    Ok(None) => break,
+                    Ok(Some(cp)) => {
+                        if let Err(e) = verifier.push_checkpoint(&cp) {
+                            return Ok(Err(from_audit_error(e)));
+                        }
+                        visit(Visit::Checkpoint(&cp))?;
+                    }
+                }
+            }
+            let link = &entry.link;
+            let Some(bytes) = &entry.bytes else {
+                return Ok(Err(broken(
+                    link.seq,
+                    "row_missing",
+                    format!(
+                        "entry {}: {} is gone",
+                        link.seq,
+                        describe(link.source, link.source_pos)
+                    ),
+                )));
+            };
+            // The stored entry hash must match too (the chain hash alone would, with a
+            // rewritten entry hash, still pin the edit; this names the row as well).
+            let record = AuditRecord {
+                seq: link.seq,
+                bytes,
+                chain_hash: Some(link.chain_hash),
+            };
+            if let Err(e) = verifier.push_entry(&record) {
+                let mut b = from_audit_error(e);
+                b.detail = format!("{} ({})", b.detail, describe(link.source, link.source_pos));
+                return Ok(Err(b));
+            }
+            visit(Visit::Entry {
+                seq: link.seq,
+                source: link.source,
+                source_pos: link.source_pos,
+                bytes,
+                chain_hash: &link.chain_hash,
+            })?;
+        }
+        after = entries.last().map(|e| e.link.seq).unwrap_or(after);
+    }
+    // The remaining checkpoints (a checkpoint past the last entry is a deleted tail).
+    loop {
+        match checkpoints.next_if(store, |_| true).await? {
+            Err(b) => return Ok(Err(b)),
+            Ok(None) => break,
+            Ok(Some(cp)) => {
+                if let Err(e) = verifier.push_checkpoint(&cp) {
+                    return Ok(Err(from_audit_error(e)));
+                }
+                visit(Visit::Checkpoint(&cp))?;
+            }
+        }
+    }
+    let log = match verifier.finish() {
+        Ok(log) => log,
+        Err(e) => return Ok(Err(from_audit_error(e))),
+    };
+    if let Some((source, pos)) = store.audit_unchained(1).await?.first() {
+        return Ok(Err(broken(
+            0,
+            "unsequenced_row",
+            format!(
+                "{} is neither in the chain nor waiting for it (written behind the service's back)",
+                describe(*source, *pos)
+            ),
+        )));
+    }
+    Ok(Ok(Intact {
+        entries: log.entries,
+        checkpoints: log.checkpoints,
+        pending: store.audit_pending_count().await?,
+        head: kuelik_core::hex::encode(&log.head),
+        last_checkpoint_seq: log.last_checkpoint.map(|c| c.seq),
+    }))
+}
+
+/// The stored checkpoints, read page by page in order.
+#[derive(Default)]
+struct Checkpoints {
+    queue: std::collections::VecDeque<Checkpoint>,
+    after: u64,
+    done: bool,
+}
+
+impl Checkpoints {
+    /// The next checkpoint if `wanted` accepts it.
+    async fn next_if(
+        &mut self,
+        store: &dyn Store,
+        wanted: impl Fn(&Checkpoint) -> bool,
+    ) -> Result<Result<Option<Checkpoint>, Broken>, AuditChainError> {
+        if self.queue.is_empty() && !self.done {
+            let page = store.audit_checkpoints(self.after, PAGE).await?;
+            self.done = page.is_empty();
+            for stored in page {
+                self.after = stored.seq;
+                match parse_checkpoint(&stored) {
+                    Ok(cp) => self.queue.push_back(cp),
+                    Err(e) => {
+                        return Ok(Err(broken(
+                            stored.seq,
+                            "checkpoint_unreadable",
+                            format!("checkpoint at {}: {e}", stored.seq),
+                        )))
+                    }
+                }
+            }
+        }
+        if self.queue.front().is_some_and(wanted) {
+            Ok(Ok(self.queue.pop_front()))
+        } else {
+            Ok(Ok(None))
+        }
+    }
+}
+
+/// What [`verify_with`] shows its visitor.
+pub enum Visit<'a> {
+    Entry {
+        seq: u64,
+        source: ChainSource,
+        source_pos: i64,
+        /// The entry's canonical bytes (UTF-8 JSON).
+        bytes: &'a [u8],
+        chain_hash: &'a [u8; 32],
+    },
+    Checkpoint(&'a Checkpoint),
+}
+
+pub async fn verify(
+    store: &dyn Store,
+    key: &ServerPublicKey,
+) -> Result<Result<Intact, Broken>, AuditChainError> {
+    verify_with(store, key, |_| Ok(())).await
+}
+
+/// Writes the verified log as JSON lines for an outside auditor: a header with the server's
+/// public key, then every entry (its canonical bytes as a string, their SHA-256 and the
+/// chain hash) with each checkpoint after the entry it covers, then the result. An auditor
+/// recomputes `h_n = SHA-256(h_{n-1} || SHA-256(entry))` from `h_0 =
+/// SHA-256("kuelik-audit-chain-v1")` and checks each checkpoint's ECDSA signature.
+pub async fn export(
+    store: &dyn Store,
+    key: &ServerPublicKey,
+    out: &mut dyn std::io::Write,
+) -> Result<Result<Intact, Broken>, AuditChainError> {
+    let header = serde_json::json!({
+        "format": "kuelik-audit-export-v1",
+        "public_key": key.to_pem()?,
+        "public_key_fingerprint": key.fingerprint(),
+    });
+    writeln!(out, "{header}")?;
+    let result = verify_with(store, key, |visit| {
+        let line = match visit {
+            Visit::Entry {
+                seq,
+                source,
+                source_pos,
+                bytes,
+                chain_hash,
+            } => serde_json::json!({
+                "seq": seq,
+                "source": source.as_str(),
+                "source_pos": source_pos,
+                "entry": String::from_utf8_lossy(bytes),
+                "entry_hash": kuelik_core::hex::encode(&kuelik_trust::audit::entry_hash(bytes)),
+                "chain_hash": kuelik_core::hex::encode(chain_hash),
+            }),
+            Visit::Checkpoint(cp) => serde_json::json!({ "checkpoint": cp }),
+        };
+        writeln!(out, "{line}")
+    })
+    .await?;
+    let footer = match &result {
+        Ok(intact) => serde_json::json!({ "result": "intact", "log": intact }),
+        Err(b) => serde_json::json!({ "result": "broken", "at": b }),
+    };
+    writeln!(out, "{footer}")?;
+    Ok(result)
+}

@@ -93,7 +93,13 @@ impl Default for ServiceConfig {
 }
 
 /// Environment variables with the `KUELIK_` prefix that are not configuration keys.
-const NOT_CONFIG: [&str; 3] = ["staff_password", "test_database_url", "update_snapshots"];
+const NOT_CONFIG: [&str; 5] = [
+    "staff_password",
+    "signing_pin",
+    "test_database_url",
+    "update_snapshots",
+    "crash_rounds",
+];
 
 impl ServiceConfig {
     /// Defaults ← `file` ← `KUELIK_*` environment.

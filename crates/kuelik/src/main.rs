@@ -87,6 +87,9 @@ enum Command {
     Pki(trust_cmd::PkiCommand),
     /// Sign a document (detached CMS) with an officer's key and certificate.
     Sign(trust_cmd::SignArgs),
+    /// The tamper-evident audit log: verify it, export it for an auditor.
+    #[command(subcommand)]
+    Audit(service::AuditCommand),
     /// May the holder of a document renew it online now (or at --at)?
     Eligibility(EligibilityArgs),
     /// Check an individual identification number (IIN).
@@ -480,6 +483,7 @@ fn run(cli: Cli) -> Outcome {
         Command::Signature(command) => Ok(media_cmd::signature(command)),
         Command::Pki(command) => trust_cmd::pki(command),
         Command::Sign(args) => trust_cmd::sign(args),
+        Command::Audit(command) => service::audit(command),
         Command::Config(ConfigCommand::Check { file }) => {
             service::config_check(file.as_deref()).map(|()| ExitCode::SUCCESS)
         }

@@ -107,6 +107,148 @@ pub enum StaffCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Bind an officer's signing certificate to their account; with --key, also keep the
+    /// private key sealed under the officer's PIN for remote signing.
+    Certificate {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        username: String,
+        /// The officer's X.509 certificate (PEM or DER).
+        #[arg(long, value_name = "CERT.pem")]
+        cert: PathBuf,
+        /// The officer's private key (PEM), to seal for remote signing.
+        #[arg(long, value_name = "KEY.pem")]
+        key: Option<PathBuf>,
+        /// The PIN that will unlock the key (at least 6 characters); read from
+        /// KUELIK_SIGNING_PIN if absent.
+        #[arg(
+            long,
+            env = "KUELIK_SIGNING_PIN",
+            hide_env_values = true,
+            requires = "key"
+        )]
+        pin: Option<String>,
+    },
+}
+
+#[derive(clap::Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the whole audit log (events and audit entries against the hash chain and
+    /// the signed checkpoints): exit 0 when intact, 1 naming the first bad entry.
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The server's public key (PEM); default: derived from the configured audit key.
+        #[arg(long, value_name = "PUB.pem")]
+        public_key: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the log (entries, hashes, checkpoints, the public key) as JSON lines for an
+    /// outside auditor; exit 1 if it is not intact.
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_name = "PUB.pem")]
+        public_key: Option<PathBuf>,
+        /// Output file (default: standard output).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+fn audit_public_key(
+    config: &ServiceConfig,
+    file: Option<&Path>,
+) -> Result<kuelik_trust::ServerPublicKey, UsageError> {
+    match file {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+            kuelik_trust::ServerPublicKey::from_pem(&pem)
+                .map_err(|e| UsageError(format!("{}: {e}", path.display())))
+        }
+        None => {
+            let path = config.audit_key_path();
+            let pem = std::fs::read_to_string(&path).map_err(|e| {
+                UsageError(format!(
+                    "no audit key at {} ({e}): pass --public-key",
+                    path.display()
+                ))
+            })?;
+            kuelik_trust::ServerKey::from_pem(&pem)
+                .map(|k| k.public_key())
+                .map_err(|e| UsageError(format!("{}: {e}", path.display())))
+        }
+    }
+}
+
+/// `kuelik audit verify|export`.
+pub fn audit(command: AuditCommand) -> Result<std::process::ExitCode, UsageError> {
+    use kuelik_server::audit_chain;
+    runtime()?.block_on(async move {
+        let (store_args, key_file) = match &command {
+            AuditCommand::Verify {
+                store, public_key, ..
+            }
+            | AuditCommand::Export {
+                store, public_key, ..
+            } => (store, public_key.clone()),
+        };
+        let config = store_args.config()?;
+        let key = audit_public_key(&config, key_file.as_deref())?;
+        let store = store_args.open().await?;
+        let failed = |e: audit_chain::AuditChainError| UsageError(e.to_string());
+        let result = match &command {
+            AuditCommand::Verify { json, .. } => {
+                let result = audit_chain::verify(&*store, &key).await.map_err(failed)?;
+                match (&result, json) {
+                    (Ok(intact), true) => {
+                        println!("{}", serde_json::json!({ "intact": true, "log": intact }))
+                    }
+                    (Err(broken), true) => println!(
+                        "{}",
+                        serde_json::json!({ "intact": false, "first_bad": broken })
+                    ),
+                    (Ok(intact), false) => println!(
+                        "intact: {} entries, {} checkpoints, head {}, {} waiting to be sequenced",
+                        intact.entries, intact.checkpoints, intact.head, intact.pending
+                    ),
+                    (Err(broken), false) => println!(
+                        "BROKEN at entry {}: {} ({})",
+                        broken.seq, broken.code, broken.detail
+                    ),
+                }
+                result
+            }
+            AuditCommand::Export { out, .. } => {
+                let mut writer: Box<dyn std::io::Write> = match out {
+                    Some(path) => Box::new(std::io::BufWriter::new(
+                        std::fs::File::create(path)
+                            .map_err(|e| UsageError(format!("{}: {e}", path.display())))?,
+                    )),
+                    None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+                };
+                let result = audit_chain::export(&*store, &key, &mut writer)
+                    .await
+                    .map_err(failed)?;
+                writer.flush().map_err(|e| UsageError(e.to_string()))?;
+                if let Err(broken) = &result {
+                    eprintln!(
+                        "BROKEN at entry {}: {} ({})",
+                        broken.seq, broken.code, broken.detail
+                    );
+                }
+                result
+            }
+        };
+        Ok(if result.is_ok() {
+            std::process::ExitCode::SUCCESS
+        } else {
+            std::process::ExitCode::from(1)
+        })
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, UsageError> {
@@ -338,6 +480,70 @@ pub fn staff(command: StaffCommand) -> Result<(), UsageError> {
                     .await
                     .map_err(|e| UsageError(e.to_string()))?;
                 println!("added {} ({})", account.username, account.role.as_str());
+                Ok(())
+            }
+            StaffCommand::Certificate {
+                store,
+                username,
+                cert,
+                key,
+                pin,
+            } => {
+                let store = store.open().await?;
+                let account = store
+                    .staff_by_username(&username.trim().to_lowercase())
+                    .await
+                    .map_err(|e| UsageError(e.to_string()))?
+                    .filter(|a| a.role == kuelik_core::lifecycle::Role::Officer)
+                    .ok_or_else(|| UsageError(format!("no officer {username:?}")))?;
+                let bytes = std::fs::read(&cert)
+                    .map_err(|e| UsageError(format!("{}: {e}", cert.display())))?;
+                let info = kuelik_trust::pki::inspect_certificate(&bytes)
+                    .map_err(|e| UsageError(format!("{}: {e}", cert.display())))?;
+                let der = kuelik_trust::pki::certificate_der(&bytes)
+                    .map_err(|e| UsageError(format!("{}: {e}", cert.display())))?;
+                let sealed_key = match key {
+                    Some(path) => {
+                        let pem = std::fs::read_to_string(&path)
+                            .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+                        let pin = pin.ok_or_else(|| {
+                            UsageError("--pin or KUELIK_SIGNING_PIN is needed with --key".into())
+                        })?;
+                        // The key must be the certificate's: sign a probe and check it.
+                        let probe = kuelik_trust::PrivateKey::from_pem(&pem).and_then(|k| {
+                            kuelik_trust::cms::sign_detached_with(
+                                b"kuelik key check",
+                                &k,
+                                &der,
+                                jiff::Timestamp::now(),
+                            )
+                        });
+                        if let Err(e) = probe {
+                            return Err(UsageError(format!("{}: {e}", path.display())));
+                        }
+                        let sealed = kuelik_trust::seal(&pem, &pin)
+                            .map_err(|e| UsageError(e.to_string()))?;
+                        Some(
+                            serde_json::to_string(&sealed)
+                                .map_err(|e| UsageError(e.to_string()))?,
+                        )
+                    }
+                    None => None,
+                };
+                store
+                    .put_officer_credential(&kuelik_store::OfficerCredential {
+                        staff: account.id,
+                        fingerprint: info.sha256_fingerprint.clone(),
+                        certificate: der,
+                        sealed_key,
+                        bound_at: jiff::Timestamp::now(),
+                    })
+                    .await
+                    .map_err(|e| UsageError(e.to_string()))?;
+                println!(
+                    "bound {} (serial {}, SHA-256 {}) to {}",
+                    info.subject, info.serial, info.sha256_fingerprint, account.username
+                );
                 Ok(())
             }
             StaffCommand::List { store } => {

@@ -176,14 +176,33 @@ impl TestApp {
         ca: Arc<DemoCa>,
         audit_key: kuelik_trust::ServerKey,
     ) -> TestApp {
+        Self::start_configured(
+            store,
+            dir,
+            db_url,
+            ca,
+            audit_key,
+            kuelik_trust::RevocationList::new(),
+        )
+        .await
+    }
+
+    /// A server whose trust store also lists `revoked` certificates.
+    pub async fn start_configured(
+        store: Arc<dyn Store>,
+        dir: Option<TempDir>,
+        db_url: String,
+        ca: Arc<DemoCa>,
+        audit_key: kuelik_trust::ServerKey,
+        revoked: kuelik_trust::RevocationList,
+    ) -> TestApp {
         let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
         let mut config = Config::new(Secrets {
             otp_key: [7; 32],
             gateway_key: b"gateway test key".to_vec(),
             audit_key,
         });
-        config.trust =
-            Some(TrustStore::new(ca.cert_pem(), kuelik_trust::RevocationList::new()).unwrap());
+        config.trust = Some(TrustStore::new(ca.cert_pem(), revoked).unwrap());
         config.demo = true;
         config.max_upload_bytes = 200 * 1024;
         let state = kuelik_server::app_state(
@@ -292,6 +311,33 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap()
+    }
+
+    /// Runs SQL on the database behind the service's back (as someone with file or database
+    /// access could); returns the rows affected.
+    pub async fn raw(&self, sql: &str) -> u64 {
+        use sqlx::{Connection, Executor};
+        if let Some(path) = self.db_url.strip_prefix("sqlite://") {
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
+                .await
+                .unwrap();
+            let done = conn
+                .execute(sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            done.rows_affected()
+        } else {
+            let mut conn = sqlx::PgConnection::connect(&self.db_url).await.unwrap();
+            let done = conn
+                .execute(sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            done.rows_affected()
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.db_url.starts_with("sqlite://")
     }
 
     /// Approves with the officer's PIN (remote signing).

@@ -1,0 +1,571 @@
+//! The trust chain over real HTTP (R11, R14), on SQLite and on PostgreSQL: approval with the
+//! officer's e-signature made on their device or with their PIN, every refusal with its
+//! reason code, production refusing what no longer matches what was signed, pickup by
+//! ticket, and the audit log catching edits made behind the service's back.
+
+mod common;
+
+use base64::Engine as _;
+use common::*;
+use kuelik_server::audit_chain;
+
+/// A submitted application of a fresh citizen, taken by `officer71`; returns (id, ticket,
+/// the officer's token, the citizen's token).
+async fn taken(app: &TestApp, serial: u16) -> (String, String, String, String) {
+    let citizen = person(serial, "71", 12, &format!("+7701{:07}", serial));
+    app.add_people(std::slice::from_ref(&citizen)).await;
+    let token = app.citizen_token(&citizen).await;
+    let (id, ticket) = app.submitted_application(&token, &citizen, "71-01").await;
+    let officer = app.staff_token("officer71").await;
+    let r = app
+        .post(
+            &officer,
+            &format!("/officer/applications/{id}/take"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    (id, ticket, officer, token)
+}
+
+async fn staff(app: &TestApp) {
+    app.add_staff("officer71", Role::Officer, Some("71"), None)
+        .await;
+    app.add_staff("factory", Role::ProductionOperator, None, None)
+        .await;
+    app.add_staff("point7101", Role::PointOperator, None, Some("71-01"))
+        .await;
+    app.add_staff("point7102", Role::PointOperator, None, Some("71-02"))
+        .await;
+}
+
+async fn approval_document(app: &TestApp, officer: &str, id: &str) -> Vec<u8> {
+    let r = app
+        .get(
+            officer,
+            &format!("/officer/applications/{id}/approval-document"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.bytes().await.unwrap().to_vec()
+}
+
+fn sign(document: &[u8], creds: &kuelik_trust::OfficerCredentials) -> String {
+    let cms = kuelik_trust::cms::sign_detached(
+        document,
+        &creds.key_pem,
+        &creds.cert_pem,
+        NOW.parse().unwrap(),
+    )
+    .unwrap();
+    base64::engine::general_purpose::STANDARD.encode(cms)
+}
+
+async fn approve_with(app: &TestApp, officer: &str, id: &str, body: Value) -> Response {
+    app.post(
+        officer,
+        &format!("/officer/applications/{id}/approve"),
+        body,
+    )
+    .await
+}
+
+async fn state_of(app: &TestApp, token: &str, id: &str) -> String {
+    app.get(token, &format!("/applications/{id}"))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["state"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn accept(app: &TestApp, factory: &str, id: &str) -> Response {
+    app.post(
+        factory,
+        &format!("/production/applications/{id}/accept"),
+        json!({}),
+    )
+    .await
+}
+
+async fn checks(app: &TestApp, factory: &str, id: &str) -> Vec<Value> {
+    app.get(
+        factory,
+        &format!("/production/applications/{id}/signature-checks"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap()
+}
+
+async fn sequence_all(app: &TestApp) {
+    while kuelik_server::workers::run_audit_sequencer_once(&app.state).await > 0 {}
+}
+
+async fn verify(app: &TestApp) -> Result<audit_chain::Intact, audit_chain::Broken> {
+    audit_chain::verify(
+        &*app.state.store,
+        &app.state.config.secrets.audit_key.public_key(),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_on_the_device_made_and_handed_over_once_at_its_point() {
+    each_backend(|app| async move {
+        staff(&app).await;
+        // This officer signs with RSA-2048 on their own device; no key is kept by the service.
+        let account = app.staff_account("officer71").await;
+        let creds = app
+            .bind_officer(&account, KeyAlgorithm::Rsa2048, None)
+            .await;
+        let (id, ticket, officer, token) = taken(&app, 11).await;
+
+        let document = approval_document(&app, &officer, &id).await;
+        let parsed: Value = serde_json::from_slice(&document).unwrap();
+        assert_eq!(parsed["format"], "kuelik-approval-v1");
+        assert_eq!(parsed["ticket"], ticket.as_str());
+        assert_eq!(parsed["officer_username"], "officer71");
+        assert_eq!(
+            parsed["photo_sha256"].as_str().unwrap().len(),
+            64,
+            "the photo is named by its SHA-256"
+        );
+        // The remote way is not open to this officer: no sealed key.
+        let (status, body) = problem(app.approve(&officer, &id).await).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("no_remote_signing_key"))
+        );
+        let body = json!({
+            "document": String::from_utf8(document.clone()).unwrap(),
+            "signature": sign(&document, &creds),
+        });
+        let r = approve_with(&app, &officer, &id, body).await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+
+        let factory = app.staff_token("factory").await;
+        assert_eq!(accept(&app, &factory, &id).await.status(), StatusCode::OK);
+        let recorded = checks(&app, &factory, &id).await;
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0]["code"], "verified");
+        let r = app
+            .post(
+                &factory,
+                &format!("/production/applications/{id}/dispatch"),
+                json!({ "document_number": "071234567" }),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+
+        let desk = app.staff_token("point7101").await;
+        let other_desk = app.staff_token("point7102").await;
+        let r = app
+            .post(
+                &desk,
+                &format!("/point/applications/{id}/receive"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        // A typo is caught by the check symbol before any lookup.
+        let mut typo: Vec<char> = ticket.chars().collect();
+        typo[0] = if typo[0] == 'A' { 'B' } else { 'A' };
+        let typo: String = typo.into_iter().collect();
+        let (status, body) = problem(app.get(&desk, &format!("/point/tickets/{typo}")).await).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            body["code"].as_str().unwrap().starts_with("ticket_"),
+            "{body}"
+        );
+        // Another point's ticket is refused there.
+        for path in [
+            format!("/point/tickets/{ticket}"),
+            format!("/point/tickets/{ticket}/hand-over"),
+        ] {
+            let r = if path.ends_with("hand-over") {
+                app.post(&other_desk, &path, json!({})).await
+            } else {
+                app.get(&other_desk, &path).await
+            };
+            let (status, body) = problem(r).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (StatusCode::NOT_FOUND, Some("ticket_not_at_this_point"))
+            );
+        }
+        let r = app.get(&desk, &format!("/point/tickets/{ticket}")).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = app
+            .post(
+                &desk,
+                &format!("/point/tickets/{ticket}/hand-over"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(state_of(&app, &token, &id).await, "issued");
+        // A ticket is used once.
+        let (status, body) = problem(
+            app.post(
+                &desk,
+                &format!("/point/tickets/{ticket}/hand-over"),
+                json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("illegal_transition"))
+        );
+        // The new number and the invalidated old card are on record.
+        let handed = app
+            .state
+            .store
+            .audit_entries(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.action == "document.handed_over")
+            .expect("hand-over recorded");
+        assert_eq!(handed.details["document_number"], "071234567");
+        assert_eq!(
+            handed.details["invalidated_document"]["number"],
+            "041234567"
+        );
+        sequence_all(&app).await;
+        let intact = verify(&app).await.expect("an honest log verifies");
+        assert!(intact.entries > 10, "{intact:?}");
+        assert_eq!(intact.pending, 0);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_without_a_valid_signature_of_this_officer_is_refused() {
+    each_backend(|app| async move {
+        staff(&app).await;
+        app.add_staff("officer71b", Role::Officer, Some("71"), None)
+            .await;
+        let account = app.staff_account("officer71").await;
+        let creds = app.bind_officer(&account, KeyAlgorithm::EcdsaP256, Some(OFFICER_PIN)).await;
+        let (id, _, officer, token) = taken(&app, 12).await;
+        let document = approval_document(&app, &officer, &id).await;
+        let text = String::from_utf8(document.clone()).unwrap();
+
+        let refused = |body: Value, code: &'static str| {
+            let app = &app;
+            let officer = officer.clone();
+            let id = id.clone();
+            async move {
+                let (status, problem) =
+                    problem(approve_with(app, &officer, &id, body).await).await;
+                assert_eq!(
+                    (status, problem["code"].as_str()),
+                    (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
+                    "{problem}"
+                );
+            }
+        };
+        refused(json!({}), "signature_required").await;
+        refused(json!({ "pin": "000000" }), "wrong_pin").await;
+        refused(
+            json!({ "document": text, "signature": "not base64!" }),
+            "malformed_signature",
+        )
+        .await;
+        // A signature over other bytes than the document sent.
+        let mut altered = kuelik_trust::ApprovalDocument::from_canonical_bytes(&document).unwrap();
+        altered.surname = "Someone Else".into();
+        let altered_bytes = altered.canonical_bytes();
+        refused(
+            json!({ "document": text, "signature": sign(&altered_bytes, &creds) }),
+            "digest_mismatch",
+        )
+        .await;
+        // A properly signed document that is not this application's current one.
+        refused(
+            json!({
+                "document": String::from_utf8(altered_bytes.clone()).unwrap(),
+                "signature": sign(&altered_bytes, &creds),
+            }),
+            "document_mismatch",
+        )
+        .await;
+        // Another officer's valid certificate.
+        let other = app.staff_account("officer71b").await;
+        let other_creds = app.bind_officer(&other, KeyAlgorithm::EcdsaP256, None).await;
+        refused(
+            json!({ "document": text, "signature": sign(&document, &other_creds) }),
+            "signer_not_this_officer",
+        )
+        .await;
+        // A certificate from a CA the service does not trust.
+        let rogue = DemoCa::generate("rogue CA").unwrap();
+        let rogue_creds = rogue
+            .issue_officer(
+                "officer71",
+                KeyAlgorithm::EcdsaP256,
+                Validity::days_from(NOW.parse().unwrap(), 30).unwrap(),
+            )
+            .unwrap();
+        refused(
+            json!({ "document": text, "signature": sign(&document, &rogue_creds) }),
+            "untrusted_certificate",
+        )
+        .await;
+        // An expired certificate of the right CA.
+        let old = app
+            .ca
+            .issue_officer(
+                "officer71",
+                KeyAlgorithm::EcdsaP256,
+                Validity {
+                    not_before: "2020-01-01T00:00:00Z".parse().unwrap(),
+                    not_after: "2021-01-01T00:00:00Z".parse().unwrap(),
+                },
+            )
+            .unwrap();
+        let cms = kuelik_trust::cms::sign_detached(
+            &document,
+            &old.key_pem,
+            &old.cert_pem,
+            "2020-06-01T00:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        refused(
+            json!({ "document": text, "signature": base64::engine::general_purpose::STANDARD.encode(cms) }),
+            "certificate_expired",
+        )
+        .await;
+        // A document fetched too long ago.
+        app.clock.advance(jiff::SignedDuration::from_mins(16));
+        refused(
+            json!({ "document": text, "signature": sign(&document, &creds) }),
+            "approval_document_stale",
+        )
+        .await;
+        assert_eq!(state_of(&app, &token, &id).await, "under_review");
+        let audit = app.state.store.audit_entries(200).await.unwrap();
+        assert!(audit.iter().any(|e| e.action == "approval.wrong_pin"));
+        assert!(app.state.store.approval(kuelik_core::lifecycle::ApplicationId(id.parse().unwrap())).await.unwrap().is_none());
+        // The right PIN signs.
+        assert_eq!(app.approve(&officer, &id).await.status(), StatusCode::OK);
+    })
+    .await;
+}
+
+/// Approves a fresh application with the PIN; returns (id, factory token, citizen token).
+async fn approved(app: &TestApp, serial: u16) -> (String, String, String) {
+    let (id, _, officer, token) = taken(app, serial).await;
+    let r = app.approve(&officer, &id).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    (id, app.staff_token("factory").await, token)
+}
+
+async fn refused_in_production(app: &TestApp, factory: &str, id: &str, code: &str) {
+    let (status, body) = problem(accept(app, factory, id).await).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
+        "{body}"
+    );
+    let recorded = checks(app, factory, id).await;
+    let last = recorded.last().expect("the refusal is recorded");
+    assert_eq!(
+        (last["verified"].as_bool(), last["code"].as_str()),
+        (Some(false), Some(code))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_refuses_what_no_longer_matches_the_signature() {
+    each_backend(|app| async move {
+        staff(&app).await;
+        // The register's personal data changed after approval.
+        let (id, factory, token) = approved(&app, 21).await;
+        let mut changed = person(21, "71", 12, "+77010000021");
+        changed.surname = "Changed".into();
+        app.add_people(&[changed]).await;
+        refused_in_production(&app, &factory, &id, "digest_mismatch").await;
+        assert_eq!(state_of(&app, &token, &id).await, "approved");
+
+        // The photo's bytes were replaced in the database.
+        let (id, factory, _) = approved(&app, 22).await;
+        let photo = app
+            .state
+            .store
+            .application(kuelik_core::lifecycle::ApplicationId(id.parse().unwrap()))
+            .await
+            .unwrap()
+            .unwrap()
+            .application
+            .photo
+            .unwrap();
+        let n = app
+            .raw(&format!(
+                "UPDATE blobs SET bytes = {} WHERE digest = '{photo}'",
+                if app.is_sqlite() {
+                    "X'FFD8FF00'"
+                } else {
+                    "'\\xffd8ff00'::bytea"
+                }
+            ))
+            .await;
+        assert_eq!(n, 1);
+        refused_in_production(&app, &factory, &id, "digest_mismatch").await;
+
+        // The approval's officer swapped (by someone who dropped the append-only trigger).
+        let (id, factory, _) = approved(&app, 23).await;
+        let other = app.staff_account("factory").await;
+        if app.is_sqlite() {
+            app.raw("DROP TRIGGER approvals_no_update").await;
+            app.raw(&format!(
+                "UPDATE approvals SET officer = '{}' WHERE application_id = '{id}'",
+                other.id.0
+            ))
+            .await;
+        } else {
+            app.raw("ALTER TABLE approvals DISABLE TRIGGER approvals_append_only")
+                .await;
+            app.raw(&format!(
+                "UPDATE approvals SET officer = '{}' WHERE application_id = '{id}'",
+                other.id.0
+            ))
+            .await;
+        }
+        refused_in_production(&app, &factory, &id, "signer_not_officer_of_region").await;
+
+        // The officer's certificate expired before production.
+        let (id, _, _) = approved(&app, 24).await;
+        app.clock
+            .advance(jiff::SignedDuration::from_hours(24 * 400));
+        let factory = app.staff_token("factory").await;
+        refused_in_production(&app, &factory, &id, "certificate_expired").await;
+        app.clock
+            .advance(jiff::SignedDuration::from_hours(-24 * 400));
+
+        // The officer's certificate was revoked (a second instance with the revocation).
+        let (id, _, _) = approved(&app, 25).await;
+        let serial = app
+            .state
+            .store
+            .officer_credential(app.staff_account("officer71").await.id)
+            .await
+            .unwrap()
+            .map(|c| {
+                kuelik_trust::pki::inspect_certificate(&c.certificate)
+                    .unwrap()
+                    .serial
+            })
+            .unwrap();
+        let mut revoked = kuelik_trust::RevocationList::new();
+        revoked.revoke(None, &serial).unwrap();
+        let second = TestApp::start_configured(
+            app.state.store.clone(),
+            None,
+            app.db_url.clone(),
+            app.ca.clone(),
+            app.state.config.secrets.audit_key.clone(),
+            revoked,
+        )
+        .await;
+        let factory2 = second.staff_token("factory").await;
+        refused_in_production(&second, &factory2, &id, "certificate_revoked").await;
+        // The unrevoked instance still verifies and makes it.
+        let factory = app.staff_token("factory").await;
+        assert_eq!(accept(&app, &factory, &id).await.status(), StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_behind_the_services_back_break_the_audit_log() {
+    // Each way of tampering on a fresh service, on both backends.
+    for tamper in ["event", "audit", "deleted", "inserted", "checkpoint"] {
+        each_backend(|app| async move {
+            staff(&app).await;
+            let (id, _, _) = approved(&app, 31).await;
+            sequence_all(&app).await;
+            let intact = verify(&app).await.expect("intact before tampering");
+            assert!(intact.entries > 5);
+            let lite = app.is_sqlite();
+            let unlock = |table: &str| {
+                if lite {
+                    vec![
+                        format!("DROP TRIGGER IF EXISTS {table}_no_update"),
+                        format!("DROP TRIGGER IF EXISTS {table}_no_delete"),
+                    ]
+                } else {
+                    vec![format!("ALTER TABLE {table} DISABLE TRIGGER USER")]
+                }
+            };
+            let (sqls, code): (Vec<String>, &str) = match tamper {
+                "event" => {
+                    let mut s = unlock("events");
+                    s.push(format!(
+                        "UPDATE events SET actor_role = 'citizen' WHERE application_id = '{id}' AND kind = 'approved'"
+                    ));
+                    (s, "entry_mismatch")
+                }
+                "audit" => {
+                    let mut s = unlock("audit_entries");
+                    s.push("UPDATE audit_entries SET action = 'nothing.happened' WHERE action = 'approval.signed'".into());
+                    (s, "entry_mismatch")
+                }
+                "deleted" => {
+                    let mut s = unlock("audit_entries");
+                    s.push("DELETE FROM audit_entries WHERE action = 'approval.signed'".into());
+                    (s, "row_missing")
+                }
+                "inserted" => {
+                    let mut s = if lite {
+                        vec!["DROP TRIGGER audit_entries_to_sequence".to_string()]
+                    } else {
+                        vec!["ALTER TABLE audit_entries DISABLE TRIGGER USER".to_string()]
+                    };
+                    s.push(format!(
+                        "INSERT INTO audit_entries (id, at, actor_role, actor, action, target, details) VALUES ('{}', 1, 'system', '{{\"role\":\"system\"}}', 'application.read', NULL, '{{}}')",
+                        uuid::Uuid::now_v7()
+                    ));
+                    (s, "unsequenced_row")
+                }
+                _ => {
+                    // A forged head in the newest checkpoint (its signature no longer fits).
+                    let last = app.state.store.last_audit_checkpoint().await.unwrap().unwrap();
+                    let mut cp: Value = serde_json::from_str(&last.data).unwrap();
+                    let head = cp["head_hash"].as_str().unwrap().to_string();
+                    let flipped = if head.starts_with('0') { "1" } else { "0" };
+                    cp["head_hash"] = json!(format!("{flipped}{}", &head[1..]));
+                    let mut s = unlock("audit_checkpoints");
+                    s.push(format!(
+                        "UPDATE audit_checkpoints SET data = '{cp}' WHERE seq = {}",
+                        last.seq
+                    ));
+                    (s, "checkpoint")
+                }
+            };
+            for sql in &sqls {
+                app.raw(sql).await;
+            }
+            let broken = verify(&app).await.expect_err("tampering is detected");
+            if code == "checkpoint" {
+                assert!(
+                    ["checkpoint_mismatch", "bad_checkpoint_signature"].contains(&broken.code.as_str()),
+                    "{tamper}: {broken:?}"
+                );
+            } else {
+                assert_eq!(broken.code, code, "{tamper}: {broken:?}");
+            }
+            if code != "unsequenced_row" {
+                assert!(broken.seq >= 1, "the first bad entry is named: {broken:?}");
+            }
+        })
+        .await;
+    }
+}

@@ -500,3 +500,79 @@ fn backup_and_restore_keep_everything_and_refuse_bad_files() {
     assert!(listed.contains("officer71"), "{listed}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `kuelik audit verify` on a real service's data: intact after the demo ran (exit 0), and
+/// after one event row was edited with the append-only trigger dropped, exit 1 naming the
+/// entry; `kuelik audit export` writes the log for an auditor.
+#[test]
+fn audit_verify_catches_an_edited_event_and_export_writes_the_log() {
+    let dir = std::env::temp_dir().join(format!("kuelik-audit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.to_str().unwrap().to_string();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_kuelik"))
+        .args([
+            "serve",
+            "--demo",
+            "--data-dir",
+            &data,
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The demo's events are chained by the sequencer within a second of the start.
+    let mut report = Value::Null;
+    for _ in 0..120 {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        let out = kuelik(&["audit", "verify", "--data-dir", &data, "--json"]);
+        if out.status.code() == Some(0) {
+            report = serde_json::from_slice(&out.stdout).unwrap();
+            if report["log"]["entries"].as_u64() > Some(20) && report["log"]["pending"] == 0 {
+                break;
+            }
+        }
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(report["intact"], true, "{report}");
+
+    let export = dir.join("audit.jsonl");
+    let out = kuelik(&[
+        "audit",
+        "export",
+        "--data-dir",
+        &data,
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&export).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["format"], "kuelik-audit-export-v1");
+    assert_eq!(lines.last().unwrap()["result"], "intact");
+    assert!(lines.iter().any(|l| l.get("checkpoint").is_some()));
+
+    let db = format!("sqlite://{}", dir.join("kuelik.db").display());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        conn.execute("DROP TRIGGER events_no_update").await.unwrap();
+        conn.execute("UPDATE events SET at = at + 1 WHERE seq = 3")
+            .await
+            .unwrap();
+    });
+    let out = kuelik(&["audit", "verify", "--data-dir", &data]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("BROKEN at entry"), "{stdout}");
+    assert!(
+        stdout.contains("entry_mismatch") && stdout.contains("event row 3"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

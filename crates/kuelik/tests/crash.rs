@@ -125,6 +125,14 @@ struct Server {
     base: String,
 }
 
+/// A failing test leaves no server behind.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Starts `kuelik serve --demo` on `data` (stdout and stderr into files in `logs`) and waits
 /// until it says where it serves.
 fn start(data: &Path, logs: &Path, generation: usize) -> Server {
@@ -142,15 +150,18 @@ fn start(data: &Path, logs: &Path, generation: usize) -> Server {
         .stderr(std::fs::File::create(&err).unwrap())
         .spawn()
         .expect("kuelik serve starts");
+    // Owned by `Server` at once: dropped (killed and reaped) on any panic below.
+    let mut server = Server {
+        child,
+        base: String::new(),
+    };
     let started = Instant::now();
     loop {
         let text = std::fs::read_to_string(&out).unwrap_or_default();
         if let Some(line) = text.lines().find(|l| l.contains("is serving on http://")) {
             let url = line.split("http://").nth(1).unwrap().trim_end_matches('/');
-            return Server {
-                child,
-                base: format!("http://{url}"),
-            };
+            server.base = format!("http://{url}");
+            return server;
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
@@ -572,7 +583,7 @@ async fn officer(world: Arc<World>, username: &'static str, password: &'static s
                 .to_string();
             if state == "queued" {
                 let r = world.send(act(&id, "take", json!({}))).await;
-                if !r.is_some_and(|r| r.status() == StatusCode::OK) {
+                if r.is_none_or(|r| r.status() != StatusCode::OK) {
                     continue;
                 }
                 world.ack(Ack::Taken { id: id.clone() });

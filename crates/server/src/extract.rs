@@ -1,13 +1,33 @@
 //! Request extractors whose rejections are problem+json answers (never axum's plain text).
 
 use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::AppState;
 
-/// A JSON body (`Content-Type: application/json`), size-capped by the router.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON body (`Content-Type: application/json`) of at most `max_json_bytes` (the router's
+/// own cap is the upload size, far larger), parsed as the handlers that hash their body do.
 pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, ApiError> {
+        let max = state.config.max_json_bytes;
+        let (parts, body) = req.into_parts();
+        // Reading stops at the limit: a larger body is never buffered whole.
+        let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
+            ApiError::plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body is over {max} bytes"),
+            )
+        })?;
+        crate::api::citizen::parse_json(&parts.headers, &bytes, max).map(ApiJson)
+    }
+}
 
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]

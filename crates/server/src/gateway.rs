@@ -171,6 +171,21 @@ impl SimulatedGateway {
         Ok(())
     }
 
+    /// Takes over a payment it created before a restart (its memory is the process's,
+    /// the store's record outlives it): a real gateway does not forget its payments, so
+    /// neither may the simulator, or a crash would leave a citizen unable to pay.
+    fn remember(&self, reference: &str, amount: Tiyn) {
+        if let Ok(mut payments) = self.payments.lock() {
+            payments
+                .entry(reference.to_string())
+                .or_insert_with(|| SimPayment {
+                    amount,
+                    status: SimStatus::Open,
+                    description: "State duty".into(),
+                });
+        }
+    }
+
     fn describe(&self, reference: &str) -> Option<(Tiyn, SimStatus, String)> {
         let payments = self.payments.lock().ok()?;
         payments
@@ -206,9 +221,16 @@ impl PaymentGateway for SimulatedGateway {
                 .payments
                 .lock()
                 .map_err(|_| GatewayError::Unavailable("poisoned".into()))?;
+            // A payment made before a restart is unknown to this process but was real:
+            // refund it all the same (kuelik asks only for refunds of payments it recorded,
+            // and the callback is checked against that record).
             let p = payments
-                .get_mut(reference)
-                .ok_or_else(|| GatewayError::UnknownPayment(reference.to_string()))?;
+                .entry(reference.to_string())
+                .or_insert_with(|| SimPayment {
+                    amount,
+                    status: SimStatus::Paid,
+                    description: "State duty".into(),
+                });
             p.status = SimStatus::Refunded;
         }
         self.send(reference, CallbackStatus::Refunded, amount);
@@ -258,6 +280,12 @@ async fn sim_pay(State(state): State<AppState>, ApiPath(reference): ApiPath<Stri
     let Some(sim) = &state.simulator else {
         return ApiError::not_found().into_response();
     };
+    if sim.describe(&reference).is_none() {
+        // Created before a restart: the store still knows the payment.
+        if let Ok(Some(p)) = state.store.payment_by_reference(&reference).await {
+            sim.remember(&reference, p.amount);
+        }
+    }
     match sim.pay(&reference) {
         Ok(()) => (StatusCode::ACCEPTED, "paid").into_response(),
         Err(_) => ApiError::not_found().into_response(),
@@ -280,5 +308,33 @@ mod tests {
         assert!(!verify(key, body, "sha256=00"));
         assert!(!verify(key, body, "md5=abc"));
         assert!(!verify(key, body, "sha256=zz"));
+    }
+
+    #[tokio::test]
+    async fn payments_made_before_a_restart_can_still_be_paid_and_refunded() {
+        let key = b"k".repeat(16);
+        // A fresh simulator (a restarted process) knows nothing of SIM-old…
+        let (sim, mut callbacks) = SimulatedGateway::new(key.clone());
+        assert!(matches!(
+            sim.pay("SIM-old"),
+            Err(GatewayError::UnknownPayment(_))
+        ));
+        // …until the server hands it the stored payment; then paying confirms it.
+        sim.remember("SIM-old", Tiyn(78_640));
+        sim.pay("SIM-old").unwrap();
+        let (body, signature) = callbacks.try_recv().unwrap();
+        assert!(verify(&key, &body, &signature));
+        let paid: Callback = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            (paid.status, paid.amount_tiyn),
+            (CallbackStatus::Paid, 78_640)
+        );
+        // A refund of a payment it never saw is confirmed (kuelik checks it against its record).
+        let (sim, mut callbacks) = SimulatedGateway::new(key.clone());
+        sim.request_refund("SIM-older", Tiyn(78_640)).await.unwrap();
+        let (body, _) = callbacks.try_recv().unwrap();
+        let refunded: Callback = serde_json::from_slice(&body).unwrap();
+        assert_eq!(refunded.status, CallbackStatus::Refunded);
+        assert_eq!(refunded.reference, "SIM-older");
     }
 }

@@ -209,6 +209,30 @@ fn panic_answer(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     .into_response()
 }
 
+/// `Strict-Transport-Security` on answers to requests that reached the TLS proxy over HTTPS
+/// (`X-Forwarded-Proto: https`), when the service is deployed behind TLS (`secure_cookies`,
+/// on by default). Browsers ignore the header over plain HTTP, and a local
+/// `http://localhost` is never pinned to HTTPS.
+async fn hsts(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let https = request
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    let mut response = next.run(request).await;
+    if https && state.config.secure_cookies {
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = openapi::api_router().split_for_parts();
@@ -282,6 +306,7 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), hsts))
         .with_state(state)
 }
 

@@ -381,8 +381,47 @@ impl TestApp {
         panic!("no code reached {phone}");
     }
 
+    /// How many code messages `phone` has received so far.
+    pub fn codes_received(&self, phone: &str) -> usize {
+        self.state
+            .dev_inbox
+            .as_ref()
+            .map(|inbox| {
+                inbox
+                    .messages()
+                    .iter()
+                    .filter(|m| {
+                        m.to == phone && m.text.chars().filter(char::is_ascii_digit).count() == 6
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// The first code `phone` receives after it had received `before` codes (so an older
+    /// code still in the inbox is never taken for the new one).
+    pub async fn code_after(&self, phone: &str, before: usize) -> String {
+        for _ in 0..400 {
+            if self.codes_received(phone) > before {
+                let inbox = self.state.dev_inbox.clone().unwrap();
+                let m = inbox
+                    .messages()
+                    .into_iter()
+                    .filter(|m| {
+                        m.to == phone && m.text.chars().filter(char::is_ascii_digit).count() == 6
+                    })
+                    .nth(before)
+                    .unwrap();
+                return m.text.chars().filter(char::is_ascii_digit).collect();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no new code reached {phone}");
+    }
+
     /// Signs a citizen in with the one-time code; returns their bearer token.
     pub async fn citizen_token(&self, p: &Person) -> String {
+        let before = self.codes_received(p.phone.as_str());
         let r = self
             .client
             .post(self.api("/auth/otp"))
@@ -395,8 +434,7 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_string();
-        // Another sign-in code may be older; read after the request.
-        let code = self.code_sent_to(p.phone.as_str()).await;
+        let code = self.code_after(p.phone.as_str(), before).await;
         let r = self
             .client
             .post(self.api("/auth/session"))
@@ -548,6 +586,7 @@ impl TestApp {
     }
 
     pub async fn submit(&self, token: &str, p: &Person, id: &str) -> String {
+        let before = self.codes_received(p.phone.as_str());
         let r = self
             .post(token, &format!("/applications/{id}/submit/code"), json!({}))
             .await;
@@ -556,7 +595,7 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_string();
-        let code = self.code_sent_to(p.phone.as_str()).await;
+        let code = self.code_after(p.phone.as_str(), before).await;
         let r = self
             .post(
                 token,

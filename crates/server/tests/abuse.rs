@@ -1,0 +1,874 @@
+//! The abuse suite: what an attacker or a broken client tries, over real HTTP, on SQLite and
+//! PostgreSQL. Each story asserts the clear 4xx answer with its stable `code` (problem+json)
+//! *and* that nothing changed, re-read through the API. `journey.rs` covers the first lines
+//! (another region or citizen, forged callbacks, oversize and corrupt uploads, malformed JSON,
+//! unknown fields, content types, cross-site writes, code flooding); these are the rest.
+
+mod common;
+
+use common::*;
+
+/// The key `TestApp` shares with the simulated gateway.
+const GATEWAY_KEY: &[u8] = b"gateway test key";
+
+/// The citizen's application as the API shows it (state, history, payments).
+async fn snapshot(app: &TestApp, token: &str, id: &str) -> Value {
+    let r = app.get(token, &format!("/applications/{id}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+async fn new_draft(app: &TestApp, token: &str) -> String {
+    let r = app.post(token, "/applications", json!({})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The one-time codes sent to `phone` so far, oldest first (codes are the SMS signed
+/// `kuelik:`), once there are at least `at_least`.
+async fn codes_sent_to(app: &TestApp, phone: &str, at_least: usize) -> Vec<String> {
+    for _ in 0..400 {
+        let codes: Vec<String> = app
+            .state
+            .dev_inbox
+            .as_ref()
+            .unwrap()
+            .messages()
+            .into_iter()
+            .filter(|m| m.to == phone && m.text.starts_with("kuelik:"))
+            .map(|m| m.text.chars().filter(char::is_ascii_digit).collect())
+            .collect();
+        if codes.len() >= at_least {
+            return codes;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("fewer than {at_least} codes reached {phone}");
+}
+
+/// Asks for a sign-in code and waits for that code (not an older one); returns
+/// (challenge id, code).
+async fn new_sign_in_code(app: &TestApp, p: &Person) -> (String, String) {
+    let before = codes_sent_to(app, p.phone.as_str(), 0).await.len();
+    let r = app
+        .client
+        .post(app.api("/auth/otp"))
+        .json(&json!({ "iin": p.iin.to_string() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let challenge = r.json::<Value>().await.unwrap()["challenge_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let codes = codes_sent_to(app, p.phone.as_str(), before + 1).await;
+    (challenge, codes[before].clone())
+}
+
+/// A bearer token from a new sign-in (safe when the person signed in before).
+async fn sign_in_again(app: &TestApp, p: &Person) -> String {
+    let (challenge, code) = new_sign_in_code(app, p).await;
+    let r = app
+        .client
+        .post(app.api("/auth/session"))
+        .json(&json!({ "challenge_id": challenge, "code": code, "mode": "token" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn callback(app: &TestApp, body: &[u8], signature: &str) -> Response {
+    app.client
+        .post(app.api("/payments/callback"))
+        .header("content-type", "application/json")
+        .header("x-kuelik-signature", signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_payment_callback_pays_once_and_changes_nothing() {
+    each_backend(|app| async move {
+        let citizen = person(21, "71", 9, "+77010000021");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        let token = app.citizen_token(&citizen).await;
+        let id = new_draft(&app, &token).await;
+        let r = app
+            .post(&token, &format!("/applications/{id}/payment"), json!({}))
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let started: Value = r.json().await.unwrap();
+        let reference = started["payment"]["reference"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let amount = started["payment"]["amount_tiyn"].as_u64().unwrap();
+
+        // The gateway's genuine, signed confirmation: the duty is recorded.
+        let body = serde_json::to_vec(&json!({
+            "event_id": "evt-1", "reference": reference, "status": "paid", "amount_tiyn": amount
+        }))
+        .unwrap();
+        let signature = kuelik_server::gateway::sign(GATEWAY_KEY, &body);
+        assert_eq!(
+            callback(&app, &body, &signature).await.status(),
+            StatusCode::NO_CONTENT
+        );
+        let paid = snapshot(&app, &token, &id).await;
+        assert_eq!(paid["paid"], true);
+        let recorded = |a: &Value| {
+            a["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == "payment_recorded")
+                .count()
+        };
+        assert_eq!(recorded(&paid), 1);
+
+        // Replayed byte for byte (an attacker's copy, or the gateway re-delivering): it is
+        // acknowledged, as gateways retry until they get a 2xx, and changes nothing.
+        for _ in 0..3 {
+            assert_eq!(
+                callback(&app, &body, &signature).await.status(),
+                StatusCode::NO_CONTENT
+            );
+        }
+        assert_eq!(
+            snapshot(&app, &token, &id).await,
+            paid,
+            "a replay changed state"
+        );
+
+        // A replay edited to claim another amount keeps a valid signature only if the key
+        // leaked; either way it is refused and changes nothing.
+        let tampered = serde_json::to_vec(&json!({
+            "event_id": "evt-2", "reference": reference, "status": "paid", "amount_tiyn": amount + 1
+        }))
+        .unwrap();
+        let (status, problem_body) = problem(callback(&app, &tampered, &signature).await).await;
+        assert_eq!(
+            (status, problem_body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("bad_signature"))
+        );
+        let resigned = kuelik_server::gateway::sign(GATEWAY_KEY, &tampered);
+        let (status, problem_body) = problem(callback(&app, &tampered, &resigned).await).await;
+        assert_eq!(
+            (status, problem_body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("amount_mismatch"))
+        );
+        // A signed confirmation of a payment that does not exist.
+        let unknown = serde_json::to_vec(&json!({
+            "event_id": "evt-3", "reference": "SIM-nothing", "status": "paid", "amount_tiyn": amount
+        }))
+        .unwrap();
+        let signature = kuelik_server::gateway::sign(GATEWAY_KEY, &unknown);
+        let (status, problem_body) = problem(callback(&app, &unknown, &signature).await).await;
+        assert_eq!(
+            (status, problem_body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("unknown_payment"))
+        );
+        assert_eq!(snapshot(&app, &token, &id).await, paid);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_application_refuses_a_second_payment() {
+    each_backend(|app| async move {
+        let citizen = person(22, "71", 8, "+77010000022");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        let token = app.citizen_token(&citizen).await;
+        let id = new_draft(&app, &token).await;
+        let pay = format!("/applications/{id}/payment");
+        // While a payment is open, asking again returns the same one, not a second.
+        let first: Value = app
+            .post(&token, &pay, json!({}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let r = app.post(&token, &pay, json!({})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let again: Value = r.json().await.unwrap();
+        assert_eq!(again["payment"]["id"], first["payment"]["id"]);
+        app.client
+            .post(app.url(first["pay_url"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        let paid = app.wait_for(&token, &id, |a| a["paid"] == true).await;
+        assert_eq!(paid["payments"].as_array().unwrap().len(), 1);
+
+        let (status, body) = problem(app.post(&token, &pay, json!({})).await).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("already_paid"))
+        );
+        // Paying the old intent again at the gateway re-sends its confirmation: no change.
+        app.client
+            .post(app.url(first["pay_url"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(snapshot(&app, &token, &id).await, paid);
+    })
+    .await;
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut crc_input = kind.to_vec();
+    crc_input.extend_from_slice(data);
+    out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+    out
+}
+
+/// A 66-byte PNG whose header claims `side`×`side` RGB pixels (7.5 GB decoded at 50,000).
+fn png_bomb(side: u32) -> Vec<u8> {
+    let mut ihdr = side.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    // zlib: one stored deflate block holding a single zero byte.
+    let idat = [
+        0x78, 0x01, 0x01, 0x01, 0x00, 0xFE, 0xFF, 0x00, 0x00, 0x01, 0x00, 0x01,
+    ];
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    png.extend(png_chunk(b"IHDR", &ihdr));
+    png.extend(png_chunk(b"IDAT", &idat));
+    png.extend(png_chunk(b"IEND", &[]));
+    png
+}
+
+/// A JPEG whose frame header claims `side`×`side` pixels, with no image data.
+fn jpeg_bomb(side: u16) -> Vec<u8> {
+    let [hi, lo] = side.to_be_bytes();
+    vec![
+        0xFF, 0xD8, // SOI
+        0xFF, 0xC0, 0x00, 0x11, 0x08, hi, lo, hi, lo, 0x03, // SOF0, 3 components
+        0x01, 0x11, 0x00, 0x02, 0x11, 0x00, 0x03, 0x11, 0x00, //
+        0xFF, 0xDA, 0x00, 0x0C, 0x03, 0x01, 0x00, 0x02, 0x11, 0x03, 0x11, 0x00, 0x3F,
+        0x00, // SOS
+        0xFF, 0xD9, // EOI
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decompression_bombs_are_refused_from_their_header_and_nothing_is_stored() {
+    each_backend(|app| async move {
+        let citizen = person(23, "71", 7, "+77010000023");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        let token = app.citizen_token(&citizen).await;
+        let id = new_draft(&app, &token).await;
+        let before = snapshot(&app, &token, &id).await;
+        for (name, bomb) in [("png", png_bomb(50_000)), ("jpeg", jpeg_bomb(50_000))] {
+            assert!(bomb.len() < 100, "{name}: a tiny file");
+            for part in ["photo", "signature"] {
+                let started = std::time::Instant::now();
+                let r = app
+                    .upload(&token, &format!("/applications/{id}/{part}"), &bomb)
+                    .await;
+                let (status, body) = problem(r).await;
+                assert_eq!(
+                    (status, body["code"].as_str()),
+                    (StatusCode::UNPROCESSABLE_ENTITY, Some("image_too_large")),
+                    "{name} {part}: {body}"
+                );
+                assert!(
+                    started.elapsed() < Duration::from_secs(5),
+                    "{name} {part}: refused before decoding"
+                );
+                let digest = kuelik_core::digest::Sha256Digest::from_bytes(
+                    kuelik_server::auth::sha256(&bomb),
+                );
+                assert!(app.state.store.blob(&digest).await.unwrap().is_none());
+                assert!(app
+                    .state
+                    .store
+                    .image_check(&digest)
+                    .await
+                    .unwrap()
+                    .is_none());
+            }
+        }
+        assert_eq!(snapshot(&app, &token, &id).await, before);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deeply_nested_and_huge_json_bodies_are_4xx_never_500() {
+    each_backend(|app| async move {
+        let citizen = person(24, "71", 6, "+77010000024");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        let token = app.citizen_token(&citizen).await;
+        let reminders_before: Value = app.get(&token, "/me/reminders").await.json().await.unwrap();
+        let max = app.state.config.max_json_bytes;
+        let nested = "[".repeat(10_000);
+        let nested_object = "{\"a\":".repeat(10_000);
+        let long_string = format!("{{\"reason\":\"{}\"}}", "x".repeat(max + 1));
+        let huge_array = format!("[{}0]", "0,".repeat(max));
+        let nested_reason = format!("{{\"reason\":{}}}", "[".repeat(10_000));
+        // Unclosed: the parser stops at the end of the text, not at the nesting.
+        let unclosed = format!("{{\"reason\":\"expiring\"{}", " ".repeat(10));
+        let cases: [(&str, &str, String, StatusCode, &str); 9] = [
+            (
+                "POST",
+                "/applications",
+                unclosed,
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+            ),
+            // A typed body refuses the first bracket it does not expect: no depth is reached.
+            (
+                "POST",
+                "/applications",
+                nested.clone(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+            ),
+            (
+                "POST",
+                "/applications",
+                nested_reason.clone(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+            ),
+            (
+                "POST",
+                "/applications",
+                long_string.clone(),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+            ),
+            (
+                "POST",
+                "/auth/otp",
+                nested.clone(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+            ),
+            (
+                "POST",
+                "/auth/otp",
+                huge_array.clone(),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+            ),
+            (
+                "POST",
+                "/auth/otp",
+                long_string.clone(),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+            ),
+            (
+                "PUT",
+                "/me/reminders",
+                nested_object,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+            ),
+            (
+                "PUT",
+                "/me/reminders",
+                huge_array,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+            ),
+        ];
+        for (method, path, body, want_status, want_code) in cases {
+            let r = app
+                .client
+                .request(method.parse().unwrap(), app.api(path))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let (status, problem_body) = problem(r).await;
+            assert_eq!(
+                (status, problem_body["code"].as_str()),
+                (want_status, Some(want_code)),
+                "{method} {path} with {} bytes",
+                body.len()
+            );
+        }
+        // Far over every limit: refused by the router's cap from `Content-Length`, before the
+        // body is read, still a problem answer. (The server then closes the connection, so a
+        // client of its own: the shared one's pool must not inherit a closing connection.)
+        let r = Client::new()
+            .post(app.api("/auth/otp"))
+            .header("content-type", "application/json")
+            .body(vec![b'['; 2 * 1024 * 1024])
+            .send()
+            .await
+            .unwrap();
+        let (status, _) = problem(r).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        // Nothing was made; the session and the settings are as they were.
+        let apps: Vec<Value> = app.get(&token, "/applications").await.json().await.unwrap();
+        assert!(apps.is_empty());
+        let reminders: Value = app.get(&token, "/me/reminders").await.json().await.unwrap();
+        assert_eq!(reminders, reminders_before);
+        assert_eq!(app.get(&token, "/me").await.status(), StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_a_code_locks_the_challenge_even_for_the_right_code() {
+    each_backend(|app| async move {
+        let citizen = person(25, "71", 5, "+77010000025");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        let (challenge, code) = new_sign_in_code(&app, &citizen).await;
+        let sign_in = |code: String| {
+            app.client
+                .post(app.api("/auth/session"))
+                .json(&json!({ "challenge_id": challenge, "code": code, "mode": "token" }))
+                .send()
+        };
+        let mut guess = 0u32;
+        for _ in 0..kuelik_server::auth::OTP_MAX_ATTEMPTS {
+            let wrong = loop {
+                let g = format!("{guess:06}");
+                guess += 1;
+                if g != code {
+                    break g;
+                }
+            };
+            let (status, body) = problem(sign_in(wrong).await.unwrap()).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, Some("wrong_code"))
+            );
+        }
+        // Locked: the right code no longer opens a session, with the same answer.
+        let (status, body) = problem(sign_in(code.clone()).await.unwrap()).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("wrong_code"))
+        );
+        // A fresh challenge works (the lock is the challenge's, not the person's).
+        let token = sign_in_again(&app, &citizen).await;
+        assert_eq!(app.get(&token, "/me").await.status(), StatusCode::OK);
+        let apps: Vec<Value> = app.get(&token, "/applications").await.json().await.unwrap();
+        assert!(apps.is_empty());
+    })
+    .await;
+}
+
+fn session_cookie(r: &Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("kuelik_session="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_token_chosen_by_the_client_is_never_accepted() {
+    each_backend(|app| async move {
+        let citizen = person(26, "71", 4, "+77010000026");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        // A token the attacker made up (same shape as real ones) opens nothing.
+        let planted = "ab".repeat(32);
+        let (status, body) = problem(app.get(&planted, "/me").await).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+        );
+        let as_cookie = app
+            .client
+            .get(app.api("/me"))
+            .header("cookie", format!("kuelik_session={planted}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem(as_cookie).await.0, StatusCode::UNAUTHORIZED);
+
+        // The victim signs in while the browser carries the planted cookie: the server
+        // issues its own new token and the planted one still opens nothing.
+        let (challenge, code) = new_sign_in_code(&app, &citizen).await;
+        let r = app
+            .client
+            .post(app.api("/auth/session"))
+            .header("cookie", format!("kuelik_session={planted}"))
+            .json(&json!({ "challenge_id": challenge, "code": code }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let issued = session_cookie(&r).expect("a session cookie");
+        assert_ne!(issued, planted);
+        assert_eq!(issued.len(), 64, "256 random bits");
+        assert_eq!(
+            problem(app.get(&planted, "/me").await).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(app.get(&issued, "/me").await.status(), StatusCode::OK);
+
+        // Each sign-in is a new session; signing out ends that one on the server (a copied
+        // token is dead too), not the others.
+        let second = sign_in_again(&app, &citizen).await;
+        assert_ne!(second, issued);
+        let out = app
+            .client
+            .delete(app.api("/auth/session"))
+            .bearer_auth(&issued)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), StatusCode::NO_CONTENT);
+        let (status, body) = problem(app.get(&issued, "/me").await).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+        );
+        let r = app.post(&issued, "/applications", json!({})).await;
+        assert_eq!(problem(r).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(app.get(&second, "/me").await.status(), StatusCode::OK);
+        let apps: Vec<Value> = app
+            .get(&second, "/applications")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(apps.is_empty(), "the dead session made nothing");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsts_is_sent_on_https_behind_the_proxy_only() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let get = |proto: Option<&'static str>| {
+        let mut r = app.client.get(app.api("/rules"));
+        if let Some(p) = proto {
+            r = r.header("x-forwarded-proto", p);
+        }
+        r.send()
+    };
+    let r = get(Some("https")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers().get("strict-transport-security").unwrap(),
+        "max-age=31536000"
+    );
+    // Error answers carry it too.
+    let r = app
+        .client
+        .get(app.api("/no-such-thing"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.headers().contains_key("strict-transport-security"));
+    // Plain HTTP (no proxy, or the proxy says http): browsers ignore HSTS there, and a local
+    // http://localhost must not be pinned to HTTPS.
+    for proto in [None, Some("http")] {
+        let r = get(proto).await.unwrap();
+        assert!(!r.headers().contains_key("strict-transport-security"));
+    }
+    // Without secure cookies the service is not deployed behind TLS: never.
+    use tower::ServiceExt;
+    let (store, _dir) = open_store(Backend::Sqlite).await.unwrap();
+    let mut config = Config::new(Secrets {
+        otp_key: [1; 32],
+        gateway_key: b"k".repeat(16),
+        audit_key: audit_key(),
+    });
+    config.secure_cookies = false;
+    let state = kuelik_server::app_state(
+        store,
+        Arc::new(ManualClock::new(NOW.parse().unwrap())),
+        RuleBook::builtin().unwrap(),
+        config,
+    );
+    let request = axum::http::Request::get("/api/v1/rules")
+        .header("x-forwarded-proto", "https")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = kuelik_server::router(state).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(!response.headers().contains_key("strict-transport-security"));
+}
+
+/// Log lines written while the test runs (every thread: the server runs in this process).
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+/// Whether `needle` stands in `text` as a whole number (not inside a longer one).
+fn has_number(text: &str, needle: &str) -> bool {
+    text.match_indices(needle).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + needle.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_journey_logs_no_personal_data_and_no_code() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .without_time()
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+
+    each_backend(|app| {
+        let captured = captured.clone();
+        async move {
+            let citizen = Person {
+                surname: "Жұмабаева".into(),
+                given_name: "Сәуле".into(),
+                ..person(27, "71", 3, "+77012345627")
+            };
+            app.add_people(std::slice::from_ref(&citizen)).await;
+            app.add_staff("officer71", Role::Officer, Some("71"), None)
+                .await;
+            let token = app.citizen_token(&citizen).await;
+            let (id, ticket) = app.submitted_application(&token, &citizen, "71-01").await;
+            let officer = app.staff_token("officer71").await;
+            let seen = app
+                .get(&officer, &format!("/officer/applications/{id}"))
+                .await;
+            assert_eq!(seen.status(), StatusCode::OK);
+            let r = app
+                .post(
+                    &officer,
+                    &format!("/officer/applications/{id}/take"),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::OK);
+            let r = app
+                .post(
+                    &officer,
+                    &format!("/officer/applications/{id}/annul"),
+                    json!({ "reason": "photo_non_compliant", "comment": "Retake, please." }),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::OK);
+            app.wait_for(&token, &id, |a| a["refund"] == "refunded")
+                .await;
+            // A failed sign-in with a wrong code is logged too (without the code).
+            let (challenge, code) = new_sign_in_code(&app, &citizen).await;
+            let wrong = if code == "123456" { "654321" } else { "123456" };
+            let r = app
+                .client
+                .post(app.api("/auth/session"))
+                .json(&json!({ "challenge_id": challenge, "code": wrong }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(problem(r).await.1["code"], "wrong_code");
+            let codes = codes_sent_to(&app, citizen.phone.as_str(), 3).await;
+            assert_eq!(codes.len(), 3, "sign-in, submission, sign-in");
+
+            let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            assert!(log.contains("sms sent"), "the log is captured: {log}");
+            assert!(log.contains("request"), "requests are logged");
+            let phone = citizen.phone.as_str();
+            for (what, needle) in [
+                ("IIN", citizen.iin.to_string()),
+                ("surname", citizen.surname.clone()),
+                ("given name", citizen.given_name.clone()),
+                ("patronymic", citizen.patronymic.clone().unwrap()),
+                ("address", citizen.address.clone()),
+                ("phone", phone.to_string()),
+                ("phone digits", phone[phone.len() - 10..].to_string()),
+                ("ticket", ticket.clone()),
+            ] {
+                assert!(!log.contains(&needle), "the log shows the {what}");
+            }
+            for code in &codes {
+                assert!(!has_number(&log, code), "the log shows a one-time code");
+            }
+        }
+    })
+    .await;
+}
+
+/// Several officers of one region on two instances sharing one PostgreSQL database race to
+/// take the same queued applications: each is taken exactly once; the outbox, worked by both
+/// instances, delivers each message once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officers_on_two_instances_race_and_each_application_is_taken_once() {
+    let Ok(admin_url) = std::env::var("KUELIK_TEST_DATABASE_URL") else {
+        eprintln!("two-instance race not run: KUELIK_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let db = create_test_database(&admin_url).await;
+    let a = TestApp::start_on(kuelik_store::open(&db).await.unwrap(), None).await;
+    let people: Vec<Person> = (0..4)
+        .map(|i| person(30 + i, "71", 10, &format!("+770100000{}", 30 + i)))
+        .collect();
+    a.add_people(&people).await;
+    let officers = ["officer71a", "officer71b", "officer71c", "officer71d"];
+    for o in officers {
+        a.add_staff(o, Role::Officer, Some("71"), None).await;
+    }
+    // The citizens apply through A alone (their codes reach A's demo inbox).
+    let mut ids = Vec::new();
+    let mut tokens = Vec::new();
+    for p in &people {
+        let token = a.citizen_token(p).await;
+        let (id, _) = a.submitted_application(&token, p, "71-01").await;
+        ids.push(id);
+        tokens.push(token);
+    }
+    // Now B joins: two instances, two outbox workers, one database.
+    let b = TestApp::start_on(kuelik_store::open(&db).await.unwrap(), None).await;
+    let mut sessions = Vec::new();
+    for (i, o) in officers.iter().enumerate() {
+        let (app, token) = if i % 2 == 0 {
+            (&a, a.staff_token(o).await)
+        } else {
+            (&b, b.staff_token(o).await)
+        };
+        sessions.push((app.client.clone(), app.api(""), token));
+    }
+    let mut races = Vec::new();
+    for id in &ids {
+        for (client, api, token) in &sessions {
+            let request = client
+                .post(format!("{api}/officer/applications/{id}/take"))
+                .bearer_auth(token)
+                .json(&json!({}));
+            let id = id.clone();
+            races.push(tokio::spawn(async move {
+                let r = request.send().await.unwrap();
+                let status = r.status();
+                let code = r.json::<Value>().await.unwrap()["code"].clone();
+                (id, status, code)
+            }));
+        }
+    }
+    let mut outcomes: std::collections::HashMap<String, Vec<(StatusCode, Value)>> =
+        Default::default();
+    for race in races {
+        let (id, status, code) = race.await.unwrap();
+        outcomes.entry(id).or_default().push((status, code));
+    }
+    for id in &ids {
+        let answers = &outcomes[id];
+        let ok = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+        assert_eq!(ok, 1, "{id}: {answers:?}");
+        for (status, code) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
+            assert_eq!(*status, StatusCode::CONFLICT, "{id}: {answers:?}");
+            assert!(
+                code == "conflict" || code == "illegal_transition",
+                "{id}: {code}"
+            );
+        }
+        let history = a
+            .state
+            .store
+            .history(kuelik_core::lifecycle::ApplicationId(id.parse().unwrap()))
+            .await
+            .unwrap();
+        let taken = history
+            .iter()
+            .filter(|e| e.kind.as_str() == "taken")
+            .count();
+        assert_eq!(taken, 1, "{id}: one `taken` event");
+        let detail = snapshot(&a, &tokens[ids.iter().position(|x| x == id).unwrap()], id).await;
+        assert_eq!(detail["state"], "under_review");
+    }
+
+    // Both workers drain the outbox; each message reaches the inbox and the phone once.
+    for _ in 0..400 {
+        if a.state.store.outbox_backlog().await.unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(a.state.store.outbox_backlog().await.unwrap(), 0);
+    let mut sent: Vec<(String, String)> = Vec::new();
+    for app in [&a, &b] {
+        for m in app.state.dev_inbox.as_ref().unwrap().messages() {
+            sent.push((m.to, m.text));
+        }
+    }
+    let distinct: std::collections::HashSet<_> = sent.iter().cloned().collect();
+    assert_eq!(
+        distinct.len(),
+        sent.len(),
+        "an SMS was sent twice: {sent:?}"
+    );
+    for (p, id) in people.iter().zip(&ids) {
+        let inbox = a.state.store.inbox(&p.iin).await.unwrap();
+        let notice_ids: std::collections::HashSet<_> = inbox.iter().map(|n| n.id).collect();
+        assert_eq!(notice_ids.len(), inbox.len());
+        let history = a
+            .state
+            .store
+            .history(kuelik_core::lifecycle::ApplicationId(id.parse().unwrap()))
+            .await
+            .unwrap();
+        let noticed = history
+            .iter()
+            .filter(|e| kuelik_server::notify::is_noticed(e))
+            .count();
+        let shown = inbox
+            .iter()
+            .filter(|n| n.application.map(|x| x.0.to_string()) == Some(id.clone()))
+            .count();
+        assert_eq!(shown, noticed, "{id}: one notice per noticed event");
+        // Every notice also went out by SMS, once.
+        let texts = sent.iter().filter(|(to, _)| to == p.phone.as_str()).count();
+        assert!(texts >= noticed + 2, "codes and notices reached the phone");
+    }
+}

@@ -770,7 +770,14 @@ async fn officers_on_two_instances_race_and_each_application_is_taken_once() {
         tokens.push(token);
     }
     // Now B joins: two instances, two outbox workers, one database.
-    let b = TestApp::start_on(kuelik_store::open(&db).await.unwrap(), None).await;
+    let b = TestApp::start_with(
+        kuelik_store::open(&db).await.unwrap(),
+        None,
+        db.clone(),
+        a.ca.clone(),
+        a.state.config.secrets.audit_key.clone(),
+    )
+    .await;
     let mut sessions = Vec::new();
     for (i, o) in officers.iter().enumerate() {
         let (app, token) = if i % 2 == 0 {
@@ -782,7 +789,7 @@ async fn officers_on_two_instances_race_and_each_application_is_taken_once() {
     }
     let mut races = Vec::new();
     for id in &ids {
-        for (client, api, token) in &sessions {
+        for (who, (client, api, token)) in sessions.iter().enumerate() {
             let request = client
                 .post(format!("{api}/officer/applications/{id}/take"))
                 .bearer_auth(token)
@@ -792,14 +799,18 @@ async fn officers_on_two_instances_race_and_each_application_is_taken_once() {
                 let r = request.send().await.unwrap();
                 let status = r.status();
                 let code = r.json::<Value>().await.unwrap()["code"].clone();
-                (id, status, code)
+                (id, status, code, who)
             }));
         }
     }
     let mut outcomes: std::collections::HashMap<String, Vec<(StatusCode, Value)>> =
         Default::default();
+    let mut reviewer: std::collections::HashMap<String, usize> = Default::default();
     for race in races {
-        let (id, status, code) = race.await.unwrap();
+        let (id, status, code, who) = race.await.unwrap();
+        if status == StatusCode::OK {
+            reviewer.insert(id.clone(), who);
+        }
         outcomes.entry(id).or_default().push((status, code));
     }
     for id in &ids {
@@ -871,4 +882,117 @@ async fn officers_on_two_instances_race_and_each_application_is_taken_once() {
         let texts = sent.iter().filter(|(to, _)| to == p.phone.as_str()).count();
         assert!(texts >= noticed + 2, "codes and notices reached the phone");
     }
+
+    // The reviewers approve (each on their instance); then production operators on both
+    // instances race to accept, and desks on both race to receive: one winner each.
+    for id in &ids {
+        let (client, api, token) = &sessions[reviewer[id]];
+        let r = client
+            .post(format!("{api}/officer/applications/{id}/approve"))
+            .bearer_auth(token)
+            .json(&json!({ "pin": OFFICER_PIN }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    a.add_staff("factory-a", Role::ProductionOperator, None, None)
+        .await;
+    a.add_staff("factory-b", Role::ProductionOperator, None, None)
+        .await;
+    a.add_staff("desk-a", Role::PointOperator, None, Some("71-01"))
+        .await;
+    a.add_staff("desk-b", Role::PointOperator, None, Some("71-01"))
+        .await;
+    let pair = [
+        (
+            a.client.clone(),
+            a.api(""),
+            a.staff_token("factory-a").await,
+        ),
+        (
+            b.client.clone(),
+            b.api(""),
+            b.staff_token("factory-b").await,
+        ),
+    ];
+    let desks = [
+        (a.client.clone(), a.api(""), a.staff_token("desk-a").await),
+        (b.client.clone(), b.api(""), b.staff_token("desk-b").await),
+    ];
+    let race_all = |who: &[(Client, String, String)], path: &'static str| {
+        let mut handles = Vec::new();
+        for id in &ids {
+            for (client, api, token) in who {
+                let request = client
+                    .post(format!("{api}/{}", path.replace("{id}", id)))
+                    .bearer_auth(token)
+                    .json(&json!({}));
+                handles.push(tokio::spawn(async move {
+                    request.send().await.unwrap().status()
+                }));
+            }
+        }
+        handles
+    };
+    let mut ok = 0;
+    for h in race_all(&pair, "production/applications/{id}/accept") {
+        let status = h.await.unwrap();
+        assert!(
+            status == StatusCode::OK || status == StatusCode::CONFLICT,
+            "accept: {status}"
+        );
+        ok += usize::from(status == StatusCode::OK);
+    }
+    assert_eq!(ok, ids.len(), "accept: one winner per application");
+    for id in &ids {
+        let (client, api, token) = &pair[0];
+        let r = client
+            .post(format!("{api}/production/applications/{id}/dispatch"))
+            .bearer_auth(token)
+            .json(&json!({ "document_number": "071234567" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let mut ok = 0;
+    for h in race_all(&desks, "point/applications/{id}/receive") {
+        let status = h.await.unwrap();
+        assert!(
+            status == StatusCode::OK || status == StatusCode::CONFLICT,
+            "receive: {status}"
+        );
+        ok += usize::from(status == StatusCode::OK);
+    }
+    assert_eq!(ok, ids.len(), "receive: one winner per application");
+    for id in &ids {
+        let app_id = kuelik_core::lifecycle::ApplicationId(id.parse().unwrap());
+        let history = a.state.store.history(app_id).await.unwrap();
+        for kind in ["approved", "production_started", "dispatched", "received"] {
+            let n = history.iter().filter(|e| e.kind.as_str() == kind).count();
+            assert_eq!(n, 1, "{id}: one `{kind}` event");
+        }
+        let checks = a.state.store.signature_checks(app_id).await.unwrap();
+        assert_eq!(checks.len(), 1, "{id}: one signature check, by the winner");
+        assert!(checks[0].verified);
+    }
+
+    // Both instances' audit sequencers ran side by side: every row is chained once and the
+    // log verifies.
+    for _ in 0..400 {
+        if a.state.store.audit_pending_count().await.unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let log = kuelik_server::audit_chain::verify(
+        &*a.state.store,
+        &a.state.config.secrets.audit_key.public_key(),
+    )
+    .await
+    .unwrap()
+    .expect("the audit log of two instances verifies");
+    assert_eq!(log.pending, 0);
+    assert!(log.checkpoints >= 1);
 }

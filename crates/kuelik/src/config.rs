@@ -64,6 +64,16 @@ pub struct ServiceConfig {
     /// Revoked officer certificates: a CRL (PEM or DER) or a revoked-serials list
     /// (`SERIAL-HEX [ISSUER-DN]` per line).
     pub revocation_file: Option<PathBuf>,
+    /// Where photo and signature bytes are kept: none = in the database; `s3://BUCKET[/PREFIX]`
+    /// (credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`) or `file:///FOLDER`.
+    pub blob_store_url: Option<String>,
+    /// The endpoint of an S3-compatible server (e.g. `http://127.0.0.1:8014`).
+    pub blob_store_endpoint: Option<String>,
+    pub blob_store_region: Option<String>,
+    /// Hex key (32 bytes) encrypting photos and signatures at rest. Prefer `blob_key_file` or
+    /// `KUELIK_BLOB_KEY`.
+    pub blob_key: Option<String>,
+    pub blob_key_file: Option<PathBuf>,
 }
 
 impl Default for ServiceConfig {
@@ -88,17 +98,26 @@ impl Default for ServiceConfig {
             audit_key_file: None,
             trust_anchors_file: None,
             revocation_file: None,
+            blob_store_url: None,
+            blob_store_endpoint: None,
+            blob_store_region: None,
+            blob_key: None,
+            blob_key_file: None,
         }
     }
 }
 
 /// Environment variables with the `KUELIK_` prefix that are not configuration keys.
-const NOT_CONFIG: [&str; 5] = [
+/// (`KUELIK_TEST_*` variables belong to the tests, whatever follows.)
+const NOT_CONFIG: [&str; 8] = [
+    "fuzz_target_dir",
     "staff_password",
     "signing_pin",
-    "test_database_url",
     "update_snapshots",
     "crash_rounds",
+    "crash_seed",
+    "s3_port",
+    "s3_root",
 ];
 
 impl ServiceConfig {
@@ -114,7 +133,11 @@ impl ServiceConfig {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment.merge(Env::prefixed("KUELIK_").ignore(&NOT_CONFIG));
+        figment = figment.merge(
+            Env::prefixed("KUELIK_")
+                .ignore(&NOT_CONFIG)
+                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")),
+        );
         let config: ServiceConfig = figment
             .extract()
             .map_err(|e| UsageError(format!("configuration: {}", one_line(&e.to_string()))))?;
@@ -198,6 +221,7 @@ impl ServiceConfig {
     pub fn key(&self, name: &str) -> Result<Option<Vec<u8>>, UsageError> {
         let (inline, file) = match name {
             "otp_key" => (&self.otp_key, &self.otp_key_file),
+            "blob_key" => (&self.blob_key, &self.blob_key_file),
             _ => (&self.gateway_key, &self.gateway_key_file),
         };
         let text = match (inline, file) {
@@ -210,6 +234,26 @@ impl ServiceConfig {
             .filter(|k| k.len() >= 16)
             .ok_or_else(|| UsageError(format!("{name} must be at least 16 bytes in hex")))?;
         Ok(Some(bytes))
+    }
+
+    /// Where image bytes are kept, and their encryption key.
+    pub fn blob_vault(&self) -> Result<kuelik_store::BlobVault, UsageError> {
+        let key = match self.key("blob_key")? {
+            None => None,
+            Some(bytes) => {
+                let key: [u8; 32] = bytes.try_into().map_err(|_| {
+                    UsageError("blob_key must be exactly 32 bytes (64 hex digits)".into())
+                })?;
+                Some(kuelik_store::BlobKey::new(key))
+            }
+        };
+        kuelik_store::BlobVault::from_config(
+            self.blob_store_url.as_deref(),
+            self.blob_store_endpoint.as_deref(),
+            self.blob_store_region.as_deref(),
+            key,
+        )
+        .map_err(|e| UsageError(format!("blob_store_url: {e}")))
     }
 
     /// Where the audit-log signing key is.
@@ -248,7 +292,11 @@ impl ServiceConfig {
     /// The effective configuration as TOML, with secrets hidden.
     pub fn redacted_toml(&self) -> String {
         let mut shown = self.clone();
-        for secret in [&mut shown.otp_key, &mut shown.gateway_key] {
+        for secret in [
+            &mut shown.otp_key,
+            &mut shown.gateway_key,
+            &mut shown.blob_key,
+        ] {
             if secret.is_some() {
                 *secret = Some("(hidden)".into());
             }

@@ -61,7 +61,7 @@ async fn open_store(config: &ServiceConfig) -> Result<Arc<dyn Store>, UsageError
             format!("sqlite://{}", config.data_dir.join("kuelik.db").display())
         }
     };
-    kuelik_store::open(&url)
+    kuelik_store::open_with(&url, config.blob_vault()?)
         .await
         .map_err(|e| UsageError(format!("cannot open the database: {e}")))
 }
@@ -405,7 +405,11 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
             print!("{seeded}");
             println!("One-time codes: http://{addr}/dev/inbox");
         }
-        println!("kuelik ({} database) is serving on http://{addr}/", state.store.backend());
+        println!(
+            "kuelik ({} database; images: {}) is serving on http://{addr}/",
+            state.store.backend(),
+            service.blob_vault()?.describe()
+        );
         println!("API: http://{addr}/api/v1 — docs: http://{addr}/api/docs/ — stop with Ctrl-C");
         kuelik_server::serve(state, listener, async {
             let _ = tokio::signal::ctrl_c().await;
@@ -716,6 +720,8 @@ pub fn config_check(file: Option<&Path>) -> Result<(), UsageError> {
     config.rule_book()?;
     config.key("otp_key")?;
     config.key("gateway_key")?;
+    config.blob_vault()?;
+    config.trust_store()?;
     print!("{}", config.redacted_toml());
     eprintln!("configuration is valid");
     Ok(())

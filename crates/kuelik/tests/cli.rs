@@ -360,6 +360,14 @@ fn the_documented_configuration_checks_and_a_wrong_key_is_named() {
     assert_usage_error(&["config", "check", bad.to_str().unwrap()], "pilot-2099");
     std::fs::write(&bad, "otp_key = \"abc\"\n").unwrap();
     assert_usage_error(&["config", "check", bad.to_str().unwrap()], "otp_key");
+    // Images: an encryption key of the wrong length, an object store of no known kind.
+    std::fs::write(&bad, format!("blob_key = \"{}\"\n", "ab".repeat(16))).unwrap();
+    assert_usage_error(&["config", "check", bad.to_str().unwrap()], "32 bytes");
+    std::fs::write(&bad, "blob_store_url = \"ftp://x\"\n").unwrap();
+    assert_usage_error(
+        &["config", "check", bad.to_str().unwrap()],
+        "blob_store_url",
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -34,6 +34,9 @@ use kuelik_core::ticket::TicketNumber;
 mod codec;
 pub mod postgres;
 pub mod sqlite;
+pub mod vault;
+
+pub use vault::{BlobKey, BlobVault};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -651,11 +654,20 @@ pub fn sqlite_path(url: &str) -> Option<&std::path::Path> {
 /// Opens the store a URL names and applies its migrations: `sqlite://PATH` (created if
 /// missing) or `postgres://…`.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    open_with(url, BlobVault::default()).await
+}
+
+/// [`open`], keeping image bytes where `vault` says.
+pub async fn open_with(url: &str, vault: BlobVault) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PostgresStore::open(url).await?))
+        Ok(Arc::new(
+            postgres::PostgresStore::open(url).await?.with_vault(vault),
+        ))
     } else if let Some(path) = url.strip_prefix("sqlite://") {
         Ok(Arc::new(
-            sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
+            sqlite::SqliteStore::open(std::path::Path::new(path))
+                .await?
+                .with_vault(vault),
         ))
     } else {
         Err(StoreError::Open(format!(

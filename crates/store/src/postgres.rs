@@ -49,9 +49,16 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    vault: crate::BlobVault,
 }
 
 impl PostgresStore {
+    /// Keeps image bytes where `vault` says (and sealed as it says).
+    pub fn with_vault(mut self, vault: crate::BlobVault) -> PostgresStore {
+        self.vault = vault;
+        self
+    }
+
     /// Connects to the database `url` names and applies the migrations not applied yet
     /// (sqlx holds an advisory lock meanwhile, so instances starting together take turns).
     pub async fn open(url: &str) -> StoreResult<PostgresStore> {
@@ -64,7 +71,10 @@ impl PostgresStore {
         migrate(&pool)
             .await
             .map_err(|e| StoreError::Open(format!("PostgreSQL migrations: {e}")))?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            vault: crate::BlobVault::default(),
+        })
     }
 
     /// The connection pool (for health checks and tools).
@@ -521,7 +531,10 @@ impl Store for PostgresStore {
     }
 
     async fn commit(&self, changes: Changes) -> StoreResult<()> {
-        let rows = codec::changes(&changes)?;
+        let mut rows = codec::changes(&changes)?;
+        for b in &mut rows.blobs {
+            b.bytes = self.vault.put(&b.digest, &b.bytes).await?;
+        }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         // On an error `tx` is dropped, which rolls everything back.
         commit_changes(&mut tx, &rows).await?;
@@ -598,13 +611,22 @@ impl Store for PostgresStore {
     }
 
     async fn blob(&self, digest: &Sha256Digest) -> StoreResult<Option<Blob>> {
-        sqlx::query("SELECT digest, content_type, bytes, created_at FROM blobs WHERE digest = $1")
-            .bind(digest.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
-            .map(|r| codec::blob(&r))
-            .transpose()
+        let blob = sqlx::query(
+            "SELECT digest, content_type, bytes, created_at FROM blobs WHERE digest = $1",
+        )
+        .bind(digest.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::blob(&r))
+        .transpose()?;
+        match blob {
+            Some(mut blob) => {
+                blob.bytes = self.vault.get(&blob.digest.to_string(), blob.bytes).await?;
+                Ok(Some(blob))
+            }
+            None => Ok(None),
+        }
     }
 
     async fn payment(&self, payment: Uuid) -> StoreResult<Option<PaymentRecord>> {
@@ -912,6 +934,7 @@ impl Store for PostgresStore {
             return Err(StoreError::Conflict);
         };
         let mut deleted = 0u64;
+        let mut gone = Vec::new();
         for digest in [photo, signature].into_iter().flatten() {
             let done = sqlx::query(
                 "DELETE FROM blobs WHERE digest = $1 AND NOT EXISTS ( \
@@ -926,6 +949,7 @@ impl Store for PostgresStore {
             .map_err(db_err)?;
             if done.rows_affected() > 0 {
                 deleted += done.rows_affected();
+                gone.push(digest.clone());
                 sqlx::query("DELETE FROM image_checks WHERE digest = $1")
                     .bind(&digest)
                     .execute(&mut *tx)
@@ -947,6 +971,7 @@ impl Store for PostgresStore {
             .map_err(db_err)?;
         commit_changes(&mut tx, &rows).await?;
         tx.commit().await.map_err(db_err)?;
+        self.vault.forget(&gone).await;
         Ok(deleted)
     }
 

@@ -89,6 +89,7 @@ pub struct SqliteStore {
     writer: mpsc::Sender<Box<dyn Job>>,
     readers: SqlitePool,
     path: PathBuf,
+    vault: crate::BlobVault,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -195,7 +196,14 @@ impl SqliteStore {
             writer,
             readers,
             path: path.to_path_buf(),
+            vault: crate::BlobVault::default(),
         })
+    }
+
+    /// Keeps image bytes where `vault` says (and sealed as it says).
+    pub fn with_vault(mut self, vault: crate::BlobVault) -> SqliteStore {
+        self.vault = vault;
+        self
     }
 
     /// The database file.
@@ -922,7 +930,10 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, changes: Changes) -> StoreResult<()> {
-        let rows = codec::changes(&changes)?;
+        let mut rows = codec::changes(&changes)?;
+        for b in &mut rows.blobs {
+            b.bytes = self.vault.put(&b.digest, &b.bytes).await?;
+        }
         self.write(move |conn| Box::pin(commit_changes(conn, rows)))
             .await
     }
@@ -996,13 +1007,22 @@ impl Store for SqliteStore {
     }
 
     async fn blob(&self, digest: &Sha256Digest) -> StoreResult<Option<Blob>> {
-        sqlx::query("SELECT digest, content_type, bytes, created_at FROM blobs WHERE digest = ?")
-            .bind(digest.to_string())
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(db_err)?
-            .map(|r| codec::blob(&r))
-            .transpose()
+        let blob = sqlx::query(
+            "SELECT digest, content_type, bytes, created_at FROM blobs WHERE digest = ?",
+        )
+        .bind(digest.to_string())
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::blob(&r))
+        .transpose()?;
+        match blob {
+            Some(mut blob) => {
+                blob.bytes = self.vault.get(&blob.digest.to_string(), blob.bytes).await?;
+                Ok(Some(blob))
+            }
+            None => Ok(None),
+        }
     }
 
     async fn payment(&self, payment: Uuid) -> StoreResult<Option<PaymentRecord>> {
@@ -1329,7 +1349,7 @@ impl Store for SqliteStore {
             ..Changes::default()
         })?;
         let app = id(application.0);
-        self.write(move |conn| {
+        let (deleted, gone) = self.write(move |conn| {
             Box::pin(async move {
                 let digests: Option<(Option<String>, Option<String>)> = sqlx::query_as(
                     "SELECT json_extract(data, '$.photo'), json_extract(data, '$.signature') \
@@ -1343,6 +1363,7 @@ impl Store for SqliteStore {
                     return Err(StoreError::Conflict);
                 };
                 let mut deleted = 0u64;
+                let mut gone = Vec::new();
                 for digest in [photo, signature].into_iter().flatten() {
                     let done = sqlx::query(
                         "DELETE FROM blobs WHERE digest = ?1 AND NOT EXISTS ( \
@@ -1357,6 +1378,7 @@ impl Store for SqliteStore {
                     .map_err(db_err)?;
                     if done.rows_affected() > 0 {
                         deleted += done.rows_affected();
+                        gone.push(digest.clone());
                         sqlx::query("DELETE FROM image_checks WHERE digest = ?")
                             .bind(&digest)
                             .execute(&mut *conn)
@@ -1377,10 +1399,12 @@ impl Store for SqliteStore {
                     .await
                     .map_err(db_err)?;
                 commit_changes(conn, rows).await?;
-                Ok(deleted)
+                Ok((deleted, gone))
             })
         })
-        .await
+        .await?;
+        self.vault.forget(&gone).await;
+        Ok(deleted)
     }
 
     async fn otps_since(&self, iin: &Iin, since: Timestamp) -> StoreResult<u64> {

@@ -11,14 +11,14 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use uuid::Uuid;
 
-use kuelik_core::lifecycle::{Actor, Application, ApplicationId, Role};
+use kuelik_core::lifecycle::{Actor, Application, ApplicationId, Command, Role};
 use kuelik_store::{
     Approval, AuditEntry, Changes, SignatureCheck, SigningMethod, StaffAccount, StoredApplication,
 };
 use kuelik_trust::approval::DECISION_APPROVE;
 use kuelik_trust::{cms, ApprovalDocument, TrustError, TrustStore};
 
-use crate::api::audit;
+use crate::api::{audit, policy_at};
 use crate::error::{t, ApiError, ApiResult};
 use crate::AppState;
 
@@ -152,10 +152,11 @@ pub fn document_of(
 /// The document the officer reviewing `stored` signs now (for client-side signing).
 pub async fn document_to_sign(
     state: &AppState,
+    actor: &Actor,
     officer: &StaffAccount,
     stored: &StoredApplication,
 ) -> ApiResult<ApprovalDocument> {
-    reviewing(officer, &stored.application)?;
+    may_approve(state, actor, &stored.application)?;
     current_document(
         state,
         &stored.application,
@@ -166,23 +167,11 @@ pub async fn document_to_sign(
     .map_err(ApiError::from)
 }
 
-/// The officer may sign only what they are reviewing (the core decides the transition
-/// itself; this gives the same answers before any signing work is done).
-fn reviewing(officer: &StaffAccount, app: &Application) -> ApiResult<()> {
-    if officer.role != Role::Officer || officer.region != Some(app.region) {
-        return Err(ApiError::not_found());
-    }
-    if app.reviewer != Some(officer.id) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_the_reviewer",
-            t(
-                "Өтінішті алдымен қарауға алыңыз.",
-                "Сначала возьмите заявку на рассмотрение.",
-                "Take the application for review first.",
-            ),
-        ));
-    }
+/// Whether the core would let `actor` approve `app` now: asked before any signing work,
+/// so a wrong state, region or reviewer gets the core's own answer.
+fn may_approve(state: &AppState, actor: &Actor, app: &Application) -> ApiResult<()> {
+    let now = state.clock.now();
+    app.decide(&Command::Approve, actor, now, &policy_at(state, now)?)?;
     Ok(())
 }
 
@@ -217,7 +206,7 @@ pub async fn sign_approval(
     stored: &StoredApplication,
     signing: Signing,
 ) -> ApiResult<Approval> {
-    reviewing(officer, &stored.application)?;
+    may_approve(state, actor, &stored.application)?;
     let trust = trust(state)?.clone();
     let now = state.clock.now();
     let credential = state.store.officer_credential(officer.id).await?;

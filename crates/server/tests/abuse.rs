@@ -27,32 +27,10 @@ async fn new_draft(app: &TestApp, token: &str) -> String {
         .to_string()
 }
 
-/// The one-time codes sent to `phone` so far, oldest first (codes are the SMS signed
-/// `kuelik:`), once there are at least `at_least`.
-async fn codes_sent_to(app: &TestApp, phone: &str, at_least: usize) -> Vec<String> {
-    for _ in 0..400 {
-        let codes: Vec<String> = app
-            .state
-            .dev_inbox
-            .as_ref()
-            .unwrap()
-            .messages()
-            .into_iter()
-            .filter(|m| m.to == phone && m.text.starts_with("kuelik:"))
-            .map(|m| m.text.chars().filter(char::is_ascii_digit).collect())
-            .collect();
-        if codes.len() >= at_least {
-            return codes;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("fewer than {at_least} codes reached {phone}");
-}
-
 /// Asks for a sign-in code and waits for that code (not an older one); returns
 /// (challenge id, code).
 async fn new_sign_in_code(app: &TestApp, p: &Person) -> (String, String) {
-    let before = codes_sent_to(app, p.phone.as_str(), 0).await.len();
+    let before = app.codes_received(p.phone.as_str());
     let r = app
         .client
         .post(app.api("/auth/otp"))
@@ -65,25 +43,7 @@ async fn new_sign_in_code(app: &TestApp, p: &Person) -> (String, String) {
         .as_str()
         .unwrap()
         .to_string();
-    let codes = codes_sent_to(app, p.phone.as_str(), before + 1).await;
-    (challenge, codes[before].clone())
-}
-
-/// A bearer token from a new sign-in (safe when the person signed in before).
-async fn sign_in_again(app: &TestApp, p: &Person) -> String {
-    let (challenge, code) = new_sign_in_code(app, p).await;
-    let r = app
-        .client
-        .post(app.api("/auth/session"))
-        .json(&json!({ "challenge_id": challenge, "code": code, "mode": "token" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    (challenge, app.code_after(p.phone.as_str(), before).await)
 }
 
 async fn callback(app: &TestApp, body: &[u8], signature: &str) -> Response {
@@ -480,7 +440,7 @@ async fn guessing_a_code_locks_the_challenge_even_for_the_right_code() {
             (StatusCode::UNPROCESSABLE_ENTITY, Some("wrong_code"))
         );
         // A fresh challenge works (the lock is the challenge's, not the person's).
-        let token = sign_in_again(&app, &citizen).await;
+        let token = app.citizen_token(&citizen).await;
         assert_eq!(app.get(&token, "/me").await.status(), StatusCode::OK);
         let apps: Vec<Value> = app.get(&token, "/applications").await.json().await.unwrap();
         assert!(apps.is_empty());
@@ -541,7 +501,7 @@ async fn a_session_token_chosen_by_the_client_is_never_accepted() {
 
         // Each sign-in is a new session; signing out ends that one on the server (a copied
         // token is dead too), not the others.
-        let second = sign_in_again(&app, &citizen).await;
+        let second = app.citizen_token(&citizen).await;
         assert_ne!(second, issued);
         let out = app
             .client
@@ -714,7 +674,7 @@ async fn a_whole_journey_logs_no_personal_data_and_no_code() {
                 .await
                 .unwrap();
             assert_eq!(problem(r).await.1["code"], "wrong_code");
-            let codes = codes_sent_to(&app, citizen.phone.as_str(), 3).await;
+            let codes = app.codes_to(citizen.phone.as_str());
             assert_eq!(codes.len(), 3, "sign-in, submission, sign-in");
 
             let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

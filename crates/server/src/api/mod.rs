@@ -32,6 +32,15 @@ pub fn rules_at(state: &AppState, now: Timestamp) -> ApiResult<&RuleSet> {
     })
 }
 
+/// The life-cycle policy in force at `now` (the calendar and the rule set's processing time).
+pub fn policy_at(state: &AppState, now: Timestamp) -> ApiResult<LifecyclePolicy<'_>> {
+    let rules = rules_at(state, now)?;
+    Ok(LifecyclePolicy {
+        calendar: &state.calendar,
+        processing_working_days: u32::from(rules.processing_working_days),
+    })
+}
+
 pub fn audit(
     actor: &Actor,
     at: Timestamp,
@@ -66,10 +75,7 @@ pub async fn transition_steps(
         .ok_or_else(ApiError::not_found)?;
     let now = state.clock.now();
     let rules = rules_at(state, now)?;
-    let policy = LifecyclePolicy {
-        calendar: &state.calendar,
-        processing_working_days: u32::from(rules.processing_working_days),
-    };
+    let policy = policy_at(state, now)?;
     let mut app = stored.application.clone();
     let mut events = Vec::new();
     let mut changes = Changes::default();

@@ -222,7 +222,8 @@ pub async fn approval_document(
     if !may_view(&principal, &stored.application) {
         return Err(ApiError::not_found());
     }
-    let document = approvals::document_to_sign(&state, officer, &stored).await?;
+    let document =
+        approvals::document_to_sign(&state, &principal.actor(), officer, &stored).await?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         document.canonical_bytes(),

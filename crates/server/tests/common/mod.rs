@@ -381,38 +381,34 @@ impl TestApp {
         panic!("no code reached {phone}");
     }
 
-    /// How many code messages `phone` has received so far.
-    pub fn codes_received(&self, phone: &str) -> usize {
+    /// The one-time codes sent to `phone` so far, oldest first (code messages are the SMS
+    /// signed `kuelik:`).
+    pub fn codes_to(&self, phone: &str) -> Vec<String> {
         self.state
             .dev_inbox
             .as_ref()
             .map(|inbox| {
                 inbox
                     .messages()
-                    .iter()
-                    .filter(|m| {
-                        m.to == phone && m.text.chars().filter(char::is_ascii_digit).count() == 6
-                    })
-                    .count()
+                    .into_iter()
+                    .filter(|m| m.to == phone && m.text.starts_with("kuelik:"))
+                    .map(|m| m.text.chars().filter(char::is_ascii_digit).collect())
+                    .collect()
             })
-            .unwrap_or(0)
+            .unwrap_or_default()
+    }
+
+    /// How many codes `phone` has received so far.
+    pub fn codes_received(&self, phone: &str) -> usize {
+        self.codes_to(phone).len()
     }
 
     /// The first code `phone` receives after it had received `before` codes (so an older
     /// code still in the inbox is never taken for the new one).
     pub async fn code_after(&self, phone: &str, before: usize) -> String {
         for _ in 0..400 {
-            if self.codes_received(phone) > before {
-                let inbox = self.state.dev_inbox.clone().unwrap();
-                let m = inbox
-                    .messages()
-                    .into_iter()
-                    .filter(|m| {
-                        m.to == phone && m.text.chars().filter(char::is_ascii_digit).count() == 6
-                    })
-                    .nth(before)
-                    .unwrap();
-                return m.text.chars().filter(char::is_ascii_digit).collect();
+            if let Some(code) = self.codes_to(phone).into_iter().nth(before) {
+                return code;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }

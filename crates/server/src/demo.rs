@@ -137,6 +137,30 @@ const PEOPLE: &[DemoPerson] = &[
         days_left: -40,
         note: "expired too long (40 days): the ЦОН message",
     },
+    DemoPerson {
+        serial: 105,
+        birth: (1992, 5, 21),
+        sex: Sex::Male,
+        surname: "Тоқтаров",
+        given: "Ансар",
+        patronymic: "Ерланұлы",
+        region: "75",
+        language: Lang::En,
+        days_left: 20,
+        note: "eligible (card expires in 20 days; messages in English)",
+    },
+    DemoPerson {
+        serial: 106,
+        birth: (1990, 9, 14),
+        sex: Sex::Female,
+        surname: "Петренко",
+        given: "Ольга",
+        patronymic: "Николаевна",
+        region: "71",
+        language: Lang::Ru,
+        days_left: 25,
+        note: "eligible (card expires in 25 days)",
+    },
 ];
 
 fn demo_person(p: &DemoPerson, index: usize, today: Date) -> Option<Person> {

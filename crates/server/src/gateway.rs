@@ -243,32 +243,96 @@ pub fn simulator_routes() -> Router<AppState> {
     Router::new().route("/sim-gateway/pay/{reference}", get(sim_page).post(sim_pay))
 }
 
-async fn sim_page(State(state): State<AppState>, ApiPath(reference): ApiPath<String>) -> Response {
+/// Where the gateway sends the payer back after paying: only a path on this site (never
+/// another host: no open redirect).
+fn return_path(query: Option<&str>) -> Option<String> {
+    let raw = query?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("return_to="))?;
+    let path: String = serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("p={raw}"))
+        .ok()?
+        .pop()?
+        .1;
+    let local = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && path.chars().all(|c| c.is_ascii_graphic());
+    local.then_some(path)
+}
+
+fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '&' => "&amp;".to_string(),
+            '"' => "&quot;".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// The simulated bank's payment page, in the payer's language.
+async fn sim_page(
+    State(state): State<AppState>,
+    ApiPath(reference): ApiPath<String>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
     let Some(sim) = &state.simulator else {
         return ApiError::not_found().into_response();
     };
+    let lang = crate::error::request_lang(&headers, uri.query());
+    let words = |kk: &'static str, ru: &'static str, en: &'static str| match lang {
+        kuelik_core::lang::Lang::Kk => kk,
+        kuelik_core::lang::Lang::Ru => ru,
+        kuelik_core::lang::Lang::En => en,
+    };
     match sim.describe(&reference) {
         Some((amount, status, description)) => {
-            let escaped: String = description
-                .chars()
-                .map(|c| match c {
-                    '<' => "&lt;".to_string(),
-                    '>' => "&gt;".to_string(),
-                    '&' => "&amp;".to_string(),
-                    '"' => "&quot;".to_string(),
-                    c => c.to_string(),
-                })
-                .collect();
+            let title = words(
+                "Төлем шлюзі (симулятор)",
+                "Платёжный шлюз (симулятор)",
+                "Payment gateway (simulator)",
+            );
+            let back = return_path(uri.query());
             let paid = status != SimStatus::Open;
+            let action = match &back {
+                Some(b) => format!(
+                    "/sim-gateway/pay/{}?return_to={}",
+                    escape(&reference),
+                    escape(&serde_urlencoded::to_string([("", b)]).unwrap_or_default()[1..])
+                ),
+                None => format!("/sim-gateway/pay/{}", escape(&reference)),
+            };
+            let body = if paid {
+                let link = back
+                    .map(|b| {
+                        format!(
+                            "<p><a href=\"{}\">{}</a></p>",
+                            escape(&b),
+                            words(
+                                "Қызметке оралу",
+                                "Вернуться в сервис",
+                                "Back to the service"
+                            )
+                        )
+                    })
+                    .unwrap_or_default();
+                format!("<p>{}</p>{link}", words("Төленді.", "Оплачено.", "Paid."))
+            } else {
+                format!(
+                    "<form method=\"post\" action=\"{action}\"><button type=\"submit\">{}</button></form>",
+                    words("Төлеу", "Оплатить", "Pay")
+                )
+            };
             Html(format!(
-                "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Simulated payment gateway</title>\
-                 <h1>Simulated payment gateway</h1><p>{escaped}</p><p>Amount: {amount}</p>\
-                 {}</html>",
-                if paid {
-                    "<p>Paid.</p>".to_string()
-                } else {
-                    format!("<form method=\"post\" action=\"/sim-gateway/pay/{reference}\"><button>Pay</button></form>")
-                }
+                "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+                 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+                 <title>{title}</title></head><body><main><h1>{title}</h1><p>{}</p>\
+                 <p>{}: {amount}</p>{body}</main></body></html>",
+                escape(&description),
+                words("Сомасы", "Сумма", "Amount"),
             ))
             .into_response()
         }
@@ -276,7 +340,11 @@ async fn sim_page(State(state): State<AppState>, ApiPath(reference): ApiPath<Str
     }
 }
 
-async fn sim_pay(State(state): State<AppState>, ApiPath(reference): ApiPath<String>) -> Response {
+async fn sim_pay(
+    State(state): State<AppState>,
+    ApiPath(reference): ApiPath<String>,
+    uri: axum::http::Uri,
+) -> Response {
     let Some(sim) = &state.simulator else {
         return ApiError::not_found().into_response();
     };
@@ -287,7 +355,15 @@ async fn sim_pay(State(state): State<AppState>, ApiPath(reference): ApiPath<Stri
         }
     }
     match sim.pay(&reference) {
-        Ok(()) => (StatusCode::ACCEPTED, "paid").into_response(),
+        Ok(()) => match return_path(uri.query()) {
+            // A browser goes back to the service, as from a real bank's page.
+            Some(back) => (
+                StatusCode::SEE_OTHER,
+                [(axum::http::header::LOCATION, back)],
+            )
+                .into_response(),
+            None => (StatusCode::ACCEPTED, "paid").into_response(),
+        },
         Err(_) => ApiError::not_found().into_response(),
     }
 }
@@ -295,6 +371,27 @@ async fn sim_pay(State(state): State<AppState>, ApiPath(reference): ApiPath<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_payer_returns_only_to_a_path_on_this_site() {
+        assert_eq!(
+            return_path(Some("return_to=%2Fmy%2Fapplications%2Fx")).as_deref(),
+            Some("/my/applications/x")
+        );
+        assert_eq!(return_path(Some("return_to=/my")).as_deref(), Some("/my"));
+        for hostile in [
+            "return_to=https://evil.example/",
+            "return_to=//evil.example/",
+            "return_to=%2F%2Fevil.example",
+            "return_to=/\\evil.example",
+            "return_to=javascript:alert(1)",
+            "return_to=",
+            "other=1",
+        ] {
+            assert_eq!(return_path(Some(hostile)), None, "{hostile}");
+        }
+        assert_eq!(return_path(None), None);
+    }
 
     #[test]
     fn signatures_verify_only_the_signed_body_under_the_key() {

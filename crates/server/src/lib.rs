@@ -39,6 +39,7 @@ pub mod gateway;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;
+pub mod portal;
 pub mod register;
 pub mod reminders;
 pub mod workers;
@@ -238,8 +239,13 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = openapi::api_router().split_for_parts();
     let openapi_json = openapi.clone();
     let upload_limit = state.config.max_upload_bytes + 64 * 1024;
+    // The portal's pages call the API in-process, on the same routes and state.
+    let api_service: Router = Router::new()
+        .nest("/api/v1", api.clone())
+        .with_state(state.clone());
     let mut app = Router::new()
         .nest("/api/v1", api)
+        .merge(portal::routes(api_service))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))

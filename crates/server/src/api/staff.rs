@@ -549,7 +549,16 @@ pub async fn point_queue(
         return Err(ApiError::forbidden());
     }
     let apps = state.store.work_queue(&filter, QUEUE_PAGE).await?;
-    Ok(Json(views(&state, &apps)))
+    let mut answer = views(&state, &apps);
+    for (view, stored) in answer.iter_mut().zip(&apps) {
+        let history = state.store.history(stored.application.id).await?;
+        view.state_since = history
+            .iter()
+            .rev()
+            .find(|e| e.to == stored.application.state && e.from != e.to)
+            .map(|e| e.at.to_string());
+    }
+    Ok(Json(answer))
 }
 
 /// The document arrived at the point.

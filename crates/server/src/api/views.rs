@@ -223,6 +223,10 @@ pub struct ApplicationView {
     /// `pending` or `refunded` after an annulment or withdrawal of a paid application.
     pub refund: Option<String>,
     pub created_at: String,
+    /// When the application entered its current state, RFC 3339 (registration point queue
+    /// only: how long a document has been waiting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_since: Option<String>,
     pub version: i64,
     /// The status history, oldest first (in detail answers only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -270,6 +274,7 @@ impl ApplicationView {
             }),
             refund: app.refund.map(|r| r.as_str().into()),
             created_at: app.created_at.to_string(),
+            state_since: None,
             version,
             history: None,
             payments: None,

@@ -1,0 +1,137 @@
+//! The portal's own words (headings, labels, buttons, hints) in Kazakh, Russian and English,
+//! from Fluent files compiled in (`portal/locales/`). Domain messages (eligibility answers,
+//! state names, photo advice, errors) come from the core and the API already localized.
+//!
+//! A key missing in one language shows as `⟦key⟧` and is logged, never as another
+//! language's text; `tests` fail the build on a key missing from any file or used by a
+//! template without a definition, and the browser suite fails on a `⟦` on any page.
+
+use std::sync::LazyLock;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use unic_langid::LanguageIdentifier;
+
+use kuelik_core::lang::Lang;
+
+pub(crate) const SOURCES: [(Lang, &str); 3] = [
+    (Lang::Kk, include_str!("../../portal/locales/kk/portal.ftl")),
+    (Lang::Ru, include_str!("../../portal/locales/ru/portal.ftl")),
+    (Lang::En, include_str!("../../portal/locales/en/portal.ftl")),
+];
+
+struct Catalog {
+    bundles: Vec<(Lang, FluentBundle<FluentResource>)>,
+}
+
+static CATALOG: LazyLock<Catalog> = LazyLock::new(|| Catalog {
+    bundles: SOURCES
+        .iter()
+        .map(|(lang, text)| {
+            let id: LanguageIdentifier = lang.tag().parse().unwrap_or_default();
+            let mut bundle = FluentBundle::new_concurrent(vec![id]);
+            // HTML is escaped by the templates; isolation marks would show in `<title>`.
+            bundle.set_use_isolating(false);
+            let resource = FluentResource::try_new(text.to_string()).unwrap_or_else(|(r, _)| r);
+            let _ = bundle.add_resource(resource);
+            (*lang, bundle)
+        })
+        .collect(),
+});
+
+/// The text of `key` in `lang` with named arguments; `⟦key⟧` when it is missing.
+pub fn text(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
+    let Some(bundle) = CATALOG
+        .bundles
+        .iter()
+        .find(|(l, _)| *l == lang)
+        .map(|(_, b)| b)
+    else {
+        return format!("⟦{key}⟧");
+    };
+    let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) else {
+        tracing::error!(key, lang = lang.tag(), "portal message missing");
+        return format!("⟦{key}⟧");
+    };
+    let mut fluent_args = FluentArgs::new();
+    for (name, value) in args {
+        match value.parse::<i64>() {
+            // Numbers go in as numbers so plural rules (`[one]`, `[other]`) apply.
+            Ok(n) => fluent_args.set(*name, FluentValue::from(n)),
+            Err(_) => fluent_args.set(*name, FluentValue::from(value.clone())),
+        }
+    }
+    let mut errors = Vec::new();
+    let out = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
+    if !errors.is_empty() {
+        tracing::error!(
+            key,
+            lang = lang.tag(),
+            "portal message has unfilled arguments"
+        );
+    }
+    out.into_owned()
+}
+
+#[cfg(test)]
+/// Every message id defined in one language's file.
+pub(crate) fn keys(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .filter(|l| !l.starts_with([' ', '#', '-', '.', '[', '*', '}']) && l.contains(" ="))
+        .filter_map(|l| l.split(" =").next())
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_file_parses_and_defines_the_same_keys() {
+        let mut all: Vec<(Lang, BTreeSet<String>)> = Vec::new();
+        for (lang, source) in SOURCES {
+            if let Err((_, errors)) = FluentResource::try_new(source.to_string()) {
+                panic!("{lang}: portal.ftl does not parse: {errors:?}");
+            }
+            all.push((lang, keys(source).into_iter().collect()));
+        }
+        let union: BTreeSet<String> = all.iter().flat_map(|(_, k)| k.clone()).collect();
+        assert!(union.len() > 50, "the portal has its words");
+        for (lang, keys) in &all {
+            let missing: Vec<_> = union.difference(keys).collect();
+            assert!(missing.is_empty(), "{lang} lacks {missing:?}");
+        }
+    }
+
+    #[test]
+    fn every_key_a_template_uses_is_defined_in_every_language() {
+        let used = super::super::templates::used_keys();
+        assert!(used.len() > 50, "templates use the catalogue");
+        for (lang, _) in SOURCES {
+            for key in &used {
+                let out = text(lang, key, &[]);
+                assert!(
+                    !out.starts_with('⟦'),
+                    "{lang}: template key {key} is missing"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_key_is_marked_not_replaced_by_another_language() {
+        assert_eq!(text(Lang::Kk, "no-such-key", &[]), "⟦no-such-key⟧");
+    }
+
+    #[test]
+    fn numbers_select_plural_forms() {
+        let one = text(Lang::En, "days-waiting", &[("days", "1".into())]);
+        let many = text(Lang::En, "days-waiting", &[("days", "5".into())]);
+        assert_ne!(one, many);
+        assert!(many.contains('5'));
+    }
+}

@@ -1,0 +1,454 @@
+// The portal in a real browser: Debian's Chromium, driven by playwright-core (which never
+// downloads a browser), against `kuelik serve --demo` on a fresh SQLite database.
+//
+// In each language (kk, ru, en) a citizen goes the whole way — start page and eligibility
+// check, sign-in with a one-time code, application, registration point, photo, signature,
+// payment, confirmation, ticket and receipt — then the region's officer approves it with the
+// PIN, the production centre verifies and dispatches it, the registration point receives it
+// and hands it over against the ticket, and the citizen sees it issued. The Russian journey
+// runs with JavaScript switched off. On every page: a full-page screenshot (an artefact),
+// `<html lang>` is the page's language, no untranslated marker (`⟦key⟧`), and axe-core finds
+// no serious or critical violation.
+//
+//   node journey.mjs --kuelik PATH/TO/kuelik [--artifacts DIR]
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "../..");
+const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+const KUELIK = arg("--kuelik", path.join(repo, "target/debug/kuelik"));
+const ARTIFACTS = path.resolve(arg("--artifacts", path.join(repo, "target/browser-artifacts")));
+const CHROMIUM = process.env.KUELIK_CHROMIUM || "/usr/bin/chromium";
+const PHOTO = path.join(repo, "crates/media/corpus/portrait.jpg");
+const SIGNATURE = path.join(repo, "crates/media/corpus/signature.jpg");
+const PASSWORD = "kuelik-demo-2025";
+const PIN = "246810";
+
+// The demo's eligible citizens: one per language, with their region's officer and point.
+// Each language's journey runs with scripts on (axe needs them); the fourth runs the same
+// way in Russian with JavaScript off, to prove every flow works without it.
+const CITIZENS = {
+  kk: { iin: null, name: "Айгерім", phone: "+77015550000", officer: "officer71", point: "point7101", js: true },
+  ru: { iin: null, name: "Сергей", phone: "+77015550001", officer: "officer75", point: "point7501", js: true },
+  en: { iin: null, name: "Ансар", phone: "+77015550004", officer: "officer75", point: "point7501", js: true },
+  "ru-nojs": { iin: null, name: "Ольга", phone: "+77015550005", officer: "officer71", point: "point7101", js: false, lang: "ru" },
+};
+let currentPage = null;
+// The run under way (runs are one after another): names the screenshots, and says whether
+// scripts are on (axe runs in the page, so only then; the same pages are checked by axe in
+// the runs with scripts on).
+let currentRun = "";
+let scriptsOn = true;
+
+const failures = [];
+const pagesSeen = new Map();
+let shot = 0;
+
+function fail(message) {
+  failures.push(message);
+  console.error("FAIL: " + message);
+}
+
+function expect(cond, message) {
+  if (!cond) { throw new Error(message); }
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+async function startServer() {
+  const port = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kuelik-browser-"));
+  const child = spawn(KUELIK, ["serve", "--demo", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`], {
+    env: { ...process.env, RUST_LOG: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d) => { out += d; });
+  child.stderr.on("data", (d) => { out += d; });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    if (out.includes("is serving on")) { break; }
+    if (child.exitCode !== null) { throw new Error("kuelik exited:\n" + out); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(out.includes("is serving on"), "kuelik did not start:\n" + out);
+  // The demo prints each citizen's IIN next to their name.
+  for (const c of Object.values(CITIZENS)) {
+    const line = out.split("\n").find((l) => l.includes(c.name));
+    c.iin = line && line.trim().split(/\s+/)[0];
+    expect(c.iin && /^\d{12}$/.test(c.iin), `no IIN for ${c.name} in:\n${out}`);
+  }
+  return { base, child, dataDir, log: () => out };
+}
+
+/// The newest one-time code sent to `phone` after `after` codes (demo inbox).
+async function codeFor(base, phone, before) {
+  for (let i = 0; i < 100; i++) {
+    const inbox = await (await fetch(`${base}/dev/inbox`)).json();
+    const mine = inbox.messages.filter((m) => m.to === phone && /\b\d{6}\b/.test(m.text));
+    if (mine.length > before) { return mine[0].text.match(/\b(\d{6})\b/)[1]; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no new code for ${phone}`);
+}
+
+async function codesSoFar(base, phone) {
+  const inbox = await (await fetch(`${base}/dev/inbox`)).json();
+  return inbox.messages.filter((m) => m.to === phone && /\b\d{6}\b/.test(m.text)).length;
+}
+
+/// The checks every page gets: screenshot, language, no missing words, no serious axe finding.
+async function check(page, lang, name) {
+
+  shot += 1;
+  const file = path.join(ARTIFACTS, `${String(shot).padStart(3, "0")}-${currentRun}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  const url = new URL(page.url());
+  const key = url.pathname.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, "{id}").replace(/[0-9A-Z]{5}-[0-9A-Z]{5}/g, "{ticket}");
+  pagesSeen.set(key, (pagesSeen.get(key) || new Set()).add(lang));
+  const htmlLang = await page.getAttribute("html", "lang");
+  if (htmlLang !== lang) { fail(`${name}: <html lang="${htmlLang}">, expected ${lang}`); }
+  const text = await page.evaluate(() => document.documentElement.outerHTML);
+  if (text.includes("⟦")) { fail(`${name} (${lang}): untranslated ${text.match(/⟦[^⟧]*⟧/)[0]}`); }
+  const title = await page.title();
+  if (!title) { fail(`${name} (${lang}): no <title>`); }
+  if (!scriptsOn) { return; }
+  const results = await page.evaluate(async (source) => {
+    (0, eval)(source);
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+  }, AXE);
+  for (const v of results) {
+    if (v.impact === "serious" || v.impact === "critical") {
+      fail(`${name} (${lang}) axe ${v.impact}: ${v.id} — ${v.help} at ${v.nodes.join(", ")}`);
+    }
+  }
+}
+
+async function submitForm(page, formSelector) {
+  await Promise.all([page.waitForNavigation(), page.locator(`${formSelector} [type=submit]`).first().click()]);
+}
+
+async function citizenJourney(browser, base, run) {
+  const c = CITIZENS[run];
+  const lang = c.lang || run;
+  const context = await browser.newContext({ locale: lang, bypassCSP: true, javaScriptEnabled: c.js });
+  const page = await context.newPage();
+  currentPage = page;
+  const consoleErrors = [];
+  page.on("console", (m) => { if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) { consoleErrors.push(m.text()); } });
+  page.on("pageerror", (e) => { consoleErrors.push(String(e)); console.error("page error: " + e); });
+
+  // First visit: Accept-Language decides the page's language.
+  await page.goto(`${base}/`);
+  await check(page, lang, "start");
+
+  // The eligibility check: an empty date is an error linked to its field; a lost document
+  // gets the ЦОН message; a date in the window says yes.
+  await submitForm(page, "form[action='/eligibility']");
+  expect(await page.locator(".error-summary a[href='#expires']").count() === 1, "error summary links to the date field");
+  await check(page, lang, "start-error");
+  await page.fill("#expires", "2026-12-01");
+  await page.check("#reason-loss");
+  await submitForm(page, "form[action='/eligibility']");
+  const refusal = { kk: "ХҚКО-ға жүгініңіз", ru: "Оформление недоступно, обратитесь в ЦОН", en: "public service centre" }[lang];
+  expect(await page.locator(".result-no").count() === 1, "not online for a lost document");
+  expect((await page.textContent("#check-result")).includes(refusal), `the ЦОН message for a lost document: ${await page.textContent("#check-result")}`);
+  await page.fill("#expires", new Date(Date.now() + 10 * 86400e3).toISOString().slice(0, 10));
+  await page.check("#reason-expiring");
+  await submitForm(page, "form[action='/eligibility']");
+  expect(await page.locator(".result-yes").count() === 1, "eligible in the window");
+  await check(page, lang, "eligibility-yes");
+
+  // Sign in: a wrong code first (error), then the code from the SMS.
+  await Promise.all([page.waitForNavigation(), page.locator("main a[href='/sign-in']").first().click()]);
+  await check(page, lang, "sign-in");
+  const before = await codesSoFar(base, c.phone);
+  await page.fill("#iin", c.iin);
+  await submitForm(page, "form[action='/sign-in']");
+  await check(page, lang, "sign-in-code");
+  const code = await codeFor(base, c.phone, before);
+  await page.fill("#code", code === "000000" ? "111111" : "000000");
+  await submitForm(page, "form[action='/sign-in/code']");
+  expect(await page.locator(".error-summary a[href='#code']").count() === 1, "a wrong code is an error on the code field");
+  await check(page, lang, "sign-in-wrong-code");
+  await page.fill("#code", code);
+  await submitForm(page, "form[action='/sign-in/code']");
+  expect(new URL(page.url()).pathname === "/my", "signed in lands on /my");
+  await check(page, lang, "my");
+
+  // Start the application.
+  await submitForm(page, "form[action='/my/applications']");
+  const appPath = new URL(page.url()).pathname;
+  expect(/^\/my\/applications\/[0-9a-f-]{36}$/.test(appPath), "the new application's page");
+  await check(page, lang, "application-draft");
+
+  // Registration point: submitting without choosing is an error, then choose the first.
+  await submitForm(page, "form[action$='/point']");
+  expect(await page.locator(".error-summary a[href='#point']").count() === 1, "missing point is an error");
+  const option = await page.locator("#point option:not([value=''])").first().getAttribute("value");
+  await page.selectOption("#point", option);
+  await submitForm(page, "form[action$='/point']");
+
+  // Photo: a file that is not an image is refused with the reason; then the real photo.
+  const bogus = path.join(ARTIFACTS, "not-an-image.jpg");
+  fs.writeFileSync(bogus, "this is not a picture");
+  await page.setInputFiles("#photo-file", bogus);
+  await submitForm(page, "form[action$='/photo']");
+  expect(await page.locator(".error-summary a[href='#photo-file']").count() === 1, "a non-image is refused on the photo field");
+  await check(page, lang, "photo-refused");
+  await page.setInputFiles("#photo-file", PHOTO);
+  await submitForm(page, "form[action$='/photo']");
+  expect(await page.locator("img.upload-photo").count() === 1, "the uploaded photo is shown");
+
+  // Signature: drawn on the canvas where scripts run (then the scanned one), else a file.
+  if (c.js) {
+    const canvas = page.locator("[data-signature-pad] canvas");
+    await canvas.scrollIntoViewIfNeeded();
+    const box = await canvas.boundingBox();
+    await page.mouse.move(box.x + 20, box.y + box.height / 2);
+    await page.mouse.down();
+    for (let x = 20; x < box.width - 20; x += 12) {
+      await page.mouse.move(box.x + x, box.y + box.height / 2 + Math.sin(x / 15) * 30);
+    }
+    await page.mouse.up();
+    await submitForm(page, "form[action$='/signature']");
+    expect(await page.locator("img.upload-signature").count() === 1, "the drawn signature is uploaded");
+    await check(page, lang, "signature-drawn");
+  }
+  await page.setInputFiles("#signature-file", SIGNATURE);
+  await submitForm(page, "form[action$='/signature']");
+  await check(page, lang, "application-uploaded");
+
+  // Pay on the (simulated) bank's page, which sends the payer back.
+  await submitForm(page, "form[action$='/pay']");
+  expect(page.url().includes("/sim-gateway/pay/"), "redirected to the gateway");
+  await check(page, lang, "gateway");
+  await Promise.all([page.waitForNavigation(), page.locator("button[type=submit]").click()]);
+  expect(new URL(page.url()).pathname === appPath, "back on the application after paying");
+  for (let i = 0; i < 50 && (await page.locator("#step-pay .badge-pass").count()) === 0; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    await page.goto(`${base}${appPath}`);
+  }
+  expect(await page.locator("#step-pay .badge-pass").count() === 1, "the payment is confirmed");
+
+  // Confirm with a code: the ticket, large, with a QR code and a printable receipt.
+  const beforeConfirm = await codesSoFar(base, c.phone);
+  await submitForm(page, "form[action$='/confirm']");
+  await check(page, lang, "confirm");
+  await page.fill("#code", await codeFor(base, c.phone, beforeConfirm));
+  await submitForm(page, "form[action$='/submit']");
+  const ticket = (await page.textContent("#ticket-number")).trim();
+  expect(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/.test(ticket), `a ticket number, got ${ticket}`);
+  expect(await page.locator(".qr svg").count() === 1, "the ticket's QR code");
+  await check(page, lang, "ticket");
+  await page.goto(`${base}${appPath}/receipt`);
+  expect((await page.textContent(".receipt")).includes(ticket), "the receipt shows the ticket");
+  await check(page, lang, "receipt");
+  await page.goto(`${base}/my/notifications`);
+  await check(page, lang, "notifications");
+  if (consoleErrors.length) { fail(`${lang}: console errors: ${consoleErrors.join("; ")}`); }
+  return { context, page, appPath, ticket };
+}
+
+async function staffSignIn(browser, base, lang, username, js = true) {
+  const context = await browser.newContext({ locale: lang, bypassCSP: true, javaScriptEnabled: js });
+  const page = await context.newPage();
+  currentPage = page;
+  await page.goto(`${base}/staff/sign-in`);
+  await page.fill("#username", username);
+  await page.fill("#password", PASSWORD);
+  await submitForm(page, "form[action='/staff/sign-in']");
+  return { context, page };
+}
+
+async function staffJourney(browser, base, run, citizen) {
+  const c = CITIZENS[run];
+  const lang = c.lang || run;
+  const { ticket } = citizen;
+
+  // The officer: queue → take → review → a wrong PIN (error) → approve with the PIN.
+  const officer = await staffSignIn(browser, base, lang, c.officer, c.js);
+  let page = officer.page;
+  for (let i = 0; i < 50 && !(await page.textContent("main")).includes(ticket); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    await page.goto(`${base}/staff/officer`);
+  }
+  await check(page, lang, "officer-queue");
+  const row = page.locator("tr", { hasText: ticket });
+  await Promise.all([page.waitForNavigation(), row.locator("button").click()]);
+  await check(page, lang, "officer-review");
+  await page.fill("#pin", "000000");
+  await submitForm(page, "form[action$='/approve']");
+  expect(await page.locator(".error-summary a[href='#pin']").count() === 1, "a wrong PIN is an error on the PIN field");
+  await page.fill("#pin", PIN);
+  await submitForm(page, "form[action$='/approve']");
+  expect(await page.locator(".notice").count() === 1, "approved notice");
+  await check(page, lang, "officer-approved");
+  await officer.context.close();
+
+  // Production: verify the signature and accept, then dispatch the batch of the point.
+  const production = await staffSignIn(browser, base, lang, "production", c.js);
+  page = production.page;
+  await check(page, lang, "production-queue");
+  await Promise.all([page.waitForNavigation(), page.locator("tr", { hasText: ticket }).locator("button").click()]);
+  expect(await page.locator(".notice").count() === 1, "accepted notice");
+  const input = page.locator("tr", { hasText: ticket }).locator("input[type=text]");
+  await input.fill("12345678X");
+  await Promise.all([page.waitForNavigation(), page.locator("form", { has: input }).locator("[type=submit]").click()]);
+  expect(await page.locator(".error-summary").count() === 1, "a malformed document number is refused");
+  await check(page, lang, "production-refused-number");
+  const number = String(100000000 + Math.floor(Math.random() * 899999999));
+  await page.locator("tr", { hasText: ticket }).locator("input[type=text]").fill(number);
+  await Promise.all([page.waitForNavigation(), page.locator("form", { has: page.locator("tr", { hasText: ticket }) }).locator("[type=submit]").click()]);
+  expect(await page.locator(".notice").count() === 1, "dispatched notice");
+  await check(page, lang, "production-dispatched");
+  await production.context.close();
+
+  // The registration point: receive, then find by ticket (a typo first), check the
+  // identity and hand over.
+  const point = await staffSignIn(browser, base, lang, c.point, c.js);
+  page = point.page;
+  await check(page, lang, "point-desk");
+  await Promise.all([page.waitForNavigation(), page.locator("tr", { hasText: ticket }).locator("button").click()]);
+  const typo = ticket.slice(0, 10) + (ticket[10] === "0" ? "1" : "0");
+  await page.fill("#number", typo);
+  if (c.js) {
+    await page.waitForFunction(() => document.getElementById("ticket-status").textContent.length > 0);
+    expect(await page.getAttribute("#number", "aria-invalid") === "true", "a typo is caught as it is typed");
+  }
+  await submitForm(page, "form[action='/staff/point/ticket']");
+  expect(await page.locator(".error-summary a[href='#number']").count() === 1, "a mistyped ticket is refused");
+  await page.fill("#number", ticket.toLowerCase());
+  await submitForm(page, "form[action='/staff/point/ticket']");
+  expect(await page.locator("img.upload-photo").count() === 1, "the photo for the identity check");
+  await check(page, lang, "point-found");
+  await submitForm(page, "form[action$='/hand-over']");
+  expect(await page.locator(".error-summary a[href='#identity_checked']").count() === 1, "identity check must be confirmed");
+  await page.check("#identity_checked");
+  await submitForm(page, "form[action$='/hand-over']");
+  expect(await page.locator(".notice").count() === 1, "handed over notice");
+  await check(page, lang, "point-handed-over");
+  await point.context.close();
+
+  // The citizen sees it issued, with every step on the timeline.
+  page = citizen.page;
+  currentPage = page;
+  await page.goto(`${base}${citizen.appPath}`);
+  expect(await page.locator(".state-issued").count() >= 1, "issued");
+  expect(await page.locator(".timeline li").count() >= 8, "every step on the timeline");
+  await check(page, lang, "citizen-issued");
+  await submitForm(page, "form[action='/sign-out']");
+  await citizen.context.close();
+}
+
+async function adminJourney(browser, base, lang) {
+  const admin = await staffSignIn(browser, base, lang, "admin");
+  const page = admin.page;
+  expect(new URL(page.url()).pathname === "/staff/admin", "admin lands on the admin page");
+  await check(page, lang, "admin");
+  await page.fill("#username", "newofficer");
+  await page.fill("#display_name", "New Officer");
+  await page.fill("#password", "short");
+  await page.selectOption("#role", "officer");
+  await page.fill("#region", "71");
+  await submitForm(page, "form[action='/staff/admin/staff']");
+  expect(await page.locator(".error-summary").count() === 1, "a short password is refused");
+  await check(page, lang, "admin-refused");
+  await page.fill("#password", "a-long-enough-password");
+  await submitForm(page, "form[action='/staff/admin/staff']");
+  expect((await page.textContent("main")).includes("newofficer"), "the account is listed");
+  await page.goto(`${base}/staff/admin/audit?q=approve`);
+  await check(page, lang, "admin-audit");
+  await admin.context.close();
+}
+
+/// The language switch: a choice is remembered (cookie) over Accept-Language.
+async function languageSwitch(browser, base) {
+  const context = await browser.newContext({ locale: "en", bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(`${base}/`);
+  expect(await page.getAttribute("html", "lang") === "en", "Accept-Language en");
+  await Promise.all([page.waitForNavigation(), page.click("a[hreflang=kk]")]);
+  expect(await page.getAttribute("html", "lang") === "kk", "switched to kk");
+  await page.goto(`${base}/sign-in`);
+  expect(await page.getAttribute("html", "lang") === "kk", "kk remembered on the next page");
+  await context.close();
+}
+
+/// A form posted from another site (no CSRF token) is refused and changes nothing.
+async function forgedForm(base) {
+  const r = await fetch(`${base}/sign-in`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", "sec-fetch-site": "cross-site" },
+    body: `iin=${CITIZENS.kk.iin}`,
+    redirect: "manual",
+  });
+  expect(r.status === 403, `forged sign-in form: ${r.status}`);
+}
+
+async function main() {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  for (const f of fs.readdirSync(ARTIFACTS)) { if (f.endsWith(".png")) { fs.rmSync(path.join(ARTIFACTS, f)); } }
+  const server = await startServer();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+  try {
+    currentRun = "switch";
+    await languageSwitch(browser, server.base);
+    await forgedForm(server.base);
+    const only = arg("--only", null);
+    for (const run of ["kk", "ru", "en", "ru-nojs"]) {
+      if (only && only !== run) { continue; }
+      currentRun = run;
+      scriptsOn = CITIZENS[run].js;
+      try {
+        const citizen = await citizenJourney(browser, server.base, run);
+        await staffJourney(browser, server.base, run, citizen);
+        if (CITIZENS[run].js) { await adminJourney(browser, server.base, run); }
+        console.log(`ok: the whole journey in ${run}`);
+      } catch (e) {
+        fail(`${run}: ${e.stack || e}`);
+        if (currentPage) {
+          await currentPage.screenshot({ path: path.join(ARTIFACTS, `FAILED-${run}.png`), fullPage: true }).catch(() => {});
+        }
+      }
+    }
+  } finally {
+    await browser.close();
+    server.child.kill("SIGTERM");
+  }
+  console.log(`pages checked (${pagesSeen.size}):`);
+  for (const [p, langs] of [...pagesSeen.entries()].sort()) { console.log(`  ${p}  [${[...langs].join(", ")}]`); }
+  console.log(`screenshots: ${shot} in ${ARTIFACTS}`);
+  if (failures.length) {
+    console.error(`\n${failures.length} failure(s)`);
+    if (process.env.KUELIK_BROWSER_LOG) { console.error(server.log()); }
+    process.exit(1);
+  }
+  console.log("browser suite passed");
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -204,18 +204,17 @@ async fn upload(
         "file",
         reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
     );
-    let r = api
-        .send(
-            route,
-            api.client
-                .put(api.api(&path))
-                .bearer_auth(token)
-                .multipart(form),
-            &[200],
-            &[],
-        )
-        .await?;
-    Ok(drop(r))
+    api.send(
+        route,
+        api.client
+            .put(api.api(&path))
+            .bearer_auth(token)
+            .multipart(form),
+        &[200],
+        &[],
+    )
+    .await
+    .map(drop)
 }
 
 async fn application(day: &Day, token: &str, id: &str) -> Result<Value, Failure> {

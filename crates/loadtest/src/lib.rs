@@ -1,0 +1,21 @@
+//! kuelik-loadtest: the load harness of issue #7.
+//!
+//! A "peak day" on the real server over real HTTP — citizens through the whole life cycle,
+//! officers, production operators and desks working the queues — then the ceilings the
+//! day's figures are compared with, all in one run. See docs/PERFORMANCE.md.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod ceilings;
+pub mod codes;
+pub mod http;
+pub mod people;
+pub mod report;
+pub mod roles;
+pub mod scenario;
+pub mod server;
+
+pub use report::Report;
+pub use scenario::{run, Options};

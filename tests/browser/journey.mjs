@@ -126,7 +126,7 @@ async function check(page, lang, name) {
   const file = path.join(ARTIFACTS, `${String(shot).padStart(3, "0")}-${currentRun}-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   const url = new URL(page.url());
-  const key = url.pathname.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, "{id}").replace(/[0-9A-Z]{5}-[0-9A-Z]{5}/g, "{ticket}");
+  const key = url.pathname.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, "{id}").replace(/[0-9A-Z]{5}-[0-9A-Z]{5}/g, "{ticket}").replace(/SIM-[0-9a-f]+/g, "{reference}");
   pagesSeen.set(key, (pagesSeen.get(key) || new Set()).add(lang));
   const htmlLang = await page.getAttribute("html", "lang");
   if (htmlLang !== lang) { fail(`${name}: <html lang="${htmlLang}">, expected ${lang}`); }
@@ -174,7 +174,7 @@ async function citizenJourney(browser, base, run) {
   await page.fill("#expires", "2026-12-01");
   await page.check("#reason-loss");
   await submitForm(page, "form[action='/eligibility']");
-  const refusal = { kk: "ХҚКО-ға жүгініңіз", ru: "Оформление недоступно, обратитесь в ЦОН", en: "public service centre" }[lang];
+  const refusal = { kk: "ХҚКО-ға жүгініңіз", ru: "Оформление недоступно, обратитесь в ЦОН", en: "Public Service Centre" }[lang];
   expect(await page.locator(".result-no").count() === 1, "not online for a lost document");
   expect((await page.textContent("#check-result")).includes(refusal), `the ЦОН message for a lost document: ${await page.textContent("#check-result")}`);
   await page.fill("#expires", new Date(Date.now() + 10 * 86400e3).toISOString().slice(0, 10));
@@ -370,7 +370,7 @@ async function adminJourney(browser, base, lang) {
   const page = admin.page;
   expect(new URL(page.url()).pathname === "/staff/admin", "admin lands on the admin page");
   await check(page, lang, "admin");
-  await page.fill("#username", "newofficer");
+  await page.fill("#username", `newofficer${lang}`);
   await page.fill("#display_name", "New Officer");
   await page.fill("#password", "short");
   await page.selectOption("#role", "officer");
@@ -380,7 +380,8 @@ async function adminJourney(browser, base, lang) {
   await check(page, lang, "admin-refused");
   await page.fill("#password", "a-long-enough-password");
   await submitForm(page, "form[action='/staff/admin/staff']");
-  expect((await page.textContent("main")).includes("newofficer"), "the account is listed");
+  expect(await page.locator(".notice").count() === 1, "the account is created");
+  expect((await page.textContent("table")).includes(`newofficer${lang}`), "the account is listed");
   await page.goto(`${base}/staff/admin/audit?q=approve`);
   await check(page, lang, "admin-audit");
   await admin.context.close();

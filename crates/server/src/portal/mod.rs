@@ -7,6 +7,9 @@
 //! token. So a page can never allow what the API refuses, and the API's localized problem
 //! answers become the error summary above the form.
 
+// A page helper's error is the page to show instead (a `Response`, as axum moves anyway).
+#![allow(clippy::result_large_err)]
+
 use std::convert::Infallible;
 
 use axum::body::{Body, Bytes};

@@ -17,8 +17,6 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../portal/templates/base.html"),
     ),
     (
-    ),
-    (
         "message.html",
         include_str!("../../portal/templates/message.html"),
     ),
@@ -205,7 +203,7 @@ pub(crate) fn used_keys() -> Vec<String> {
         for needle in ["t(\"", "t('", "t_args(\""] {
             let quote = needle.chars().last().unwrap_or('"');
             let mut rest = source;
-            while let Some(i) = rest.find(&needle) {
+            while let Some(i) = rest.find(needle) {
                 // `t(` as a word: not the end of `text(` or `get(`.
                 let boundary = rest[..i]
                     .chars()

@@ -1,0 +1,311 @@
+//! The web portal over HTTP, without a browser (the browser suite is `scripts/browser-test`):
+//! the language of every page, the CSRF defence of every form, the security headers, and a
+//! citizen getting from sign-in to a draft through the pages alone.
+
+mod common;
+use common::*;
+
+/// A browser's cookie jar, kept by hand: the portal's cookies are `Secure`, which a client
+/// library would not send back over the test's plain `http://127.0.0.1`.
+struct Browser {
+    cookies: Vec<(String, String)>,
+    /// Does not follow redirects: the tests look at each 303 themselves.
+    client: Client,
+}
+
+impl Default for Browser {
+    fn default() -> Browser {
+        Browser {
+            cookies: Vec::new(),
+            client: Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+}
+
+impl Browser {
+    fn header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, r: &Response) {
+        for c in r.headers().get_all("set-cookie") {
+            let c = c.to_str().unwrap();
+            let pair = c.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(name, _)| name != k);
+            if !c.contains("Max-Age=0") {
+                self.cookies.push((k.to_string(), v.to_string()));
+            }
+        }
+    }
+
+    async fn get(&mut self, app: &TestApp, path: &str, lang: &str) -> (StatusCode, String) {
+        let r = self
+            .client
+            .get(app.url(path))
+            .header("accept-language", lang)
+            .header("cookie", self.header())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        let status = r.status();
+        (status, r.text().await.unwrap())
+    }
+
+    /// Posts a form; answers (status, Location, body).
+    async fn post(
+        &mut self,
+        app: &TestApp,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, Option<String>, String) {
+        let r = self
+            .client
+            .post(app.url(path))
+            .header("cookie", self.header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(fields).unwrap())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, location, r.text().await.unwrap())
+    }
+}
+
+/// The CSRF token a page's forms carry.
+fn token(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a token")
+        + 19;
+    html[at..at + 64].to_string()
+}
+
+fn html_lang(html: &str) -> &str {
+    let at = html.find("<html lang=\"").unwrap() + 12;
+    &html[at..at + 2]
+}
+
+async fn app_with_citizen() -> (TestApp, Person) {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let p = person(611, "71", 12, "+77015556611");
+    app.add_people(std::slice::from_ref(&p)).await;
+    (app, p)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_speak_the_language_asked_for_and_remember_a_choice() {
+    let (app, _) = app_with_citizen().await;
+    for (accept, lang, heading) in [
+        ("kk-KZ,kk;q=0.9", "kk", "Жеке куәлікті"),
+        ("ru", "ru", "Замените удостоверение"),
+        ("en-GB,en;q=0.8", "en", "Renew your identity card"),
+        // Nothing supported: Russian, the language every citizen is served in.
+        ("de", "ru", "Замените удостоверение"),
+    ] {
+        let mut b = Browser::default();
+        let (status, html) = b.get(&app, "/", accept).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(html_lang(&html), lang, "{accept}");
+        assert!(html.contains(heading), "{accept}: {heading}");
+        assert!(!html.contains('⟦'), "{accept}: an untranslated key");
+    }
+    // A choice made with the switch wins over Accept-Language from then on.
+    let mut b = Browser::default();
+    let (_, html) = b.get(&app, "/?lang=en", "kk").await;
+    assert_eq!(html_lang(&html), "en");
+    let (_, html) = b.get(&app, "/sign-in", "kk").await;
+    assert_eq!(html_lang(&html), "en", "the choice is remembered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_without_its_token_is_refused_and_changes_nothing() {
+    let (app, p) = app_with_citizen().await;
+    let phone = p.phone.as_str().to_string();
+    let iin = p.iin.to_string();
+    let mut b = Browser::default();
+    let (_, html) = b.get(&app, "/sign-in", "ru").await;
+    let good = token(&html);
+
+    // No token, a wrong token, another browser's token: refused, no code sent.
+    let (status, _, body) = b.post(&app, "/sign-in", &[("iin", &iin)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        body.contains("Срок действия формы истёк"),
+        "says what happened"
+    );
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/sign-in",
+            &[("iin", &iin), ("csrf", &"0".repeat(64))],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let mut other = Browser::default();
+    let (status, _, _) = other
+        .post(&app, "/sign-in", &[("iin", &iin), ("csrf", &good)])
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a token is bound to its browser"
+    );
+    // A cross-site post, even with a stolen token.
+    let r = app
+        .client
+        .post(app.url("/sign-in"))
+        .header("cookie", b.header())
+        .header("sec-fetch-site", "cross-site")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string([("iin", iin.as_str()), ("csrf", &good)]).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.codes_received(&phone), 0, "no code was sent");
+
+    // The same form from the page: a code is sent.
+    let (status, _, html) = b
+        .post(&app, "/sign-in", &[("iin", &iin), ("csrf", &good)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("name=\"challenge\""), "the code form");
+    app.code_after(&phone, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_signs_in_and_starts_an_application_through_the_pages() {
+    let (app, p) = app_with_citizen().await;
+    let phone = p.phone.as_str().to_string();
+    let mut b = Browser::default();
+    let (_, html) = b.get(&app, "/sign-in", "kk").await;
+    let csrf = token(&html);
+
+    // A malformed IIN: the form again with the error linked to the field.
+    let (status, _, html) = b
+        .post(&app, "/sign-in", &[("iin", "12345"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("href=\"#iin\""),
+        "error summary links to the field"
+    );
+    assert!(html.contains("aria-invalid=\"true\""));
+
+    let (_, _, html) = b
+        .post(
+            &app,
+            "/sign-in",
+            &[("iin", &p.iin.to_string()), ("csrf", &csrf)],
+        )
+        .await;
+    let at = html.find("name=\"challenge\" value=\"").unwrap() + 24;
+    let challenge = html[at..at + 36].to_string();
+    let code = app.code_after(&phone, 0).await;
+    let (status, location, _) = b
+        .post(
+            &app,
+            "/sign-in/code",
+            &[("challenge", &challenge), ("code", &code), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/my"));
+    assert!(
+        b.cookies.iter().any(|(k, _)| k == "kuelik_session"),
+        "signed in"
+    );
+
+    let (status, html) = b.get(&app, "/my", "kk").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&p.given_name), "greets by name");
+    let (status, location, _) = b.post(&app, "/my/applications", &[("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let path = location.unwrap();
+    let (status, html) = b.get(&app, &path, "kk").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(&p.iin.to_string()),
+        "pre-filled from the register"
+    );
+    assert!(!html.contains('⟦'));
+
+    // A forged withdrawal (no token) changes nothing; the page's own form works.
+    let (status, _, _) = b.post(&app, &format!("{path}/withdraw"), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, html) = b.get(&app, &path, "en").await;
+    assert!(
+        html.contains("Draft") || html.contains("draft"),
+        "still a draft"
+    );
+    let (status, _, _) = b
+        .post(&app, &format!("{path}/withdraw"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = b.get(&app, &path, "en").await;
+    assert!(html.contains("state-withdrawn"), "withdrawn");
+
+    // Someone else's (or no such) application: a page that says so, not an error dump.
+    let (status, html) = b
+        .get(
+            &app,
+            "/my/applications/00000000-0000-0000-0000-000000000000",
+            "en",
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(html_lang(&html), "en");
+    let (status, _) = b.get(&app, "/my/applications/not-a-uuid", "en").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_allow_no_script_or_style_from_elsewhere() {
+    let (app, _) = app_with_citizen().await;
+    for path in ["/", "/sign-in", "/staff/sign-in"] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        let csp = r
+            .headers()
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
+        assert!(csp.contains("form-action 'self'") && csp.contains("frame-ancestors 'none'"));
+        let html = r.text().await.unwrap();
+        assert!(!html.contains("<script>"), "{path}: no inline script");
+        assert!(!html.contains(" style=\""), "{path}: no inline style");
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "{path}: no outside assets"
+        );
+    }
+    // Signed out, a citizen page sends the browser to sign in.
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/my"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/sign-in");
+}

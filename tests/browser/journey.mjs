@@ -206,6 +206,12 @@ async function citizenJourney(browser, base, run) {
   expect(/^\/my\/applications\/[0-9a-f-]{36}$/.test(appPath), "the new application's page");
   await check(page, lang, "application-draft");
 
+  // Withdrawing asks first; "no" keeps the draft.
+  await submitForm(page, "form[action$='/withdraw']");
+  await check(page, lang, "withdraw-confirm");
+  await Promise.all([page.waitForNavigation(), page.locator(`main a[href='${appPath}']`).last().click()]);
+  expect(await page.locator(".state-draft").count() >= 1, "still a draft after declining to withdraw");
+
   // Registration point: submitting without choosing is an error, then choose the first.
   await submitForm(page, "form[action$='/point']");
   expect(await page.locator(".error-summary a[href='#point']").count() === 1, "missing point is an error");

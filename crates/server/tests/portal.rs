@@ -254,8 +254,26 @@ async fn a_citizen_signs_in_and_starts_an_application_through_the_pages() {
         html.contains("Draft") || html.contains("draft"),
         "still a draft"
     );
-    let (status, _, _) = b
+    // The first press asks (nothing changes yet); the confirmation withdraws.
+    let (status, _, html) = b
         .post(&app, &format!("{path}/withdraw"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("name=\"confirm\" value=\"yes\""),
+        "asks to confirm"
+    );
+    let (_, still) = b.get(&app, &path, "en").await;
+    assert!(
+        !still.contains("state-withdrawn"),
+        "not withdrawn before confirming"
+    );
+    let (status, _, _) = b
+        .post(
+            &app,
+            &format!("{path}/withdraw"),
+            &[("csrf", &csrf), ("confirm", "yes")],
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, html) = b.get(&app, &path, "en").await;

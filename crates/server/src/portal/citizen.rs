@@ -716,8 +716,25 @@ async fn withdraw(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
         Ok(id) => id,
         Err(r) => return r,
     };
-    if let Err(r) = page.form(&body) {
-        return r;
+    let form = match page.form(&body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    // Withdrawing cannot be undone: the first press asks, the second (confirm=yes) does it.
+    if form.get("confirm") != Some("yes") {
+        let paid = page
+            .api(Method::GET, &format!("/applications/{id}"), None)
+            .await
+            .result
+            .ok()
+            .is_some_and(|a| a["paid"] == true);
+        return page.render(
+            "withdraw.html",
+            json!({
+                "title": page.t("withdraw-title"), "id": id, "paid": paid,
+                "switch_path": format!("/my/applications/{id}"),
+            }),
+        );
     }
     let result = page
         .api(Method::POST, &format!("/applications/{id}/withdraw"), None)

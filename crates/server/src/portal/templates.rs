@@ -34,6 +34,10 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../portal/templates/application.html"),
     ),
     (
+        "withdraw.html",
+        include_str!("../../portal/templates/withdraw.html"),
+    ),
+    (
         "confirm.html",
         include_str!("../../portal/templates/confirm.html"),
     ),

@@ -282,3 +282,9 @@ role-point_operator = Registration point
 role-administrator = Administrator
 role-citizen = Citizen
 role-system = System
+
+withdraw-title = Withdraw the application?
+withdraw-warning = The application will be closed and cannot be sent again; you can start a new one while you are eligible.
+withdraw-refund = The state duty you paid will be refunded.
+withdraw-confirm = Yes, withdraw it
+withdraw-cancel = No, keep the application

@@ -279,3 +279,9 @@ role-point_operator = Тіркеу пункті
 role-administrator = Әкімші
 role-citizen = Азамат
 role-system = Жүйе
+
+withdraw-title = Өтінішті кері қайтарып аласыз ба?
+withdraw-warning = Өтініш жабылады және оны қайта жіберу мүмкін емес; шарттарға сай болсаңыз, жаңасын бере аласыз.
+withdraw-refund = Төленген мемлекеттік баж қайтарылады.
+withdraw-confirm = Иә, қайтарып алу
+withdraw-cancel = Жоқ, өтінішті қалдыру

@@ -285,3 +285,9 @@ role-point_operator = Пункт регистрации
 role-administrator = Администратор
 role-citizen = Гражданин
 role-system = Система
+
+withdraw-title = Отозвать заявление?
+withdraw-warning = Заявление будет закрыто, отправить его снова нельзя; пока вы соответствуете условиям, можно подать новое.
+withdraw-refund = Оплаченная госпошлина будет возвращена.
+withdraw-confirm = Да, отозвать
+withdraw-cancel = Нет, оставить заявление

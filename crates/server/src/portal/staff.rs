@@ -653,6 +653,11 @@ async fn point_ticket(page: Page, Query(q): Query<TicketQuery>) -> Response {
 }
 
 async fn point_hand_over(page: Page, Path(ticket): Path<String>, body: Bytes) -> Response {
+    // Only a ticket's symbols go into the API path (a crafted segment cannot add a query).
+    let ticket: String = ticket
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
     let form = match page.form(&body) {
         Ok(f) => f,
         Err(r) => return r,

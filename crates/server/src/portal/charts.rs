@@ -48,6 +48,16 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// A label cut to fit its column (the full text is in the row's `<title>` and the table).
+fn fit(label: &str, chars: usize) -> String {
+    if label.chars().count() <= chars {
+        return label.to_string();
+    }
+    let mut cut: String = label.chars().take(chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 fn open(title: &str, height: f64) -> String {
     let title = escape(title);
     format!(
@@ -91,7 +101,9 @@ pub fn bar_chart(title: &str, empty: &str, bars: &[Bar]) -> String {
         return empty_chart(title, empty);
     }
     const ROW: f64 = 26.0;
-    const LABEL: f64 = 220.0;
+    const LABEL: f64 = 260.0;
+    // About as many 12 px characters as fit in the label column.
+    const LABEL_CHARS: usize = 40;
     const SPAN: f64 = WIDTH - LABEL - 70.0;
     let height = ROW * bars.len() as f64 + 8.0;
     let max = scale_max(bars);
@@ -101,12 +113,14 @@ pub fn bar_chart(title: &str, empty: &str, bars: &[Bar]) -> String {
         let w = length(bar.value, max, SPAN);
         let _ = write!(
             svg,
-            "<text x=\"{x:.1}\" y=\"{ty:.1}\" text-anchor=\"end\" {FONT} fill=\"{TEXT_COLOUR}\">{label}</text>\
+            "<g><title>{full}: {shown}</title>\
+             <text x=\"{x:.1}\" y=\"{ty:.1}\" text-anchor=\"end\" {FONT} fill=\"{TEXT_COLOUR}\">{label}</text>\
              <rect x=\"{LABEL}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"18\" fill=\"{BAR_COLOUR}\"/>\
-             <text x=\"{vx:.1}\" y=\"{ty:.1}\" {FONT} fill=\"{TEXT_COLOUR}\">{shown}</text>",
+             <text x=\"{vx:.1}\" y=\"{ty:.1}\" {FONT} fill=\"{TEXT_COLOUR}\">{shown}</text></g>",
             x = LABEL - 6.0,
             ty = y + 13.0,
-            label = escape(&bar.label),
+            full = escape(&bar.label),
+            label = escape(&fit(&bar.label, LABEL_CHARS)),
             vx = LABEL + w + 6.0,
             shown = escape(&bar.shown),
         );
@@ -258,6 +272,16 @@ mod tests {
                 "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quoted&quot;"
             ));
         }
+    }
+
+    #[test]
+    fn long_labels_are_cut_and_kept_whole_in_the_title() {
+        let long = "Additional verification by the Migration Service is needed";
+        let svg = bar_chart("Reasons", "—", &[Bar::count(long, 3)]);
+        assert_well_formed(&svg);
+        assert!(svg.contains(&format!("<title>{long}: 3</title>")));
+        assert!(svg.contains(">Additional verification by the Migratio…</text>"));
+        assert_eq!(fit("short", 40), "short");
     }
 
     #[test]

@@ -390,6 +390,25 @@ async function adminJourney(browser, base, lang) {
   expect((await page.textContent("table")).includes(`newofficer${lang}`), "the account is listed");
   await page.goto(`${base}/staff/admin/audit?q=approve`);
   await check(page, lang, "admin-audit");
+  // Stuck work and reports, reached through the section navigation.
+  await Promise.all([page.waitForNavigation(), page.click("nav.section-nav a[href='/staff/admin/stuck']")]);
+  expect(new URL(page.url()).pathname === "/staff/admin/stuck", "the stuck-work page");
+  expect(await page.locator("h2").count() >= 6, "every kind of stuck work has its section");
+  await check(page, lang, "admin-stuck");
+  await Promise.all([page.waitForNavigation(), page.click("nav.section-nav a[href='/staff/admin/reports']")]);
+  expect(new URL(page.url()).pathname === "/staff/admin/reports", "the reports page");
+  expect(await page.locator("svg[role=img]").count() === 4, "four charts");
+  expect((await page.locator("svg[role=img] title").first().textContent()).length > 0, "a chart has a title");
+  await check(page, lang, "admin-reports");
+  // This journey's applications were submitted today: the default period (the last 30 days) counts them.
+  const perDay = await page.locator("section.report").first().locator("tbody td:nth-child(2)").allTextContents();
+  expect(perDay.map(Number).reduce((a, b) => a + b, 0) >= 1, "today's submissions are counted");
+  // A reversed period: the form again, the error linked to its field.
+  await page.fill("#from", "2025-12-31");
+  await page.fill("#to", "2025-12-01");
+  await submitForm(page, "form[action='/staff/admin/reports']");
+  expect(await page.locator(".error-summary a[href='#from']").count() === 1, "a reversed period is refused");
+  await check(page, lang, "admin-reports-refused");
   await admin.context.close();
 }
 

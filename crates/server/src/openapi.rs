@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{citizen, payments, reference, staff};
+use crate::api::{citizen, payments, reference, reports, staff, stuck};
 use crate::auth;
 use crate::AppState;
 
@@ -83,6 +83,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(staff::hand_over))
         .routes(routes!(staff::list_staff, staff::add_staff))
         .routes(routes!(staff::audit_log))
+        .routes(routes!(stuck::stuck_work))
+        .routes(routes!(stuck::retry_outbox))
+        .routes(routes!(stuck::retry_refund))
+        .routes(routes!(reports::report))
         .routes(routes!(reference::registration_points))
         .routes(routes!(reference::rules))
         .routes(routes!(reference::image_profile))

@@ -1331,3 +1331,221 @@ async fn readiness_needs_the_workers() {
     let response = kuelik_server::router(state).oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// The administrator's stuck-work view and reports: only administrators may look, an
+/// approval production has not accepted within a working day and an outbox message that
+/// keeps failing are listed (the message without its text, digits masked), a retry is
+/// audited and answers 404/409 for unknown or settled work, and a report counts the period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrators_see_stuck_work_and_reports() {
+    each_backend(|app| async move {
+        let citizen = person(1, "71", 12, "+77010000001");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        app.add_staff("officer71", Role::Officer, Some("71"), None)
+            .await;
+        app.add_staff("admin", Role::Administrator, None, None)
+            .await;
+        let token = app.citizen_token(&citizen).await;
+        let (id, ticket) = app.submitted_application(&token, &citizen, "71-01").await;
+        let officer = app.staff_token("officer71").await;
+        let r = app
+            .post(
+                &officer,
+                &format!("/officer/applications/{id}/take"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(app.approve(&officer, &id).await.status(), StatusCode::OK);
+
+        // Only administrators.
+        for path in ["/admin/stuck", "/admin/reports"] {
+            let (status, body) = problem(app.get(&officer, path).await).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+            assert_eq!(body["code"], "forbidden");
+            let (status, _) = problem(app.get(&token, path).await).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        }
+        let some = uuid::Uuid::now_v7();
+        let r = app
+            .post(
+                &officer,
+                &format!("/admin/stuck/outbox/{some}/retry"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+        // An SMS that keeps failing (its error quotes the number), and one delivered.
+        let now = app.state.clock.now();
+        let failing = kuelik_store::OutboxMessage {
+            id: uuid::Uuid::now_v7(),
+            topic: "sms".into(),
+            payload: json!({ "to": "+77010000001", "text": "Код 123456" }),
+            created_at: now,
+            attempts: 7,
+            next_attempt_at: now
+                .checked_add(jiff::SignedDuration::from_hours(1))
+                .unwrap(),
+            delivered_at: None,
+            last_error: Some("gateway refused +77010000001".into()),
+        };
+        let delivered = kuelik_store::OutboxMessage {
+            id: uuid::Uuid::now_v7(),
+            ..failing.clone()
+        };
+        app.state
+            .store
+            .commit(kuelik_store::Changes {
+                outbox: vec![failing.clone(), delivered.clone()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        app.state
+            .store
+            .outbox_delivered(delivered.id, now, None)
+            .await
+            .unwrap();
+
+        // Two days later (Friday noon): the Wednesday approval waits for production.
+        app.clock.advance(jiff::SignedDuration::from_hours(48));
+        let admin = app.staff_token("admin").await;
+        let r = app.get(&admin, "/admin/stuck").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let work: Value = r.json().await.unwrap();
+        let waiting = work["awaiting_production"].as_array().unwrap();
+        assert_eq!(waiting.len(), 1, "{work:#}");
+        assert_eq!(waiting[0]["id"], id.as_str());
+        assert_eq!(waiting[0]["ticket"], ticket.as_str());
+        assert_eq!(waiting[0]["region"], "71");
+        assert!(waiting[0]["since"].is_string());
+        assert_eq!(work["overdue"], json!([]), "not due until November");
+        let outbox = work["outbox"].as_array().unwrap();
+        let listed = outbox
+            .iter()
+            .find(|m| m["id"] == failing.id.to_string())
+            .expect("the failing SMS is listed");
+        assert_eq!(listed["attempts"], 7);
+        assert_eq!(listed["last_error"], "gateway refused +…");
+        assert!(listed.get("payload").is_none());
+        let text = work.to_string();
+        assert!(!text.contains("123456") && !text.contains("77010000001"));
+        assert!(!outbox.iter().any(|m| m["id"] == delivered.id.to_string()));
+        assert_eq!(work["thresholds"]["production_working_days"], 1);
+
+        // Retry: due now and audited; a delivered or unknown message is refused.
+        let retry = listed["retry"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("/api/v1");
+        let r = app.post(&admin, retry, json!({})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let (status, body) = problem(
+            app.post(
+                &admin,
+                &format!("/admin/stuck/outbox/{}/retry", delivered.id),
+                json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("already_delivered"))
+        );
+        let (status, _) = problem(
+            app.post(
+                &admin,
+                &format!("/admin/stuck/outbox/{some}/retry"),
+                json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        // A refund retry: unknown payment 404, a confirmed payment has no refund pending.
+        let (status, _) = problem(
+            app.post(
+                &admin,
+                &format!("/admin/stuck/refunds/{some}/retry"),
+                json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let paid = app
+            .state
+            .store
+            .payments_of(kuelik_core::lifecycle::ApplicationId(id.parse().unwrap()))
+            .await
+            .unwrap();
+        let (status, body) = problem(
+            app.post(
+                &admin,
+                &format!("/admin/stuck/refunds/{}/retry", paid[0].id),
+                json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("refund_not_pending"))
+        );
+        let audit: Value = app.get(&admin, "/admin/audit").await.json().await.unwrap();
+        let retries: Vec<&Value> = audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "outbox.retry")
+            .collect();
+        assert_eq!(retries.len(), 1, "only the retry that changed something");
+        assert_eq!(retries[0]["target"], failing.id.to_string());
+
+        // Reports: October, and refused periods.
+        let r = app
+            .get(&admin, "/admin/reports?from=2025-10-01&to=2025-10-31")
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let report: Value = r.json().await.unwrap();
+        let days = report["submitted_per_day"].as_array().unwrap();
+        assert_eq!(days.len(), 31);
+        assert_eq!(days[14], json!({ "day": "2025-10-15", "count": 1 }));
+        assert_eq!(
+            days.iter()
+                .map(|d| d["count"].as_u64().unwrap())
+                .sum::<u64>(),
+            1
+        );
+        assert_eq!(
+            report["submitted_per_region"],
+            json!([{ "region": "71", "count": 1 }])
+        );
+        assert_eq!(report["decision_times"][0]["region"], "71");
+        assert_eq!(report["decision_times"][0]["approved"], 1);
+        assert_eq!(report["annulment_reasons"], json!([]));
+        assert_eq!(report["refunds_outstanding"]["count"], 0);
+        let default: Value = app
+            .get(&admin, "/admin/reports")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(default["to"], "2025-10-17");
+        assert_eq!(default["submitted_per_day"].as_array().unwrap().len(), 30);
+        for (query, code) in [
+            ("from=2025-13-01", "invalid_date"),
+            ("to=17.10.2025", "invalid_date"),
+            ("from=2025-10-20&to=2025-10-01", "invalid_period"),
+            ("from=2024-01-01&to=2025-10-01", "period_too_long"),
+        ] {
+            let (status, body) =
+                problem(app.get(&admin, &format!("/admin/reports?{query}")).await).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+            assert_eq!(body["code"], code, "{query}");
+        }
+    })
+    .await;
+}

@@ -327,3 +327,112 @@ async fn pages_allow_no_script_or_style_from_elsewhere() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/sign-in");
 }
+
+/// The administrator's stuck-work and report pages: in every language with nothing
+/// untranslated, charts as SVG with a table beside them and no inline style, a retry
+/// through the form (its token checked), and a bad date as a field error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_sees_stuck_work_and_reports_and_retries_a_message() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    app.add_staff("admin", Role::Administrator, None, None)
+        .await;
+    let now = app.state.clock.now();
+    let stuck = kuelik_store::OutboxMessage {
+        id: uuid::Uuid::now_v7(),
+        topic: "sms".into(),
+        payload: json!({ "to": "+77010000001", "text": "hello" }),
+        created_at: now,
+        attempts: 6,
+        next_attempt_at: now
+            .checked_add(jiff::SignedDuration::from_hours(1))
+            .unwrap(),
+        delivered_at: None,
+        last_error: Some("<b>refused</b>".into()),
+    };
+    app.state
+        .store
+        .commit(kuelik_store::Changes {
+            outbox: vec![stuck.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let mut b = Browser::default();
+    let (_, html) = b.get(&app, "/staff/sign-in", "en").await;
+    let csrf = token(&html);
+    let (status, location, _) = b
+        .post(
+            &app,
+            "/staff/sign-in",
+            &[
+                ("username", "admin"),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/staff/admin"));
+
+    for lang in ["kk", "ru", "en"] {
+        for path in ["/staff/admin/stuck", "/staff/admin/reports"] {
+            let (status, html) = b.get(&app, &format!("{path}?lang={lang}"), lang).await;
+            assert_eq!(status, StatusCode::OK, "{path} {lang}");
+            assert_eq!(html_lang(&html), lang);
+            assert!(!html.contains('⟦'), "{path} {lang}: an untranslated key");
+            // minijinja escapes the slashes of a value.
+            assert!(
+                html.contains("href=\"&#x2f;staff&#x2f;admin&#x2f;stuck\""),
+                "in the navigation"
+            );
+            assert!(html.contains("href=\"&#x2f;staff&#x2f;admin&#x2f;reports\""));
+            assert!(!html.contains("style="), "{path}: no inline style (CSP)");
+        }
+    }
+    let (_, html) = b.get(&app, "/staff/admin/reports", "en").await;
+    assert!(html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\""));
+    assert!(html.contains("<table class=\"list\">"));
+    assert!(html.contains("Applications submitted per day"));
+
+    let (_, html) = b.get(&app, "/staff/admin/stuck", "en").await;
+    assert!(
+        html.contains("&lt;b&gt;refused&lt;"),
+        "the error text is escaped"
+    );
+    assert!(!html.contains("<b>refused"));
+    assert!(!html.contains("hello"), "never the message text");
+    let retry = format!("/staff/admin/stuck/outbox/{}/retry", stuck.id);
+    assert!(html.contains(&retry));
+    let (status, _, _) = b.post(&app, &retry, &[("csrf", "forged")]).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a forged form changes nothing"
+    );
+    let (status, location, _) = b.post(&app, &retry, &[("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location.as_deref(),
+        Some("/staff/admin/stuck?done=outbox-retried")
+    );
+    let audit = app.state.store.audit_entries(50).await.unwrap();
+    assert_eq!(
+        audit.iter().filter(|e| e.action == "outbox.retry").count(),
+        1
+    );
+
+    let (status, html) = b
+        .get(
+            &app,
+            "/staff/admin/reports?lang=ru&from=2025-02-30&to=2025-10-15",
+            "ru",
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("href=\"#from\""),
+        "the error links to its field"
+    );
+    assert!(html.contains("ГГГГ-ММ-ДД"));
+}

@@ -22,14 +22,16 @@ use uuid::Uuid;
 
 use kuelik_core::digest::Sha256Digest;
 use kuelik_core::iin::Iin;
-use kuelik_core::lifecycle::{Application, Event};
+use kuelik_core::lifecycle::{AnnulmentReason, Application, ApplicationState, Event};
 use kuelik_core::money::Tiyn;
+use kuelik_core::region::RegionCode;
 use kuelik_core::register::Person;
 
 use crate::{
-    Approval, AuditEntry, Blob, ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes,
-    IdempotencyRecord, Notice, OfficerCredential, OtpChallenge, OutboxMessage, PaymentRecord,
-    PaymentStatus, Session, SignatureCheck, SigningMethod, StaffAccount, StoreError, StoreResult,
+    ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry, ChainLink,
+    ChainSource, Changes, DayCount, DecisionTimes, IdempotencyRecord, Notice, OfficerCredential,
+    OtpChallenge, OutboxMessage, PaymentRecord, PaymentStatus, PaymentTotals, ReasonCount,
+    RegionCount, Session, SignatureCheck, SigningMethod, StaffAccount, StoreError, StoreResult,
     StoredApplication, StoredCheckpoint,
 };
 
@@ -164,7 +166,7 @@ fn timestamp(column: &str, value: i64) -> StoreResult<Timestamp> {
     Timestamp::from_microsecond(value).map_err(|e| corrupt(column, e))
 }
 
-fn date_text(d: Date) -> String {
+pub(crate) fn date_text(d: Date) -> String {
     // jiff prints civil dates as YYYY-MM-DD (years 0000–9999), which also sorts as text.
     d.to_string()
 }
@@ -183,6 +185,97 @@ fn count(column: &str, value: i64) -> StoreResult<u32> {
 
 pub(crate) fn limit(n: u32) -> i64 {
     i64::from(n)
+}
+
+// ---------------------------------------------------------------------------------------
+// Aggregates (stuck work and reports): the rows GROUP BY queries return
+// ---------------------------------------------------------------------------------------
+
+/// The states in which an application past its due date is late (`Application::is_overdue`),
+/// as an SQL list.
+pub(crate) const OVERDUE_STATES_SQL: &str =
+    "('submitted', 'queued', 'under_review', 'approved', 'in_production', 'dispatched')";
+
+/// A day in microseconds: instants plus the UTC offset, divided by this, are local day numbers.
+pub(crate) const DAY_MICROS: i64 = 86_400_000_000;
+
+pub(crate) fn region_code(text: &str) -> StoreResult<RegionCode> {
+    text.parse()
+        .map_err(|_| corrupt("region", format!("not a region code {text:?}")))
+}
+
+pub(crate) fn application_state(text: &str) -> StoreResult<ApplicationState> {
+    ApplicationState::ALL
+        .into_iter()
+        .find(|s| s.as_str() == text)
+        .ok_or_else(|| corrupt("state", format!("unknown state {text:?}")))
+}
+
+pub(crate) fn annulment_reason(text: &str) -> StoreResult<AnnulmentReason> {
+    AnnulmentReason::ALL
+        .into_iter()
+        .find(|r| r.as_str() == text)
+        .ok_or_else(|| corrupt("annulment reason", format!("unknown reason {text:?}")))
+}
+
+pub(crate) fn total(column: &str, value: i64) -> StoreResult<u64> {
+    u64::try_from(value).map_err(|e| corrupt(column, e))
+}
+
+/// `(region, state, count)` → an [`ApplicationCount`].
+pub(crate) fn application_count(
+    (region, state, n): (String, String, i64),
+) -> StoreResult<ApplicationCount> {
+    Ok(ApplicationCount {
+        region: region_code(&region)?,
+        state: application_state(&state)?,
+        count: total("count", n)?,
+    })
+}
+
+/// `(local day number, count)` → a [`DayCount`] (day 0 is 1970-01-01).
+pub(crate) fn day_count((day, n): (i64, i64)) -> StoreResult<DayCount> {
+    let day = Date::constant(1970, 1, 1)
+        .checked_add(jiff::Span::new().days(day))
+        .map_err(|e| corrupt("day", e))?;
+    Ok(DayCount {
+        day,
+        count: total("count", n)?,
+    })
+}
+
+pub(crate) fn region_count((region, n): (String, i64)) -> StoreResult<RegionCount> {
+    Ok(RegionCount {
+        region: region_code(&region)?,
+        count: total("count", n)?,
+    })
+}
+
+/// `(region, approved, annulled, median µs, p90 µs)` → [`DecisionTimes`].
+pub(crate) fn decision_times(
+    (region, approved, annulled, median, p90): (String, i64, i64, i64, i64),
+) -> StoreResult<DecisionTimes> {
+    Ok(DecisionTimes {
+        region: region_code(&region)?,
+        approved: total("approved", approved)?,
+        annulled: total("annulled", annulled)?,
+        median: jiff::SignedDuration::from_micros(median),
+        p90: jiff::SignedDuration::from_micros(p90),
+    })
+}
+
+pub(crate) fn reason_count((reason, n): (String, i64)) -> StoreResult<ReasonCount> {
+    Ok(ReasonCount {
+        reason: annulment_reason(&reason)?,
+        count: total("count", n)?,
+    })
+}
+
+pub(crate) fn payment_totals((n, sum): (i64, i64)) -> StoreResult<PaymentTotals> {
+    Ok(PaymentTotals {
+        count: total("count", n)?,
+        amount: Tiyn(total("amount", sum)?),
+    })
 }
 
 pub(crate) fn payment_status(text: &str) -> StoreResult<PaymentStatus> {

@@ -24,7 +24,7 @@ use kuelik_core::digest::Sha256Digest;
 use kuelik_core::iin::Iin;
 use kuelik_core::lang::Localized;
 use kuelik_core::lifecycle::{
-    Actor, Application, ApplicationId, ApplicationState, Event, Role, StaffId,
+    Actor, AnnulmentReason, Application, ApplicationId, ApplicationState, Event, Role, StaffId,
 };
 use kuelik_core::money::Tiyn;
 use kuelik_core::region::{PointId, RegionCode};
@@ -410,6 +410,80 @@ pub struct Session {
     pub expires_at: Timestamp,
 }
 
+/// One period of the administrator's reports: instants `[from, until)` and the UTC offset
+/// that turns an instant into its Almaty day.
+///
+/// Asia/Almaty has had one offset (+05:00, no daylight saving) since 1 March 2024, before the
+/// service existed; the server still passes the offset in force at the period's start rather
+/// than the store assuming one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportPeriod {
+    pub from: Timestamp,
+    pub until: Timestamp,
+    pub utc_offset: SignedDuration,
+}
+
+/// Applications submitted on one Almaty day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayCount {
+    pub day: jiff::civil::Date,
+    pub count: u64,
+}
+
+/// Applications submitted in one region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionCount {
+    pub region: RegionCode,
+    pub count: u64,
+}
+
+/// How long a region's officers took from submission to decision (approval or annulment)
+/// for the applications decided in the period. Percentiles are nearest-rank.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionTimes {
+    pub region: RegionCode,
+    pub approved: u64,
+    pub annulled: u64,
+    pub median: SignedDuration,
+    pub p90: SignedDuration,
+}
+
+/// How many annulments in the period gave one reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReasonCount {
+    pub reason: AnnulmentReason,
+    pub count: u64,
+}
+
+/// What happened in a period, aggregated by the database.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ActivityReport {
+    /// Submissions per Almaty day, days without any left out, in day order.
+    pub submitted_per_day: Vec<DayCount>,
+    /// Submissions per region, in region-code order.
+    pub submitted_per_region: Vec<RegionCount>,
+    pub decision_times: Vec<DecisionTimes>,
+    pub annulment_reasons: Vec<ReasonCount>,
+}
+
+/// How many payments are in a status, and their sum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentTotals {
+    pub count: u64,
+    pub amount: Tiyn,
+}
+
+/// What became of an administrator's "retry now" on an outbox message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxRetry {
+    /// Due again now; the audit entry is written with it.
+    Rescheduled,
+    /// Delivered already: nothing changed, nothing audited.
+    AlreadyDelivered,
+    /// No such message.
+    Missing,
+}
+
 /// How many applications a region has in a state (for metrics and reports).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApplicationCount {
@@ -543,6 +617,28 @@ pub trait Store: Send + Sync + 'static {
     /// Applications per region and state.
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>>;
 
+    // ---- stuck work and reports (administrators) ----
+
+    /// Applications past their due date on `today` and still waiting for the service
+    /// (the states of `Application::is_overdue`), oldest due date first.
+    async fn overdue_applications(
+        &self,
+        today: jiff::civil::Date,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredApplication>>;
+    /// The same applications counted per region and state.
+    async fn overdue_counts(&self, today: jiff::civil::Date) -> StoreResult<Vec<ApplicationCount>>;
+    /// Applications in `state` that entered it (their latest event into it) before
+    /// `entered_before`; longest waiting first.
+    async fn applications_waiting_since(
+        &self,
+        state: ApplicationState,
+        entered_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredApplication>>;
+    /// A period's submissions, decision times and annulment reasons (see [`ActivityReport`]).
+    async fn activity_report(&self, period: &ReportPeriod) -> StoreResult<ActivityReport>;
+
     // ---- payments ----
 
     async fn payment(&self, id: Uuid) -> StoreResult<Option<PaymentRecord>>;
@@ -556,6 +652,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<PaymentRecord>>;
     /// How many payments are in a status (refunds outstanding, for metrics).
     async fn payments_count(&self, status: PaymentStatus) -> StoreResult<u64>;
+    /// How many payments are in a status and their sum (refunds outstanding, for reports).
+    async fn payment_totals(&self, status: PaymentStatus) -> StoreResult<PaymentTotals>;
+    /// Payments in a status since before `updated_before` (stuck work), oldest first.
+    async fn payments_stale(
+        &self,
+        status: PaymentStatus,
+        updated_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<PaymentRecord>>;
 
     // ---- idempotency ----
 
@@ -592,6 +697,23 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Undelivered messages (for `/readyz`, metrics and the stuck-work view).
     async fn outbox_backlog(&self) -> StoreResult<u64>;
+    /// Undelivered messages tried at least `attempts_at_least` times, or created before
+    /// `created_before`: the ones retrying has not got through. Oldest first.
+    async fn outbox_stuck(
+        &self,
+        attempts_at_least: u32,
+        created_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// An administrator's "retry now": an undelivered message becomes due at `now`, and
+    /// `audit` is written in the same transaction. A delivered or unknown message is left
+    /// alone (and nothing is audited).
+    async fn retry_outbox_message(
+        &self,
+        id: Uuid,
+        now: Timestamp,
+        audit: AuditEntry,
+    ) -> StoreResult<OutboxRetry>;
     /// A citizen's notices, newest first.
     async fn inbox(&self, iin: &Iin) -> StoreResult<Vec<Notice>>;
     /// Marks a notice read; false if it is not this citizen's or does not exist.

@@ -61,10 +61,11 @@ use kuelik_core::ticket::TicketNumber;
 
 use crate::codec::{self, db_err, limit, micros, AppRow, ChangeRows, PersonRow};
 use crate::{
-    ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry, ChainLink,
-    ChainSource, Changes, IdempotencyRecord, ImageCheck, Notice, OfficerCredential, OtpChallenge,
-    OutboxMessage, PaymentRecord, PaymentStatus, QueueFilter, Session, SignatureCheck,
-    StaffAccount, Store, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
+    ActivityReport, ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry,
+    ChainLink, ChainSource, Changes, IdempotencyRecord, ImageCheck, Notice, OfficerCredential,
+    OtpChallenge, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus, PaymentTotals,
+    QueueFilter, ReportPeriod, Session, SignatureCheck, StaffAccount, Store, StoreError,
+    StoreResult, StoredApplication, StoredCheckpoint,
 };
 
 /// The most jobs one transaction carries.
@@ -680,6 +681,26 @@ async fn commit_changes(conn: &mut SqliteConnection, c: ChangeRows) -> StoreResu
     }
     Ok(())
 }
+
+/// Decision times per region for decisions in `[?1, ?2)`: how many approved and annulled,
+/// and the nearest-rank median and 90th percentile of submission → decision (µs), ranked by
+/// a window function so the database does the sorting.
+const DECISION_TIMES_SQL: &str = "WITH decided AS ( \
+       SELECT a.region, e.to_state AS outcome, e.at - a.submitted_at AS waited \
+       FROM events e JOIN applications a ON a.id = e.application_id \
+       WHERE e.kind IN ('approved', 'annulled') AND e.at >= ?1 AND e.at < ?2 \
+         AND a.submitted_at IS NOT NULL), \
+     ranked AS ( \
+       SELECT region, outcome, waited, \
+         ROW_NUMBER() OVER (PARTITION BY region ORDER BY waited) AS rn, \
+         COUNT(*) OVER (PARTITION BY region) AS n \
+       FROM decided) \
+     SELECT region, \
+       SUM(CASE WHEN outcome = 'approved' THEN 1 ELSE 0 END), \
+       SUM(CASE WHEN outcome = 'annulled' THEN 1 ELSE 0 END), \
+       MIN(CASE WHEN rn * 2 >= n THEN waited END), \
+       MIN(CASE WHEN rn * 10 >= n * 9 THEN waited END) \
+     FROM ranked GROUP BY region ORDER BY region";
 
 const OTP_COLUMNS: &str =
     "id, iin, purpose, code_hash, created_at, expires_at, attempts, consumed_at";
@@ -1457,6 +1478,208 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
         count(n)
+    }
+
+    async fn outbox_stuck(
+        &self,
+        attempts_at_least: u32,
+        created_before: Timestamp,
+        max: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered_at IS NULL \
+             AND (attempts >= ? OR created_at < ?) ORDER BY created_at, id LIMIT ?"
+        ))
+        .bind(i64::from(attempts_at_least))
+        .bind(micros(created_before))
+        .bind(limit(max))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        decode_all(rows, codec::outbox)
+    }
+
+    async fn retry_outbox_message(
+        &self,
+        message: Uuid,
+        now: Timestamp,
+        audit: AuditEntry,
+    ) -> StoreResult<OutboxRetry> {
+        let rows = codec::changes(&Changes {
+            audit: vec![audit],
+            ..Changes::default()
+        })?;
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND delivered_at IS NULL",
+                )
+                .bind(micros(now))
+                .bind(id(message))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                if done.rows_affected() == 1 {
+                    commit_changes(conn, rows).await?;
+                    return Ok(OutboxRetry::Rescheduled);
+                }
+                let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM outbox WHERE id = ?")
+                    .bind(id(message))
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                Ok(match exists {
+                    Some(_) => OutboxRetry::AlreadyDelivered,
+                    None => OutboxRetry::Missing,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn overdue_applications(
+        &self,
+        today: jiff::civil::Date,
+        max: u32,
+    ) -> StoreResult<Vec<StoredApplication>> {
+        let rows = sqlx::query(&format!(
+            "SELECT data, version FROM applications \
+             WHERE state IN {} AND due_date < ? \
+             ORDER BY due_date, submitted_at, id LIMIT ?",
+            codec::OVERDUE_STATES_SQL
+        ))
+        .bind(codec::date_text(today))
+        .bind(limit(max))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        decode_all(rows, codec::application)
+    }
+
+    async fn overdue_counts(&self, today: jiff::civil::Date) -> StoreResult<Vec<ApplicationCount>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
+            "SELECT region, state, COUNT(*) FROM applications \
+             WHERE state IN {} AND due_date < ? GROUP BY region, state ORDER BY region, state",
+            codec::OVERDUE_STATES_SQL
+        ))
+        .bind(codec::date_text(today))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(codec::application_count).collect()
+    }
+
+    async fn applications_waiting_since(
+        &self,
+        state: ApplicationState,
+        entered_before: Timestamp,
+        max: u32,
+    ) -> StoreResult<Vec<StoredApplication>> {
+        // When it entered the state: its latest event into it (self-loops such as a refund
+        // confirmation do not count). Per application through the events index.
+        let rows = sqlx::query(
+            "SELECT data, version FROM ( \
+               SELECT a.id, a.data, a.version, \
+                 (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id \
+                    AND e.to_state = a.state AND e.from_state <> e.to_state) AS entered \
+               FROM applications a WHERE a.state = ?) w \
+             WHERE entered < ? ORDER BY entered, id LIMIT ?",
+        )
+        .bind(state.as_str())
+        .bind(micros(entered_before))
+        .bind(limit(max))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        decode_all(rows, codec::application)
+    }
+
+    async fn activity_report(&self, period: &ReportPeriod) -> StoreResult<ActivityReport> {
+        let (from, until) = (micros(period.from), micros(period.until));
+        let offset = period.utc_offset.as_micros() as i64;
+        let per_day: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT (submitted_at + ?) / ? AS day, COUNT(*) FROM applications \
+             WHERE submitted_at >= ? AND submitted_at < ? GROUP BY 1 ORDER BY 1",
+        )
+        .bind(offset)
+        .bind(codec::DAY_MICROS)
+        .bind(from)
+        .bind(until)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        let per_region: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT region, COUNT(*) FROM applications \
+             WHERE submitted_at >= ? AND submitted_at < ? GROUP BY region ORDER BY region",
+        )
+        .bind(from)
+        .bind(until)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        let decisions: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(DECISION_TIMES_SQL)
+            .bind(from)
+            .bind(until)
+            .fetch_all(&self.readers)
+            .await
+            .map_err(db_err)?;
+        let reasons: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT json_extract(data, '$.kind.reason') AS reason, COUNT(*) FROM events \
+             WHERE kind = 'annulled' AND at >= ? AND at < ? GROUP BY 1 ORDER BY 2 DESC, 1",
+        )
+        .bind(from)
+        .bind(until)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        Ok(ActivityReport {
+            submitted_per_day: per_day
+                .into_iter()
+                .map(codec::day_count)
+                .collect::<StoreResult<_>>()?,
+            submitted_per_region: per_region
+                .into_iter()
+                .map(codec::region_count)
+                .collect::<StoreResult<_>>()?,
+            decision_times: decisions
+                .into_iter()
+                .map(codec::decision_times)
+                .collect::<StoreResult<_>>()?,
+            annulment_reasons: reasons
+                .into_iter()
+                .map(codec::reason_count)
+                .collect::<StoreResult<_>>()?,
+        })
+    }
+
+    async fn payment_totals(&self, status: PaymentStatus) -> StoreResult<PaymentTotals> {
+        let row: (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM payments WHERE status = ?",
+        )
+        .bind(status.as_str())
+        .fetch_one(&self.readers)
+        .await
+        .map_err(db_err)?;
+        codec::payment_totals(row)
+    }
+
+    async fn payments_stale(
+        &self,
+        status: PaymentStatus,
+        updated_before: Timestamp,
+        max: u32,
+    ) -> StoreResult<Vec<PaymentRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE status = ? AND updated_at < ? \
+             ORDER BY updated_at, id LIMIT ?"
+        ))
+        .bind(status.as_str())
+        .bind(micros(updated_before))
+        .bind(limit(max))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        decode_all(rows, codec::payment)
     }
 
     async fn inbox(&self, iin: &Iin) -> StoreResult<Vec<Notice>> {

@@ -40,8 +40,9 @@ use kuelik_store::postgres::PostgresStore;
 use kuelik_store::sqlite::SqliteStore;
 use kuelik_store::{
     ApplicationWrite, AuditEntry, Blob, Changes, IdempotencyRecord, ImageCheck, Notice,
-    OtpChallenge, OtpPurpose, OutboxMessage, PaymentRecord, PaymentStatus, QueueFilter,
-    ReminderSent, Session, SessionSubject, StaffAccount, Store, StoreError,
+    OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus,
+    QueueFilter, ReminderSent, ReportPeriod, Session, SessionSubject, StaffAccount, Store,
+    StoreError,
 };
 
 const PG_URL_VAR: &str = "KUELIK_TEST_DATABASE_URL";
@@ -269,6 +270,8 @@ contract!(
     retention_purges_images_of_finished_applications_only,
     the_audit_chain_takes_pending_rows_once,
     officer_credentials_and_approvals,
+    stuck_work_is_found_by_queries_and_retried_with_an_audit,
+    reports_are_aggregated_by_the_database,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2497,4 +2500,250 @@ async fn officer_credentials_and_approvals(db: &Db) {
         .await
         .expect_err("approvals are append-only");
     assert!(message.contains("append-only"), "{message}");
+}
+
+// =======================================================================================
+// Stuck work and reports (the administrator's pages)
+// =======================================================================================
+
+/// Four applications of 11–12 Dec 2025 (Astana, 71; Almaty, 75), two decided by one officer,
+/// one annulled, one left in the queue, and one submitted the day before.
+async fn decided_applications(s: &dyn Store) -> Vec<Tracked> {
+    let mut first = queued(s, 1, iin(1), "71-01", t(0)).await;
+    step(s, &mut first, Command::Take, officer(1, "71"), t(60)).await;
+    step(s, &mut first, Command::Approve, officer(1, "71"), t(120)).await;
+    let mut second = queued(s, 2, iin(2), "71-02", t(0)).await;
+    step(s, &mut second, Command::Take, officer(1, "71"), t(60)).await;
+    let annul = Command::Annul {
+        reason: AnnulmentReason::PhotoNonCompliant,
+        comment: "лицо закрыто".into(),
+    };
+    step(s, &mut second, annul, officer(1, "71"), t(240)).await;
+    let mut third = queued(s, 3, iin(3), "71-01", t(DAY)).await;
+    step(s, &mut third, Command::Take, officer(1, "71"), t(DAY + 60)).await;
+    step(
+        s,
+        &mut third,
+        Command::Approve,
+        officer(1, "71"),
+        t(DAY + 600),
+    )
+    .await;
+    let fourth = queued(s, 4, iin(4), "75-01", t(0)).await;
+    let fifth = queued(s, 5, iin(5), "75-01", t(-DAY)).await;
+    vec![first, second, third, fourth, fifth]
+}
+
+/// Overdue applications, approvals waiting for production, outbox messages retrying has not
+/// got through and stale payments are each one query; an outbox "retry now" is due at once
+/// and audited in the same transaction, and a delivered or unknown message is left alone.
+async fn stuck_work_is_found_by_queries_and_retried_with_an_audit(db: &Db) {
+    let s = db.store();
+    let apps = decided_applications(s).await;
+
+    // Overdue: past the due date and still waiting; the annulled one is not late.
+    let today = date(2026, 1, 7);
+    let mut late: Vec<&Application> = apps
+        .iter()
+        .map(|a| &a.app)
+        .filter(|a| a.is_overdue(today))
+        .collect();
+    late.sort_by_key(|a| (a.due_date, a.submitted_at, a.id.0));
+    assert_eq!(late.len(), 3, "{late:?}");
+    let found = s.overdue_applications(today, 100).await.unwrap();
+    assert_eq!(ids(&found), late.iter().map(|a| a.id).collect::<Vec<_>>());
+    assert_eq!(found[0].application, *late[0]);
+    assert_eq!(
+        ids(&s.overdue_applications(today, 1).await.unwrap()).len(),
+        1
+    );
+    assert!(s
+        .overdue_applications(date(2025, 12, 12), 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let counts = s.overdue_counts(today).await.unwrap();
+    let counted: Vec<(String, &str, u64)> = counts
+        .iter()
+        .map(|c| (c.region.to_string(), c.state.as_str(), c.count))
+        .collect();
+    assert_eq!(
+        counted,
+        vec![
+            ("71".to_string(), "approved", 1),
+            ("75".to_string(), "queued", 2)
+        ]
+    );
+
+    // Approved and waiting for production since their approval.
+    let waiting = |before| async move {
+        ids(&s
+            .applications_waiting_since(ApplicationState::Approved, before, 100)
+            .await
+            .unwrap())
+    };
+    assert!(waiting(t(120)).await.is_empty());
+    assert_eq!(waiting(t(121)).await, vec![app_id(1)]);
+    assert_eq!(waiting(t(DAY + 601)).await, vec![app_id(1), app_id(3)]);
+    assert_eq!(
+        ids(&s
+            .applications_waiting_since(ApplicationState::Queued, t(1), 100)
+            .await
+            .unwrap()),
+        vec![app_id(5), app_id(4)],
+        "queued since routing, longest first"
+    );
+
+    // Outbox: tried five times, or older than the cut-off; delivered ones never.
+    let tried = OutboxMessage {
+        attempts: 5,
+        last_error: Some("SMS gateway timed out".into()),
+        ..outbox(1, t(0), t(600))
+    };
+    let fresh = outbox(2, t(0), t(600));
+    let old = outbox(3, t(-DAY), t(600));
+    let delivered = OutboxMessage {
+        attempts: 6,
+        ..outbox(4, t(-DAY), t(600))
+    };
+    s.commit(Changes {
+        outbox: vec![tried.clone(), fresh, old.clone(), delivered.clone()],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    s.outbox_delivered(delivered.id, t(1), None).await.unwrap();
+    let stuck = s.outbox_stuck(5, t(-60), 100).await.unwrap();
+    assert_eq!(ids_of(&stuck), vec![old.id, tried.id]);
+    assert_eq!(stuck[1], tried);
+    assert_eq!(
+        ids_of(&s.outbox_stuck(5, t(-60), 1).await.unwrap()),
+        vec![old.id]
+    );
+
+    let audited = s.audit_entries(100).await.unwrap().len();
+    assert!(s
+        .claim_outbox(t(30), SignedDuration::from_mins(1), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.retry_outbox_message(tried.id, t(30), audit(1, t(30), "outbox.retry"))
+            .await
+            .unwrap(),
+        OutboxRetry::Rescheduled
+    );
+    let due = s
+        .claim_outbox(t(30), SignedDuration::from_mins(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&due), vec![tried.id], "due at once, nothing else");
+    assert_eq!(due[0].attempts, 6, "the attempts so far are kept");
+    let entries = s.audit_entries(100).await.unwrap();
+    assert_eq!(entries.len(), audited + 1);
+    assert_eq!(entries[0].action, "outbox.retry");
+    assert_eq!(
+        s.retry_outbox_message(delivered.id, t(31), audit(2, t(31), "outbox.retry"))
+            .await
+            .unwrap(),
+        OutboxRetry::AlreadyDelivered
+    );
+    assert_eq!(
+        s.retry_outbox_message(Uuid::from_u128(77), t(31), audit(3, t(31), "outbox.retry"))
+            .await
+            .unwrap(),
+        OutboxRetry::Missing
+    );
+    assert_eq!(s.audit_entries(100).await.unwrap().len(), audited + 1);
+
+    // Payments: in a status since before the cut-off; totals per status.
+    let refund = |n: u128, app: u128, at| PaymentRecord {
+        status: PaymentStatus::RefundPending,
+        ..payment_record(n, app_id(app), iin(app as u16), at)
+    };
+    let (r1, r2) = (refund(1, 1, t(0)), refund(2, 3, t(DAY)));
+    let pending = payment_record(3, app_id(4), iin(4), t(0));
+    s.commit(Changes {
+        payments: vec![r2.clone(), r1.clone(), pending.clone()],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    let stale = s
+        .payments_stale(PaymentStatus::RefundPending, t(60), 100)
+        .await
+        .unwrap();
+    assert_eq!(stale, vec![r1.clone()]);
+    let all = s
+        .payments_stale(PaymentStatus::RefundPending, t(DAY + 1), 100)
+        .await
+        .unwrap();
+    assert_eq!(all, vec![r1, r2]);
+    assert_eq!(
+        s.payments_stale(PaymentStatus::Pending, t(60), 100)
+            .await
+            .unwrap(),
+        vec![pending]
+    );
+    let totals = s
+        .payment_totals(PaymentStatus::RefundPending)
+        .await
+        .unwrap();
+    assert_eq!((totals.count, totals.amount), (2, Tiyn(2 * 78_640)));
+    let none = s.payment_totals(PaymentStatus::Refunded).await.unwrap();
+    assert_eq!((none.count, none.amount), (0, Tiyn(0)));
+}
+
+/// Submissions per Almaty day and per region, decision times per region (nearest-rank median
+/// and 90th percentile) and annulment reasons, for a period only.
+async fn reports_are_aggregated_by_the_database(db: &Db) {
+    let s = db.store();
+    decided_applications(s).await;
+    let midnight = |d: Date| -> Timestamp { format!("{d}T00:00:00+05:00").parse().unwrap() };
+    let period = ReportPeriod {
+        from: midnight(date(2025, 12, 11)),
+        until: midnight(date(2025, 12, 13)),
+        utc_offset: SignedDuration::from_hours(5),
+    };
+    let report = s.activity_report(&period).await.unwrap();
+    let per_day: Vec<(Date, u64)> = report
+        .submitted_per_day
+        .iter()
+        .map(|d| (d.day, d.count))
+        .collect();
+    assert_eq!(
+        per_day,
+        vec![(date(2025, 12, 11), 3), (date(2025, 12, 12), 1)],
+        "the day before the period is left out"
+    );
+    let per_region: Vec<(String, u64)> = report
+        .submitted_per_region
+        .iter()
+        .map(|r| (r.region.to_string(), r.count))
+        .collect();
+    assert_eq!(per_region, vec![("71".into(), 3), ("75".into(), 1)]);
+
+    // Astana: 120, 240 and 600 minutes from submission to decision.
+    assert_eq!(report.decision_times.len(), 1);
+    let astana = &report.decision_times[0];
+    assert_eq!(astana.region, region("71"));
+    assert_eq!((astana.approved, astana.annulled), (2, 1));
+    assert_eq!(astana.median, SignedDuration::from_mins(240));
+    assert_eq!(astana.p90, SignedDuration::from_mins(600));
+
+    assert_eq!(report.annulment_reasons.len(), 1);
+    assert_eq!(
+        report.annulment_reasons[0].reason,
+        AnnulmentReason::PhotoNonCompliant
+    );
+    assert_eq!(report.annulment_reasons[0].count, 1);
+
+    // A period before anything happened is empty, not an error.
+    let before = ReportPeriod {
+        from: midnight(date(2025, 11, 1)),
+        until: midnight(date(2025, 11, 2)),
+        ..period
+    };
+    let empty = s.activity_report(&before).await.unwrap();
+    assert_eq!(empty, kuelik_store::ActivityReport::default());
 }

@@ -17,7 +17,9 @@ use crate::AppState;
 pub mod citizen;
 pub mod payments;
 pub mod reference;
+pub mod reports;
 pub mod staff;
+pub mod stuck;
 pub mod views;
 
 /// The rule set in force at `now` (or the default set, which then says the service is not

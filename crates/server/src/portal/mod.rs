@@ -29,19 +29,24 @@ use crate::error::{request_lang, ApiError};
 use crate::AppState;
 
 pub mod assets;
+pub mod charts;
 pub mod citizen;
 pub mod csrf;
 pub mod i18n;
+pub mod reports;
 pub mod staff;
+pub mod stuck;
 pub mod templates;
 
 #[cfg(test)]
 /// The portal's Rust sources, for the test that every word they use is translated.
-pub(crate) fn rust_sources() -> [&'static str; 3] {
+pub(crate) fn rust_sources() -> [&'static str; 5] {
     [
         include_str!("mod.rs"),
         include_str!("citizen.rs"),
         include_str!("staff.rs"),
+        include_str!("stuck.rs"),
+        include_str!("reports.rs"),
     ]
 }
 

@@ -53,6 +53,8 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/admin", get(admin_staff))
         .route("/staff/admin/staff", post(admin_add_staff))
         .route("/staff/admin/audit", get(admin_audit))
+        .merge(super::stuck::routes())
+        .merge(super::reports::routes())
 }
 
 async fn sign_in_page(page: Page) -> Response {
@@ -155,6 +157,8 @@ fn nav(page: &Page, role: &str) -> Value {
         _ => &[
             ("/staff/admin", "nav-admin-staff"),
             ("/staff/admin/audit", "nav-admin-audit"),
+            ("/staff/admin/stuck", "nav-admin-stuck"),
+            ("/staff/admin/reports", "nav-admin-reports"),
         ],
     };
     Value::Array(
@@ -166,7 +170,7 @@ fn nav(page: &Page, role: &str) -> Value {
 }
 
 /// The common context of a console page.
-fn console(page: &Page, role: &str, title: String, mut ctx: Value) -> Value {
+pub(super) fn console(page: &Page, role: &str, title: String, mut ctx: Value) -> Value {
     if let Some(m) = ctx.as_object_mut() {
         m.insert("title".into(), json!(title));
         m.insert("area".into(), json!("staff"));
@@ -176,7 +180,7 @@ fn console(page: &Page, role: &str, title: String, mut ctx: Value) -> Value {
 }
 
 /// Calls the API for a console page; the page for a refusal otherwise.
-async fn fetch(page: &Page, path: &str) -> Result<Value, Response> {
+pub(super) async fn fetch(page: &Page, path: &str) -> Result<Value, Response> {
     if page.session.is_none() {
         return Err(page.redirect("/staff/sign-in"));
     }
@@ -187,7 +191,7 @@ async fn fetch(page: &Page, path: &str) -> Result<Value, Response> {
 }
 
 /// A refusal on a staff page: sign-in again, or the message.
-fn staff_problem(page: &Page, p: &Problem) -> Response {
+pub(super) fn staff_problem(page: &Page, p: &Problem) -> Response {
     if p.status == StatusCode::UNAUTHORIZED
         || p.status == StatusCode::FORBIDDEN && page.session.is_none()
     {
@@ -196,7 +200,7 @@ fn staff_problem(page: &Page, p: &Problem) -> Response {
     page.problem_page(p)
 }
 
-fn parse_id(page: &Page, raw: &str) -> Result<Uuid, Response> {
+pub(super) fn parse_id(page: &Page, raw: &str) -> Result<Uuid, Response> {
     raw.parse().map_err(|_| {
         page.message_page(
             StatusCode::NOT_FOUND,
@@ -230,15 +234,15 @@ fn with_age(page: &Page, list: &mut Value, since: &str) {
 // ---- УМС officer ----
 
 #[derive(serde::Deserialize, Default)]
-struct Notice {
-    done: Option<String>,
+pub(super) struct Notice {
+    pub(super) done: Option<String>,
 }
 
-fn notice_text(page: &Page, done: Option<&str>) -> Value {
+pub(super) fn notice_text(page: &Page, done: Option<&str>) -> Value {
     match done {
         Some(
             key @ ("approved" | "annulled" | "released" | "accepted" | "dispatched" | "received"
-            | "handed-over" | "staff-added"),
+            | "handed-over" | "staff-added" | "outbox-retried" | "refund-retried"),
         ) => {
             json!(page.t(&format!("done-{key}")))
         }

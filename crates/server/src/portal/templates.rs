@@ -77,6 +77,14 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         "admin_audit.html",
         include_str!("../../portal/templates/admin_audit.html"),
     ),
+    (
+        "admin_stuck.html",
+        include_str!("../../portal/templates/admin_stuck.html"),
+    ),
+    (
+        "admin_reports.html",
+        include_str!("../../portal/templates/admin_reports.html"),
+    ),
 ];
 
 #[cfg(test)]
@@ -123,6 +131,8 @@ const DYNAMIC_KEYS: &[&str] = &[
     "nav-point-desk",
     "nav-admin-staff",
     "nav-admin-audit",
+    "nav-admin-stuck",
+    "nav-admin-reports",
     "done-approved",
     "done-annulled",
     "done-released",
@@ -131,6 +141,14 @@ const DYNAMIC_KEYS: &[&str] = &[
     "done-received",
     "done-handed-over",
     "done-staff-added",
+    "done-outbox-retried",
+    "done-refund-retried",
+    "stuck-abandoned-title",
+    "stuck-production-title",
+    "stuck-refunds-title",
+    "stuck-payments-title",
+    "reports-from",
+    "reports-to",
 ];
 
 fn page_lang(state: &State) -> Lang {

@@ -436,3 +436,63 @@ async fn an_administrator_sees_stuck_work_and_reports_and_retries_a_message() {
     );
     assert!(html.contains("ГГГГ-ММ-ДД"));
 }
+
+/// Signs `p` in through the pages; the browser then holds the session.
+async fn signed_in(app: &TestApp, p: &Person) -> Browser {
+    let phone = p.phone.as_str().to_string();
+    let mut b = Browser::default();
+    let (_, html) = b.get(app, "/sign-in", "ru").await;
+    let csrf = token(&html);
+    let before = app.codes_received(&phone);
+    let (_, _, html) = b
+        .post(
+            app,
+            "/sign-in",
+            &[("iin", &p.iin.to_string()), ("csrf", &csrf)],
+        )
+        .await;
+    let at = html.find("name=\"challenge\" value=\"").unwrap() + 24;
+    let challenge = html[at..at + 36].to_string();
+    let code = app.code_after(&phone, before).await;
+    let (status, _, _) = b
+        .post(
+            app,
+            "/sign-in/code",
+            &[("challenge", &challenge), ("code", &code), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_who_cannot_apply_online_is_told_why_and_when() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    // Too early: the card is valid for 90 more days (the window opens 30 days before).
+    let early = person(612, "71", 90, "+77015556612");
+    // Expired 40 days ago: only a public service centre can help.
+    let late = person(613, "71", -40, "+77015556613");
+    app.add_people(&[early.clone(), late.clone()]).await;
+
+    let mut b = signed_in(&app, &early).await;
+    let (status, html) = b.get(&app, "/my", "ru").await;
+    assert_eq!(status, StatusCode::OK);
+    let opens = kuelik_core::messages::format_date(Lang::Ru, add_days(today(), 60));
+    assert!(html.contains(&opens), "says from which date: {opens}");
+    assert!(
+        !html.contains("action=\"/my/applications\""),
+        "no way to start an application yet"
+    );
+
+    let mut b = signed_in(&app, &late).await;
+    let (_, html) = b.get(&app, "/my", "ru").await;
+    assert!(html.contains(PSC_RU), "the ЦОН message");
+    assert!(!html.contains("action=\"/my/applications\""));
+    // Starting one anyway (a crafted post) is refused by the API, with the same message.
+    let (_, page) = b.get(&app, "/", "ru").await;
+    let (status, _, html) = b
+        .post(&app, "/my/applications", &[("csrf", &token(&page))])
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(html.contains(PSC_RU) || html.contains("ЦОН"), "says why");
+}

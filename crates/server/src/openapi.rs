@@ -89,6 +89,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(reports::report))
         .routes(routes!(reference::registration_points))
         .routes(routes!(reference::rules))
+        .routes(routes!(reference::rule_sets))
         .routes(routes!(reference::image_profile))
         .routes(routes!(reference::check_eligibility))
 }

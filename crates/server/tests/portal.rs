@@ -496,3 +496,36 @@ async fn a_citizen_who_cannot_apply_online_is_told_why_and_when() {
     assert!(status.is_client_error(), "{status}");
     assert!(html.contains(PSC_RU) || html.contains("ЦОН"), "says why");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rule_set_is_listed_with_the_one_in_force() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let sets: Value = app
+        .client
+        .get(app.api("/reference/rule-sets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sets = sets.as_array().unwrap();
+    let versions: Vec<&str> = sets
+        .iter()
+        .map(|s| s["version"].as_str().unwrap())
+        .collect();
+    assert!(versions.contains(&"pilot-2025") && versions.contains(&"continuation"));
+    let in_force: Vec<&str> = sets
+        .iter()
+        .filter(|s| s["in_force"] == true)
+        .map(|s| s["version"].as_str().unwrap())
+        .collect();
+    // 15 October 2025 is inside the pilot; the continuation is an assumption, off by default.
+    assert_eq!(in_force, ["pilot-2025"]);
+    let continuation = sets
+        .iter()
+        .find(|s| s["version"] == "continuation")
+        .unwrap();
+    assert_eq!(continuation["enabled"], false);
+    assert_eq!(continuation["assumption"], true);
+}

@@ -729,13 +729,18 @@ async fn render_admin(
         .await
         .result
         .unwrap_or(Value::Null);
+    let rule_sets = page
+        .api(Method::GET, "/reference/rule-sets", None)
+        .await
+        .result
+        .unwrap_or(json!([]));
     let points = page
         .api(Method::GET, "/reference/registration-points", None)
         .await
         .result
         .unwrap_or(json!([]));
     let ctx = json!({
-        "staff": staff, "rules": rules, "points": points, "errors": errors, "form": form,
+        "staff": staff, "rules": rules, "rule_sets": rule_sets, "points": points, "errors": errors, "form": form,
         "notice": notice_text(page, done),
         "roles": ["officer", "production_operator", "point_operator", "administrator"],
     });

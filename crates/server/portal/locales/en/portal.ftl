@@ -343,3 +343,11 @@ reports-refunds-title = Refunds outstanding
 reports-refunds-count = Refunds waiting for the gateway
 reports-refunds-sum = Their sum
 reports-no-data = No data for this period.
+
+admin-rule-sets-title = All rule sets
+admin-rule-sets-hint = A version takes effect from its start date once it is switched on in the configuration (rules_enabled; new versions as rule files); the service picks the set in force for each day.
+admin-rule-set-status = Status
+admin-rule-set-in-force = In force today
+admin-rule-set-enabled = Switched on
+admin-rule-set-off = Off
+admin-rule-set-assumption = Assumption

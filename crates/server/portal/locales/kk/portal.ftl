@@ -340,3 +340,11 @@ reports-refunds-title = Қайтарылмаған төлемдер
 reports-refunds-count = Шлюзді күтіп тұрған қайтарулар
 reports-refunds-sum = Олардың сомасы
 reports-no-data = Бұл кезеңде деректер жоқ.
+
+admin-rule-sets-title = Барлық ереже жиынтықтары
+admin-rule-sets-hint = Нұсқа конфигурацияда қосылған соң (rules_enabled; жаңа нұсқалар ереже файлдарымен) басталу күнінен бастап күшіне енеді; қызмет әр күнге қолданыстағы жиынтықты таңдайды.
+admin-rule-set-status = Күйі
+admin-rule-set-in-force = Бүгін қолданыста
+admin-rule-set-enabled = Қосулы
+admin-rule-set-off = Өшірулі
+admin-rule-set-assumption = Болжам

@@ -346,3 +346,11 @@ reports-refunds-title = Невыплаченные возвраты
 reports-refunds-count = Возвраты, ожидающие шлюза
 reports-refunds-sum = Их сумма
 reports-no-data = За этот период данных нет.
+
+admin-rule-sets-title = Все наборы правил
+admin-rule-sets-hint = Версия действует с даты начала, когда она включена в конфигурации (rules_enabled; новые версии — файлами правил); сервис выбирает действующий набор на каждый день.
+admin-rule-set-status = Состояние
+admin-rule-set-in-force = Действует сегодня
+admin-rule-set-enabled = Включён
+admin-rule-set-off = Выключен
+admin-rule-set-assumption = Допущение

@@ -387,7 +387,7 @@ async function adminJourney(browser, base, lang) {
   await page.fill("#password", "a-long-enough-password");
   await submitForm(page, "form[action='/staff/admin/staff']");
   expect(await page.locator(".notice").count() === 1, "the account is created");
-  expect((await page.textContent("table")).includes(`newofficer${lang}`), "the account is listed");
+  expect((await page.textContent("table[aria-labelledby=staff-title]")).includes(`newofficer${lang}`), "the account is listed");
   await page.goto(`${base}/staff/admin/audit?q=approve`);
   await check(page, lang, "admin-audit");
   // Stuck work and reports, reached through the section navigation.

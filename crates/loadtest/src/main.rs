@@ -61,6 +61,9 @@ enum Sub {
         status_samples: usize,
         #[arg(long, default_value_t = 50)]
         report_samples: usize,
+        /// Measure a database an earlier run with the same options filled, without loading.
+        #[arg(long)]
+        measure_only: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
         queue_samples,
         status_samples,
         report_samples,
+        measure_only,
         json,
     }) = cli.command
     {
@@ -125,6 +129,7 @@ fn main() -> ExitCode {
             queue_samples,
             status_samples,
             report_samples,
+            measure_only,
         };
         return national(options, json);
     }

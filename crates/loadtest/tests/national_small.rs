@@ -31,6 +31,7 @@ async fn a_small_nation_loads_reads_back_and_is_measured() {
         queue_samples: 40,
         status_samples: 40,
         report_samples: 3,
+        measure_only: false,
     };
     let outcome = kuelik_loadtest::national::run(&options).await;
     // A second load into the same database is refused rather than doubling it.

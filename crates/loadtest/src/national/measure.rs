@@ -133,7 +133,9 @@ pub async fn status_read(store: &PostgresStore, ids: &[ApplicationId]) -> Result
     Ok(Latency::from_samples("status read", 5.0, ms, events))
 }
 
-/// The daily report: `activity_report` for one Almaty day, the days before `now` in turn.
+/// The daily report: `activity_report` for one Almaty day (plus the refund total the reports
+/// page also asks for), on days spread over the history: the last weeks hold only the live
+/// applications, so yesterday alone would be a light day.
 pub async fn daily_report(
     store: &PostgresStore,
     now: Timestamp,
@@ -142,12 +144,16 @@ pub async fn daily_report(
     let mut ms = Vec::with_capacity(samples);
     let mut submitted = 0u64;
     for k in 0..samples {
-        let period = day_period(now, k as i64 + 1)?;
+        let period = day_period(now, report_day(k))?;
         let started = Instant::now();
         let report = store
             .activity_report(&period)
             .await
             .map_err(err("daily report"))?;
+        store
+            .payment_totals(kuelik_store::PaymentStatus::RefundPending)
+            .await
+            .map_err(err("daily report refunds"))?;
         ms.push(millis(started));
         submitted += report
             .submitted_per_day
@@ -161,6 +167,12 @@ pub async fn daily_report(
         ms,
         submitted,
     ))
+}
+
+/// Days back for report sample `k`: spread over the 600 days before now (the history starts
+/// in January 2025).
+pub fn report_day(k: usize) -> i64 {
+    1 + (k as i64 * 13) % 600
 }
 
 /// The Almaty day `days_back` days before `now`'s, as the reports page asks for it.
@@ -186,7 +198,8 @@ pub async fn plans(
     now: Timestamp,
 ) -> Result<Vec<(String, String)>, String> {
     let pool = store.pool();
-    let period = day_period(now, 1)?;
+    // A day inside the history (see `report_day`).
+    let period = day_period(now, report_day(10))?;
     let (from, until) = (period.from.as_microsecond(), period.until.as_microsecond());
     let explain = |sql: &'static str| format!("EXPLAIN (ANALYZE, BUFFERS) {sql}");
     let mut out = Vec::new();

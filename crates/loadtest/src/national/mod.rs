@@ -34,6 +34,9 @@ pub struct Options {
     pub queue_samples: usize,
     pub status_samples: usize,
     pub report_samples: usize,
+    /// Skip the load: measure a database an earlier run of the same options filled (the
+    /// read-back check still runs).
+    pub measure_only: bool,
 }
 
 /// The run's figures.
@@ -126,7 +129,7 @@ pub async fn run(options: &Options) -> Result<NationalReport, String> {
     .fetch_one(pool)
     .await
     .map_err(|e| format!("cannot count the rows already there: {e}"))?;
-    if held > 0 {
+    if held > 0 && !options.measure_only {
         return Err(format!(
             "the database already holds {held} people and applications: load into an empty one"
         ));
@@ -141,28 +144,31 @@ pub async fn run(options: &Options) -> Result<NationalReport, String> {
     }
     let histories = Histories::new(options.seed, now)?;
 
-    let mut loads = vec![load::people(pool, &register, options.citizens).await?];
-    eprintln!("loaded people: {:?}", loads.last());
-    loads.extend(
-        load::applications(
-            pool,
-            &register,
-            &histories,
-            options.citizens,
-            options.applications,
+    let mut loads = Vec::new();
+    let mut vacuum_analyze_secs = 0.0;
+    if !options.measure_only {
+        loads.push(load::people(pool, &register, options.citizens).await?);
+        eprintln!("loaded people: {:?}", loads.last());
+        loads.extend(
+            load::applications(
+                pool,
+                &register,
+                &histories,
+                options.citizens,
+                options.applications,
+            )
+            .await?,
+        );
+        eprintln!("loaded applications: {loads:?}");
+        let started = Instant::now();
+        sqlx::query(
+            "VACUUM (ANALYZE) people, applications, events, payments, image_checks, audit_pending",
         )
-        .await?,
-    );
-    eprintln!("loaded applications: {loads:?}");
-
-    let started = Instant::now();
-    sqlx::query(
-        "VACUUM (ANALYZE) people, applications, events, payments, image_checks, audit_pending",
-    )
-    .execute(pool)
-    .await
-    .map_err(|e| format!("VACUUM (ANALYZE): {e}"))?;
-    let vacuum_analyze_secs = started.elapsed().as_secs_f64();
+        .execute(pool)
+        .await
+        .map_err(|e| format!("VACUUM (ANALYZE): {e}"))?;
+        vacuum_analyze_secs = started.elapsed().as_secs_f64();
+    }
     let database_bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
         .fetch_one(pool)
         .await
@@ -170,13 +176,25 @@ pub async fn run(options: &Options) -> Result<NationalReport, String> {
 
     let states = check_read_back(&store, &register, &histories, options).await?;
 
-    // Application ids to read: a spread of the loaded ones (regenerated, not queried).
-    let status_ids: Vec<ApplicationId> = (0..options.status_samples as u64)
-        .map(|k| {
-            let i = spread(k, options.applications);
-            load::life_of(&register, &histories, options.citizens, i).map(|l| l.application.id)
-        })
-        .collect::<Result<_, _>>()?;
+    let status_ids = if options.measure_only {
+        // "Now" has moved since the load, so the histories cannot be regenerated: sample the
+        // table instead (untimed).
+        let ids: Vec<uuid::Uuid> =
+            sqlx::query_scalar("SELECT id FROM applications ORDER BY random() LIMIT $1")
+                .bind(options.status_samples as i64)
+                .fetch_all(pool)
+                .await
+                .map_err(|e| format!("sampling application ids: {e}"))?;
+        ids.into_iter().map(ApplicationId).collect()
+    } else {
+        // A spread of the loaded applications (regenerated, not queried).
+        (0..options.status_samples as u64)
+            .map(|k| {
+                let i = spread(k, options.applications);
+                load::life_of(&register, &histories, options.citizens, i).map(|l| l.application.id)
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    };
     let regions = histories.regions();
     let latencies = vec![
         measure::queue_page(&store, &regions, options.queue_samples).await?,
@@ -232,7 +250,9 @@ async fn check_read_back(
             options.applications
         ));
     }
-    for k in 0..20u64.min(options.applications) {
+    // Regenerating needs the same "now" as the load: only right after it.
+    let compared = if options.measure_only { 0 } else { 20 };
+    for k in 0..compared.min(options.applications) {
         let i = spread(k, options.applications);
         let life = load::life_of(register, histories, options.citizens, i)?;
         let id = life.application.id;

@@ -1,6 +1,10 @@
 //! `kuelik-loadtest`: runs the peak day and prints the report (a table, or JSON with
 //! `--json`). Exits 1 if a citizen did not reach `issued` or an unexpected error occurred;
 //! the performance figures themselves are never asserted.
+//!
+//! `kuelik-loadtest national …`: bulk-loads a PostgreSQL database at national scale and
+//! measures the officer queue page, a status read and the daily report (exit 1 only if the
+//! load or the read-back check fails; targets are reported, not asserted).
 
 use std::process::ExitCode;
 
@@ -8,8 +12,14 @@ use clap::Parser;
 
 /// The peak-day load harness (issue #7).
 #[derive(Parser)]
-#[command(name = "kuelik-loadtest", version)]
+#[command(
+    name = "kuelik-loadtest",
+    version,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Sub>,
     /// Citizens in the day, each through the whole life cycle.
     #[arg(long, default_value_t = 20_000)]
     citizens: u64,
@@ -31,8 +41,98 @@ struct Cli {
     json: bool,
 }
 
+#[derive(clap::Subcommand)]
+enum Sub {
+    /// National scale on PostgreSQL: COPY N citizens and N historical applications into an
+    /// existing, empty database, then measure the reads (issue #7, item 4).
+    National {
+        /// The database to fill, e.g. postgres://postgres@127.0.0.1:5432/kuelik_national.
+        #[arg(long)]
+        database_url: String,
+        #[arg(long, default_value_t = 20_000_000)]
+        citizens: u64,
+        #[arg(long, default_value_t = 20_000_000)]
+        applications: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 1_000)]
+        queue_samples: usize,
+        #[arg(long, default_value_t = 1_000)]
+        status_samples: usize,
+        #[arg(long, default_value_t = 50)]
+        report_samples: usize,
+        /// Measure a database an earlier run with the same options filled, without loading.
+        #[arg(long)]
+        measure_only: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("cannot start the async runtime: {e}");
+            ExitCode::from(2)
+        })
+}
+
+fn national(options: kuelik_loadtest::national::Options, json: bool) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    match runtime.block_on(kuelik_loadtest::national::run(&options)) {
+        Ok(report) if json => match serde_json::to_string_pretty(&report) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cannot write the report as JSON: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Ok(report) => {
+            report.print();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("FAILED: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Sub::National {
+        database_url,
+        citizens,
+        applications,
+        seed,
+        queue_samples,
+        status_samples,
+        report_samples,
+        measure_only,
+        json,
+    }) = cli.command
+    {
+        let options = kuelik_loadtest::national::Options {
+            database_url,
+            citizens,
+            applications,
+            seed,
+            queue_samples,
+            status_samples,
+            report_samples,
+            measure_only,
+        };
+        return national(options, json);
+    }
     let options = kuelik_loadtest::Options {
         citizens: cli.citizens,
         concurrency: cli.concurrency,
@@ -40,15 +140,9 @@ fn main() -> ExitCode {
         timeout_secs: cli.timeout_secs,
         database_url: cli.database_url,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let report = match runtime.block_on(kuelik_loadtest::run(&options)) {
         Ok(report) => report,

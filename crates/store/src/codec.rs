@@ -629,7 +629,7 @@ pub(crate) struct AppRow {
     pub expected_version: Option<i64>,
 }
 
-fn app_row(a: &Application, expected_version: Option<i64>) -> StoreResult<AppRow> {
+pub(crate) fn app_row(a: &Application, expected_version: Option<i64>) -> StoreResult<AppRow> {
     Ok(AppRow {
         id: a.id.0,
         applicant: a.applicant.to_string(),
@@ -658,7 +658,7 @@ pub(crate) struct EventRow {
     pub data: String,
 }
 
-fn event_row(e: &Event) -> StoreResult<EventRow> {
+pub(crate) fn event_row(e: &Event) -> StoreResult<EventRow> {
     Ok(EventRow {
         application_id: e.application.0,
         kind: e.kind.as_str(),
@@ -714,7 +714,7 @@ pub(crate) struct PaymentRow {
     pub updated_at: i64,
 }
 
-fn payment_row(p: &PaymentRecord) -> StoreResult<PaymentRow> {
+pub(crate) fn payment_row(p: &PaymentRecord) -> StoreResult<PaymentRow> {
     Ok(PaymentRow {
         id: p.id,
         application_id: p.application.0,

@@ -32,6 +32,7 @@ use kuelik_core::register::Person;
 use kuelik_core::ticket::TicketNumber;
 
 mod codec;
+pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 pub mod vault;

@@ -1,0 +1,86 @@
+//! The national-scale loader and measurements at a tiny scale (2,000 citizens, 2,000
+//! applications) on PostgreSQL: the rows are loaded by COPY, read back through the store
+//! (`national::run` checks that itself and fails otherwise), and every read yields figures.
+//!
+//! Needs `KUELIK_TEST_DATABASE_URL` (e.g. `postgres://postgres@127.0.0.1:5432/postgres`): a
+//! database `kuelik_national_<random>` is created on that server and dropped at the end.
+//! Skipped, with a message, when the variable is unset.
+
+use sqlx::Connection;
+
+const PG_URL_VAR: &str = "KUELIK_TEST_DATABASE_URL";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_nation_loads_reads_back_and_is_measured() {
+    let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
+        eprintln!("skipped: set {PG_URL_VAR} to a PostgreSQL server to run the national load");
+        return;
+    };
+    let name = format!("kuelik_national_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (base, _) = admin_url.rsplit_once('/').expect("a URL naming a database");
+    let options = kuelik_loadtest::national::Options {
+        database_url: format!("{base}/{name}"),
+        citizens: 2_000,
+        applications: 2_000,
+        seed: 7,
+        queue_samples: 40,
+        status_samples: 40,
+        report_samples: 3,
+        measure_only: false,
+    };
+    let outcome = kuelik_loadtest::national::run(&options).await;
+    // A second load into the same database is refused rather than doubling it.
+    let again = kuelik_loadtest::national::run(&options).await;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let report = outcome.expect("the national load and measurements run");
+    assert!(again.is_err_and(|e| e.contains("empty")));
+
+    let total: u64 = report.states.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, 2_000);
+    let count = |state: &str| {
+        report
+            .states
+            .iter()
+            .find(|(s, _)| s == state)
+            .map_or(0, |(_, n)| *n)
+    };
+    assert!(count("issued") > 1_500, "{:?}", report.states);
+    assert!(count("queued") > 0, "{:?}", report.states);
+    let loaded = |table: &str| {
+        report
+            .loads
+            .iter()
+            .find(|l| l.table.starts_with(table))
+            .map_or(0, |l| l.rows)
+    };
+    assert_eq!(loaded("people"), 2_000);
+    // Every event is queued for the audit sequencer, as the trigger would have done.
+    let events = loaded("events") - loaded("  of which payments");
+    assert!(events > 2_000 * 10, "{:?}", report.loads);
+    assert_eq!(loaded("audit_pending"), events);
+
+    assert_eq!(report.latencies.len(), 3);
+    for l in &report.latencies {
+        assert!(
+            l.samples > 0 && l.p99_ms.is_finite() && l.p99_ms > 0.0,
+            "{l:?}"
+        );
+        assert!(l.p50_ms <= l.p95_ms && l.p95_ms <= l.p99_ms, "{l:?}");
+    }
+    // Status reads found histories; the queue pages found queued applications.
+    assert!(report.latencies[0].mean_rows > 0.0);
+    assert!(report.latencies[1].mean_rows >= 4.0);
+    assert_eq!(report.plans.len(), 6);
+    assert!(report
+        .plans
+        .iter()
+        .all(|(_, plan)| plan.contains("Execution Time")));
+}

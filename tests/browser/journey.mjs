@@ -285,6 +285,7 @@ async function staffSignIn(browser, base, lang, username, js = true) {
   const page = await context.newPage();
   currentPage = page;
   await page.goto(`${base}/staff/sign-in`);
+  await check(page, lang, `staff-sign-in-${username}`);
   await page.fill("#username", username);
   await page.fill("#password", PASSWORD);
   await submitForm(page, "form[action='/staff/sign-in']");
@@ -390,6 +391,23 @@ async function adminJourney(browser, base, lang) {
   expect((await page.textContent("table[aria-labelledby=staff-title]")).includes(`newofficer${lang}`), "the account is listed");
   await page.goto(`${base}/staff/admin/audit?q=approve`);
   await check(page, lang, "admin-audit");
+  // A page that is not there, and a form whose token is gone (as after a long pause or from
+  // another site): each a page in the language that says what happened, not an error dump.
+  const missing = await page.goto(`${base}/staff/officer/applications/not-an-id`);
+  expect(missing.status() === 404, "404 for a malformed id");
+  await check(page, lang, "not-found");
+  await page.goto(`${base}/staff/admin`);
+  await admin.context.clearCookies({ name: "kuelik_csrf" });
+  await page.fill("#username", `expired${lang}`);
+  await page.fill("#display_name", "Expired Form");
+  await page.fill("#password", "a-long-enough-password");
+  const [expired] = await Promise.all([page.waitForNavigation(), page.locator("form[action='/staff/admin/staff'] [type=submit]").click()]);
+  expect(expired.status() === 403, "a form without its token is refused");
+  await check(page, lang, "form-expired");
+  // The answer to a post: the language switch and "back" lead to the staff home (a GET page).
+  expect((await page.getAttribute("a[hreflang=ru]", "href")).startsWith("/staff?"), "language switch goes to a GET page");
+  await page.goto(`${base}/staff/admin`);
+  expect(!(await page.textContent("table[aria-labelledby=staff-title]")).includes(`expired${lang}`), "the refused form changed nothing");
   // Stuck work and reports, reached through the section navigation.
   await Promise.all([page.waitForNavigation(), page.click("nav.section-nav a[href='/staff/admin/stuck']")]);
   expect(new URL(page.url()).pathname === "/staff/admin/stuck", "the stuck-work page");

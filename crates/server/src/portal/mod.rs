@@ -90,6 +90,8 @@ pub struct Page {
     pub session: Option<String>,
     /// This page's path (the language switch links back to it).
     pub path: String,
+    /// A page answering a form post: its path takes no GET, so the switch goes home.
+    posted: bool,
     cross_site: bool,
 }
 
@@ -144,6 +146,7 @@ impl FromRequestParts<AppState> for Page {
             new_csrf_cookie,
             session,
             path: parts.uri.path().to_string(),
+            posted: parts.method == Method::POST,
             cross_site,
         })
     }
@@ -281,13 +284,20 @@ impl Page {
     }
 
     pub fn render_status(&self, status: StatusCode, template: &str, ctx: Value) -> Response {
+        let staff = self.path.starts_with("/staff");
+        let home = if staff { "/staff" } else { "/" };
         let mut merged = json!({
             "lang": self.lang.tag(),
             "csrf": self.csrf_token(),
             "path": self.path,
             "signed_in": self.session.is_some(),
             "errors": [],
+            "area": if staff { "staff" } else { "citizen" },
+            "home": home,
         });
+        if self.posted {
+            merged["switch_path"] = json!(home);
+        }
         if let (Some(m), Value::Object(extra)) = (merged.as_object_mut(), ctx) {
             m.extend(extra);
         }

@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -172,15 +172,7 @@ async fn sign_in_with_code(page: Page, body: Bytes) -> Response {
         )
         .await;
     match answer.result {
-        Ok(_) => {
-            let mut response = page.redirect("/my");
-            for cookie in answer.headers.get_all(header::SET_COOKIE) {
-                response
-                    .headers_mut()
-                    .append(header::SET_COOKIE, cookie.clone());
-            }
-            response
-        }
+        Ok(_) => page.redirect_with_cookies("/my", &answer.headers),
         Err(p) if p.status.is_client_error() => {
             ctx["errors"] = json!([field_error("code", p.message)]);
             page.render_status(p.status, "sign_in.html", ctx)
@@ -190,17 +182,7 @@ async fn sign_in_with_code(page: Page, body: Bytes) -> Response {
 }
 
 async fn sign_out(page: Page, body: Bytes) -> Response {
-    if let Err(r) = page.form(&body) {
-        return r;
-    }
-    let answer = page.api(Method::DELETE, "/auth/session", None).await;
-    let mut response = page.redirect("/");
-    for cookie in answer.headers.get_all(header::SET_COOKIE) {
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, cookie.clone());
-    }
-    response
+    page.sign_out(&body, "/").await
 }
 
 /// The signed-in citizen's register record, or the response to give instead.
@@ -278,16 +260,6 @@ async fn start_application(page: Page, body: Bytes) -> Response {
         )),
         Err(p) => page.problem_page(&p),
     }
-}
-
-fn parse_id(page: &Page, raw: &str) -> Result<Uuid, Response> {
-    raw.parse().map_err(|_| {
-        page.message_page(
-            StatusCode::NOT_FOUND,
-            &page.t("not-found-title"),
-            &page.t("not-found-text"),
-        )
-    })
 }
 
 /// The ticket as a QR code (inline SVG; the number is also printed beside it).
@@ -408,7 +380,7 @@ fn pay_url(reference: &str, id: Uuid) -> String {
 }
 
 async fn application_page(page: Page, Path(id): Path<String>) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -454,7 +426,7 @@ async fn after_action(
 }
 
 async fn choose_point(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -479,7 +451,7 @@ async fn choose_point(page: Page, Path(id): Path<String>, body: Bytes) -> Respon
 }
 
 async fn set_reminders(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -502,7 +474,7 @@ async fn set_reminders(page: Page, Path(id): Path<String>, body: Bytes) -> Respo
 /// A photo or signature upload: the multipart form is read here (its CSRF field checked)
 /// and the file passed on to the API as a new multipart body.
 async fn upload(page: Page, id: String, mut multipart: Multipart, kind: &str) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -583,19 +555,29 @@ async fn upload(page: Page, id: String, mut multipart: Multipart, kind: &str) ->
     after_action(&page, id, result, Some(&field_name)).await
 }
 
-async fn upload_photo(
+/// A photo or signature form: an unreadable multipart body is a page that says so.
+async fn upload_route(
     page: Page,
-    Path(id): Path<String>,
+    id: String,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    kind: &str,
 ) -> Response {
     match multipart {
-        Ok(m) => upload(page, id, m, "photo").await,
+        Ok(m) => upload(page, id, m, kind).await,
         Err(_) => page.message_page(
             StatusCode::BAD_REQUEST,
             &page.t("problem-title"),
             &page.t("upload-unreadable"),
         ),
     }
+}
+
+async fn upload_photo(
+    page: Page,
+    Path(id): Path<String>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    upload_route(page, id, multipart, "photo").await
 }
 
 async fn upload_signature(
@@ -603,18 +585,11 @@ async fn upload_signature(
     Path(id): Path<String>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    match multipart {
-        Ok(m) => upload(page, id, m, "signature").await,
-        Err(_) => page.message_page(
-            StatusCode::BAD_REQUEST,
-            &page.t("problem-title"),
-            &page.t("upload-unreadable"),
-        ),
-    }
+    upload_route(page, id, multipart, "signature").await
 }
 
 async fn pay(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -635,7 +610,7 @@ async fn pay(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
 }
 
 async fn confirm_page(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -666,7 +641,7 @@ async fn confirm_page(page: Page, Path(id): Path<String>, body: Bytes) -> Respon
 }
 
 async fn submit(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -712,7 +687,7 @@ async fn submit(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
 }
 
 async fn withdraw(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -744,7 +719,7 @@ async fn withdraw(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
 }
 
 async fn receipt(page: Page, Path(id): Path<String>) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };

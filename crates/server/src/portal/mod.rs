@@ -342,6 +342,39 @@ impl Page {
         self.message_page(status, &self.t("problem-title"), &problem.message)
     }
 
+    /// An application id from the address, or the "not found" page (a malformed id is a
+    /// page that is not there, not an error).
+    pub fn id(&self, raw: &str) -> Result<uuid::Uuid, Response> {
+        raw.parse().map_err(|_| {
+            self.message_page(
+                StatusCode::NOT_FOUND,
+                &self.t("not-found-title"),
+                &self.t("not-found-text"),
+            )
+        })
+    }
+
+    /// 303 to `to`, passing on the cookies the API set (a sign-in's session, a sign-out's
+    /// expiry).
+    pub fn redirect_with_cookies(&self, to: &str, api_headers: &HeaderMap) -> Response {
+        let mut response = self.redirect(to);
+        for cookie in api_headers.get_all(header::SET_COOKIE) {
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, cookie.clone());
+        }
+        response
+    }
+
+    /// Ends the session (citizen or staff) and goes to `to`.
+    pub async fn sign_out(&self, body: &[u8], to: &str) -> Response {
+        if let Err(r) = self.form(body) {
+            return r;
+        }
+        let answer = self.api(Method::DELETE, "/auth/session", None).await;
+        self.redirect_with_cookies(to, &answer.headers)
+    }
+
     /// 303 See Other to `to` (after a form post: reloading does not post again).
     pub fn redirect(&self, to: &str) -> Response {
         let mut response = StatusCode::SEE_OTHER.into_response();
@@ -413,6 +446,14 @@ impl ApiAnswer {
             headers: HeaderMap::new(),
         }
     }
+}
+
+/// Only a ticket's symbols (Crockford base-32 and the hyphen): what may go into an API path
+/// (a crafted segment cannot add a query or another path).
+pub fn ticket_symbols(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
 }
 
 /// Formats an RFC 3339 instant as the Almaty local date and time, as people read it.

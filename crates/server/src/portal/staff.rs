@@ -4,14 +4,14 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{field_error, Page, Problem};
+use super::{field_error, ticket_symbols, Page, Problem};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -93,15 +93,10 @@ async fn sign_in(page: Page, body: Bytes) -> Response {
         )
         .await;
     match answer.result {
-        Ok(session) => {
-            let mut response = page.redirect(home_of(session["role"].as_str().unwrap_or("")));
-            for cookie in answer.headers.get_all(header::SET_COOKIE) {
-                response
-                    .headers_mut()
-                    .append(header::SET_COOKIE, cookie.clone());
-            }
-            response
-        }
+        Ok(session) => page.redirect_with_cookies(
+            home_of(session["role"].as_str().unwrap_or("")),
+            &answer.headers,
+        ),
         Err(p) if p.status.is_client_error() => page.render_status(
             p.status,
             "staff_sign_in.html",
@@ -117,17 +112,7 @@ async fn sign_in(page: Page, body: Bytes) -> Response {
 }
 
 async fn sign_out(page: Page, body: Bytes) -> Response {
-    if let Err(r) = page.form(&body) {
-        return r;
-    }
-    let answer = page.api(Method::DELETE, "/auth/session", None).await;
-    let mut response = page.redirect("/staff/sign-in");
-    for cookie in answer.headers.get_all(header::SET_COOKIE) {
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, cookie.clone());
-    }
-    response
+    page.sign_out(&body, "/staff/sign-in").await
 }
 
 /// `/staff`: the signed-in account's own screen.
@@ -198,16 +183,6 @@ pub(super) fn staff_problem(page: &Page, p: &Problem) -> Response {
         return page.redirect("/staff/sign-in");
     }
     page.problem_page(p)
-}
-
-pub(super) fn parse_id(page: &Page, raw: &str) -> Result<Uuid, Response> {
-    raw.parse().map_err(|_| {
-        page.message_page(
-            StatusCode::NOT_FOUND,
-            &page.t("not-found-title"),
-            &page.t("not-found-text"),
-        )
-    })
 }
 
 /// Whole days since an RFC 3339 instant (how long something has waited).
@@ -287,7 +262,7 @@ async fn render_review(page: &Page, id: Uuid, errors: Vec<Value>, status: Status
 }
 
 async fn officer_review(page: Page, Path(id): Path<String>) -> Response {
-    match parse_id(&page, &id) {
+    match page.id(&id) {
         Ok(id) => render_review(&page, id, Vec::new(), StatusCode::OK).await,
         Err(r) => r,
     }
@@ -318,7 +293,7 @@ async fn officer_after(
 }
 
 async fn officer_take(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -340,7 +315,7 @@ async fn officer_take(page: Page, Path(id): Path<String>, body: Bytes) -> Respon
 }
 
 async fn officer_release(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -359,7 +334,7 @@ async fn officer_release(page: Page, Path(id): Path<String>, body: Bytes) -> Res
 }
 
 async fn officer_approve(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -384,7 +359,7 @@ async fn officer_approve(page: Page, Path(id): Path<String>, body: Bytes) -> Res
 }
 
 async fn officer_annul(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -480,7 +455,7 @@ async fn production_queue(page: Page, Query(q): Query<Notice>) -> Response {
 }
 
 async fn production_accept(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -596,7 +571,7 @@ async fn point_desk(page: Page, Query(q): Query<Notice>) -> Response {
 }
 
 async fn point_receive(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -631,10 +606,7 @@ async fn point_ticket(page: Page, Query(q): Query<TicketQuery>) -> Response {
         )
         .await;
     }
-    let encoded: String = number
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
+    let encoded = ticket_symbols(&number);
     match page
         .api(Method::GET, &format!("/point/tickets/{encoded}"), None)
         .await
@@ -657,11 +629,7 @@ async fn point_ticket(page: Page, Query(q): Query<TicketQuery>) -> Response {
 }
 
 async fn point_hand_over(page: Page, Path(ticket): Path<String>, body: Bytes) -> Response {
-    // Only a ticket's symbols go into the API path (a crafted segment cannot add a query).
-    let ticket: String = ticket
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
+    let ticket = ticket_symbols(&ticket);
     let form = match page.form(&body) {
         Ok(f) => f,
         Err(r) => return r,
@@ -682,10 +650,7 @@ async fn point_hand_over(page: Page, Path(ticket): Path<String>, body: Bytes) ->
         )
         .await;
     }
-    let encoded: String = ticket
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
+    let encoded = ticket_symbols(&ticket);
     match page
         .api(
             Method::POST,

@@ -14,7 +14,7 @@ use kuelik_core::lifecycle::ApplicationState;
 use kuelik_core::messages::state_name;
 use kuelik_core::money::Tiyn;
 
-use super::staff::{console, fetch, notice_text, parse_id, staff_problem, Notice};
+use super::staff::{console, fetch, notice_text, staff_problem, Notice};
 use super::Page;
 use crate::AppState;
 
@@ -107,7 +107,7 @@ async fn stuck_page(page: Page, Query(q): Query<Notice>) -> Response {
 
 /// Posts a retry to the API and comes back to the page (with what was done, or the refusal).
 async fn retry(page: Page, what: &str, id: String, body: Bytes, done: &str) -> Response {
-    let id = match parse_id(&page, &id) {
+    let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };

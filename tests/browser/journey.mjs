@@ -212,6 +212,18 @@ async function citizenJourney(browser, base, run) {
   await Promise.all([page.waitForNavigation(), page.locator(`main a[href='${appPath}']`).last().click()]);
   expect(await page.locator(".state-draft").count() >= 1, "still a draft after declining to withdraw");
 
+  // Notices: a malformed phone is refused on its field, kept as typed; then a good one and
+  // the page's language for notices (one-time codes keep going to the register's phone).
+  await page.fill("#contact-phone", "123");
+  await submitForm(page, "form[action$='/contact']");
+  expect(await page.locator(".error-summary a[href='#contact-phone']").count() === 1, "a malformed phone is refused");
+  expect(await page.inputValue("#contact-phone") === "123", "the refused phone is kept as typed");
+  await check(page, lang, "contact-refused");
+  await page.fill("#contact-phone", "+7 701 555 00 99");
+  await page.selectOption("#contact-language", lang);
+  await submitForm(page, "form[action$='/contact']");
+  expect(await page.inputValue("#contact-phone") === "+77015550099", "the notice phone is saved");
+
   // Registration point: submitting without choosing is an error, then choose the first.
   await submitForm(page, "form[action$='/point']");
   expect(await page.locator(".error-summary a[href='#point']").count() === 1, "missing point is an error");
@@ -377,6 +389,13 @@ async function adminJourney(browser, base, lang) {
   const page = admin.page;
   expect(new URL(page.url()).pathname === "/staff/admin", "admin lands on the admin page");
   await check(page, lang, "admin");
+  // Rule sets: the pilot ended on 31 March 2026, so bringing it in from today is refused on
+  // the date field (the demo's set in force is the continuation).
+  await page.selectOption("#activate-version", "pilot-2025");
+  await page.fill("#activate-from", new Date().toISOString().slice(0, 10));
+  await submitForm(page, "form[action='/staff/admin/rule-sets']");
+  expect(await page.locator(".error-summary a[href='#activate-from']").count() === 1, "a set cannot be brought in after it ends");
+  await check(page, lang, "admin-rule-set-refused");
   await page.fill("#username", `newofficer${lang}`);
   await page.fill("#display_name", "New Officer");
   await page.fill("#password", "short");

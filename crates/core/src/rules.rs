@@ -209,6 +209,12 @@ pub enum RuleSetError {
     MissingDuty(DocumentKind),
     #[error("no rule set named {0:?}")]
     UnknownRuleSet(String),
+    #[error("rule set {version} ends on {until}: it cannot take effect from {from}")]
+    ActivationAfterPeriod {
+        version: String,
+        from: Date,
+        until: Date,
+    },
 }
 
 impl RuleSetError {
@@ -223,6 +229,7 @@ impl RuleSetError {
             RuleSetError::NoReasons => "no_reasons",
             RuleSetError::MissingDuty(_) => "missing_duty",
             RuleSetError::UnknownRuleSet(_) => "unknown_rule_set",
+            RuleSetError::ActivationAfterPeriod { .. } => "activation_after_period",
         }
     }
 }
@@ -293,11 +300,13 @@ impl RuleSet {
     }
 }
 
-/// All known rule sets and which of them are switched on.
+/// All known rule sets and which of them are switched on, and from when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleBook {
     sets: Vec<RuleSet>,
-    enabled: BTreeSet<String>,
+    /// Switched-on versions: from their own `effective_from` (`None`), or from the date an
+    /// administrator activated them.
+    enabled: BTreeMap<String, Option<Date>>,
 }
 
 impl RuleBook {
@@ -314,14 +323,32 @@ impl RuleBook {
         let enabled = sets
             .iter()
             .filter(|s| s.enabled_by_default)
-            .map(|s| s.version.clone())
+            .map(|s| (s.version.clone(), None))
             .collect();
         RuleBook { sets, enabled }
     }
 
+    /// Switches a set on for its whole period.
     pub fn enable(&mut self, version: &str) -> Result<(), RuleSetError> {
         self.get(version)?;
-        self.enabled.insert(version.to_string());
+        self.enabled.insert(version.to_string(), None);
+        Ok(())
+    }
+
+    /// Switches a set on from `from` (or from its own `effective_from`, if later). This is
+    /// how an administrator brings in a new version: from that day it supersedes the set in
+    /// force, because it took effect last. A later activation of the same set replaces an
+    /// earlier one.
+    pub fn activate(&mut self, version: &str, from: Date) -> Result<(), RuleSetError> {
+        let set = self.get(version)?;
+        if let Some(until) = set.effective_until.filter(|until| from > *until) {
+            return Err(RuleSetError::ActivationAfterPeriod {
+                version: version.to_string(),
+                from,
+                until,
+            });
+        }
+        self.enabled.insert(version.to_string(), Some(from));
         Ok(())
     }
 
@@ -338,7 +365,15 @@ impl RuleBook {
     }
 
     pub fn is_enabled(&self, version: &str) -> bool {
-        self.enabled.contains(version)
+        self.enabled.contains_key(version)
+    }
+
+    /// The first day a switched-on set is in force: its `effective_from`, or the day it was
+    /// activated from when that is later. `None` for a set that is switched off.
+    pub fn takes_effect(&self, version: &str) -> Option<Date> {
+        let from = self.enabled.get(version)?;
+        let set = self.get(version).ok()?;
+        Some(from.map_or(set.effective_from, |d| d.max(set.effective_from)))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &RuleSet> {
@@ -350,8 +385,10 @@ impl RuleBook {
     pub fn in_force(&self, date: Date) -> Option<&RuleSet> {
         self.sets
             .iter()
-            .filter(|s| self.is_enabled(&s.version) && s.in_force_on(date))
-            .max_by_key(|s| s.effective_from)
+            .filter_map(|s| Some((s, self.takes_effect(&s.version)?)))
+            .filter(|(s, start)| date >= *start && s.in_force_on(date))
+            .max_by_key(|(_, start)| *start)
+            .map(|(s, _)| s)
     }
 
     /// The set a decision on `date` is made with: the one in force, else the default set
@@ -422,6 +459,57 @@ mod tests {
             book.enable("nope"),
             Err(RuleSetError::UnknownRuleSet(_))
         ));
+    }
+
+    #[test]
+    fn an_activated_set_supersedes_the_one_in_force_from_its_date() {
+        let mut book = RuleBook::builtin().unwrap();
+        let mut later = pilot_text().replace("pilot-2025", "pilot-2027");
+        later = later.replace(
+            "processing_working_days = 15",
+            "processing_working_days = 10",
+        );
+        later = later.replace("effective_until = \"2026-03-31\"\n", "");
+        later = later.replace("enabled_by_default = true", "enabled_by_default = false");
+        let mut sets: Vec<RuleSet> = book.iter().cloned().collect();
+        let later = RuleSet::from_toml(&later).unwrap();
+        assert_eq!(later.effective_from, date(2025, 5, 28));
+        sets.push(later);
+        book = RuleBook::new(sets);
+        book.enable("continuation").unwrap();
+        // Before the activation the continuation is in force; the new set is known but off.
+        assert_eq!(
+            book.in_force(date(2026, 12, 1)).unwrap().version,
+            "continuation"
+        );
+        assert_eq!(book.takes_effect("pilot-2027"), None);
+
+        book.activate("pilot-2027", date(2026, 12, 1)).unwrap();
+        assert_eq!(book.takes_effect("pilot-2027"), Some(date(2026, 12, 1)));
+        assert_eq!(
+            book.in_force(date(2026, 11, 30)).unwrap().version,
+            "continuation"
+        );
+        assert_eq!(
+            book.in_force(date(2026, 12, 1)).unwrap().version,
+            "pilot-2027"
+        );
+        // An activation before the set's own start takes effect at the start.
+        book.activate("continuation", date(2026, 1, 1)).unwrap();
+        assert_eq!(book.takes_effect("continuation"), Some(date(2026, 4, 1)));
+        assert_eq!(
+            book.in_force(date(2026, 3, 31)).unwrap().version,
+            "pilot-2025"
+        );
+        // A set cannot be brought in after its period ends; nothing changes.
+        let before = book.clone();
+        let err = book.activate("pilot-2025", date(2026, 4, 1)).unwrap_err();
+        assert_eq!(err.code(), "activation_after_period");
+        assert_eq!(book, before);
+        assert_eq!(
+            book.activate("nope", date(2026, 4, 1)).unwrap_err().code(),
+            "unknown_rule_set"
+        );
     }
 
     #[test]

@@ -391,7 +391,7 @@ pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result
         let photo = Sha256Digest::from_bytes(sha256(DEMO_PHOTO));
         let signature = Sha256Digest::from_bytes(sha256(DEMO_SIGNATURE));
         let amount =
-            kuelik_core::fees::duty_due(rules, &state.mrp, DocumentKind::IdentityCard, today)
+            kuelik_core::fees::duty_due(&rules, &state.mrp, DocumentKind::IdentityCard, today)
                 .map_err(|e| e.to_string())?
                 .amount;
         for (person, target) in people[PEOPLE.len()..].iter().zip(ApplicationState::ALL) {

@@ -36,6 +36,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+pub mod live_rules;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;
@@ -107,7 +108,8 @@ pub struct Services {
     /// Facts about people come from here, never from what a user types.
     pub register: Arc<dyn register::PopulationRegister>,
     pub clock: Arc<dyn Clock>,
-    pub rules: RuleBook,
+    /// The rule book in force (configured sets plus the administrators' activations).
+    pub rules: live_rules::LiveRules,
     pub calendar: WorkingCalendar,
     pub mrp: MrpTable,
     pub regions: Regions,
@@ -322,6 +324,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Decide with the administrators' activations from the first request on.
+    if let Err(e) = live_rules::reload(&state).await {
+        tracing::error!(error = %e, "cannot read the rule-set activations; using the configured rules");
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let workers = workers::spawn(state.clone(), stop_rx);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -359,7 +365,7 @@ pub fn app_state(
         register: Arc::new(register::LocalRegister(store.clone())),
         store,
         clock,
-        rules,
+        rules: live_rules::LiveRules::new(rules),
         calendar: WorkingCalendar::builtin(),
         mrp: MrpTable::builtin(),
         regions,

@@ -253,11 +253,25 @@ pub async fn deliver(state: &AppState, message: &OutboxMessage) -> Result<Option
         "notice" => {
             let payload: NoticePayload = serde_json::from_value(message.payload.clone())
                 .map_err(|e| format!("bad notice payload: {e}"))?;
-            // The SMS copy goes to the phone on record, in the person's language.
+            // The SMS copy goes to the citizen's own notice phone and language when they set
+            // them, else to the register's.
             if let Ok(Some(person)) = state.register.person(&payload.iin).await {
+                let contact = state
+                    .store
+                    .contact_details(&payload.iin)
+                    .await
+                    .map_err(|e| format!("contact details: {e}"))?;
+                let phone = contact
+                    .as_ref()
+                    .and_then(|c| c.phone.as_ref())
+                    .unwrap_or(&person.phone);
+                let lang = contact
+                    .as_ref()
+                    .and_then(|c| c.language)
+                    .unwrap_or(person.language);
                 state
                     .sender
-                    .send_sms(person.phone.as_str(), payload.message.get(person.language))
+                    .send_sms(phone.as_str(), payload.message.get(lang))
                     .await?;
             }
             Ok(Some(Notice {

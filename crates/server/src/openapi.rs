@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{citizen, payments, reference, reports, staff, stuck};
+use crate::api::{citizen, contact, payments, reference, reports, rule_sets, staff, stuck};
 use crate::auth;
 use crate::AppState;
 
@@ -51,6 +51,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(citizen::me))
         .routes(routes!(citizen::my_eligibility))
         .routes(routes!(citizen::get_reminders, citizen::set_reminders))
+        .routes(routes!(contact::get_contact, contact::set_contact))
         .routes(routes!(
             citizen::create_application,
             citizen::list_applications
@@ -89,7 +90,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(reports::report))
         .routes(routes!(reference::registration_points))
         .routes(routes!(reference::rules))
-        .routes(routes!(reference::rule_sets))
+        .routes(routes!(rule_sets::rule_sets))
+        .routes(routes!(rule_sets::activate))
         .routes(routes!(reference::image_profile))
         .routes(routes!(reference::check_eligibility))
 }

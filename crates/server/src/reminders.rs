@@ -37,7 +37,8 @@ pub async fn run_once(state: &AppState) -> usize {
     let now = state.clock.now();
     let today = almaty_date(now);
     // No service in force today (e.g. after the pilot): nobody is invited to use it.
-    let Some(rules) = state.rules.in_force(today) else {
+    let book = state.rules.current();
+    let Some(rules) = book.in_force(today) else {
         return 0;
     };
     let from = add_days(today, -i32::from(rules.window_days_after_expiry));

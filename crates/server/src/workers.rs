@@ -6,6 +6,7 @@
 //! - retention: deletes the images of applications finished longer ago than configured;
 //! - the audit sequencer: chains written events and audit entries, one signed checkpoint
 //!   per batch;
+//! - rule sets: re-reads the administrators' activations (made on any instance);
 //! - the simulated gateway's callbacks, handled like a real gateway's.
 
 use std::time::Duration;
@@ -251,6 +252,19 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
             }
             if *st.borrow() {
                 break;
+            }
+        }
+    }));
+
+    // Rule-set activations made on another instance.
+    let (s, mut st) = (state.clone(), stop.clone());
+    handles.push(tokio::spawn(async move {
+        loop {
+            if pause(&mut st, None, crate::live_rules::REFRESH).await {
+                break;
+            }
+            if let Err(e) = crate::live_rules::reload(&s).await {
+                tracing::warn!(error = %e, "cannot re-read the rule-set activations");
             }
         }
     }));

@@ -1549,3 +1549,228 @@ async fn administrators_see_stuck_work_and_reports() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrators_activate_a_rule_set_from_a_date() {
+    each_backend(|app| async move {
+        app.add_staff("officer71", Role::Officer, Some("71"), None)
+            .await;
+        app.add_staff("admin", Role::Administrator, None, None)
+            .await;
+        let admin = app.staff_token("admin").await;
+        let officer = app.staff_token("officer71").await;
+        let sets: Value = app
+            .get(&admin, "/reference/rule-sets")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let continuation = |sets: &Value| {
+            sets.as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["version"] == "continuation")
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(continuation(&sets)["enabled"], false);
+        assert_eq!(continuation(&sets)["takes_effect"], Value::Null);
+
+        // Refused, and nothing written: not an administrator, a bad or past date, an unknown
+        // set, a set brought in after its period ends.
+        let path = "/admin/rule-sets/continuation/activate";
+        let r = app
+            .post(&officer, path, json!({ "from": "2025-10-20" }))
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        for (path, from, status, code) in [
+            (
+                path,
+                "20.10.2025",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_date",
+            ),
+            (
+                path,
+                "2025-10-14",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "activation_in_past",
+            ),
+            (
+                "/admin/rule-sets/pilot-2099/activate",
+                "2025-10-20",
+                StatusCode::NOT_FOUND,
+                "not_found",
+            ),
+            (
+                "/admin/rule-sets/pilot-2025/activate",
+                "2026-04-01",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "activation_after_period",
+            ),
+        ] {
+            let (got, body) = problem(app.post(&admin, path, json!({ "from": from })).await).await;
+            assert_eq!(
+                (got, body["code"].as_str()),
+                (status, Some(code)),
+                "{path} {from}"
+            );
+        }
+        assert!(app.state.store.rule_activations().await.unwrap().is_empty());
+
+        // On 2 April 2026, after the pilot, the service has no rules in force…
+        let later = |days: i64| {
+            app.state
+                .clock
+                .now()
+                .checked_add(jiff::SignedDuration::from_hours(24 * days))
+                .unwrap()
+        };
+        assert!(app
+            .state
+            .rules
+            .current()
+            .in_force(kuelik_core::time::almaty_date(later(170)))
+            .is_none());
+        // …until the continuation is activated (today, for its own period from 1 April).
+        let r = app
+            .post(&admin, path, json!({ "from": "2025-10-15" }))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let sets: Value = r.json().await.unwrap();
+        assert_eq!(continuation(&sets)["enabled"], true);
+        assert_eq!(continuation(&sets)["takes_effect"], "2026-04-01");
+        assert_eq!(
+            continuation(&sets)["in_force"],
+            false,
+            "the pilot decides today"
+        );
+        let audit: Value = app.get(&admin, "/admin/audit").await.json().await.unwrap();
+        assert!(audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "rule_set.activated" && e["target"] == "continuation"));
+
+        // Another instance reads it at start; both decide with it from 2 April 2026.
+        let other = app.another_instance().await;
+        app.clock
+            .advance(jiff::SignedDuration::from_hours(24 * 170));
+        other
+            .clock
+            .advance(jiff::SignedDuration::from_hours(24 * 170));
+        for instance in [&app, &other] {
+            let rules: Value = instance
+                .client
+                .get(instance.api("/rules"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(rules["version"], "continuation", "{rules:#}");
+            assert_eq!(rules["in_force"], true);
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn citizens_choose_where_and_in_which_language_notices_go() {
+    each_backend(|app| async move {
+        let citizen = person(1, "71", 12, "+77010000001");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        let token = app.citizen_token(&citizen).await;
+        let contact: Value = app.get(&token, "/me/contact").await.json().await.unwrap();
+        assert_eq!(contact["notice_phone"], "+77010000001");
+        assert_eq!(contact["phone_chosen"], false);
+        assert_eq!(contact["code_phone"], "+7 701 *** ** 01");
+
+        let put = |body: Value| {
+            app.client
+                .put(app.api("/me/contact"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+        };
+        for (body, code) in [
+            (json!({ "phone": "701 999" }), "bad_phone"),
+            (
+                json!({ "phone": "+77019998877", "language": "de" }),
+                "bad_language",
+            ),
+        ] {
+            let (status, problem_body) = problem(put(body.clone()).await.unwrap()).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(problem_body["code"], code, "{body}");
+        }
+        assert_eq!(
+            app.state.store.contact_details(&citizen.iin).await.unwrap(),
+            None
+        );
+
+        let r = put(json!({ "phone": "8 (701) 999-88-77", "language": "en" }))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let contact: Value = r.json().await.unwrap();
+        assert_eq!(contact["notice_phone"], "+77019998877");
+        assert_eq!(contact["notice_language"], "en");
+        assert_eq!(
+            (
+                contact["phone_chosen"].clone(),
+                contact["language_chosen"].clone()
+            ),
+            (json!(true), json!(true))
+        );
+
+        // The confirmation code still goes to the register's phone; the notice of the
+        // submission goes to the chosen phone, in English.
+        let (_, ticket) = app.submitted_application(&token, &citizen, "71-01").await;
+        let inbox = app.state.dev_inbox.clone().unwrap();
+        let mut notice = None;
+        for _ in 0..200 {
+            notice = inbox
+                .messages()
+                .into_iter()
+                .find(|m| m.to == "+77019998877" && m.text.contains(&ticket));
+            if notice.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let notice = notice.expect("the submission notice reached the chosen phone");
+        let cyrillic = |t: &str| t.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c));
+        assert!(!cyrillic(&notice.text), "in English: {}", notice.text);
+        assert!(
+            inbox
+                .messages()
+                .iter()
+                .filter(|m| m.to == "+77010000001")
+                .all(|m| m.text.starts_with("kuelik:")),
+            "only codes to the register's phone"
+        );
+        assert!(!app.codes_to("+77010000001").is_empty());
+        let audit = app.state.store.audit_entries(50).await.unwrap();
+        let changed = audit
+            .iter()
+            .find(|e| e.action == "contact.changed")
+            .unwrap();
+        assert!(
+            !changed.details.to_string().contains("9998877"),
+            "no number in the audit log"
+        );
+
+        // Back to the register's phone: an empty phone clears the choice.
+        let contact: Value = put(json!({ "phone": "", "language": "en" }))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(contact["notice_phone"], "+77010000001");
+        assert_eq!(contact["phone_chosen"], false);
+    })
+    .await;
+}

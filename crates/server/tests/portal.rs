@@ -529,3 +529,158 @@ async fn every_rule_set_is_listed_with_the_one_in_force() {
     assert_eq!(continuation["enabled"], false);
     assert_eq!(continuation["assumption"], true);
 }
+
+async fn staff_signed_in(app: &TestApp, username: &str) -> (Browser, String) {
+    let mut b = Browser::default();
+    let (_, html) = b.get(app, "/staff/sign-in", "en").await;
+    let csrf = token(&html);
+    let (status, _, _) = b
+        .post(
+            app,
+            "/staff/sign-in",
+            &[
+                ("username", username),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    (b, csrf)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_activates_a_rule_set_from_the_admin_page() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    app.add_staff("admin", Role::Administrator, None, None)
+        .await;
+    let (mut b, csrf) = staff_signed_in(&app, "admin").await;
+    let (status, html) = b.get(&app, "/staff/admin", "en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("action=\"/staff/admin/rule-sets\""));
+    assert!(
+        html.contains("<option value=\"continuation\""),
+        "a set not in force can be chosen"
+    );
+
+    // A past date, a made-up version, a form without its token: refused on the field (or
+    // forbidden), nothing written.
+    for (fields, field, expected) in [
+        (
+            vec![("version", "continuation"), ("from", "2025-01-01")],
+            "activate-from",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![("version", "../staff"), ("from", "2025-12-01")],
+            "activate-version",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![("version", "pilot-2099"), ("from", "2025-12-01")],
+            "activate-version",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let mut with_token = fields.clone();
+        with_token.push(("csrf", &csrf));
+        let (status, _, html) = b.post(&app, "/staff/admin/rule-sets", &with_token).await;
+        assert_eq!(status, expected, "{fields:?}");
+        assert!(html.contains(&format!("href=\"#{field}\"")), "{fields:?}");
+        assert!(!html.contains('⟦'));
+    }
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/staff/admin/rule-sets",
+            &[("version", "continuation"), ("from", "2025-12-01")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(app.state.store.rule_activations().await.unwrap().is_empty());
+
+    let (status, location, _) = b
+        .post(
+            &app,
+            "/staff/admin/rule-sets",
+            &[
+                ("version", "continuation"),
+                ("from", "2025-12-01"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location.as_deref(),
+        Some("/staff/admin?done=rule-set-activated")
+    );
+    let activations = app.state.store.rule_activations().await.unwrap();
+    assert_eq!(activations.len(), 1);
+    assert_eq!(activations[0].version, "continuation");
+    for lang in ["kk", "ru", "en"] {
+        let (_, html) = b
+            .get(
+                &app,
+                &format!("/staff/admin?done=rule-set-activated&lang={lang}"),
+                lang,
+            )
+            .await;
+        assert!(!html.contains('⟦'), "{lang}");
+        assert!(
+            html.contains("role=\"status\""),
+            "{lang}: the notice says it is done"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_chooses_the_phone_and_language_of_notices_on_the_application_page() {
+    let (app, p) = app_with_citizen().await;
+    let mut b = signed_in(&app, &p).await;
+    let (_, html) = b.get(&app, "/my", "en").await;
+    let csrf = token(&html);
+    let (_, location, _) = b.post(&app, "/my/applications", &[("csrf", &csrf)]).await;
+    let path = location.unwrap();
+    let (_, html) = b.get(&app, &path, "en").await;
+    assert!(html.contains("id=\"contact-phone\""));
+    assert!(html.contains(&p.phone.masked()), "says where codes go");
+
+    let (status, _, html) = b
+        .post(
+            &app,
+            &format!("{path}/contact"),
+            &[("phone", "701-12"), ("language", "kk"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("href=\"#contact-phone\""));
+    assert!(html.contains("value=\"701-12\""), "the number as typed");
+    assert!(html.contains("aria-invalid=\"true\""));
+    assert_eq!(app.state.store.contact_details(&p.iin).await.unwrap(), None);
+
+    let (status, location, _) = b
+        .post(
+            &app,
+            &format!("{path}/contact"),
+            &[
+                ("phone", "+7 701 999 88 77"),
+                ("language", "kk"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some(path.as_str()));
+    let (_, html) = b.get(&app, &path, "ru").await;
+    assert!(html.contains("value=\"+77019998877\""));
+    assert!(html.contains("<option value=\"kk\" lang=\"kk\" selected>"));
+    let saved = app
+        .state
+        .store
+        .contact_details(&p.iin)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.language, Some(kuelik_core::lang::Lang::Kk));
+}

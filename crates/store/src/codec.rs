@@ -29,10 +29,10 @@ use kuelik_core::register::Person;
 
 use crate::{
     ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry, ChainLink,
-    ChainSource, Changes, DayCount, DecisionTimes, IdempotencyRecord, Notice, OfficerCredential,
-    OtpChallenge, OutboxMessage, PaymentRecord, PaymentStatus, PaymentTotals, ReasonCount,
-    RegionCount, Session, SignatureCheck, SigningMethod, StaffAccount, StoreError, StoreResult,
-    StoredApplication, StoredCheckpoint,
+    ChainSource, Changes, ContactDetails, DayCount, DecisionTimes, IdempotencyRecord, Notice,
+    OfficerCredential, OtpChallenge, OutboxMessage, PaymentRecord, PaymentStatus, PaymentTotals,
+    ReasonCount, RegionCount, RuleActivation, Session, SignatureCheck, SigningMethod, StaffAccount,
+    StoreError, StoreResult, StoredApplication, StoredCheckpoint,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -830,6 +830,61 @@ pub(crate) struct ChangeRows {
     pub image_checks: Vec<(String, String, String, Option<String>, String, i64)>,
     pub approval: Option<ApprovalRow>,
     pub signature_checks: Vec<SignatureCheckRow>,
+    pub contacts: Vec<ContactRow>,
+    pub rule_activations: Vec<RuleActivationRow>,
+}
+
+/// (iin, phone, language tag, updated at µs)
+pub(crate) type ContactRow = (String, Option<String>, Option<String>, i64);
+/// (id, version, active from, activated by, activated at µs)
+pub(crate) type RuleActivationRow = (Uuid, String, String, Uuid, i64);
+
+pub(crate) fn contact_row(c: &ContactDetails) -> ContactRow {
+    (
+        c.iin.to_string(),
+        c.phone.as_ref().map(|p| p.as_str().to_string()),
+        c.language.map(|l| l.tag().to_string()),
+        micros(c.updated_at),
+    )
+}
+
+pub(crate) fn contact(row: ContactRow) -> StoreResult<ContactDetails> {
+    let (iin, phone, language, at) = row;
+    Ok(ContactDetails {
+        iin: iin.parse().map_err(|e| corrupt("contact iin", e))?,
+        phone: phone
+            .map(|p| kuelik_core::register::Phone::parse(&p))
+            .transpose()
+            .map_err(|e| corrupt("contact phone", e))?,
+        language: language
+            .map(|l| l.parse::<kuelik_core::lang::Lang>())
+            .transpose()
+            .map_err(|e| corrupt("contact language", e))?,
+        updated_at: timestamp("contact updated_at", at)?,
+    })
+}
+
+pub(crate) fn rule_activation_row(a: &RuleActivation) -> RuleActivationRow {
+    (
+        a.id,
+        a.version.clone(),
+        a.active_from.to_string(),
+        a.activated_by.0,
+        micros(a.activated_at),
+    )
+}
+
+pub(crate) fn rule_activation(row: RuleActivationRow) -> StoreResult<RuleActivation> {
+    let (id, version, from, by, at) = row;
+    Ok(RuleActivation {
+        id,
+        version,
+        active_from: from
+            .parse()
+            .map_err(|e| corrupt("rule activation date", e))?,
+        activated_by: kuelik_core::lifecycle::StaffId(by),
+        activated_at: timestamp("rule activation at", at)?,
+    })
 }
 
 pub(crate) struct ApprovalRow {
@@ -916,6 +971,8 @@ pub(crate) fn changes(c: &Changes) -> StoreResult<ChangeRows> {
                 detail: k.detail.clone(),
             })
             .collect(),
+        contacts: c.contacts.iter().map(contact_row).collect(),
+        rule_activations: c.rule_activations.iter().map(rule_activation_row).collect(),
     })
 }
 

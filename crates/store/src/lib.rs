@@ -216,6 +216,30 @@ pub struct ReminderSent {
     pub sent_at: Timestamp,
 }
 
+/// How a citizen wants to hear about their applications. The register's phone stays the
+/// channel for one-time codes (a code must reach the person the register knows); notices
+/// go here when set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactDetails {
+    pub iin: Iin,
+    /// Where SMS notices go instead of the register's phone.
+    pub phone: Option<kuelik_core::register::Phone>,
+    /// The language of notices instead of the register's.
+    pub language: Option<kuelik_core::lang::Lang>,
+    pub updated_at: Timestamp,
+}
+
+/// An administrator's activation of a rule-set version from a date. Kept forever: it says
+/// which rules were in force when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleActivation {
+    pub id: Uuid,
+    pub version: String,
+    pub active_from: jiff::civil::Date,
+    pub activated_by: StaffId,
+    pub activated_at: Timestamp,
+}
+
 /// Everything one request changes, written atomically by [`Store::commit`].
 #[derive(Debug, Clone, Default)]
 pub struct Changes {
@@ -239,6 +263,10 @@ pub struct Changes {
     pub approval: Option<Approval>,
     /// Appended: the production centre's verifications, refusals included.
     pub signature_checks: Vec<SignatureCheck>,
+    /// Inserted or replaced by IIN.
+    pub contacts: Vec<ContactDetails>,
+    /// Appended.
+    pub rule_activations: Vec<RuleActivation>,
 }
 
 /// How the officer's signature was made.
@@ -542,6 +570,13 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<()>;
     async fn reminder_opted_out(&self, iin: &Iin) -> StoreResult<bool>;
+    /// The contact details a citizen set, if any.
+    async fn contact_details(&self, iin: &Iin) -> StoreResult<Option<ContactDetails>>;
+
+    // ---- rule sets ----
+
+    /// Every activation, oldest first (a later one of the same version replaces it).
+    async fn rule_activations(&self) -> StoreResult<Vec<RuleActivation>>;
 
     // ---- staff ----
 

@@ -35,10 +35,10 @@ use kuelik_core::ticket::TicketNumber;
 use crate::codec::{self, db_err, limit, micros, AppRow, ChangeRows};
 use crate::{
     ActivityReport, ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry,
-    ChainLink, ChainSource, Changes, IdempotencyRecord, ImageCheck, Notice, OfficerCredential,
-    OtpChallenge, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus, PaymentTotals,
-    QueueFilter, ReportPeriod, Session, SignatureCheck, StaffAccount, Store, StoreError,
-    StoreResult, StoredApplication, StoredCheckpoint,
+    ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord, ImageCheck, Notice,
+    OfficerCredential, OtpChallenge, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus,
+    PaymentTotals, QueueFilter, ReportPeriod, RuleActivation, Session, SignatureCheck,
+    StaffAccount, Store, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
 };
 
 /// People per `INSERT … SELECT FROM UNNEST(…)` statement.
@@ -318,6 +318,34 @@ async fn commit_changes(conn: &mut PgConnection, c: &ChangeRows) -> StoreResult<
         .bind(&a.document)
         .bind(&a.signature)
         .bind(a.signed_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for (iin, phone, language, at) in &c.contacts {
+        sqlx::query(
+            "INSERT INTO contact_details (iin, phone, language, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (iin) DO UPDATE SET phone = excluded.phone, \
+             language = excluded.language, updated_at = excluded.updated_at",
+        )
+        .bind(iin)
+        .bind(phone)
+        .bind(language)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for (aid, version, from, by, at) in &c.rule_activations {
+        sqlx::query(
+            "INSERT INTO rule_activations (id, version, active_from, activated_by, activated_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(aid)
+        .bind(version)
+        .bind(from)
+        .bind(by)
+        .bind(at)
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -855,6 +883,28 @@ impl Store for PostgresStore {
             .await
             .map_err(db_err)?;
         Ok(n > 0)
+    }
+
+    async fn contact_details(&self, iin: &Iin) -> StoreResult<Option<ContactDetails>> {
+        let row: Option<codec::ContactRow> = sqlx::query_as(
+            "SELECT iin, phone, language, updated_at FROM contact_details WHERE iin = $1",
+        )
+        .bind(iin.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(codec::contact).transpose()
+    }
+
+    async fn rule_activations(&self) -> StoreResult<Vec<RuleActivation>> {
+        let rows: Vec<codec::RuleActivationRow> = sqlx::query_as(
+            "SELECT id, version, active_from, activated_by, activated_at FROM rule_activations \
+             ORDER BY activated_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(codec::rule_activation).collect()
     }
 
     async fn image_check(&self, digest: &Sha256Digest) -> StoreResult<Option<ImageCheck>> {

@@ -62,10 +62,10 @@ use kuelik_core::ticket::TicketNumber;
 use crate::codec::{self, db_err, limit, micros, AppRow, ChangeRows, PersonRow};
 use crate::{
     ActivityReport, ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry,
-    ChainLink, ChainSource, Changes, IdempotencyRecord, ImageCheck, Notice, OfficerCredential,
-    OtpChallenge, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus, PaymentTotals,
-    QueueFilter, ReportPeriod, Session, SignatureCheck, StaffAccount, Store, StoreError,
-    StoreResult, StoredApplication, StoredCheckpoint,
+    ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord, ImageCheck, Notice,
+    OfficerCredential, OtpChallenge, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus,
+    PaymentTotals, QueueFilter, ReportPeriod, RuleActivation, Session, SignatureCheck,
+    StaffAccount, Store, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
 };
 
 /// The most jobs one transaction carries.
@@ -645,6 +645,34 @@ async fn commit_changes(conn: &mut SqliteConnection, c: ChangeRows) -> StoreResu
         .bind(&a.document)
         .bind(&a.signature)
         .bind(a.signed_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for (iin, phone, language, at) in &c.contacts {
+        sqlx::query(
+            "INSERT INTO contact_details (iin, phone, language, updated_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (iin) DO UPDATE SET phone = excluded.phone, \
+             language = excluded.language, updated_at = excluded.updated_at",
+        )
+        .bind(iin)
+        .bind(phone)
+        .bind(language)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for (aid, version, from, by, at) in &c.rule_activations {
+        sqlx::query(
+            "INSERT INTO rule_activations (id, version, active_from, activated_by, activated_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id(*aid))
+        .bind(version)
+        .bind(from)
+        .bind(id(*by))
+        .bind(at)
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -1275,6 +1303,36 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(n > 0)
+    }
+
+    async fn contact_details(&self, iin: &Iin) -> StoreResult<Option<ContactDetails>> {
+        let row: Option<codec::ContactRow> = sqlx::query_as(
+            "SELECT iin, phone, language, updated_at FROM contact_details WHERE iin = ?",
+        )
+        .bind(iin.to_string())
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(db_err)?;
+        row.map(codec::contact).transpose()
+    }
+
+    async fn rule_activations(&self) -> StoreResult<Vec<RuleActivation>> {
+        let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, version, active_from, activated_by, activated_at FROM rule_activations \
+             ORDER BY activated_at, id",
+        )
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(aid, version, from, by, at)| {
+                let uuid = |s: &str| {
+                    Uuid::parse_str(s)
+                        .map_err(|e| StoreError::Corrupt(format!("rule activation id: {e}")))
+                };
+                codec::rule_activation((uuid(&aid)?, version, from, uuid(&by)?, at))
+            })
+            .collect()
     }
 
     async fn image_check(&self, digest: &Sha256Digest) -> StoreResult<Option<ImageCheck>> {

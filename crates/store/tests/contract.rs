@@ -39,10 +39,10 @@ use kuelik_core::ticket::TicketNumber;
 use kuelik_store::postgres::PostgresStore;
 use kuelik_store::sqlite::SqliteStore;
 use kuelik_store::{
-    ApplicationWrite, AuditEntry, Blob, Changes, IdempotencyRecord, ImageCheck, Notice,
-    OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus,
-    QueueFilter, ReminderSent, ReportPeriod, Session, SessionSubject, StaffAccount, Store,
-    StoreError,
+    ApplicationWrite, AuditEntry, Blob, Changes, ContactDetails, IdempotencyRecord, ImageCheck,
+    Notice, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus,
+    QueueFilter, ReminderSent, ReportPeriod, RuleActivation, Session, SessionSubject, StaffAccount,
+    Store, StoreError,
 };
 
 const PG_URL_VAR: &str = "KUELIK_TEST_DATABASE_URL";
@@ -272,6 +272,7 @@ contract!(
     officer_credentials_and_approvals,
     stuck_work_is_found_by_queries_and_retried_with_an_audit,
     reports_are_aggregated_by_the_database,
+    contact_details_and_rule_activations,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1751,6 +1752,8 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
             code: "digest_mismatch".into(),
             detail: String::new(),
         }],
+        contacts: vec![contact(x, Some("+77019998877"), Some(Lang::En), t(2))],
+        rule_activations: vec![activation(1, "continuation", date(2026, 12, 1), t(2))],
     };
     match s.commit(changes.clone()).await {
         Err(StoreError::Duplicate("idempotency_key")) => {}
@@ -1772,6 +1775,8 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
         .is_empty());
     assert!(s.audit_entries(10).await.unwrap().is_empty());
     assert_eq!(s.image_check(&sha(b"photo-x")).await.unwrap(), None);
+    assert_eq!(s.contact_details(&x).await.unwrap(), None);
+    assert!(s.rule_activations().await.unwrap().is_empty());
 
     // The same changes with a fresh key all land.
     let fresh = Changes {
@@ -1793,6 +1798,72 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
     assert_eq!(s.outbox_backlog().await.unwrap(), backlog + 1);
     assert_eq!(s.audit_entries(10).await.unwrap().len(), 1);
     assert!(s.image_check(&sha(b"photo-x")).await.unwrap().is_some());
+    assert!(s.contact_details(&x).await.unwrap().is_some());
+    assert_eq!(s.rule_activations().await.unwrap().len(), 1);
+}
+
+fn contact(iin: Iin, phone: Option<&str>, language: Option<Lang>, at: Timestamp) -> ContactDetails {
+    ContactDetails {
+        iin,
+        phone: phone.map(|p| kuelik_core::register::Phone::parse(p).unwrap()),
+        language,
+        updated_at: at,
+    }
+}
+
+fn activation(n: u128, version: &str, from: jiff::civil::Date, at: Timestamp) -> RuleActivation {
+    RuleActivation {
+        id: Uuid::from_u128(0xac7_0000 + n),
+        version: version.into(),
+        active_from: from,
+        activated_by: staff_id(n),
+        activated_at: at,
+    }
+}
+
+/// A citizen's contact details are replaced whole; rule-set activations are appended, read
+/// back oldest first, and the database refuses to change them.
+async fn contact_details_and_rule_activations(db: &Db) {
+    let s = db.store();
+    let x = iin(41);
+    assert_eq!(s.contact_details(&x).await.unwrap(), None);
+    let first = contact(x, Some("+77019998877"), Some(Lang::En), t(1));
+    s.commit(Changes {
+        contacts: vec![first.clone()],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.contact_details(&x).await.unwrap(), Some(first));
+    // Back to the register's phone, language kept: the row is replaced, not merged.
+    let second = contact(x, None, Some(Lang::Kk), t(2));
+    s.commit(Changes {
+        contacts: vec![second.clone()],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.contact_details(&x).await.unwrap(), Some(second));
+    assert_eq!(s.contact_details(&iin(42)).await.unwrap(), None);
+
+    let later = activation(2, "pilot-2027", date(2027, 1, 1), t(5));
+    let earlier = activation(1, "continuation", date(2026, 12, 1), t(3));
+    for a in [later.clone(), earlier.clone()] {
+        s.commit(Changes {
+            rule_activations: vec![a],
+            ..Changes::default()
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(s.rule_activations().await.unwrap(), vec![earlier, later]);
+    for sql in [
+        "UPDATE rule_activations SET active_from = '2020-01-01'",
+        "DELETE FROM rule_activations",
+    ] {
+        assert!(db.raw(sql).await.is_err(), "{sql} must be refused");
+    }
+    assert_eq!(s.rule_activations().await.unwrap().len(), 2);
 }
 
 /// The database itself refuses to update or delete events and audit entries, whoever

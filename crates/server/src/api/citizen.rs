@@ -264,7 +264,7 @@ async fn decide_for(
     let now = state.clock.now();
     let rules = rules_at(state, now)?;
     Ok((
-        eligibility::decide(&person.document.facts(), reason, now, rules),
+        eligibility::decide(&person.document.facts(), reason, now, &rules),
         rules.assumption,
     ))
 }
@@ -755,7 +755,7 @@ pub async fn start_payment(
         return Ok((StatusCode::OK, Json(body)).into_response());
     }
     let rules = rules_at(&state, now)?;
-    let duty = kuelik_core::fees::duty_due(rules, &state.mrp, app.document_kind, almaty_date(now))
+    let duty = kuelik_core::fees::duty_due(&rules, &state.mrp, app.document_kind, almaty_date(now))
         .map_err(|e| ApiError::plain(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string()))?;
     let intent = state
         .gateway

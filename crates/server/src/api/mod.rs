@@ -15,17 +15,20 @@ use crate::notify::notice_message;
 use crate::AppState;
 
 pub mod citizen;
+pub mod contact;
 pub mod payments;
 pub mod reference;
 pub mod reports;
+pub mod rule_sets;
 pub mod staff;
 pub mod stuck;
 pub mod views;
 
 /// The rule set in force at `now` (or the default set, which then says the service is not
 /// active).
-pub fn rules_at(state: &AppState, now: Timestamp) -> ApiResult<&RuleSet> {
-    state.rules.for_date(almaty_date(now)).map_err(|e| {
+pub fn rules_at(state: &AppState, now: Timestamp) -> ApiResult<RuleSet> {
+    let book = state.rules.current();
+    book.for_date(almaty_date(now)).cloned().map_err(|e| {
         ApiError::plain(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "rules_unavailable",

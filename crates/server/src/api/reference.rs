@@ -97,50 +97,6 @@ pub async fn rules(State(state): State<AppState>) -> ApiResult<Json<RulesView>> 
     }))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RuleSetView {
-    pub version: String,
-    pub title: String,
-    /// True when the rule set is this project's assumption, not law.
-    pub assumption: bool,
-    /// Switched on in this deployment (`rules_enabled`); only enabled sets can be in force.
-    pub enabled: bool,
-    /// The set deciding today (Almaty date).
-    pub in_force: bool,
-    pub effective_from: String,
-    pub effective_until: Option<String>,
-    pub window_days_before_expiry: u16,
-    pub window_days_after_expiry: u16,
-    pub processing_working_days: u16,
-}
-
-/// Every rule set this deployment knows, enabled or not, with its period: a version takes
-/// effect from its `effective_from` date once it is enabled (configuration `rules_enabled`,
-/// extra sets from `rule_files`).
-#[utoipa::path(get, path = "/reference/rule-sets", tag = "reference", responses((status = 200, body = [RuleSetView])))]
-pub async fn rule_sets(State(state): State<AppState>) -> Json<Vec<RuleSetView>> {
-    let today = kuelik_core::time::almaty_date(state.clock.now());
-    let current = state.rules.for_date(today).ok().map(|r| r.version.clone());
-    Json(
-        state
-            .rules
-            .iter()
-            .map(|r| RuleSetView {
-                version: r.version.clone(),
-                title: r.title.clone(),
-                assumption: r.assumption,
-                enabled: state.rules.is_enabled(&r.version),
-                in_force: current.as_deref() == Some(r.version.as_str()) && r.in_force_on(today),
-                effective_from: r.effective_from.to_string(),
-                effective_until: r.effective_until.map(|d| d.to_string()),
-                window_days_before_expiry: r.window_days_before_expiry,
-                window_days_after_expiry: r.window_days_after_expiry,
-                processing_working_days: r.processing_working_days,
-            })
-            .collect(),
-    )
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EligibilityCheck {
@@ -192,7 +148,7 @@ pub async fn check_eligibility(
         },
         reason,
         now,
-        rules,
+        &rules,
     );
     Ok(Json(EligibilityView::new(decision, rules.assumption)))
 }

@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/my/applications/{id}/photo", post(upload_photo))
         .route("/my/applications/{id}/signature", post(upload_signature))
         .route("/my/applications/{id}/reminders", post(set_reminders))
+        .route("/my/applications/{id}/contact", post(set_contact))
         .route("/my/applications/{id}/pay", post(pay))
         .route("/my/applications/{id}/confirm", post(confirm_page))
         .route("/my/applications/{id}/submit", post(submit))
@@ -349,6 +350,20 @@ async fn render_application(
         .ok()
         .and_then(|r| r["enabled"].as_bool())
         .unwrap_or(true);
+    let contact = page
+        .api(Method::GET, "/me/contact", None)
+        .await
+        .result
+        .unwrap_or(Value::Null);
+    // The phone field shows what was refused, as typed, else the citizen's own number.
+    let contact_phone = errors
+        .iter()
+        .find(|e| e["field"] == "contact-phone")
+        .map(|e| e["value"].clone())
+        .unwrap_or_else(|| match contact["phone_chosen"].as_bool() {
+            Some(true) => contact["notice_phone"].clone(),
+            _ => json!(""),
+        });
     let qr = app["ticket"].as_str().map(ticket_qr).unwrap_or_default();
     let title = if app["state"] == "draft" {
         page.t("application-draft-title")
@@ -367,6 +382,8 @@ async fn render_application(
             "pending_payment": pending,
             "pending_pay_url": pending_pay_url,
             "reminders": reminders,
+            "contact": contact,
+            "contact_phone": contact_phone,
             "qr": qr,
             "errors": errors,
             "switch_path": format!("/my/applications/{id}"),
@@ -469,6 +486,38 @@ async fn set_reminders(page: Page, Path(id): Path<String>, body: Bytes) -> Respo
         .await
         .result;
     after_action(&page, id, result, Some("reminders")).await
+}
+
+/// The phone and language of notices. A refused phone number comes back in its field, as
+/// typed, so the citizen can correct it.
+async fn set_contact(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
+    let id = match page.id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let form = match page.form(&body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let phone = form.text("phone");
+    let request = json!({ "phone": phone, "language": form.text("language") });
+    match page
+        .api(Method::PUT, "/me/contact", Some(request))
+        .await
+        .result
+    {
+        Err(p) if p.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let field = if p.code == "bad_language" {
+                "contact-language"
+            } else {
+                "contact-phone"
+            };
+            let mut error = field_error(field, p.message);
+            error["value"] = json!(phone);
+            render_application(&page, id, vec![error], p.status).await
+        }
+        result => after_action(&page, id, result, Some("contact-phone")).await,
+    }
 }
 
 /// A photo or signature upload: the multipart form is read here (its CSRF field checked)

@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/staff/admin", get(admin_staff))
         .route("/staff/admin/staff", post(admin_add_staff))
+        .route("/staff/admin/rule-sets", post(admin_activate_rule_set))
         .route("/staff/admin/audit", get(admin_audit))
         .merge(super::stuck::routes())
         .merge(super::reports::routes())
@@ -217,7 +218,8 @@ pub(super) fn notice_text(page: &Page, done: Option<&str>) -> Value {
     match done {
         Some(
             key @ ("approved" | "annulled" | "released" | "accepted" | "dispatched" | "received"
-            | "handed-over" | "staff-added" | "outbox-retried" | "refund-retried"),
+            | "handed-over" | "staff-added" | "outbox-retried" | "refund-retried"
+            | "rule-set-activated"),
         ) => {
             json!(page.t(&format!("done-{key}")))
         }
@@ -725,6 +727,64 @@ async fn admin_staff(page: Page, Query(q): Query<Notice>) -> Response {
         json!({}),
     )
     .await
+}
+
+/// Activates a rule-set version from a date; a refusal (no date, a past date, after the
+/// set's end) comes back on its field with what was chosen.
+async fn admin_activate_rule_set(page: Page, body: Bytes) -> Response {
+    let form = match page.form(&body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let version = form.text("version");
+    let from = form.text("from");
+    let values = json!({ "version": version, "from": from });
+    let refused = |field: &str, message: String, status: StatusCode| {
+        render_admin(
+            &page,
+            vec![field_error(field, message)],
+            status,
+            None,
+            values.clone(),
+        )
+    };
+    // Versions are lowercase letters, digits and hyphens; anything else names no set (and
+    // must not reach the API's path).
+    let well_formed = |v: &str| {
+        !v.is_empty()
+            && v.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if !well_formed(&version) {
+        let message = page.t("admin-activate-choose");
+        return refused(
+            "activate-version",
+            message,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let path = format!("/admin/rule-sets/{version}/activate");
+    match page
+        .api(Method::POST, &path, Some(json!({ "from": from })))
+        .await
+        .result
+    {
+        Ok(_) => page.redirect("/staff/admin?done=rule-set-activated"),
+        Err(p) if p.status == StatusCode::NOT_FOUND => {
+            let message = page.t("admin-activate-choose");
+            refused(
+                "activate-version",
+                message,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(p) if p.status.is_client_error() && p.status != StatusCode::UNAUTHORIZED => {
+            refused("activate-from", p.message, p.status).await
+        }
+        Err(p) => staff_problem(&page, &p),
+    }
 }
 
 async fn admin_add_staff(page: Page, body: Bytes) -> Response {

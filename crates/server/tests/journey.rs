@@ -1774,3 +1774,56 @@ async fn citizens_choose_where_and_in_which_language_notices_go() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_citizens_status_read_carries_check_reports_only_while_they_can_act_on_them() {
+    each_backend(|app| async move {
+        let citizen = person(1, "71", 12, "+77010000001");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        app.add_staff("officer71", Role::Officer, Some("71"), None)
+            .await;
+        let token = app.citizen_token(&citizen).await;
+        let r = app.post(&token, "/applications", json!({})).await;
+        let id = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = app
+            .upload(&token, &format!("/applications/{id}/photo"), PORTRAIT)
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let draft: Value = app
+            .get(&token, &format!("/applications/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(draft["photo_check"]["measures"].is_array(), "{draft:#}");
+
+        app.prepare_and_submit(&token, &citizen, &id, "71-01").await;
+        let submitted: Value = app
+            .get(&token, &format!("/applications/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_ne!(submitted["state"], "draft");
+        assert!(
+            submitted.get("photo_check").is_none() && submitted.get("signature_check").is_none()
+        );
+        assert!(!submitted["history"].as_array().unwrap().is_empty());
+        assert_eq!(submitted["payments"].as_array().unwrap().len(), 1);
+
+        // The officer reviewing it sees both reports.
+        let officer = app.staff_token("officer71").await;
+        let review: Value = app
+            .get(&officer, &format!("/officer/applications/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(review["photo_check"]["measures"].is_array(), "{review:#}");
+        assert!(review["signature_check"]["measures"].is_array());
+    })
+    .await;
+}

@@ -373,10 +373,27 @@ pub async fn list_applications(
 pub async fn detail_view(
     state: &AppState,
     stored: &kuelik_store::StoredApplication,
+    checks: ImageReports,
 ) -> ApiResult<ApplicationView> {
     let app = &stored.application;
     let mut view = ApplicationView::new(app, stored.version, today(state));
-    let history = state.store.history(app.id).await?;
+    // Independent reads, in parallel: a status read waits for the slowest, not for the sum.
+    let with_reports = match checks {
+        ImageReports::Always => true,
+        ImageReports::WhileDraft => app.state == ApplicationState::Draft,
+    };
+    let report = |digest: Option<Sha256Digest>| async move {
+        match digest.filter(|_| with_reports) {
+            Some(d) => Ok(state.store.image_check(&d).await?.map(|c| c.report)),
+            None => Ok::<_, kuelik_store::StoreError>(None),
+        }
+    };
+    let (history, payments, photo_check, signature_check) = tokio::try_join!(
+        state.store.history(app.id),
+        state.store.payments_of(app.id),
+        report(app.photo),
+        report(app.signature),
+    )?;
     view.history = Some(
         history
             .iter()
@@ -391,15 +408,21 @@ pub async fn detail_view(
             .map(EventView::from)
             .collect(),
     );
-    let payments = state.store.payments_of(app.id).await?;
     view.payments = Some(payments.iter().map(PaymentView::from).collect());
-    if let Some(d) = app.photo {
-        view.photo_check = state.store.image_check(&d).await?.map(|c| c.report);
-    }
-    if let Some(d) = app.signature {
-        view.signature_check = state.store.image_check(&d).await?.map(|c| c.report);
-    }
+    view.photo_check = photo_check;
+    view.signature_check = signature_check;
     Ok(view)
+}
+
+/// Whether an application's answer carries the full photo and signature check reports (every
+/// measure with its advice, the bulk of the answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageReports {
+    /// Staff reviewing it see them at every step.
+    Always,
+    /// The citizen needs them while they can still replace an image; after submission their
+    /// status read is the state, the timeline and the payments.
+    WhileDraft,
 }
 
 /// One of the citizen's applications, with its status history.
@@ -413,7 +436,9 @@ pub async fn get_application(
 ) -> ApiResult<Json<ApplicationView>> {
     let iin = principal.citizen()?;
     let stored = own(&state, iin, id).await?;
-    Ok(Json(detail_view(&state, &stored).await?))
+    Ok(Json(
+        detail_view(&state, &stored, ImageReports::WhileDraft).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -18,7 +18,7 @@ use kuelik_core::region::{PointId, RegionCode};
 use kuelik_core::ticket::TicketNumber;
 use kuelik_store::{Changes, QueueFilter, StaffAccount, StoredApplication};
 
-use crate::api::citizen::{detail_view, may_view, today};
+use crate::api::citizen::{detail_view, may_view, today, ImageReports};
 use crate::api::views::{ApplicationView, PersonView};
 use crate::api::{audit, transition};
 use crate::approvals;
@@ -82,7 +82,7 @@ async fn staff_detail(
     if !may_view(principal, &stored.application) {
         return Err(ApiError::not_found());
     }
-    let mut view = detail_view(state, &stored).await?;
+    let mut view = detail_view(state, &stored, ImageReports::Always).await?;
     let person = state.register.person(&stored.application.applicant).await?;
     view.applicant = person.as_ref().map(PersonView::from);
     // The same photo (by perceptual hash) on someone else's application: flagged, not judged.

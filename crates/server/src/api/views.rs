@@ -237,7 +237,8 @@ pub struct ApplicationView {
     /// The applicant as the register has them (staff detail answers only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub applicant: Option<PersonView>,
-    /// The automatic photo check: verdict and every measure with what to fix.
+    /// The automatic photo check: verdict and every measure with what to fix (for the citizen
+    /// while a draft, when it can still be acted on; for staff always).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub photo_check: Option<serde_json::Value>,

@@ -526,6 +526,7 @@ fn clap_error_line(err: &clap::Error) -> String {
 
 fn main() -> ExitCode {
     restore_sigpipe();
+    kuelik_server::limit_malloc_arenas();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -39,10 +39,27 @@ struct Cli {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Run the server in a process of its own (this program's `serve-child`), so that the
+    /// report gives the server's memory alone.
+    #[arg(long)]
+    server_process: bool,
 }
 
 #[derive(clap::Subcommand)]
 enum Sub {
+    /// (Used by --server-process.) The server alone, on a database the harness prepared;
+    /// prints `serving http://ADDR` and stops when stdin closes.
+    #[command(hide = true)]
+    ServeChild {
+        #[arg(long)]
+        database_url: String,
+        /// The trust anchor: the harness's test CA (PEM).
+        #[arg(long)]
+        ca: std::path::PathBuf,
+        /// Where one-time codes are posted.
+        #[arg(long)]
+        sms_url: String,
+    },
     /// National scale on PostgreSQL: COPY N citizens and N historical applications into an
     /// existing, empty database, then measure the reads (issue #7, item 4).
     National {
@@ -109,6 +126,32 @@ fn national(options: kuelik_loadtest::national::Options, json: bool) -> ExitCode
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Sub::ServeChild {
+        database_url,
+        ca,
+        sms_url,
+    }) = &cli.command
+    {
+        // As `kuelik serve` does: the server process measured is the one deployed.
+        kuelik_server::limit_malloc_arenas();
+        let runtime = match runtime() {
+            Ok(runtime) => runtime,
+            Err(code) => return code,
+        };
+        return match runtime.block_on(kuelik_loadtest::server::serve_child(
+            database_url,
+            ca,
+            sms_url,
+        )) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                // The harness reads the first line of stdout: say why there.
+                println!("failed: {e}");
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if let Some(Sub::National {
         database_url,
         citizens,
@@ -139,6 +182,21 @@ fn main() -> ExitCode {
         ceiling_secs: cli.ceiling_secs,
         timeout_secs: cli.timeout_secs,
         database_url: cli.database_url,
+        server_exe: None,
+    };
+    let options = if cli.server_process {
+        match std::env::current_exe() {
+            Ok(exe) => kuelik_loadtest::Options {
+                server_exe: Some(exe),
+                ..options
+            },
+            Err(e) => {
+                eprintln!("cannot find this program to run the server process: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        options
     };
     let runtime = match runtime() {
         Ok(runtime) => runtime,

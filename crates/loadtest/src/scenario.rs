@@ -29,6 +29,9 @@ pub struct Options {
     /// A PostgreSQL server to run on (a fresh database is created there); SQLite in a
     /// temp dir otherwise.
     pub database_url: Option<String>,
+    /// Run the server as a child process of this executable (`serve-child`), so that its
+    /// memory is measured alone; `None`: in this process.
+    pub server_exe: Option<std::path::PathBuf>,
 }
 
 /// The staff of the day: one officer per region, two production operators, one desk per
@@ -47,7 +50,7 @@ async fn add_staff(server: &Server) -> Result<Staff, String> {
         production: Vec::new(),
         desks: Vec::new(),
     };
-    for region in server.state.regions.iter() {
+    for region in server.regions.iter() {
         let name = format!("officer{}", region.code);
         let creds = server
             .add_staff(&hash, &name, Role::Officer, Some(region.code), None)
@@ -62,7 +65,7 @@ async fn add_staff(server: &Server) -> Result<Staff, String> {
             .await?;
         staff.production.push(name);
     }
-    for point in server.state.points.iter() {
+    for point in server.points.iter() {
         let name = format!("desk{}", point.id.as_str().replace('-', ""));
         server
             .add_staff(
@@ -123,9 +126,13 @@ pub async fn run(options: &Options) -> Result<Report, String> {
         return Err("--citizens and --concurrency must be at least 1".into());
     }
     let setup = Instant::now();
-    let server = Server::start(options.database_url.as_deref()).await?;
+    let server = Server::start(
+        options.database_url.as_deref(),
+        options.server_exe.as_deref(),
+    )
+    .await?;
     let today = kuelik_core::time::almaty_date(server.clock.now());
-    let points = server.state.points.clone();
+    let points = server.points.clone();
     let citizens = people::citizens(today, 0, options.citizens)?;
     let togglers = if options.ceiling_secs > 0.0 {
         togglers(today, &points, options.citizens, options.concurrency)?
@@ -261,7 +268,11 @@ pub async fn run(options: &Options) -> Result<Report, String> {
         }
     }
     let wall_secs = started.elapsed().as_secs_f64();
-    let memory = Memory::now();
+    let server_memory = server.child_pid().map(Memory::of_server_process);
+    let mut memory = Memory::now();
+    if server_memory.is_some() {
+        memory.note = crate::report::CLIENT_MEMORY_NOTE;
+    }
     let _ = stop_tx.send(true);
     for c in &clients {
         c.abort();
@@ -347,6 +358,7 @@ pub async fn run(options: &Options) -> Result<Report, String> {
         errors,
         tolerated: recorder.tolerated(),
         memory,
+        server_memory,
         ceilings,
         targets: Vec::new(),
     };

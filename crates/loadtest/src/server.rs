@@ -1,6 +1,11 @@
 //! The server under load: the real `kuelik_server::serve` on a loopback port, on a fresh
 //! database, set up the way the integration tests set it up (a test CA as the only trust
 //! anchor, a clock in the pilot's period), with the SMS sender replaced by [`CodeBook`].
+//!
+//! It runs in the harness's own process, or — with a server executable — as a child process
+//! of its own (`kuelik-loadtest serve-child`), so that the server's memory can be read alone
+//! (`/proc/PID/status`). The child delivers one-time codes the way an SMS gateway would be
+//! called: an HTTP POST to the harness, which feeds them to the same [`CodeBook`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,12 +14,12 @@ use std::time::Instant;
 use jiff::{SignedDuration, Timestamp};
 
 use kuelik_core::lifecycle::{Role, StaffId};
-use kuelik_core::region::{PointId, RegionCode};
+use kuelik_core::region::{PointId, RegionCode, Regions, RegistrationPoints};
 use kuelik_core::register::Person;
 use kuelik_core::rules::RuleBook;
 use kuelik_server::clock::Clock;
 use kuelik_server::{AppState, Config, Secrets};
-use kuelik_store::{OfficerCredential, StaffAccount};
+use kuelik_store::{OfficerCredential, StaffAccount, Store};
 use kuelik_trust::{DemoCa, KeyAlgorithm, OfficerCredentials, TrustStore, Validity};
 
 use crate::codes::CodeBook;
@@ -61,7 +66,10 @@ impl Drop for TempDir {
 /// The running server and what the clients need from its side.
 pub struct Server {
     pub base: String,
-    pub state: AppState,
+    /// The server's database, for setting up the day (people, staff, certificates).
+    pub store: Arc<dyn Store>,
+    pub regions: Regions,
+    pub points: RegistrationPoints,
     pub codes: Arc<CodeBook>,
     pub clock: Arc<RunningClock>,
     pub ca: DemoCa,
@@ -71,6 +79,8 @@ pub struct Server {
     pub scratch: Scratch,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     serving: Option<tokio::task::JoinHandle<()>>,
+    /// The server's own process, when it runs in one.
+    child: Option<std::process::Child>,
     _dir: Option<TempDir>,
 }
 
@@ -82,20 +92,24 @@ pub enum Scratch {
 
 impl Server {
     /// Opens a fresh database (a temp-dir SQLite file, or a new database on the PostgreSQL
-    /// server `database_url` names) and serves on 127.0.0.1:0.
-    pub async fn start(database_url: Option<&str>) -> Result<Server, String> {
-        let (url, dir, scratch) = match database_url {
+    /// server `database_url` names) and serves on 127.0.0.1:0: in this process, or in a child
+    /// process running `server_exe serve-child`.
+    pub async fn start(
+        database_url: Option<&str>,
+        server_exe: Option<&std::path::Path>,
+    ) -> Result<Server, String> {
+        let dir =
+            std::env::temp_dir().join(format!("kuelik-load-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let (url, scratch) = match database_url {
             None => {
-                let dir = std::env::temp_dir()
-                    .join(format!("kuelik-load-{}", uuid::Uuid::now_v7().simple()));
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
                 let url = format!("sqlite://{}", dir.join("kuelik.db").display());
-                (url, Some(TempDir(dir.clone())), Scratch::SqliteDir(dir))
+                (url, Scratch::SqliteDir(dir.clone()))
             }
             Some(admin) => {
                 let url = fresh_postgres_database(admin).await?;
-                (url.clone(), None, Scratch::Postgres(url))
+                (url.clone(), Scratch::Postgres(url))
             }
         };
         let store = kuelik_store::open(&url)
@@ -106,61 +120,73 @@ impl Server {
         } else {
             "postgres"
         };
-
         let ca = DemoCa::generate("kuelik load CA").map_err(|e| e.to_string())?;
-        let mut secrets = [0u8; 32];
-        getrandom(&mut secrets)?;
-        let mut config = Config::new(Secrets {
-            otp_key: secrets,
-            gateway_key: b"kuelik load gateway key".to_vec(),
-            audit_key: kuelik_trust::ServerKey::generate(),
-        });
-        config.trust = Some(
-            TrustStore::new(ca.cert_pem(), kuelik_trust::RevocationList::new())
-                .map_err(|e| e.to_string())?,
-        );
         let start: Timestamp = DAY_STARTS.parse().map_err(|e| format!("{e}"))?;
         let clock = Arc::new(RunningClock::new(start));
-        let rules = RuleBook::builtin().map_err(|e| e.to_string())?;
-        let mut state = kuelik_server::app_state(store, clock.clone(), rules, config);
         let codes = Arc::new(CodeBook::default());
-        // Nothing else holds the services yet: swap the SMS sender before serving.
-        let services = Arc::get_mut(&mut state.0)
-            .ok_or("the services are already shared; cannot replace the SMS sender")?;
-        services.sender = codes.clone();
-
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| format!("cannot listen on loopback: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let serving_state = state.clone();
-        let serving = tokio::spawn(async move {
-            let stopped = async move {
-                let _ = stop_rx.await;
-            };
-            if let Err(e) = kuelik_server::serve(serving_state, listener, stopped).await {
-                eprintln!("the server stopped: {e}");
-            }
-        });
-        Ok(Server {
-            base: format!("http://{addr}"),
-            state,
-            codes,
-            clock,
+        let regions = Regions::builtin();
+        let points = RegistrationPoints::builtin(&regions);
+        let mut server = Server {
+            base: String::new(),
+            store: store.clone(),
+            regions,
+            points,
+            codes: codes.clone(),
+            clock: clock.clone(),
             ca,
             backend,
             scratch,
-            stop: Some(stop_tx),
-            serving: Some(serving),
-            _dir: dir,
-        })
+            stop: None,
+            serving: None,
+            child: None,
+            _dir: Some(TempDir(dir.clone())),
+        };
+        match server_exe {
+            None => {
+                let state = server_state(store, clock, server.ca.cert_pem(), codes)?;
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .map_err(|e| format!("cannot listen on loopback: {e}"))?;
+                let addr = listener.local_addr().map_err(|e| e.to_string())?;
+                let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+                server.serving = Some(tokio::spawn(async move {
+                    let stopped = async move {
+                        let _ = stop_rx.await;
+                    };
+                    if let Err(e) = kuelik_server::serve(state, listener, stopped).await {
+                        eprintln!("the server stopped: {e}");
+                    }
+                }));
+                server.stop = Some(stop_tx);
+                server.base = format!("http://{addr}");
+            }
+            Some(exe) => {
+                // The store was opened here first, so the child finds the schema in place.
+                drop(store);
+                let ca_file = dir.join("ca.pem");
+                std::fs::write(&ca_file, server.ca.cert_pem())
+                    .map_err(|e| format!("cannot write {}: {e}", ca_file.display()))?;
+                let (sms_url, receiving) = sms_receiver(codes).await?;
+                server.serving = Some(receiving);
+                let (child, base) = spawn_child(exe, &url, &ca_file, &sms_url)?;
+                server.child = Some(child);
+                server.base = base;
+                server.store = kuelik_store::open(&url)
+                    .await
+                    .map_err(|e| format!("cannot open the database {url}: {e}"))?;
+            }
+        }
+        Ok(server)
+    }
+
+    /// The server process's memory, when it runs in its own process.
+    pub fn child_pid(&self) -> Option<u32> {
+        self.child.as_ref().map(std::process::Child::id)
     }
 
     pub async fn add_people(&self, people: &[Person]) -> Result<(), String> {
         for chunk in people.chunks(5_000) {
-            self.state
-                .store
+            self.store
                 .put_people(chunk)
                 .await
                 .map_err(|e| format!("cannot load the register: {e}"))?;
@@ -189,8 +215,7 @@ impl Server {
             active: true,
             created_at: self.clock.now(),
         };
-        self.state
-            .store
+        self.store
             .add_staff(&account)
             .await
             .map_err(|e| format!("cannot add {username}: {e}"))?;
@@ -202,8 +227,7 @@ impl Server {
             .ca
             .issue_officer(username, KeyAlgorithm::EcdsaP256, validity)
             .map_err(|e| e.to_string())?;
-        self.state
-            .store
+        self.store
             .put_officer_credential(&OfficerCredential {
                 staff: account.id,
                 fingerprint: creds.sha256_fingerprint.clone(),
@@ -217,15 +241,185 @@ impl Server {
         Ok(Some(creds))
     }
 
-    /// Stops serving and waits for the workers to stop.
+    /// Stops serving and waits for the workers (or the server process) to stop.
     pub async fn stop(mut self) {
+        if let Some(mut child) = self.child.take() {
+            // Closing its stdin is the child's signal to shut down gracefully.
+            drop(child.stdin.take());
+            let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(serving) = self.serving.take() {
+            serving.abort();
             let _ = serving.await;
         }
     }
+}
+
+/// The services as the day needs them: the test CA as the only trust anchor, the pilot's
+/// rules, fresh secrets, and `sender` for SMS.
+fn server_state(
+    store: Arc<dyn Store>,
+    clock: Arc<RunningClock>,
+    ca_pem: &str,
+    sender: Arc<dyn kuelik_server::notify::Sender>,
+) -> Result<AppState, String> {
+    let mut secrets = [0u8; 32];
+    getrandom(&mut secrets)?;
+    let mut config = Config::new(Secrets {
+        otp_key: secrets,
+        gateway_key: b"kuelik load gateway key".to_vec(),
+        audit_key: kuelik_trust::ServerKey::generate(),
+    });
+    config.trust = Some(
+        TrustStore::new(ca_pem, kuelik_trust::RevocationList::new()).map_err(|e| e.to_string())?,
+    );
+    let rules = RuleBook::builtin().map_err(|e| e.to_string())?;
+    let mut state = kuelik_server::app_state(store, clock, rules, config);
+    // Nothing else holds the services yet: swap the SMS sender before serving.
+    let services = Arc::get_mut(&mut state.0)
+        .ok_or("the services are already shared; cannot replace the SMS sender")?;
+    services.sender = sender;
+    Ok(state)
+}
+
+/// Starts `exe serve-child` and reads the address it serves on from its first line.
+fn spawn_child(
+    exe: &std::path::Path,
+    database_url: &str,
+    ca_file: &std::path::Path,
+    sms_url: &str,
+) -> Result<(std::process::Child, String), String> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(exe)
+        .arg("serve-child")
+        .arg("--database-url")
+        .arg(database_url)
+        .arg("--ca")
+        .arg(ca_file)
+        .arg("--sms-url")
+        .arg(sms_url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or("the server process has no stdout")?;
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| format!("the server process said nothing: {e}"))?;
+    match line.trim().strip_prefix("serving ") {
+        Some(base) => Ok((child, base.to_string())),
+        None => {
+            let _ = child.kill();
+            Err(format!("the server process did not start: {line:?}"))
+        }
+    }
+}
+
+/// One SMS as the child posts it to the harness.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Sms {
+    to: String,
+    text: String,
+}
+
+/// The harness's end of the child's SMS: `POST /sms` into the [`CodeBook`].
+async fn sms_receiver(
+    codes: Arc<CodeBook>,
+) -> Result<(String, tokio::task::JoinHandle<()>), String> {
+    use kuelik_server::notify::Sender;
+    let app = axum::Router::new().route(
+        "/sms",
+        axum::routing::post(move |axum::Json(sms): axum::Json<Sms>| {
+            let codes = codes.clone();
+            async move {
+                let _ = codes.send_sms(&sms.to, &sms.text).await;
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot listen on loopback: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((format!("http://{addr}/sms"), task))
+}
+
+/// The child's SMS sender: an HTTP POST to the harness, as a real SMS gateway is called.
+struct HttpSms {
+    client: reqwest::Client,
+    url: String,
+}
+
+#[async_trait::async_trait]
+impl kuelik_server::notify::Sender for HttpSms {
+    async fn send_sms(&self, to: &str, text: &str) -> Result<(), String> {
+        let sms = Sms {
+            to: to.to_string(),
+            text: text.to_string(),
+        };
+        let r = self
+            .client
+            .post(&self.url)
+            .json(&sms)
+            .send()
+            .await
+            .map_err(|e| format!("SMS gateway unreachable: {e}"))?;
+        if r.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("SMS gateway answered {}", r.status()))
+        }
+    }
+}
+
+/// `kuelik-loadtest serve-child`: the server alone in this process, on a database the
+/// harness prepared. Prints `serving http://ADDR` once listening; stops when stdin closes.
+pub async fn serve_child(
+    database_url: &str,
+    ca_file: &std::path::Path,
+    sms_url: &str,
+) -> Result<(), String> {
+    use std::io::Write;
+    let store = kuelik_store::open(database_url)
+        .await
+        .map_err(|e| format!("cannot open the database {database_url}: {e}"))?;
+    let ca_pem = std::fs::read_to_string(ca_file)
+        .map_err(|e| format!("cannot read {}: {e}", ca_file.display()))?;
+    let start: Timestamp = DAY_STARTS.parse().map_err(|e| format!("{e}"))?;
+    let clock = Arc::new(RunningClock::new(start));
+    let sender = Arc::new(HttpSms {
+        client: reqwest::Client::new(),
+        url: sms_url.to_string(),
+    });
+    let state = server_state(store, clock, &ca_pem, sender)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot listen on loopback: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout();
+    writeln!(out, "serving http://{addr}")
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot tell the harness the address: {e}"))?;
+    let stdin_closed = async {
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut sink = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+        })
+        .await;
+    };
+    kuelik_server::serve(state, listener, stdin_closed)
+        .await
+        .map_err(|e| format!("the server stopped: {e}"))
 }
 
 fn getrandom(buf: &mut [u8]) -> Result<(), String> {

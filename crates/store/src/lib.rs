@@ -240,6 +240,9 @@ pub struct RuleActivation {
     pub activated_at: Timestamp,
 }
 
+/// At most this many other applications are named as having the same photo.
+pub const SAME_PHOTO_LIMIT: usize = 20;
+
 /// Everything one request changes, written atomically by [`Store::commit`].
 #[derive(Debug, Clone, Default)]
 pub struct Changes {
@@ -628,7 +631,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<StoredApplication>>;
     async fn blob(&self, digest: &Sha256Digest) -> StoreResult<Option<Blob>>;
     async fn image_check(&self, digest: &Sha256Digest) -> StoreResult<Option<ImageCheck>>;
-    /// Applications of people other than `excluding` whose photo has this perceptual hash.
+    /// Applications of people other than `excluding` whose photo has this perceptual hash:
+    /// at most [`SAME_PHOTO_LIMIT`], oldest first, from at most 64 matching photos.
     async fn applications_with_photo_hash(
         &self,
         perceptual_hash: u64,

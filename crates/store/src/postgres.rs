@@ -39,6 +39,7 @@ use crate::{
     OfficerCredential, OtpChallenge, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus,
     PaymentTotals, QueueFilter, ReportPeriod, RuleActivation, Session, SignatureCheck,
     StaffAccount, Store, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
+    SAME_PHOTO_LIMIT,
 };
 
 /// People per `INSERT … SELECT FROM UNNEST(…)` statement.
@@ -943,19 +944,33 @@ impl Store for PostgresStore {
         perceptual_hash: u64,
         excluding: &Iin,
     ) -> StoreResult<Vec<ApplicationId>> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT a.id::text FROM applications a \
-             JOIN image_checks c ON c.digest = a.data ->> 'photo' \
-             WHERE c.perceptual_hash = $1 AND a.applicant <> $2 \
-             ORDER BY a.created_at LIMIT 20",
+        // Two indexed steps (the photos with this hash, then the applications with each
+        // photo), each bounded: a flag needs a few examples, not every match.
+        let digests: Vec<String> = sqlx::query_scalar(
+            "SELECT digest FROM image_checks WHERE perceptual_hash = $1 LIMIT 64",
         )
         .bind(format!("{perceptual_hash:016x}"))
-        .bind(excluding.to_string())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        ids.iter()
-            .map(|id| {
+        let mut found: Vec<(i64, String)> = Vec::new();
+        for digest in digests {
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT created_at, id::text FROM applications \
+                 WHERE data ->> 'photo' = $1 AND applicant <> $2 LIMIT 20",
+            )
+            .bind(digest)
+            .bind(excluding.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+            found.extend(rows);
+        }
+        found.sort();
+        found
+            .iter()
+            .take(SAME_PHOTO_LIMIT)
+            .map(|(_, id)| {
                 id.parse::<Uuid>()
                     .map(ApplicationId)
                     .map_err(|_| StoreError::Corrupt(format!("application id {id:?}")))

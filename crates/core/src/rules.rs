@@ -209,6 +209,8 @@ pub enum RuleSetError {
     MissingDuty(DocumentKind),
     #[error("no rule set named {0:?}")]
     UnknownRuleSet(String),
+    #[error("{from} has passed (today is {today}): decisions already made keep their rules")]
+    ActivationInPast { from: Date, today: Date },
     #[error("rule set {version} ends on {until}: it cannot take effect from {from}")]
     ActivationAfterPeriod {
         version: String,
@@ -229,6 +231,7 @@ impl RuleSetError {
             RuleSetError::NoReasons => "no_reasons",
             RuleSetError::MissingDuty(_) => "missing_duty",
             RuleSetError::UnknownRuleSet(_) => "unknown_rule_set",
+            RuleSetError::ActivationInPast { .. } => "activation_in_past",
             RuleSetError::ActivationAfterPeriod { .. } => "activation_after_period",
         }
     }
@@ -350,6 +353,17 @@ impl RuleBook {
         }
         self.enabled.insert(version.to_string(), Some(from));
         Ok(())
+    }
+
+    /// Whether an administrator may activate `version` from `from`, asked on `today`: not
+    /// from a day that has passed (decisions made on it were made under its rules), and not
+    /// after the set ends. Stored activations are re-applied with [`RuleBook::activate`], which
+    /// does not look at today.
+    pub fn may_activate(&self, version: &str, from: Date, today: Date) -> Result<(), RuleSetError> {
+        if from < today {
+            return Err(RuleSetError::ActivationInPast { from, today });
+        }
+        self.clone().activate(version, from)
     }
 
     /// Switches a set off (it stays known, e.g. for reading old decisions).

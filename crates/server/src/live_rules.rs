@@ -10,7 +10,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use kuelik_core::rules::{RuleBook, RuleSetError};
+use kuelik_core::rules::RuleBook;
 use kuelik_store::RuleActivation;
 
 /// How often an instance re-reads the activations.
@@ -49,12 +49,6 @@ impl LiveRules {
             }
         }
         book
-    }
-
-    /// Checks one more activation against the book in force, without changing anything.
-    pub fn check(&self, version: &str, from: jiff::civil::Date) -> Result<(), RuleSetError> {
-        let mut book = (*self.current()).clone();
-        book.activate(version, from)
     }
 
     pub fn replace(&self, book: RuleBook) {

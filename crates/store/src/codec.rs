@@ -848,19 +848,20 @@ pub(crate) fn contact_row(c: &ContactDetails) -> ContactRow {
     )
 }
 
-pub(crate) fn contact(row: ContactRow) -> StoreResult<ContactDetails> {
-    let (iin, phone, language, at) = row;
+pub(crate) fn contact<R: RowExt>(row: &R) -> StoreResult<ContactDetails> {
     Ok(ContactDetails {
-        iin: iin.parse().map_err(|e| corrupt("contact iin", e))?,
-        phone: phone
+        iin: row.text("iin")?.parse().map_err(|e| corrupt("iin", e))?,
+        phone: row
+            .opt_text("phone")?
             .map(|p| kuelik_core::register::Phone::parse(&p))
             .transpose()
-            .map_err(|e| corrupt("contact phone", e))?,
-        language: language
+            .map_err(|e| corrupt("phone", e))?,
+        language: row
+            .opt_text("language")?
             .map(|l| l.parse::<kuelik_core::lang::Lang>())
             .transpose()
-            .map_err(|e| corrupt("contact language", e))?,
-        updated_at: timestamp("contact updated_at", at)?,
+            .map_err(|e| corrupt("language", e))?,
+        updated_at: row.ts("updated_at")?,
     })
 }
 
@@ -874,16 +875,16 @@ pub(crate) fn rule_activation_row(a: &RuleActivation) -> RuleActivationRow {
     )
 }
 
-pub(crate) fn rule_activation(row: RuleActivationRow) -> StoreResult<RuleActivation> {
-    let (id, version, from, by, at) = row;
+pub(crate) fn rule_activation<R: RowExt>(row: &R) -> StoreResult<RuleActivation> {
     Ok(RuleActivation {
-        id,
-        version,
-        active_from: from
+        id: row.uuid("id")?,
+        version: row.text("version")?,
+        active_from: row
+            .text("active_from")?
             .parse()
-            .map_err(|e| corrupt("rule activation date", e))?,
-        activated_by: kuelik_core::lifecycle::StaffId(by),
-        activated_at: timestamp("rule activation at", at)?,
+            .map_err(|e| corrupt("active_from", e))?,
+        activated_by: kuelik_core::lifecycle::StaffId(row.uuid("activated_by")?),
+        activated_at: row.ts("activated_at")?,
     })
 }
 

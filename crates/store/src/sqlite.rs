@@ -1307,33 +1307,26 @@ impl Store for SqliteStore {
     }
 
     async fn contact_details(&self, iin: &Iin) -> StoreResult<Option<ContactDetails>> {
-        let row: Option<codec::ContactRow> = sqlx::query_as(
-            "SELECT iin, phone, language, updated_at FROM contact_details WHERE iin = ?",
-        )
-        .bind(iin.to_string())
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(db_err)?;
-        row.map(codec::contact).transpose()
+        sqlx::query("SELECT iin, phone, language, updated_at FROM contact_details WHERE iin = ?")
+            .bind(iin.to_string())
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::contact(&r))
+            .transpose()
     }
 
     async fn rule_activations(&self) -> StoreResult<Vec<RuleActivation>> {
-        let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        sqlx::query(
             "SELECT id, version, active_from, activated_by, activated_at FROM rule_activations \
              ORDER BY activated_at, id",
         )
         .fetch_all(&self.readers)
         .await
-        .map_err(db_err)?;
-        rows.into_iter()
-            .map(|(aid, version, from, by, at)| {
-                let uuid = |s: &str| {
-                    Uuid::parse_str(s)
-                        .map_err(|e| StoreError::Corrupt(format!("rule activation id: {e}")))
-                };
-                codec::rule_activation((uuid(&aid)?, version, from, uuid(&by)?, at))
-            })
-            .collect()
+        .map_err(db_err)?
+        .iter()
+        .map(codec::rule_activation)
+        .collect()
     }
 
     async fn image_check(&self, digest: &Sha256Digest) -> StoreResult<Option<ImageCheck>> {

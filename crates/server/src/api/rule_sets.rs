@@ -107,8 +107,9 @@ pub async fn activate(
             ),
         )
     })?;
-    if from < today {
-        return Err(ApiError::new(
+    state.rules.current().may_activate(&version, from, today).map_err(|e| match e {
+        RuleSetError::UnknownRuleSet(_) => ApiError::not_found(),
+        RuleSetError::ActivationInPast { .. } => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "activation_in_past",
             t(
@@ -116,10 +117,7 @@ pub async fn activate(
                 "Нельзя ввести правила с прошедшей даты: принятые решения приняты по правилам своего дня. Выберите сегодняшнюю или более позднюю дату.",
                 "Rules cannot be brought in from a past date: decisions already made were made under the rules of their day. Choose today or a later date.",
             ),
-        ));
-    }
-    state.rules.check(&version, from).map_err(|e| match e {
-        RuleSetError::UnknownRuleSet(_) => ApiError::not_found(),
+        ),
         RuleSetError::ActivationAfterPeriod { until, .. } => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "activation_after_period",

@@ -270,29 +270,30 @@ async fn insert_per_commit(scratch: &Scratch, secs: f64) -> Result<Rate, String>
     let fail = |e: sqlx::Error| format!("durability ceiling: {e}");
     match scratch {
         Scratch::SqliteDir(dir) => {
-            use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-            // The store's settings: WAL, synchronous=FULL (see kuelik-store's sqlite.rs).
-            let options = SqliteConnectOptions::new()
-                .filename(dir.join("scratch.db"))
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full);
-            let mut conn = sqlx::SqliteConnection::connect_with(&options)
-                .await
-                .map_err(fail)?;
-            sqlx::query("CREATE TABLE IF NOT EXISTS scratch (id INTEGER PRIMARY KEY, v BLOB)")
-                .execute(&mut conn)
-                .await
-                .map_err(fail)?;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                sqlx::query("INSERT INTO scratch (v) VALUES (?)")
-                    .bind(&payload)
-                    .execute(&mut conn)
-                    .await
-                    .map_err(fail)?;
-                micros.push(t.elapsed().as_micros() as u32);
-            }
+            // The store's driver and settings: rusqlite, WAL, synchronous=FULL (see
+            // kuelik-store's sqlite.rs), a prepared statement, one commit per INSERT.
+            let dir = dir.clone();
+            let lite = |e: rusqlite::Error| format!("durability ceiling: {e}");
+            micros = tokio::task::spawn_blocking(move || -> Result<Vec<u32>, String> {
+                let conn = rusqlite::Connection::open(dir.join("scratch.db")).map_err(lite)?;
+                conn.execute_batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     CREATE TABLE IF NOT EXISTS scratch (id INTEGER PRIMARY KEY, v BLOB)",
+                )
+                .map_err(lite)?;
+                let mut insert = conn
+                    .prepare("INSERT INTO scratch (v) VALUES (?)")
+                    .map_err(lite)?;
+                let mut micros = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    insert.execute([&payload]).map_err(lite)?;
+                    micros.push(t.elapsed().as_micros() as u32);
+                }
+                Ok(micros)
+            })
+            .await
+            .map_err(|e| format!("durability ceiling: {e}"))??;
         }
         Scratch::Postgres(url) => {
             let mut conn = sqlx::PgConnection::connect(url).await.map_err(fail)?;

@@ -359,6 +359,77 @@ impl RowExt for sqlx::sqlite::SqliteRow {
     }
 }
 
+/// The embedded store's rows (rusqlite). JSON is parsed straight from SQLite's text, without
+/// a copy.
+impl RowExt for rusqlite::Row<'_> {
+    fn text(&self, column: &str) -> StoreResult<String> {
+        self.get(column).map_err(|e| corrupt(column, e))
+    }
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        self.get(column).map_err(|e| corrupt(column, e))
+    }
+    fn int(&self, column: &str) -> StoreResult<i64> {
+        self.get(column).map_err(|e| corrupt(column, e))
+    }
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+        self.get(column).map_err(|e| corrupt(column, e))
+    }
+    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
+        self.get(column).map_err(|e| corrupt(column, e))
+    }
+    fn uuid(&self, column: &str) -> StoreResult<Uuid> {
+        uuid_text(column, self.lite_str(column)?)
+    }
+    fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>> {
+        self.opt_text(column)?
+            .map(|t| uuid_text(column, &t))
+            .transpose()
+    }
+    fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
+        serde_json::from_str(self.lite_str(column)?).map_err(|e| corrupt(column, e))
+    }
+}
+
+trait LiteStr {
+    fn lite_str(&self, column: &str) -> StoreResult<&str>;
+}
+
+impl LiteStr for rusqlite::Row<'_> {
+    /// A text column borrowed from SQLite's row buffer.
+    fn lite_str(&self, column: &str) -> StoreResult<&str> {
+        self.get_ref(column)
+            .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
+            .map_err(|e| corrupt(column, e))
+    }
+}
+
+/// Maps a rusqlite error like [`db_err`] maps an sqlx one: a named unique violation becomes
+/// [`StoreError::Duplicate`] (or [`StoreError::Conflict`]), anything else
+/// [`StoreError::Database`].
+pub(crate) fn lite_err(error: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(e, Some(message)) = &error {
+        // SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY.
+        if matches!(e.extended_code, 2067 | 1555) {
+            let named = message
+                .strip_prefix(SQLITE_UNIQUE_PREFIX)
+                .and_then(|cols| UNIQUE_CONSTRAINTS.iter().find(|(_, lite, _)| *lite == cols));
+            return match named {
+                Some((_, _, Unique::Duplicate(name))) => StoreError::Duplicate(name),
+                Some((_, _, Unique::Conflict)) => StoreError::Conflict,
+                None => StoreError::Database(error.to_string()),
+            };
+        }
+    }
+    match error {
+        rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::InvalidColumnName(_)
+        | rusqlite::Error::InvalidColumnIndex(_)
+        | rusqlite::Error::IntegralValueOutOfRange(..) => StoreError::Corrupt(error.to_string()),
+        _ => StoreError::Database(error.to_string()),
+    }
+}
+
 impl RowExt for sqlx::postgres::PgRow {
     fn text(&self, column: &str) -> StoreResult<String> {
         get(self, column)

@@ -7,12 +7,18 @@
 //! Foreign keys are on, and every connection waits (busy timeout) rather than failing at once
 //! when another process holds the lock.
 //!
+//! **SQLite is called directly** (rusqlite), not through an async driver. An async SQLite
+//! driver runs each connection on a thread of its own and passes every statement and every
+//! row across threads; under load that cost more CPU in thread switches than SQLite spent
+//! executing (see docs/PERFORMANCE.md, "Peak day"). Here a whole job or a whole read runs
+//! on one thread, statements are prepared once per connection and cached.
+//!
 //! **Group commit.** An fsync per request would cap the service at a few hundred writes a
 //! second, so writes are batched instead of made weaker:
 //!
-//! - One writer task owns the only write connection. Every write — [`Store::commit`] and all
-//!   the small ones (sessions, OTPs, outbox leases, …) — is a *job* sent to it over a bounded
-//!   channel, with a oneshot channel for its answer.
+//! - One writer thread owns the only write connection. Every write — [`Store::commit`] and
+//!   all the small ones (sessions, OTPs, outbox leases, …) — is a *job* sent to it over a
+//!   bounded channel, with a oneshot channel for its answer.
 //! - The writer takes the first job and whatever else is already queued (up to
 //!   [`MAX_BATCH`]), runs `BEGIN IMMEDIATE`, then each job inside its own `SAVEPOINT`. A job
 //!   that fails is rolled back to its savepoint and keeps its error; the other jobs of the
@@ -22,34 +28,40 @@
 //! - If `BEGIN`, a savepoint statement or `COMMIT` itself fails, the whole batch is rolled
 //!   back and every job in it gets an error: no caller is ever told `Ok` for a write that is
 //!   not on disk.
-//! - A job runs on the writer task, not on the caller's: a caller that gives up waiting
-//!   (a dropped HTTP request) cannot leave a transaction half-done.
+//! - A job runs on the writer thread, not on the caller's task: a caller that gives up
+//!   waiting (a dropped HTTP request) cannot leave a transaction half-done.
 //!
 //! Values are encoded (JSON, digests checked) on the caller's task before the job is sent, so
 //! the writer only binds and executes.
 //!
-//! **Reads** use a separate pool of read-only connections. In WAL mode readers never block
-//! the writer nor wait for it, and they see every transaction committed before they start.
+//! **Reads** use separate read-only connections, kept in a small pool (one is opened when
+//! none is free). In WAL mode readers never block the writer nor wait for it, and they see
+//! every transaction committed before they start. A *lookup* — by key or index, bounded by
+//! a key or a `LIMIT` — runs on the calling task: it takes microseconds from the page cache,
+//! less than handing it to another thread would cost. A *scan* (reports, counts over whole
+//! tables, maintenance lists, backups) runs on Tokio's blocking pool so it never holds up
+//! the async workers.
 //!
-//! **Bulk loads.** [`Store::put_people`] sends jobs of [`PEOPLE_PER_JOB`] people, each written
-//! with multi-row `INSERT … ON CONFLICT (iin) DO UPDATE` statements of
-//! [`PEOPLE_PER_STATEMENT`] rows, and encodes the next job while the writer runs the previous
-//! one. A load is not one transaction: each job commits on its own (and other writes go on
-//! between them); re-running a failed load is safe, as it is an upsert.
+//! **Bulk loads.** [`Store::put_people`] sends jobs of [`PEOPLE_PER_JOB`] people, each an
+//! `INSERT … ON CONFLICT (iin) DO UPDATE` per person with one prepared statement, and encodes
+//! the next job while the writer runs the previous one. A load is not one transaction: each
+//! job commits on its own (and other writes go on between them); re-running a failed load is
+//! safe, as it is an upsert.
+//!
+//! Migrations are sqlx's (`migrations/sqlite`, the `_sqlx_migrations` table), run on a
+//! connection of their own before the store opens its connections.
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, Params, Row};
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Connection, QueryBuilder, Sqlite};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::Connection as _;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -59,7 +71,7 @@ use kuelik_core::lifecycle::{ApplicationId, ApplicationState, Event, StaffId};
 use kuelik_core::register::Person;
 use kuelik_core::ticket::TicketNumber;
 
-use crate::codec::{self, db_err, limit, micros, AppRow, ChangeRows, PersonRow};
+use crate::codec::{self, limit, lite_err, micros, AppRow, ChangeRows, PersonRow};
 use crate::{
     ActivityReport, ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry,
     ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord, ImageCheck, Notice,
@@ -75,21 +87,20 @@ pub const MAX_BATCH: usize = 64;
 const QUEUE: usize = 1024;
 /// People per job of [`Store::put_people`].
 pub const PEOPLE_PER_JOB: usize = 20_000;
-/// People per `INSERT` statement (3 parameters each, far below SQLite's 32766).
-pub const PEOPLE_PER_STATEMENT: usize = 500;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-const READERS: u32 = 4;
-
-type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
+/// Idle read connections kept open; more are opened when needed and closed when returned.
+const IDLE_READERS: usize = 8;
+/// Prepared statements each connection keeps (the store has fewer distinct statements).
+const STATEMENT_CACHE: usize = 128;
 
 /// The SQLite implementation of [`Store`]. See the module documentation for its design.
 ///
-/// Clones share the writer task and the readers; the writer stops when the last clone is
+/// Clones share the writer thread and the readers; the writer stops when the last clone is
 /// dropped.
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: mpsc::Sender<Box<dyn Job>>,
-    readers: SqlitePool,
+    readers: Arc<Readers>,
     path: PathBuf,
     vault: crate::BlobVault,
 }
@@ -100,6 +111,67 @@ impl std::fmt::Debug for SqliteStore {
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
+}
+
+/// Read-only connections to the database file.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    fn open(&self) -> StoreResult<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::Open(format!("{}: {e}", self.path.display())))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(lite_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
+    }
+
+    fn with<T>(&self, read: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let taken = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match taken {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let result = read(&conn);
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+}
+
+/// Opens the write connection with the store's settings.
+fn open_writer(path: &Path) -> StoreResult<Connection> {
+    let open_err = |e: rusqlite::Error| StoreError::Open(format!("{}: {e}", path.display()));
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(open_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+        .map_err(open_err)?;
+    // The journal mode is a property of the file; check that it took.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(open_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Open(format!(
+            "{}: journal mode is {mode}, not wal",
+            path.display()
+        )));
+    }
+    Ok(conn)
 }
 
 impl SqliteStore {
@@ -114,12 +186,14 @@ impl SqliteStore {
         }
         let target = dest
             .to_str()
-            .ok_or_else(|| StoreError::Open(format!("{} is not a UTF-8 path", dest.display())))?;
-        sqlx::query("VACUUM INTO ?")
-            .bind(target)
-            .execute(&self.readers)
-            .await
-            .map_err(db_err)?;
+            .ok_or_else(|| StoreError::Open(format!("{} is not a UTF-8 path", dest.display())))?
+            .to_string();
+        self.scan(move |c| {
+            c.execute("VACUUM INTO ?", [target])
+                .map(|_| ())
+                .map_err(lite_err)
+        })
+        .await?;
         std::fs::metadata(dest)
             .map(|m| m.len())
             .map_err(|e| StoreError::Open(format!("{}: {e}", dest.display())))
@@ -128,72 +202,46 @@ impl SqliteStore {
     /// Checks that `path` is a sound kuelik database (SQLite integrity check, migrations
     /// table present) without changing it: what `kuelik restore` checks before using it.
     pub async fn check_backup(path: &Path) -> StoreResult<()> {
-        let options = SqliteConnectOptions::new().filename(path).read_only(true);
-        let mut conn = SqliteConnection::connect_with(&options)
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || check_backup_file(&path))
             .await
-            .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
-        let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_one(&mut conn)
-            .await
-            .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
-        if integrity != "ok" {
-            return Err(StoreError::Corrupt(format!(
-                "{}: {integrity}",
-                path.display()
-            )));
-        }
-        let migrations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
-            .fetch_one(&mut conn)
-            .await
-            .map_err(|_| {
-                StoreError::Open(format!("{} is not a kuelik database", path.display()))
-            })?;
-        if migrations == 0 {
-            return Err(StoreError::Open(format!(
-                "{} has no kuelik schema",
-                path.display()
-            )));
-        }
-        Ok(())
+            .map_err(|e| StoreError::Database(format!("the backup check panicked: {e}")))?
     }
 
     /// Opens (creating if missing) the database at `path`, applies the migrations that are
-    /// not applied yet and starts the writer task. Must be called inside a Tokio runtime.
+    /// not applied yet and starts the writer thread. Must be called inside a Tokio runtime.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
         let open_err = |e: sqlx::Error| StoreError::Open(format!("{}: {e}", path.display()));
-        let base = SqliteConnectOptions::new()
+        let options = SqliteConnectOptions::new()
             .filename(path)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let write_options = base
-            .clone()
+            .busy_timeout(BUSY_TIMEOUT)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full);
-        let mut conn = SqliteConnection::connect_with(&write_options)
+        let mut conn = SqliteConnection::connect_with(&options)
             .await
             .map_err(open_err)?;
         migrate(&mut conn)
             .await
             .map_err(|e| StoreError::Open(format!("{}: migrations: {e}", path.display())))?;
-        // The journal mode is a property of the file; check that it took.
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&mut conn)
+        conn.close().await.map_err(open_err)?;
+
+        let writer_path = path.to_path_buf();
+        let conn = tokio::task::spawn_blocking(move || open_writer(&writer_path))
             .await
-            .map_err(open_err)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Open(format!(
-                "{}: journal mode is {mode}, not wal",
-                path.display()
-            )));
-        }
-        let readers = SqlitePoolOptions::new()
-            .max_connections(READERS)
-            .connect_with(base.read_only(true))
-            .await
-            .map_err(open_err)?;
+            .map_err(|e| StoreError::Open(format!("opening the writer panicked: {e}")))??;
         let (writer, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(run_writer(conn, jobs));
+        std::thread::Builder::new()
+            .name("kuelik-sqlite-writer".into())
+            .spawn(move || run_writer(conn, jobs))
+            .map_err(|e| StoreError::Open(format!("cannot start the writer thread: {e}")))?;
+        let readers = Arc::new(Readers {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+        });
+        // Fail at open, not at the first read, if the file cannot be read.
+        readers.with(|_| Ok(()))?;
         Ok(SqliteStore {
             writer,
             readers,
@@ -216,47 +264,39 @@ impl SqliteStore {
     /// The write connection's settings as SQLite reports them (for diagnostics and tests).
     pub async fn writer_settings(&self) -> StoreResult<WriterSettings> {
         self.write(|conn| {
-            Box::pin(async move {
-                let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                let foreign_keys: bool = sqlx::query_scalar("PRAGMA foreign_keys")
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                let busy_timeout_ms: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                Ok(WriterSettings {
-                    journal_mode,
-                    synchronous: match synchronous {
-                        0 => "off",
-                        1 => "normal",
-                        2 => "full",
-                        3 => "extra",
-                        _ => "unknown",
-                    },
-                    foreign_keys,
-                    busy_timeout_ms,
-                })
+            let pragma = |name: &str| -> StoreResult<rusqlite::types::Value> {
+                conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                    .map_err(lite_err)
+            };
+            let journal_mode = match pragma("journal_mode")? {
+                Value::Text(t) => t,
+                other => format!("{other:?}"),
+            };
+            let int = |v: Value| match v {
+                Value::Integer(i) => i,
+                _ => -1,
+            };
+            Ok(WriterSettings {
+                journal_mode,
+                synchronous: match int(pragma("synchronous")?) {
+                    0 => "off",
+                    1 => "normal",
+                    2 => "full",
+                    3 => "extra",
+                    _ => "unknown",
+                },
+                foreign_keys: int(pragma("foreign_keys")?) == 1,
+                busy_timeout_ms: int(pragma("busy_timeout")?),
             })
         })
         .await
     }
 
-    /// Queues a job for the writer; the returned future resolves once its batch committed.
+    /// Queues a job for the writer; the returned receiver answers once its batch committed.
     async fn submit<T, F>(&self, work: F) -> StoreResult<oneshot::Receiver<StoreResult<T>>>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
-            + Send
-            + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         self.writer
@@ -269,20 +309,65 @@ impl SqliteStore {
     async fn write<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
-            + Send
-            + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let answer = self.submit(work).await?;
         answer.await.map_err(|_| writer_gone())?
     }
+
+    /// A lookup, on the calling task (see the module documentation).
+    fn lookup<T>(&self, read: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        self.readers.with(read)
+    }
+
+    /// A scan, on Tokio's blocking pool.
+    async fn scan<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || readers.with(read))
+            .await
+            .map_err(|e| StoreError::Database(format!("a database read panicked: {e}")))?
+    }
+}
+
+fn check_backup_file(path: &Path) -> StoreResult<()> {
+    let open_err = |e: rusqlite::Error| StoreError::Open(format!("{}: {e}", path.display()));
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(open_err)?;
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(open_err)?;
+    if integrity != "ok" {
+        return Err(StoreError::Corrupt(format!(
+            "{}: {integrity}",
+            path.display()
+        )));
+    }
+    let migrations: i64 = conn
+        .query_row("SELECT COUNT(*) FROM _sqlx_migrations", [], |r| r.get(0))
+        .map_err(|_| StoreError::Open(format!("{} is not a kuelik database", path.display())))?;
+    if migrations == 0 {
+        return Err(StoreError::Open(format!(
+            "{} has no kuelik schema",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Boxed so that the future of [`SqliteStore::open`] is `Send` for every lifetime (the
 /// generic `Migrator::run` otherwise defeats the compiler's proof).
-fn migrate(conn: &mut SqliteConnection) -> BoxFuture<'_, Result<(), MigrateError>> {
+fn migrate(
+    conn: &mut SqliteConnection,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), MigrateError>> + Send + '_>> {
     Box::pin(MIGRATOR.run_direct(conn))
 }
 
@@ -298,17 +383,69 @@ pub struct WriterSettings {
 }
 
 fn writer_gone() -> StoreError {
-    StoreError::Database("the SQLite writer task has stopped".into())
+    StoreError::Database("the SQLite writer has stopped".into())
+}
+
+// ---------------------------------------------------------------------------------------
+// Statements
+// ---------------------------------------------------------------------------------------
+
+/// Runs a statement (prepared once per connection); the number of rows it changed.
+fn execute(conn: &Connection, sql: &str, params: impl Params) -> StoreResult<usize> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute(params))
+        .map_err(lite_err)
+}
+
+/// The first row a query returns, decoded, or `None`.
+fn query_opt<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    decode: impl FnOnce(&Row<'_>) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let mut statement = conn.prepare_cached(sql).map_err(lite_err)?;
+    let mut rows = statement.query(params).map_err(lite_err)?;
+    match rows.next().map_err(lite_err)? {
+        Some(row) => decode(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Every row a query returns, decoded.
+fn query_all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    decode: impl Fn(&Row<'_>) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut statement = conn.prepare_cached(sql).map_err(lite_err)?;
+    let mut rows = statement.query(params).map_err(lite_err)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(lite_err)? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+/// A column by position (aggregates and tuples).
+fn col<T: rusqlite::types::FromSql>(row: &Row<'_>, i: usize) -> StoreResult<T> {
+    row.get(i).map_err(lite_err)
+}
+
+fn count_of(conn: &Connection, sql: &str, params: impl Params) -> StoreResult<u64> {
+    let n: i64 = query_opt(conn, sql, params, |r| col(r, 0))?.unwrap_or(0);
+    count(n)
 }
 
 // ---------------------------------------------------------------------------------------
 // The writer
 // ---------------------------------------------------------------------------------------
 
-/// A write waiting for the writer task.
+/// A write waiting for the writer thread.
 trait Job: Send {
     /// Runs the job's statements (inside its savepoint).
-    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Box<dyn Ran>>;
+    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Ran>;
     /// Answers a job that was never run because its batch failed first.
     fn fail(self: Box<Self>, error: StoreError);
 }
@@ -328,14 +465,12 @@ struct Op<T, F> {
 impl<T, F> Job for Op<T, F>
 where
     T: Send + 'static,
-    F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+    F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
 {
-    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Box<dyn Ran>> {
+    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Ran> {
         let Op { work, reply } = *self;
-        Box::pin(async move {
-            let result = work(conn).await;
-            Box::new(Answer { result, reply }) as Box<dyn Ran>
-        })
+        let result = work(conn);
+        Box::new(Answer { result, reply })
     }
 
     fn fail(self: Box<Self>, error: StoreError) {
@@ -369,32 +504,28 @@ fn not_committed(e: &StoreError) -> StoreError {
     StoreError::Database(format!("the transaction was rolled back: {e}"))
 }
 
-async fn run_writer(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
+/// The writer thread: batches until every sender is gone (the store was dropped).
+fn run_writer(conn: Connection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        run_batch(&mut conn, batch.drain(..)).await;
+    while let Some(first) = jobs.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&conn, batch.drain(..));
     }
-    // Every sender is gone: the store was dropped.
-    let _ = conn.close().await;
 }
 
-/// Runs one statement of the writer's own (`BEGIN`, `SAVEPOINT`, …). Boxed: it keeps the
-/// writer's future provably `Send`.
-fn exec<'c>(conn: &'c mut SqliteConnection, sql: &'static str) -> BoxFuture<'c, StoreResult<()>> {
-    Box::pin(async move {
-        sqlx::query(sql)
-            .execute(&mut *conn)
-            .await
-            .map(|_| ())
-            .map_err(db_err)
-    })
+/// Runs one statement of the writer's own (`BEGIN`, `SAVEPOINT`, …).
+fn exec(conn: &Connection, sql: &str) -> StoreResult<()> {
+    execute(conn, sql, []).map(|_| ())
 }
 
-async fn run_batch(
-    conn: &mut SqliteConnection,
-    batch: impl ExactSizeIterator<Item = Box<dyn Job>> + Send,
-) {
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
+fn run_batch(conn: &Connection, batch: impl ExactSizeIterator<Item = Box<dyn Job>>) {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         for job in batch {
             job.fail(not_committed(&e));
         }
@@ -407,19 +538,19 @@ async fn run_batch(
             job.fail(not_committed(e));
             continue;
         }
-        if let Err(e) = exec(conn, "SAVEPOINT job").await {
+        if let Err(e) = exec(conn, "SAVEPOINT job") {
             job.fail(not_committed(&e));
             broken = Some(e);
             continue;
         }
-        let done = job.run(conn).await;
+        let done = job.run(conn);
         let end = if done.succeeded() {
-            exec(conn, "RELEASE SAVEPOINT job").await
+            exec(conn, "RELEASE SAVEPOINT job")
         } else {
             // Undo this job only. If SQLite already rolled the whole transaction back (it
             // does on I/O errors or a full disk), the savepoint is gone and so is the batch.
-            match exec(conn, "ROLLBACK TO SAVEPOINT job").await {
-                Ok(()) => exec(conn, "RELEASE SAVEPOINT job").await,
+            match exec(conn, "ROLLBACK TO SAVEPOINT job") {
+                Ok(()) => exec(conn, "RELEASE SAVEPOINT job"),
                 Err(e) => Err(e),
             }
         };
@@ -430,11 +561,11 @@ async fn run_batch(
     }
     let outcome = match broken {
         Some(e) => Err(e),
-        None => exec(conn, "COMMIT").await,
+        None => exec(conn, "COMMIT"),
     };
     if outcome.is_err() {
         // Best effort: the transaction may already be gone.
-        let _ = exec(conn, "ROLLBACK").await;
+        let _ = exec(conn, "ROLLBACK");
     }
     for done in ran {
         done.answer(outcome.as_ref().map(|_| ()));
@@ -453,67 +584,65 @@ fn opt_id(u: Option<Uuid>) -> Option<String> {
     u.map(id)
 }
 
-async fn upsert_people(conn: &mut SqliteConnection, rows: Vec<PersonRow>) -> StoreResult<u64> {
-    for chunk in rows.chunks(PEOPLE_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO people (iin, region, data) ");
-        q.push_values(chunk, |mut b, p| {
-            b.push_bind(p.iin.as_str())
-                .push_bind(p.region.as_str())
-                .push_bind(p.data.as_str());
-        });
-        q.push(" ON CONFLICT (iin) DO UPDATE SET region = excluded.region, data = excluded.data");
-        q.build().execute(&mut *conn).await.map_err(db_err)?;
+fn upsert_people(conn: &Connection, rows: Vec<PersonRow>) -> StoreResult<u64> {
+    for p in &rows {
+        execute(
+            conn,
+            "INSERT INTO people (iin, region, data) VALUES (?, ?, ?) \
+             ON CONFLICT (iin) DO UPDATE SET region = excluded.region, data = excluded.data",
+            params![p.iin, p.region, p.data],
+        )?;
     }
     Ok(rows.len() as u64)
 }
 
-async fn write_application(conn: &mut SqliteConnection, a: &AppRow) -> StoreResult<()> {
+fn write_application(conn: &Connection, a: &AppRow) -> StoreResult<()> {
     match a.expected_version {
         None => {
-            sqlx::query(
+            execute(
+                conn,
                 "INSERT INTO applications (id, applicant, region, registration_point, state, \
                  ticket, due_date, submitted_at, taken_at, reviewer, created_at, version, data) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-            )
-            .bind(id(a.id))
-            .bind(&a.applicant)
-            .bind(&a.region)
-            .bind(&a.registration_point)
-            .bind(a.state)
-            .bind(&a.ticket)
-            .bind(&a.due_date)
-            .bind(a.submitted_at)
-            .bind(a.taken_at)
-            .bind(opt_id(a.reviewer))
-            .bind(a.created_at)
-            .bind(&a.data)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+                params![
+                    id(a.id),
+                    a.applicant,
+                    a.region,
+                    a.registration_point,
+                    a.state,
+                    a.ticket,
+                    a.due_date,
+                    a.submitted_at,
+                    a.taken_at,
+                    opt_id(a.reviewer),
+                    a.created_at,
+                    a.data,
+                ],
+            )?;
         }
         Some(expected) => {
-            let done = sqlx::query(
+            let done = execute(
+                conn,
                 "UPDATE applications SET applicant = ?, region = ?, registration_point = ?, \
                  state = ?, ticket = ?, due_date = ?, submitted_at = ?, taken_at = ?, \
                  reviewer = ?, data = ?, version = version + 1 \
                  WHERE id = ? AND version = ?",
-            )
-            .bind(&a.applicant)
-            .bind(&a.region)
-            .bind(&a.registration_point)
-            .bind(a.state)
-            .bind(&a.ticket)
-            .bind(&a.due_date)
-            .bind(a.submitted_at)
-            .bind(a.taken_at)
-            .bind(opt_id(a.reviewer))
-            .bind(&a.data)
-            .bind(id(a.id))
-            .bind(expected)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            if done.rows_affected() != 1 {
+                params![
+                    a.applicant,
+                    a.region,
+                    a.registration_point,
+                    a.state,
+                    a.ticket,
+                    a.due_date,
+                    a.submitted_at,
+                    a.taken_at,
+                    opt_id(a.reviewer),
+                    a.data,
+                    id(a.id),
+                    expected,
+                ],
+            )?;
+            if done != 1 {
                 return Err(StoreError::Conflict);
             }
         }
@@ -521,196 +650,169 @@ async fn write_application(conn: &mut SqliteConnection, a: &AppRow) -> StoreResu
     Ok(())
 }
 
-async fn commit_changes(conn: &mut SqliteConnection, c: ChangeRows) -> StoreResult<()> {
+fn commit_changes(conn: &Connection, c: ChangeRows) -> StoreResult<()> {
     if let Some(a) = &c.application {
-        write_application(conn, a).await?;
+        write_application(conn, a)?;
     }
     for e in &c.events {
-        sqlx::query(
+        execute(
+            conn,
             "INSERT INTO events (application_id, kind, from_state, to_state, actor_role, \
              actor_staff, at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id(e.application_id))
-        .bind(e.kind)
-        .bind(e.from_state)
-        .bind(e.to_state)
-        .bind(e.actor_role)
-        .bind(opt_id(e.actor_staff))
-        .bind(e.at)
-        .bind(&e.data)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+            params![
+                id(e.application_id),
+                e.kind,
+                e.from_state,
+                e.to_state,
+                e.actor_role,
+                opt_id(e.actor_staff),
+                e.at,
+                e.data,
+            ],
+        )?;
     }
     for b in &c.blobs {
-        sqlx::query(
+        execute(
+            conn,
             "INSERT INTO blobs (digest, content_type, size, bytes, created_at) \
              VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING",
-        )
-        .bind(&b.digest)
-        .bind(&b.content_type)
-        .bind(b.size)
-        .bind(&b.bytes)
-        .bind(b.created_at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+            params![b.digest, b.content_type, b.size, b.bytes, b.created_at],
+        )?;
     }
     for p in &c.payments {
-        sqlx::query(
+        execute(
+            conn,
             "INSERT INTO payments (id, application_id, payer, amount, status, \
              gateway_reference, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, \
              status = excluded.status, gateway_reference = excluded.gateway_reference, \
              updated_at = excluded.updated_at",
-        )
-        .bind(id(p.id))
-        .bind(id(p.application_id))
-        .bind(&p.payer)
-        .bind(p.amount)
-        .bind(p.status)
-        .bind(&p.gateway_reference)
-        .bind(p.created_at)
-        .bind(p.updated_at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+            params![
+                id(p.id),
+                id(p.application_id),
+                p.payer,
+                p.amount,
+                p.status,
+                p.gateway_reference,
+                p.created_at,
+                p.updated_at,
+            ],
+        )?;
     }
     for m in &c.outbox {
-        sqlx::query(
+        execute(
+            conn,
             "INSERT INTO outbox (id, topic, payload, created_at, attempts, next_attempt_at, \
              delivered_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id(m.id))
-        .bind(&m.topic)
-        .bind(&m.payload)
-        .bind(m.created_at)
-        .bind(m.attempts)
-        .bind(m.next_attempt_at)
-        .bind(m.delivered_at)
-        .bind(&m.last_error)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+            params![
+                id(m.id),
+                m.topic,
+                m.payload,
+                m.created_at,
+                m.attempts,
+                m.next_attempt_at,
+                m.delivered_at,
+                m.last_error,
+            ],
+        )?;
     }
     for a in &c.audit {
-        sqlx::query(
+        execute(
+            conn,
             "INSERT INTO audit_entries (id, at, actor_role, actor, action, target, details) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id(a.id))
-        .bind(a.at)
-        .bind(a.actor_role)
-        .bind(&a.actor)
-        .bind(&a.action)
-        .bind(&a.target)
-        .bind(&a.details)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+            params![
+                id(a.id),
+                a.at,
+                a.actor_role,
+                a.actor,
+                a.action,
+                a.target,
+                a.details
+            ],
+        )?;
     }
     for (digest, kind, verdict, phash, report, at) in &c.image_checks {
-        sqlx::query(
+        execute(
+            conn,
             "INSERT INTO image_checks (digest, kind, verdict, perceptual_hash, report, checked_at) \
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO UPDATE SET \
              kind = excluded.kind, verdict = excluded.verdict, perceptual_hash = excluded.perceptual_hash, \
              report = excluded.report, checked_at = excluded.checked_at",
-        )
-        .bind(digest)
-        .bind(kind)
-        .bind(verdict)
-        .bind(phash)
-        .bind(report)
-        .bind(at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+            params![digest, kind, verdict, phash, report, at],
+        )?;
     }
     for (iin, last_valid_day, sent_at) in &c.reminders {
-        sqlx::query("INSERT INTO reminders (iin, last_valid_day, sent_at) VALUES (?, ?, ?)")
-            .bind(iin)
-            .bind(last_valid_day)
-            .bind(sent_at)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+        execute(
+            conn,
+            "INSERT INTO reminders (iin, last_valid_day, sent_at) VALUES (?, ?, ?)",
+            params![iin, last_valid_day, sent_at],
+        )?;
     }
     if let Some(a) = &c.approval {
-        sqlx::query(
+        execute(
+            conn,
             "INSERT INTO approvals (application_id, officer, method, document, signature, \
              signed_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id(a.application_id))
-        .bind(id(a.officer))
-        .bind(a.method)
-        .bind(&a.document)
-        .bind(&a.signature)
-        .bind(a.signed_at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+            params![
+                id(a.application_id),
+                id(a.officer),
+                a.method,
+                a.document,
+                a.signature,
+                a.signed_at,
+            ],
+        )?;
     }
     for (iin, phone, language, at) in &c.contacts {
-        sqlx::query(
+        execute(
+            conn,
             "INSERT INTO contact_details (iin, phone, language, updated_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (iin) DO UPDATE SET phone = excluded.phone, \
              language = excluded.language, updated_at = excluded.updated_at",
-        )
-        .bind(iin)
-        .bind(phone)
-        .bind(language)
-        .bind(at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+            params![iin, phone, language, at],
+        )?;
     }
     for (aid, version, from, by, at) in &c.rule_activations {
-        sqlx::query(
+        execute(
+            conn,
             "INSERT INTO rule_activations (id, version, active_from, activated_by, activated_at) \
              VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(id(*aid))
-        .bind(version)
-        .bind(from)
-        .bind(id(*by))
-        .bind(at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+            params![id(*aid), version, from, id(*by), at],
+        )?;
     }
     for k in &c.signature_checks {
-        sqlx::query(
+        execute(
+            conn,
             "INSERT INTO signature_checks (id, application_id, at, outcome, code, detail) \
              VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id(k.id))
-        .bind(id(k.application_id))
-        .bind(k.at)
-        .bind(k.outcome)
-        .bind(&k.code)
-        .bind(&k.detail)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+            params![
+                id(k.id),
+                id(k.application_id),
+                k.at,
+                k.outcome,
+                k.code,
+                k.detail
+            ],
+        )?;
     }
     if let Some(r) = &c.idempotency {
-        sqlx::query(
+        execute(
+            conn,
             "INSERT INTO idempotency (scope, idempotency_key, request_digest, status, body, \
              created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&r.scope)
-        .bind(&r.key)
-        .bind(&r.request_digest)
-        .bind(r.status)
-        .bind(&r.body)
-        .bind(r.created_at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+            params![
+                r.scope,
+                r.key,
+                r.request_digest,
+                r.status,
+                r.body,
+                r.created_at
+            ],
+        )?;
     }
     Ok(())
 }
-
 /// Decision times per region for decisions in `[?1, ?2)`: how many approved and annulled,
 /// and the nearest-rank median and 90th percentile of submission → decision (µs), ranked by
 /// a window function so the database does the sorting.
@@ -749,13 +851,6 @@ const CHAIN_ROW_COLUMNS: &str = "e.seq AS e_seq, e.application_id AS e_applicati
 const CHAIN_ROW_JOINS: &str = "LEFT JOIN events e ON x.source = 'event' AND e.seq = x.source_pos \
     LEFT JOIN audit_entries a ON x.source = 'audit' AND a.pos = x.source_pos";
 
-fn decode_all<T>(
-    rows: Vec<SqliteRow>,
-    decode: impl Fn(&SqliteRow) -> StoreResult<T>,
-) -> StoreResult<Vec<T>> {
-    rows.iter().map(decode).collect()
-}
-
 fn count(n: i64) -> StoreResult<u64> {
     u64::try_from(n).map_err(|e| StoreError::Corrupt(format!("count: {e}")))
 }
@@ -773,9 +868,7 @@ impl Store for SqliteStore {
         for chunk in unique.chunks(PEOPLE_PER_JOB) {
             // Encode this chunk while the writer stores the previous one.
             let rows = codec::person_rows(chunk)?;
-            let next = self
-                .submit(move |conn| Box::pin(upsert_people(conn, rows)))
-                .await?;
+            let next = self.submit(move |conn| upsert_people(conn, rows)).await?;
             if let Some(previous) = pending.replace(next) {
                 written += previous.await.map_err(|_| writer_gone())??;
             }
@@ -787,97 +880,94 @@ impl Store for SqliteStore {
     }
 
     async fn person(&self, iin: &Iin) -> StoreResult<Option<Person>> {
-        sqlx::query("SELECT data FROM people WHERE iin = ?")
-            .bind(iin.to_string())
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(db_err)?
-            .map(|r| codec::person(&r))
-            .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT data FROM people WHERE iin = ?",
+                [iin.to_string()],
+                |r| codec::person(r),
+            )
+        })
     }
 
     async fn count_people(&self) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people")
-            .fetch_one(&self.readers)
+        self.scan(|c| count_of(c, "SELECT COUNT(*) FROM people", []))
             .await
-            .map_err(db_err)?;
-        count(n)
     }
 
     async fn add_staff(&self, staff: &StaffAccount) -> StoreResult<()> {
         let s = codec::staff_row(staff)?;
         self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO staff (id, username, role, region, point, active, created_at, \
-                     data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(id(s.id))
-                .bind(&s.username)
-                .bind(s.role)
-                .bind(&s.region)
-                .bind(&s.point)
-                .bind(s.active)
-                .bind(s.created_at)
-                .bind(&s.data)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                Ok(())
-            })
+            execute(
+                conn,
+                "INSERT INTO staff (id, username, role, region, point, active, created_at, \
+                 data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                params![
+                    id(s.id),
+                    s.username,
+                    s.role,
+                    s.region,
+                    s.point,
+                    s.active,
+                    s.created_at,
+                    s.data
+                ],
+            )
+            .map(|_| ())
         })
         .await
     }
 
     async fn staff(&self, staff: StaffId) -> StoreResult<Option<StaffAccount>> {
-        sqlx::query("SELECT data FROM staff WHERE id = ?")
-            .bind(id(staff.0))
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(db_err)?
-            .map(|r| codec::staff(&r))
-            .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT data FROM staff WHERE id = ?",
+                [id(staff.0)],
+                |r| codec::staff(r),
+            )
+        })
     }
 
     async fn staff_by_username(&self, username: &str) -> StoreResult<Option<StaffAccount>> {
-        sqlx::query("SELECT data FROM staff WHERE username = ?")
-            .bind(username)
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(db_err)?
-            .map(|r| codec::staff(&r))
-            .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT data FROM staff WHERE username = ?",
+                [username],
+                |r| codec::staff(r),
+            )
+        })
     }
 
     async fn list_staff(&self) -> StoreResult<Vec<StaffAccount>> {
-        let rows = sqlx::query("SELECT data FROM staff ORDER BY username")
-            .fetch_all(&self.readers)
-            .await
-            .map_err(db_err)?;
-        decode_all(rows, codec::staff)
+        self.scan(|c| {
+            query_all(c, "SELECT data FROM staff ORDER BY username", [], |r| {
+                codec::staff(r)
+            })
+        })
+        .await
     }
 
     async fn put_otp(&self, otp: &OtpChallenge) -> StoreResult<()> {
         let o = codec::otp_row(otp)?;
         self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO otp_challenges (id, iin, purpose, code_hash, created_at, \
-                     expires_at, attempts, consumed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(id(o.id))
-                .bind(&o.iin)
-                .bind(&o.purpose)
-                .bind(&o.code_hash)
-                .bind(o.created_at)
-                .bind(o.expires_at)
-                .bind(o.attempts)
-                .bind(o.consumed_at)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                Ok(())
-            })
+            execute(
+                conn,
+                "INSERT INTO otp_challenges (id, iin, purpose, code_hash, created_at, \
+                 expires_at, attempts, consumed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                params![
+                    id(o.id),
+                    o.iin,
+                    o.purpose,
+                    o.code_hash,
+                    o.created_at,
+                    o.expires_at,
+                    o.attempts,
+                    o.consumed_at
+                ],
+            )
+            .map(|_| ())
         })
         .await
     }
@@ -890,22 +980,17 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<OtpChallenge>> {
         let now = micros(now);
         self.write(move |conn| {
-            Box::pin(async move {
-                let sql = format!(
-                    "UPDATE otp_challenges SET attempts = attempts + 1 \
-                     WHERE id = ? AND attempts < ? AND consumed_at IS NULL AND expires_at > ? \
-                     RETURNING {OTP_COLUMNS}"
-                );
-                sqlx::query(&sql)
-                    .bind(id(otp))
-                    .bind(i64::from(max_attempts))
-                    .bind(now)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(db_err)?
-                    .map(|r| codec::otp(&r))
-                    .transpose()
-            })
+            let sql = format!(
+                "UPDATE otp_challenges SET attempts = attempts + 1 \
+                 WHERE id = ? AND attempts < ? AND consumed_at IS NULL AND expires_at > ? \
+                 RETURNING {OTP_COLUMNS}"
+            );
+            query_opt(
+                conn,
+                &sql,
+                params![id(otp), i64::from(max_attempts), now],
+                |r| codec::otp(r),
+            )
         })
         .await
     }
@@ -913,18 +998,12 @@ impl Store for SqliteStore {
     async fn consume_otp(&self, otp: Uuid, now: Timestamp) -> StoreResult<bool> {
         let now = micros(now);
         self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query(
-                    "UPDATE otp_challenges SET consumed_at = ? \
-                     WHERE id = ? AND consumed_at IS NULL",
-                )
-                .bind(now)
-                .bind(id(otp))
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                Ok(done.rows_affected() == 1)
-            })
+            let done = execute(
+                conn,
+                "UPDATE otp_challenges SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL",
+                params![now, id(otp)],
+            )?;
+            Ok(done == 1)
         })
         .await
     }
@@ -932,49 +1011,38 @@ impl Store for SqliteStore {
     async fn put_session(&self, session: &Session) -> StoreResult<()> {
         let s = codec::session_row(session)?;
         self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO sessions (token_hash, subject, created_at, expires_at) \
-                     VALUES (?, ?, ?, ?)",
-                )
-                .bind(&s.token_hash)
-                .bind(&s.subject)
-                .bind(s.created_at)
-                .bind(s.expires_at)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                Ok(())
-            })
+            execute(
+                conn,
+                "INSERT INTO sessions (token_hash, subject, created_at, expires_at) \
+                 VALUES (?, ?, ?, ?)",
+                params![s.token_hash, s.subject, s.created_at, s.expires_at],
+            )
+            .map(|_| ())
         })
         .await
     }
 
     async fn session(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Session>> {
-        sqlx::query(
-            "SELECT token_hash, subject, created_at, expires_at FROM sessions \
-             WHERE token_hash = ? AND expires_at > ?",
-        )
-        .bind(token_hash)
-        .bind(micros(now))
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::session(&r))
-        .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT token_hash, subject, created_at, expires_at FROM sessions \
+                 WHERE token_hash = ? AND expires_at > ?",
+                params![token_hash, micros(now)],
+                |r| codec::session(r),
+            )
+        })
     }
 
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
         let token_hash = token_hash.to_vec();
         self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-                    .bind(&token_hash)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                Ok(())
-            })
+            execute(
+                conn,
+                "DELETE FROM sessions WHERE token_hash = ?",
+                [token_hash],
+            )
+            .map(|_| ())
         })
         .await
     }
@@ -984,52 +1052,55 @@ impl Store for SqliteStore {
         for b in &mut rows.blobs {
             b.bytes = self.vault.put(&b.digest, &b.bytes).await?;
         }
-        self.write(move |conn| Box::pin(commit_changes(conn, rows)))
-            .await
+        self.write(move |conn| commit_changes(conn, rows)).await
     }
 
     async fn application(&self, app: ApplicationId) -> StoreResult<Option<StoredApplication>> {
-        sqlx::query("SELECT data, version FROM applications WHERE id = ?")
-            .bind(id(app.0))
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(db_err)?
-            .map(|r| codec::application(&r))
-            .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT data, version FROM applications WHERE id = ?",
+                [id(app.0)],
+                |r| codec::application(r),
+            )
+        })
     }
 
     async fn application_by_ticket(
         &self,
         ticket: &TicketNumber,
     ) -> StoreResult<Option<StoredApplication>> {
-        sqlx::query("SELECT data, version FROM applications WHERE ticket = ?")
-            .bind(ticket.compact())
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(db_err)?
-            .map(|r| codec::application(&r))
-            .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT data, version FROM applications WHERE ticket = ?",
+                [ticket.compact()],
+                |r| codec::application(r),
+            )
+        })
     }
 
     async fn applications_of(&self, iin: &Iin) -> StoreResult<Vec<StoredApplication>> {
-        let rows = sqlx::query(
-            "SELECT data, version FROM applications WHERE applicant = ? \
-             ORDER BY created_at DESC, id DESC",
-        )
-        .bind(iin.to_string())
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_err)?;
-        decode_all(rows, codec::application)
+        self.lookup(|c| {
+            query_all(
+                c,
+                "SELECT data, version FROM applications WHERE applicant = ? \
+                 ORDER BY created_at DESC, id DESC",
+                [iin.to_string()],
+                |r| codec::application(r),
+            )
+        })
     }
 
     async fn history(&self, app: ApplicationId) -> StoreResult<Vec<Event>> {
-        let rows = sqlx::query("SELECT data FROM events WHERE application_id = ? ORDER BY seq")
-            .bind(id(app.0))
-            .fetch_all(&self.readers)
-            .await
-            .map_err(db_err)?;
-        decode_all(rows, codec::event)
+        self.lookup(|c| {
+            query_all(
+                c,
+                "SELECT data FROM events WHERE application_id = ? ORDER BY seq",
+                [id(app.0)],
+                |r| codec::event(r),
+            )
+        })
     }
 
     async fn work_queue(
@@ -1037,35 +1108,37 @@ impl Store for SqliteStore {
         filter: &QueueFilter,
         max: u32,
     ) -> StoreResult<Vec<StoredApplication>> {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("SELECT data, version FROM applications WHERE state = ");
-        q.push_bind(filter.state.as_str());
+        let mut sql = String::from("SELECT data, version FROM applications WHERE state = ?");
+        let mut values = vec![Value::from(filter.state.as_str().to_string())];
         if let Some(region) = filter.region {
-            q.push(" AND region = ").push_bind(region.to_string());
+            sql.push_str(" AND region = ?");
+            values.push(Value::from(region.to_string()));
         }
         if let Some(point) = &filter.point {
-            q.push(" AND registration_point = ")
-                .push_bind(point.to_string());
+            sql.push_str(" AND registration_point = ?");
+            values.push(Value::from(point.to_string()));
         }
         if let Some(before) = filter.taken_before {
-            q.push(" AND taken_at < ").push_bind(micros(before));
+            sql.push_str(" AND taken_at < ?");
+            values.push(Value::from(micros(before)));
         }
-        q.push(" ORDER BY due_date ASC NULLS LAST, submitted_at ASC NULLS LAST, id ASC LIMIT ")
-            .push_bind(limit(max));
-        let rows = q.build().fetch_all(&self.readers).await.map_err(db_err)?;
-        decode_all(rows, codec::application)
+        sql.push_str(
+            " ORDER BY due_date ASC NULLS LAST, submitted_at ASC NULLS LAST, id ASC LIMIT ?",
+        );
+        values.push(Value::from(limit(max)));
+        // Indexed on (region, state) and bounded by the page size: a lookup.
+        self.lookup(|c| query_all(c, &sql, params_from_iter(values), |r| codec::application(r)))
     }
 
     async fn blob(&self, digest: &Sha256Digest) -> StoreResult<Option<Blob>> {
-        let blob = sqlx::query(
-            "SELECT digest, content_type, bytes, created_at FROM blobs WHERE digest = ?",
-        )
-        .bind(digest.to_string())
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::blob(&r))
-        .transpose()?;
+        let blob = self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT digest, content_type, bytes, created_at FROM blobs WHERE digest = ?",
+                [digest.to_string()],
+                |r| codec::blob(r),
+            )
+        })?;
         match blob {
             Some(mut blob) => {
                 blob.bytes = self.vault.get(&blob.digest.to_string(), blob.bytes).await?;
@@ -1076,39 +1149,39 @@ impl Store for SqliteStore {
     }
 
     async fn payment(&self, payment: Uuid) -> StoreResult<Option<PaymentRecord>> {
-        sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = ?"
-        ))
-        .bind(id(payment))
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::payment(&r))
-        .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                &format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = ?"),
+                [id(payment)],
+                |r| codec::payment(r),
+            )
+        })
     }
 
     async fn payment_by_reference(&self, reference: &str) -> StoreResult<Option<PaymentRecord>> {
-        sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE gateway_reference = ?"
-        ))
-        .bind(reference)
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::payment(&r))
-        .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                &format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE gateway_reference = ?"),
+                [reference],
+                |r| codec::payment(r),
+            )
+        })
     }
 
     async fn payments_of(&self, app: ApplicationId) -> StoreResult<Vec<PaymentRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE application_id = ? \
-             ORDER BY created_at, id"
-        ))
-        .bind(id(app.0))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_err)?;
-        decode_all(rows, codec::payment)
+        self.lookup(|c| {
+            query_all(
+                c,
+                &format!(
+                    "SELECT {PAYMENT_COLUMNS} FROM payments WHERE application_id = ? \
+                     ORDER BY created_at, id"
+                ),
+                [id(app.0)],
+                |r| codec::payment(r),
+            )
+        })
     }
 
     async fn payments_in(
@@ -1116,16 +1189,18 @@ impl Store for SqliteStore {
         status: PaymentStatus,
         max: u32,
     ) -> StoreResult<Vec<PaymentRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE status = ? \
-             ORDER BY created_at, id LIMIT ?"
-        ))
-        .bind(status.as_str())
-        .bind(limit(max))
-        .fetch_all(&self.readers)
+        self.scan(move |c| {
+            query_all(
+                c,
+                &format!(
+                    "SELECT {PAYMENT_COLUMNS} FROM payments WHERE status = ? \
+                     ORDER BY created_at, id LIMIT ?"
+                ),
+                params![status.as_str(), limit(max)],
+                |r| codec::payment(r),
+            )
+        })
         .await
-        .map_err(db_err)?;
-        decode_all(rows, codec::payment)
     }
 
     async fn idempotency_record(
@@ -1133,17 +1208,15 @@ impl Store for SqliteStore {
         scope: &str,
         key: &str,
     ) -> StoreResult<Option<IdempotencyRecord>> {
-        sqlx::query(
-            "SELECT scope, idempotency_key, request_digest, status, body, created_at \
-             FROM idempotency WHERE scope = ? AND idempotency_key = ?",
-        )
-        .bind(scope)
-        .bind(key)
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::idempotency(&r))
-        .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT scope, idempotency_key, request_digest, status, body, created_at \
+                 FROM idempotency WHERE scope = ? AND idempotency_key = ?",
+                [scope, key],
+                |r| codec::idempotency(r),
+            )
+        })
     }
 
     async fn claim_outbox(
@@ -1158,22 +1231,15 @@ impl Store for SqliteStore {
         let (now, until) = (micros(now), micros(until));
         let mut claimed = self
             .write(move |conn| {
-                Box::pin(async move {
-                    let sql = format!(
-                        "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1 \
-                         WHERE id IN (SELECT id FROM outbox \
-                             WHERE delivered_at IS NULL AND next_attempt_at <= ? \
-                             ORDER BY next_attempt_at, created_at, id LIMIT ?) \
-                         RETURNING {OUTBOX_COLUMNS}"
-                    );
-                    let rows = sqlx::query(&sql)
-                        .bind(until)
-                        .bind(now)
-                        .bind(limit(max))
-                        .fetch_all(&mut *conn)
-                        .await
-                        .map_err(db_err)?;
-                    decode_all(rows, codec::outbox)
+                let sql = format!(
+                    "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1 \
+                     WHERE id IN (SELECT id FROM outbox \
+                         WHERE delivered_at IS NULL AND next_attempt_at <= ? \
+                         ORDER BY next_attempt_at, created_at, id LIMIT ?) \
+                     RETURNING {OUTBOX_COLUMNS}"
+                );
+                query_all(conn, &sql, params![until, now, limit(max)], |r| {
+                    codec::outbox(r)
                 })
             })
             .await?;
@@ -1191,33 +1257,30 @@ impl Store for SqliteStore {
         let notice = notice.map(codec::notice_row).transpose()?;
         let now = micros(now);
         self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query(
-                    "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
-                )
-                .bind(now)
-                .bind(id(message))
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                if let Some(n) = notice {
-                    sqlx::query(&format!(
+            execute(
+                conn,
+                "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
+                params![now, id(message)],
+            )?;
+            if let Some(n) = notice {
+                execute(
+                    conn,
+                    &format!(
                         "INSERT INTO notices ({NOTICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) \
                          ON CONFLICT (id) DO NOTHING"
-                    ))
-                    .bind(id(n.id))
-                    .bind(&n.iin)
-                    .bind(opt_id(n.application_id))
-                    .bind(&n.kind)
-                    .bind(&n.message)
-                    .bind(n.created_at)
-                    .bind(n.read_at)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                }
-                Ok(())
-            })
+                    ),
+                    params![
+                        id(n.id),
+                        n.iin,
+                        opt_id(n.application_id),
+                        n.kind,
+                        n.message,
+                        n.created_at,
+                        n.read_at
+                    ],
+                )?;
+            }
+            Ok(())
         })
         .await
     }
@@ -1231,19 +1294,13 @@ impl Store for SqliteStore {
         let error = error.to_string();
         let next = micros(next_attempt_at);
         self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query(
-                    "UPDATE outbox SET last_error = ?, next_attempt_at = ? \
-                     WHERE id = ? AND delivered_at IS NULL",
-                )
-                .bind(&error)
-                .bind(next)
-                .bind(id(message))
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                Ok(())
-            })
+            execute(
+                conn,
+                "UPDATE outbox SET last_error = ?, next_attempt_at = ? \
+                 WHERE id = ? AND delivered_at IS NULL",
+                params![error, next, id(message)],
+            )
+            .map(|_| ())
         })
         .await
     }
@@ -1254,23 +1311,23 @@ impl Store for SqliteStore {
         to: jiff::civil::Date,
         limit: u32,
     ) -> StoreResult<Vec<Person>> {
-        let rows = sqlx::query(
-            "SELECT p.data FROM people p \
-             WHERE p.last_valid_day BETWEEN ? AND ? \
-               AND NOT EXISTS (SELECT 1 FROM reminders r \
-                               WHERE r.iin = p.iin AND r.last_valid_day = p.last_valid_day) \
-               AND NOT EXISTS (SELECT 1 FROM reminder_opt_outs o WHERE o.iin = p.iin) \
-               AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.applicant = p.iin \
-                               AND a.state NOT IN ('issued', 'annulled', 'withdrawn')) \
-             ORDER BY p.last_valid_day, p.iin LIMIT ?",
-        )
-        .bind(from.to_string())
-        .bind(to.to_string())
-        .bind(i64::from(limit))
-        .fetch_all(&self.readers)
+        let (from, to) = (from.to_string(), to.to_string());
+        self.scan(move |c| {
+            query_all(
+                c,
+                "SELECT p.data FROM people p \
+                 WHERE p.last_valid_day BETWEEN ? AND ? \
+                   AND NOT EXISTS (SELECT 1 FROM reminders r \
+                                   WHERE r.iin = p.iin AND r.last_valid_day = p.last_valid_day) \
+                   AND NOT EXISTS (SELECT 1 FROM reminder_opt_outs o WHERE o.iin = p.iin) \
+                   AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.applicant = p.iin \
+                                   AND a.state NOT IN ('issued', 'annulled', 'withdrawn')) \
+                 ORDER BY p.last_valid_day, p.iin LIMIT ?",
+                params![from, to, i64::from(limit)],
+                |r| codec::person(r),
+            )
+        })
         .await
-        .map_err(db_err)?;
-        rows.iter().map(codec::person).collect()
     }
 
     async fn set_reminder_opt_out(
@@ -1282,82 +1339,65 @@ impl Store for SqliteStore {
         let iin = iin.to_string();
         let at = now.as_microsecond();
         self.write(move |conn| {
-            Box::pin(async move {
-                let q = if opt_out {
-                    sqlx::query("INSERT INTO reminder_opt_outs (iin, at) VALUES (?, ?) ON CONFLICT (iin) DO NOTHING")
-                        .bind(iin)
-                        .bind(at)
-                } else {
-                    sqlx::query("DELETE FROM reminder_opt_outs WHERE iin = ?").bind(iin)
-                };
-                q.execute(&mut *conn).await.map_err(db_err)?;
-                Ok(())
-            })
+            if opt_out {
+                execute(
+                    conn,
+                    "INSERT INTO reminder_opt_outs (iin, at) VALUES (?, ?) \
+                     ON CONFLICT (iin) DO NOTHING",
+                    params![iin, at],
+                )?;
+            } else {
+                execute(conn, "DELETE FROM reminder_opt_outs WHERE iin = ?", [iin])?;
+            }
+            Ok(())
         })
         .await
     }
 
     async fn reminder_opted_out(&self, iin: &Iin) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reminder_opt_outs WHERE iin = ?")
-            .bind(iin.to_string())
-            .fetch_one(&self.readers)
-            .await
-            .map_err(db_err)?;
+        let n = self.lookup(|c| {
+            count_of(
+                c,
+                "SELECT COUNT(*) FROM reminder_opt_outs WHERE iin = ?",
+                [iin.to_string()],
+            )
+        })?;
         Ok(n > 0)
     }
 
     async fn contact_details(&self, iin: &Iin) -> StoreResult<Option<ContactDetails>> {
-        sqlx::query("SELECT iin, phone, language, updated_at FROM contact_details WHERE iin = ?")
-            .bind(iin.to_string())
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(db_err)?
-            .map(|r| codec::contact(&r))
-            .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT iin, phone, language, updated_at FROM contact_details WHERE iin = ?",
+                [iin.to_string()],
+                |r| codec::contact(r),
+            )
+        })
     }
 
     async fn rule_activations(&self) -> StoreResult<Vec<RuleActivation>> {
-        sqlx::query(
-            "SELECT id, version, active_from, activated_by, activated_at FROM rule_activations \
-             ORDER BY activated_at, id",
-        )
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(codec::rule_activation)
-        .collect()
+        self.lookup(|c| {
+            query_all(
+                c,
+                "SELECT id, version, active_from, activated_by, activated_at FROM rule_activations \
+                 ORDER BY activated_at, id",
+                [],
+                |r| codec::rule_activation(r),
+            )
+        })
     }
 
     async fn image_check(&self, digest: &Sha256Digest) -> StoreResult<Option<ImageCheck>> {
-        let row: Option<(String, String, String, Option<String>, String, i64)> = sqlx::query_as(
-            "SELECT digest, kind, verdict, perceptual_hash, report, checked_at FROM image_checks WHERE digest = ?",
-        )
-        .bind(digest.to_string())
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(db_err)?;
-        let Some((d, kind, verdict, phash, report, at)) = row else {
-            return Ok(None);
-        };
-        Ok(Some(ImageCheck {
-            digest: d
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("digest {d:?}")))?,
-            kind,
-            verdict,
-            perceptual_hash: match phash {
-                Some(h) => Some(
-                    u64::from_str_radix(&h, 16)
-                        .map_err(|_| StoreError::Corrupt(format!("perceptual hash {h:?}")))?,
-                ),
-                None => None,
-            },
-            report: serde_json::from_str(&report)
-                .map_err(|e| StoreError::Corrupt(format!("image check report: {e}")))?,
-            checked_at: Timestamp::from_microsecond(at)
-                .map_err(|e| StoreError::Corrupt(format!("checked_at: {e}")))?,
-        }))
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT digest, kind, verdict, perceptual_hash, report, checked_at \
+                 FROM image_checks WHERE digest = ?",
+                [digest.to_string()],
+                |r| image_check(r),
+            )
+        })
     }
 
     async fn applications_with_photo_hash(
@@ -1367,26 +1407,26 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<ApplicationId>> {
         // Two indexed steps (the photos with this hash, then the applications with each
         // photo), each bounded: a flag needs a few examples, not every match.
-        let digests: Vec<String> = sqlx::query_scalar(
-            "SELECT digest FROM image_checks WHERE perceptual_hash = ? LIMIT 64",
-        )
-        .bind(format!("{perceptual_hash:016x}"))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_err)?;
-        let mut found: Vec<(i64, String)> = Vec::new();
-        for digest in digests {
-            let rows: Vec<(i64, String)> = sqlx::query_as(
-                "SELECT created_at, id FROM applications \
-                 WHERE json_extract(data, '$.photo') = ? AND applicant <> ? LIMIT 20",
-            )
-            .bind(digest)
-            .bind(excluding.to_string())
-            .fetch_all(&self.readers)
-            .await
-            .map_err(db_err)?;
-            found.extend(rows);
-        }
+        let excluding = excluding.to_string();
+        let mut found: Vec<(i64, String)> = self.lookup(|c| {
+            let digests: Vec<String> = query_all(
+                c,
+                "SELECT digest FROM image_checks WHERE perceptual_hash = ? LIMIT 64",
+                [format!("{perceptual_hash:016x}")],
+                |r| col(r, 0),
+            )?;
+            let mut found = Vec::new();
+            for digest in digests {
+                found.extend(query_all(
+                    c,
+                    "SELECT created_at, id FROM applications \
+                     WHERE json_extract(data, '$.photo') = ? AND applicant <> ? LIMIT 20",
+                    [&digest, &excluding],
+                    |r| Ok((col(r, 0)?, col(r, 1)?)),
+                )?);
+            }
+            Ok(found)
+        })?;
         found.sort();
         found
             .iter()
@@ -1404,18 +1444,21 @@ impl Store for SqliteStore {
         before: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ApplicationId>> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT a.id FROM applications a \
-             WHERE a.state IN ('issued', 'annulled', 'withdrawn') \
-               AND NOT EXISTS (SELECT 1 FROM purged_applications p WHERE p.application_id = a.id) \
-               AND (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id) < ? \
-             ORDER BY a.created_at, a.id LIMIT ?",
-        )
-        .bind(before.as_microsecond())
-        .bind(i64::from(limit))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_err)?;
+        let ids: Vec<String> = self
+            .scan(move |c| {
+                query_all(
+                    c,
+                    "SELECT a.id FROM applications a \
+                     WHERE a.state IN ('issued', 'annulled', 'withdrawn') \
+                       AND NOT EXISTS (SELECT 1 FROM purged_applications p \
+                                       WHERE p.application_id = a.id) \
+                       AND (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id) < ? \
+                     ORDER BY a.created_at, a.id LIMIT ?",
+                    params![before.as_microsecond(), i64::from(limit)],
+                    |r| col(r, 0),
+                )
+            })
+            .await?;
         ids.iter()
             .map(|i| {
                 i.parse::<Uuid>()
@@ -1436,83 +1479,74 @@ impl Store for SqliteStore {
             ..Changes::default()
         })?;
         let app = id(application.0);
-        let (deleted, gone) = self.write(move |conn| {
-            Box::pin(async move {
-                let digests: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        let (deleted, gone) = self
+            .write(move |conn| {
+                let digests: Option<(Option<String>, Option<String>)> = query_opt(
+                    conn,
                     "SELECT json_extract(data, '$.photo'), json_extract(data, '$.signature') \
                      FROM applications WHERE id = ?",
-                )
-                .bind(&app)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db_err)?;
+                    [&app],
+                    |r| Ok((col(r, 0)?, col(r, 1)?)),
+                )?;
                 let Some((photo, signature)) = digests else {
                     return Err(StoreError::Conflict);
                 };
                 let mut deleted = 0u64;
                 let mut gone = Vec::new();
                 for digest in [photo, signature].into_iter().flatten() {
-                    let done = sqlx::query(
+                    let done = execute(
+                        conn,
                         "DELETE FROM blobs WHERE digest = ?1 AND NOT EXISTS ( \
                            SELECT 1 FROM applications o WHERE o.id <> ?2 \
-                             AND (json_extract(o.data, '$.photo') = ?1 OR json_extract(o.data, '$.signature') = ?1) \
-                             AND NOT EXISTS (SELECT 1 FROM purged_applications p WHERE p.application_id = o.id))",
-                    )
-                    .bind(&digest)
-                    .bind(&app)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                    if done.rows_affected() > 0 {
-                        deleted += done.rows_affected();
+                             AND (json_extract(o.data, '$.photo') = ?1 \
+                                  OR json_extract(o.data, '$.signature') = ?1) \
+                             AND NOT EXISTS (SELECT 1 FROM purged_applications p \
+                                             WHERE p.application_id = o.id))",
+                        [&digest, &app],
+                    )?;
+                    if done > 0 {
+                        deleted += done as u64;
                         gone.push(digest.clone());
-                        sqlx::query("DELETE FROM image_checks WHERE digest = ?")
-                            .bind(&digest)
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(db_err)?;
+                        execute(conn, "DELETE FROM image_checks WHERE digest = ?", [&digest])?;
                     }
                 }
-                sqlx::query("DELETE FROM notices WHERE application_id = ?")
-                    .bind(&app)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                sqlx::query("INSERT INTO purged_applications (application_id, purged_at, images_deleted) VALUES (?, ?, ?)")
-                    .bind(&app)
-                    .bind(now.as_microsecond())
-                    .bind(deleted as i64)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                commit_changes(conn, rows).await?;
+                execute(conn, "DELETE FROM notices WHERE application_id = ?", [&app])?;
+                execute(
+                    conn,
+                    "INSERT INTO purged_applications (application_id, purged_at, images_deleted) \
+                     VALUES (?, ?, ?)",
+                    params![app, now.as_microsecond(), deleted as i64],
+                )?;
+                commit_changes(conn, rows)?;
                 Ok((deleted, gone))
             })
-        })
-        .await?;
+            .await?;
         self.vault.forget(&gone).await;
         Ok(deleted)
     }
 
     async fn otps_since(&self, iin: &Iin, since: Timestamp) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM otp_challenges WHERE iin = ? AND created_at >= ?",
-        )
-        .bind(iin.to_string())
-        .bind(since.as_microsecond())
-        .fetch_one(&self.readers)
-        .await
-        .map_err(db_err)?;
-        count(n)
+        self.lookup(|c| {
+            count_of(
+                c,
+                "SELECT COUNT(*) FROM otp_challenges WHERE iin = ? AND created_at >= ?",
+                params![iin.to_string(), since.as_microsecond()],
+            )
+        })
     }
 
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT region, state, COUNT(*) FROM applications GROUP BY region, state ORDER BY region, state",
-        )
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_err)?;
+        let rows: Vec<(String, String, i64)> = self
+            .scan(|c| {
+                query_all(
+                    c,
+                    "SELECT region, state, COUNT(*) FROM applications \
+                     GROUP BY region, state ORDER BY region, state",
+                    [],
+                    |r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?)),
+                )
+            })
+            .await?;
         rows.into_iter()
             .map(|(region, state, n)| {
                 Ok(ApplicationCount {
@@ -1530,20 +1564,25 @@ impl Store for SqliteStore {
     }
 
     async fn payments_count(&self, status: PaymentStatus) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE status = ?")
-            .bind(status.as_str())
-            .fetch_one(&self.readers)
-            .await
-            .map_err(db_err)?;
-        count(n)
+        self.scan(move |c| {
+            count_of(
+                c,
+                "SELECT COUNT(*) FROM payments WHERE status = ?",
+                [status.as_str()],
+            )
+        })
+        .await
     }
 
     async fn outbox_backlog(&self) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
-            .fetch_one(&self.readers)
-            .await
-            .map_err(db_err)?;
-        count(n)
+        self.scan(|c| {
+            count_of(
+                c,
+                "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL",
+                [],
+            )
+        })
+        .await
     }
 
     async fn outbox_stuck(
@@ -1552,17 +1591,22 @@ impl Store for SqliteStore {
         created_before: Timestamp,
         max: u32,
     ) -> StoreResult<Vec<OutboxMessage>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered_at IS NULL \
-             AND (attempts >= ? OR created_at < ?) ORDER BY created_at, id LIMIT ?"
-        ))
-        .bind(i64::from(attempts_at_least))
-        .bind(micros(created_before))
-        .bind(limit(max))
-        .fetch_all(&self.readers)
+        self.scan(move |c| {
+            query_all(
+                c,
+                &format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered_at IS NULL \
+                     AND (attempts >= ? OR created_at < ?) ORDER BY created_at, id LIMIT ?"
+                ),
+                params![
+                    i64::from(attempts_at_least),
+                    micros(created_before),
+                    limit(max)
+                ],
+                |r| codec::outbox(r),
+            )
+        })
         .await
-        .map_err(db_err)?;
-        decode_all(rows, codec::outbox)
     }
 
     async fn retry_outbox_message(
@@ -1576,28 +1620,24 @@ impl Store for SqliteStore {
             ..Changes::default()
         })?;
         self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query(
-                    "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND delivered_at IS NULL",
-                )
-                .bind(micros(now))
-                .bind(id(message))
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                if done.rows_affected() == 1 {
-                    commit_changes(conn, rows).await?;
-                    return Ok(OutboxRetry::Rescheduled);
-                }
-                let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM outbox WHERE id = ?")
-                    .bind(id(message))
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                Ok(match exists {
-                    Some(_) => OutboxRetry::AlreadyDelivered,
-                    None => OutboxRetry::Missing,
-                })
+            let done = execute(
+                conn,
+                "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND delivered_at IS NULL",
+                params![micros(now), id(message)],
+            )?;
+            if done == 1 {
+                commit_changes(conn, rows)?;
+                return Ok(OutboxRetry::Rescheduled);
+            }
+            let exists: Option<i64> = query_opt(
+                conn,
+                "SELECT 1 FROM outbox WHERE id = ?",
+                [id(message)],
+                |r| col(r, 0),
+            )?;
+            Ok(match exists {
+                Some(_) => OutboxRetry::AlreadyDelivered,
+                None => OutboxRetry::Missing,
             })
         })
         .await
@@ -1608,30 +1648,38 @@ impl Store for SqliteStore {
         today: jiff::civil::Date,
         max: u32,
     ) -> StoreResult<Vec<StoredApplication>> {
-        let rows = sqlx::query(&format!(
-            "SELECT data, version FROM applications \
-             WHERE state IN {} AND due_date < ? \
-             ORDER BY due_date, submitted_at, id LIMIT ?",
-            codec::OVERDUE_STATES_SQL
-        ))
-        .bind(codec::date_text(today))
-        .bind(limit(max))
-        .fetch_all(&self.readers)
+        self.scan(move |c| {
+            query_all(
+                c,
+                &format!(
+                    "SELECT data, version FROM applications \
+                     WHERE state IN {} AND due_date < ? \
+                     ORDER BY due_date, submitted_at, id LIMIT ?",
+                    codec::OVERDUE_STATES_SQL
+                ),
+                params![codec::date_text(today), limit(max)],
+                |r| codec::application(r),
+            )
+        })
         .await
-        .map_err(db_err)?;
-        decode_all(rows, codec::application)
     }
 
     async fn overdue_counts(&self, today: jiff::civil::Date) -> StoreResult<Vec<ApplicationCount>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
-            "SELECT region, state, COUNT(*) FROM applications \
-             WHERE state IN {} AND due_date < ? GROUP BY region, state ORDER BY region, state",
-            codec::OVERDUE_STATES_SQL
-        ))
-        .bind(codec::date_text(today))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_err)?;
+        let rows: Vec<(String, String, i64)> = self
+            .scan(move |c| {
+                query_all(
+                    c,
+                    &format!(
+                        "SELECT region, state, COUNT(*) FROM applications \
+                         WHERE state IN {} AND due_date < ? \
+                         GROUP BY region, state ORDER BY region, state",
+                        codec::OVERDUE_STATES_SQL
+                    ),
+                    [codec::date_text(today)],
+                    |r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?)),
+                )
+            })
+            .await?;
         rows.into_iter().map(codec::application_count).collect()
     }
 
@@ -1643,61 +1691,55 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<StoredApplication>> {
         // When it entered the state: its latest event into it (self-loops such as a refund
         // confirmation do not count). Per application through the events index.
-        let rows = sqlx::query(
-            "SELECT data, version FROM ( \
-               SELECT a.id, a.data, a.version, \
-                 (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id \
-                    AND e.to_state = a.state AND e.from_state <> e.to_state) AS entered \
-               FROM applications a WHERE a.state = ?) w \
-             WHERE entered < ? ORDER BY entered, id LIMIT ?",
-        )
-        .bind(state.as_str())
-        .bind(micros(entered_before))
-        .bind(limit(max))
-        .fetch_all(&self.readers)
+        self.scan(move |c| {
+            query_all(
+                c,
+                "SELECT data, version FROM ( \
+                   SELECT a.id, a.data, a.version, \
+                     (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id \
+                        AND e.to_state = a.state AND e.from_state <> e.to_state) AS entered \
+                   FROM applications a WHERE a.state = ?) w \
+                 WHERE entered < ? ORDER BY entered, id LIMIT ?",
+                params![state.as_str(), micros(entered_before), limit(max)],
+                |r| codec::application(r),
+            )
+        })
         .await
-        .map_err(db_err)?;
-        decode_all(rows, codec::application)
     }
 
     async fn activity_report(&self, period: &ReportPeriod) -> StoreResult<ActivityReport> {
         let (from, until) = (micros(period.from), micros(period.until));
         let offset = period.utc_offset.as_micros() as i64;
-        let per_day: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT (submitted_at + ?) / ? AS day, COUNT(*) FROM applications \
-             WHERE submitted_at >= ? AND submitted_at < ? GROUP BY 1 ORDER BY 1",
-        )
-        .bind(offset)
-        .bind(codec::DAY_MICROS)
-        .bind(from)
-        .bind(until)
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_err)?;
-        let per_region: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT region, COUNT(*) FROM applications \
-             WHERE submitted_at >= ? AND submitted_at < ? GROUP BY region ORDER BY region",
-        )
-        .bind(from)
-        .bind(until)
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_err)?;
-        let decisions: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(DECISION_TIMES_SQL)
-            .bind(from)
-            .bind(until)
-            .fetch_all(&self.readers)
-            .await
-            .map_err(db_err)?;
-        let reasons: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT json_extract(data, '$.kind.reason') AS reason, COUNT(*) FROM events \
-             WHERE kind = 'annulled' AND at >= ? AND at < ? GROUP BY 1 ORDER BY 2 DESC, 1",
-        )
-        .bind(from)
-        .bind(until)
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_err)?;
+        let (per_day, per_region, decisions, reasons) = self
+            .scan(move |c| {
+                let per_day: Vec<(i64, i64)> = query_all(
+                    c,
+                    "SELECT (submitted_at + ?) / ? AS day, COUNT(*) FROM applications \
+                     WHERE submitted_at >= ? AND submitted_at < ? GROUP BY 1 ORDER BY 1",
+                    params![offset, codec::DAY_MICROS, from, until],
+                    |r| Ok((col(r, 0)?, col(r, 1)?)),
+                )?;
+                let per_region: Vec<(String, i64)> = query_all(
+                    c,
+                    "SELECT region, COUNT(*) FROM applications \
+                     WHERE submitted_at >= ? AND submitted_at < ? GROUP BY region ORDER BY region",
+                    params![from, until],
+                    |r| Ok((col(r, 0)?, col(r, 1)?)),
+                )?;
+                let decisions: Vec<(String, i64, i64, i64, i64)> =
+                    query_all(c, DECISION_TIMES_SQL, params![from, until], |r| {
+                        Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?, col(r, 4)?))
+                    })?;
+                let reasons: Vec<(String, i64)> = query_all(
+                    c,
+                    "SELECT json_extract(data, '$.kind.reason') AS reason, COUNT(*) FROM events \
+                     WHERE kind = 'annulled' AND at >= ? AND at < ? GROUP BY 1 ORDER BY 2 DESC, 1",
+                    params![from, until],
+                    |r| Ok((col(r, 0)?, col(r, 1)?)),
+                )?;
+                Ok((per_day, per_region, decisions, reasons))
+            })
+            .await?;
         Ok(ActivityReport {
             submitted_per_day: per_day
                 .into_iter()
@@ -1719,13 +1761,17 @@ impl Store for SqliteStore {
     }
 
     async fn payment_totals(&self, status: PaymentStatus) -> StoreResult<PaymentTotals> {
-        let row: (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM payments WHERE status = ?",
-        )
-        .bind(status.as_str())
-        .fetch_one(&self.readers)
-        .await
-        .map_err(db_err)?;
+        let row: (i64, i64) = self
+            .scan(move |c| {
+                query_opt(
+                    c,
+                    "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM payments WHERE status = ?",
+                    [status.as_str()],
+                    |r| Ok((col(r, 0)?, col(r, 1)?)),
+                )
+                .map(|r| r.unwrap_or((0, 0)))
+            })
+            .await?;
         codec::payment_totals(row)
     }
 
@@ -1735,175 +1781,171 @@ impl Store for SqliteStore {
         updated_before: Timestamp,
         max: u32,
     ) -> StoreResult<Vec<PaymentRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE status = ? AND updated_at < ? \
-             ORDER BY updated_at, id LIMIT ?"
-        ))
-        .bind(status.as_str())
-        .bind(micros(updated_before))
-        .bind(limit(max))
-        .fetch_all(&self.readers)
+        self.scan(move |c| {
+            query_all(
+                c,
+                &format!(
+                    "SELECT {PAYMENT_COLUMNS} FROM payments WHERE status = ? AND updated_at < ? \
+                     ORDER BY updated_at, id LIMIT ?"
+                ),
+                params![status.as_str(), micros(updated_before), limit(max)],
+                |r| codec::payment(r),
+            )
+        })
         .await
-        .map_err(db_err)?;
-        decode_all(rows, codec::payment)
     }
 
     async fn inbox(&self, iin: &Iin) -> StoreResult<Vec<Notice>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {NOTICE_COLUMNS} FROM notices WHERE iin = ? \
-             ORDER BY created_at DESC, id DESC"
-        ))
-        .bind(iin.to_string())
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_err)?;
-        decode_all(rows, codec::notice)
+        self.lookup(|c| {
+            query_all(
+                c,
+                &format!(
+                    "SELECT {NOTICE_COLUMNS} FROM notices WHERE iin = ? \
+                     ORDER BY created_at DESC, id DESC"
+                ),
+                [iin.to_string()],
+                |r| codec::notice(r),
+            )
+        })
     }
 
     async fn mark_notice_read(&self, iin: &Iin, notice: Uuid, now: Timestamp) -> StoreResult<bool> {
         let iin = iin.to_string();
         let now = micros(now);
         self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query(
-                    "UPDATE notices SET read_at = COALESCE(read_at, ?) WHERE id = ? AND iin = ?",
-                )
-                .bind(now)
-                .bind(id(notice))
-                .bind(&iin)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                Ok(done.rows_affected() == 1)
-            })
+            let done = execute(
+                conn,
+                "UPDATE notices SET read_at = COALESCE(read_at, ?) WHERE id = ? AND iin = ?",
+                params![now, id(notice), iin],
+            )?;
+            Ok(done == 1)
         })
         .await
     }
 
     async fn audit_entries(&self, max: u32) -> StoreResult<Vec<AuditEntry>> {
-        let rows = sqlx::query(
-            "SELECT id, at, actor, action, target, details FROM audit_entries \
-             ORDER BY at DESC, pos DESC LIMIT ?",
-        )
-        .bind(limit(max))
-        .fetch_all(&self.readers)
+        self.scan(move |c| {
+            query_all(
+                c,
+                "SELECT id, at, actor, action, target, details FROM audit_entries \
+                 ORDER BY at DESC, pos DESC LIMIT ?",
+                [limit(max)],
+                |r| codec::audit(r),
+            )
+        })
         .await
-        .map_err(db_err)?;
-        decode_all(rows, codec::audit)
     }
+
     async fn put_officer_credential(&self, c: &OfficerCredential) -> StoreResult<()> {
         let c = c.clone();
         self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query(
-                    "INSERT INTO officer_credentials (staff_id, fingerprint, certificate, \
-                     sealed_key, bound_at) VALUES (?, ?, ?, ?, ?) \
-                     ON CONFLICT (fingerprint) DO UPDATE SET sealed_key = excluded.sealed_key, \
-                     bound_at = excluded.bound_at \
-                     WHERE officer_credentials.staff_id = excluded.staff_id",
-                )
-                .bind(id(c.staff.0))
-                .bind(&c.fingerprint)
-                .bind(&c.certificate)
-                .bind(&c.sealed_key)
-                .bind(micros(c.bound_at))
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                // The conflict update is skipped when the certificate is someone else's.
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::Duplicate("certificate"));
-                }
-                Ok(())
-            })
+            let done = execute(
+                conn,
+                "INSERT INTO officer_credentials (staff_id, fingerprint, certificate, \
+                 sealed_key, bound_at) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (fingerprint) DO UPDATE SET sealed_key = excluded.sealed_key, \
+                 bound_at = excluded.bound_at \
+                 WHERE officer_credentials.staff_id = excluded.staff_id",
+                params![
+                    id(c.staff.0),
+                    c.fingerprint,
+                    c.certificate,
+                    c.sealed_key,
+                    micros(c.bound_at)
+                ],
+            )?;
+            // The conflict update is skipped when the certificate is someone else's.
+            if done == 0 {
+                return Err(StoreError::Duplicate("certificate"));
+            }
+            Ok(())
         })
         .await
     }
 
     async fn officer_credential(&self, staff: StaffId) -> StoreResult<Option<OfficerCredential>> {
-        sqlx::query(
-            "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \
-             FROM officer_credentials WHERE staff_id = ? \
-             ORDER BY bound_at DESC LIMIT 1",
-        )
-        .bind(id(staff.0))
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::officer_credential(&r))
-        .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \
+                 FROM officer_credentials WHERE staff_id = ? \
+                 ORDER BY bound_at DESC LIMIT 1",
+                [id(staff.0)],
+                |r| codec::officer_credential(r),
+            )
+        })
     }
 
     async fn officer_credential_by_fingerprint(
         &self,
         fingerprint: &str,
     ) -> StoreResult<Option<OfficerCredential>> {
-        sqlx::query(
-            "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \
-             FROM officer_credentials WHERE fingerprint = ?",
-        )
-        .bind(fingerprint)
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::officer_credential(&r))
-        .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \
+                 FROM officer_credentials WHERE fingerprint = ?",
+                [fingerprint],
+                |r| codec::officer_credential(r),
+            )
+        })
     }
 
     async fn approval(&self, app: ApplicationId) -> StoreResult<Option<Approval>> {
-        sqlx::query(
-            "SELECT application_id, officer, method, document, signature, signed_at \
-             FROM approvals WHERE application_id = ?",
-        )
-        .bind(id(app.0))
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::approval(&r))
-        .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT application_id, officer, method, document, signature, signed_at \
+                 FROM approvals WHERE application_id = ?",
+                [id(app.0)],
+                |r| codec::approval(r),
+            )
+        })
     }
 
     async fn signature_checks(&self, app: ApplicationId) -> StoreResult<Vec<SignatureCheck>> {
-        let rows = sqlx::query(
-            "SELECT id, application_id, at, outcome, code, detail FROM signature_checks \
-             WHERE application_id = ? ORDER BY at, id",
-        )
-        .bind(id(app.0))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_err)?;
-        decode_all(rows, codec::signature_check)
+        self.lookup(|c| {
+            query_all(
+                c,
+                "SELECT id, application_id, at, outcome, code, detail FROM signature_checks \
+                 WHERE application_id = ? ORDER BY at, id",
+                [id(app.0)],
+                |r| codec::signature_check(r),
+            )
+        })
     }
 
     async fn audit_pending(&self, max: u32) -> StoreResult<Vec<ChainCandidate>> {
-        let sql = format!(
-            "SELECT x.source, x.source_pos, {CHAIN_ROW_COLUMNS} FROM audit_pending x \
-             {CHAIN_ROW_JOINS} ORDER BY x.pos LIMIT ?"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(limit(max))
-            .fetch_all(&self.readers)
-            .await
-            .map_err(db_err)?;
-        let candidates = decode_all(rows, codec::chain_candidate)?;
+        let candidates = self
+            .scan(move |c| {
+                query_all(
+                    c,
+                    &format!(
+                        "SELECT x.source, x.source_pos, {CHAIN_ROW_COLUMNS} FROM audit_pending x \
+                         {CHAIN_ROW_JOINS} ORDER BY x.pos LIMIT ?"
+                    ),
+                    [limit(max)],
+                    |r| codec::chain_candidate(r),
+                )
+            })
+            .await?;
         Ok(candidates.into_iter().flatten().collect())
     }
 
     async fn audit_pending_count(&self) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_pending")
-            .fetch_one(&self.readers)
+        self.scan(|c| count_of(c, "SELECT COUNT(*) FROM audit_pending", []))
             .await
-            .map_err(db_err)?;
-        count(n)
     }
 
     async fn last_audit_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
-        sqlx::query("SELECT seq, at, data FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(db_err)?
-            .map(|r| codec::checkpoint(&r))
-            .transpose()
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT seq, at, data FROM audit_checkpoints ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| codec::checkpoint(r),
+            )
+        })
     }
 
     async fn append_audit_chain(
@@ -1912,62 +1954,56 @@ impl Store for SqliteStore {
         checkpoint: StoredCheckpoint,
     ) -> StoreResult<()> {
         self.write(move |conn| {
-            Box::pin(async move {
-                for l in &links {
-                    let seq = i64::try_from(l.seq)
-                        .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
-                    sqlx::query(
-                        "INSERT INTO audit_chain (seq, source, source_pos, entry_hash, chain_hash) \
-                         VALUES (?, ?, ?, ?, ?)",
-                    )
-                    .bind(seq)
-                    .bind(l.source.as_str())
-                    .bind(l.source_pos)
-                    .bind(&l.entry_hash[..])
-                    .bind(&l.chain_hash[..])
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                    let taken = sqlx::query(
-                        "DELETE FROM audit_pending WHERE source = ? AND source_pos = ?",
-                    )
-                    .bind(l.source.as_str())
-                    .bind(l.source_pos)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                    if taken.rows_affected() != 1 {
-                        return Err(StoreError::Duplicate("audit_chain"));
-                    }
-                }
-                let seq = i64::try_from(checkpoint.seq)
+            for l in &links {
+                let seq = i64::try_from(l.seq)
                     .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
-                sqlx::query("INSERT INTO audit_checkpoints (seq, at, data) VALUES (?, ?, ?)")
-                    .bind(seq)
-                    .bind(micros(checkpoint.at))
-                    .bind(&checkpoint.data)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                Ok(())
-            })
+                execute(
+                    conn,
+                    "INSERT INTO audit_chain (seq, source, source_pos, entry_hash, chain_hash) \
+                     VALUES (?, ?, ?, ?, ?)",
+                    params![
+                        seq,
+                        l.source.as_str(),
+                        l.source_pos,
+                        &l.entry_hash[..],
+                        &l.chain_hash[..]
+                    ],
+                )?;
+                let taken = execute(
+                    conn,
+                    "DELETE FROM audit_pending WHERE source = ? AND source_pos = ?",
+                    params![l.source.as_str(), l.source_pos],
+                )?;
+                if taken != 1 {
+                    return Err(StoreError::Duplicate("audit_chain"));
+                }
+            }
+            let seq = i64::try_from(checkpoint.seq)
+                .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
+            execute(
+                conn,
+                "INSERT INTO audit_checkpoints (seq, at, data) VALUES (?, ?, ?)",
+                params![seq, micros(checkpoint.at), checkpoint.data],
+            )
+            .map(|_| ())
         })
         .await
     }
 
     async fn audit_chain(&self, after_seq: u64, max: u32) -> StoreResult<Vec<ChainEntry>> {
-        let sql = format!(
-            "SELECT x.seq, x.source, x.source_pos, x.entry_hash, x.chain_hash, \
-             {CHAIN_ROW_COLUMNS} FROM audit_chain x {CHAIN_ROW_JOINS} \
-             WHERE x.seq > ? ORDER BY x.seq LIMIT ?"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(i64::try_from(after_seq).unwrap_or(i64::MAX))
-            .bind(limit(max))
-            .fetch_all(&self.readers)
-            .await
-            .map_err(db_err)?;
-        decode_all(rows, codec::chain_entry)
+        self.scan(move |c| {
+            query_all(
+                c,
+                &format!(
+                    "SELECT x.seq, x.source, x.source_pos, x.entry_hash, x.chain_hash, \
+                     {CHAIN_ROW_COLUMNS} FROM audit_chain x {CHAIN_ROW_JOINS} \
+                     WHERE x.seq > ? ORDER BY x.seq LIMIT ?"
+                ),
+                params![i64::try_from(after_seq).unwrap_or(i64::MAX), limit(max)],
+                |r| codec::chain_entry(r),
+            )
+        })
+        .await
     }
 
     async fn audit_checkpoints(
@@ -1975,32 +2011,63 @@ impl Store for SqliteStore {
         after_seq: u64,
         max: u32,
     ) -> StoreResult<Vec<StoredCheckpoint>> {
-        let rows = sqlx::query(
-            "SELECT seq, at, data FROM audit_checkpoints WHERE seq > ? ORDER BY seq LIMIT ?",
-        )
-        .bind(i64::try_from(after_seq).unwrap_or(i64::MAX))
-        .bind(limit(max))
-        .fetch_all(&self.readers)
+        self.scan(move |c| {
+            query_all(
+                c,
+                "SELECT seq, at, data FROM audit_checkpoints WHERE seq > ? ORDER BY seq LIMIT ?",
+                params![i64::try_from(after_seq).unwrap_or(i64::MAX), limit(max)],
+                |r| codec::checkpoint(r),
+            )
+        })
         .await
-        .map_err(db_err)?;
-        decode_all(rows, codec::checkpoint)
     }
 
     async fn audit_unchained(&self, max: u32) -> StoreResult<Vec<(ChainSource, i64)>> {
-        let rows = sqlx::query(
-            "SELECT 'event' AS source, seq AS source_pos FROM events e WHERE \
-               NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.source = 'event' AND c.source_pos = e.seq) \
-               AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.source = 'event' AND p.source_pos = e.seq) \
-             UNION ALL \
-             SELECT 'audit', pos FROM audit_entries a WHERE \
-               NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.source = 'audit' AND c.source_pos = a.pos) \
-               AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.source = 'audit' AND p.source_pos = a.pos) \
-             LIMIT ?",
-        )
-        .bind(limit(max))
-        .fetch_all(&self.readers)
+        self.scan(move |c| {
+            query_all(
+                c,
+                "SELECT 'event' AS source, seq AS source_pos FROM events e WHERE \
+                   NOT EXISTS (SELECT 1 FROM audit_chain c \
+                               WHERE c.source = 'event' AND c.source_pos = e.seq) \
+                   AND NOT EXISTS (SELECT 1 FROM audit_pending p \
+                                   WHERE p.source = 'event' AND p.source_pos = e.seq) \
+                 UNION ALL \
+                 SELECT 'audit', pos FROM audit_entries a WHERE \
+                   NOT EXISTS (SELECT 1 FROM audit_chain c \
+                               WHERE c.source = 'audit' AND c.source_pos = a.pos) \
+                   AND NOT EXISTS (SELECT 1 FROM audit_pending p \
+                                   WHERE p.source = 'audit' AND p.source_pos = a.pos) \
+                 LIMIT ?",
+                [limit(max)],
+                |r| codec::chain_source_row(r),
+            )
+        })
         .await
-        .map_err(db_err)?;
-        decode_all(rows, codec::chain_source_row)
     }
+}
+
+/// An image-check row.
+fn image_check(r: &Row<'_>) -> StoreResult<ImageCheck> {
+    let d: String = col(r, 0)?;
+    let phash: Option<String> = col(r, 3)?;
+    let report: String = col(r, 4)?;
+    let at: i64 = col(r, 5)?;
+    Ok(ImageCheck {
+        digest: d
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("digest {d:?}")))?,
+        kind: col(r, 1)?,
+        verdict: col(r, 2)?,
+        perceptual_hash: match phash {
+            Some(h) => Some(
+                u64::from_str_radix(&h, 16)
+                    .map_err(|_| StoreError::Corrupt(format!("perceptual hash {h:?}")))?,
+            ),
+            None => None,
+        },
+        report: serde_json::from_str(&report)
+            .map_err(|e| StoreError::Corrupt(format!("image check report: {e}")))?,
+        checked_at: Timestamp::from_microsecond(at)
+            .map_err(|e| StoreError::Corrupt(format!("checked_at: {e}")))?,
+    })
 }

@@ -4,6 +4,7 @@
 //! (warnings next to the image, the same photo on someone else's application flagged).
 //! The officer always decides; the checks only inform and pre-empt.
 
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::http::StatusCode;
@@ -50,6 +51,17 @@ fn ingest_error(e: &IngestError) -> ApiError {
     ApiError::new(status, e.code(), e.message())
 }
 
+/// Checks running at once: one per core. A check is CPU work on one core, so more at once
+/// finish no sooner; each holds a decoded image and the detector's buffers (a few MB), so
+/// more at once only cost memory. Uploads beyond that wait here, as bytes, for a turn.
+fn check_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
 /// Checks an image off the async threads (decoding and face detection are CPU work).
 pub async fn run(
     state: &AppState,
@@ -59,8 +71,18 @@ pub async fn run(
 ) -> ApiResult<ImageCheck> {
     let profile = state.image_profile.clone();
     let started = Instant::now();
+    // The semaphore is never closed, so acquiring only waits. The slot goes with the check:
+    // it is freed when the check ends, even if the request was dropped meanwhile.
+    let slot = check_slots().acquire().await.map_err(|_| {
+        ApiError::plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "image_checks_unavailable",
+            "the image checks are not running",
+        )
+    })?;
     let outcome = tokio::task::spawn_blocking(
         move || -> Result<(Value, Verdict, Option<u64>), IngestError> {
+            let _slot = slot;
             match kind {
                 ImageKind::Photo => {
                     let r = check_photo(&bytes, &profile)?;

@@ -32,7 +32,7 @@ use crate::{
     ChainSource, Changes, ContactDetails, DayCount, DecisionTimes, IdempotencyRecord, Notice,
     OfficerCredential, OtpChallenge, OutboxMessage, PaymentRecord, PaymentStatus, PaymentTotals,
     ReasonCount, RegionCount, RuleActivation, Session, SignatureCheck, SigningMethod, StaffAccount,
-    StoreError, StoreResult, StoredApplication, StoredCheckpoint,
+    StoreError, StoreResult, StoredApplication, StoredCheckpoint, TimelineEntry,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -505,6 +505,16 @@ pub(crate) fn application<R: RowExt>(row: &R) -> StoreResult<StoredApplication> 
 
 pub(crate) fn event<R: RowExt>(row: &R) -> StoreResult<Event> {
     row.json("data")
+}
+
+pub(crate) fn timeline_entry<R: RowExt>(row: &R) -> StoreResult<TimelineEntry> {
+    Ok(TimelineEntry {
+        kind: row.text("kind")?,
+        from: application_state(&row.text("from_state")?)?,
+        to: application_state(&row.text("to_state")?)?,
+        actor_role: row.text("actor_role")?,
+        at: row.ts("at")?,
+    })
 }
 
 pub(crate) fn blob<R: RowExt>(row: &R) -> StoreResult<Blob> {

@@ -72,6 +72,19 @@ impl StoreError {
     }
 }
 
+/// One event as an application's timeline shows it (see [`Store::timeline`]). Its instant
+/// is the stored column's, to the microsecond.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    /// The event's kind, as [`kuelik_core::lifecycle::EventKind::as_str`] names it.
+    pub kind: String,
+    pub from: ApplicationState,
+    pub to: ApplicationState,
+    /// Who acted, by role ([`kuelik_core::lifecycle::Role::as_str`]).
+    pub actor_role: String,
+    pub at: Timestamp,
+}
+
 /// An application as stored, with its version for optimistic concurrency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredApplication {
@@ -623,6 +636,9 @@ pub trait Store: Send + Sync + 'static {
     async fn applications_of(&self, iin: &Iin) -> StoreResult<Vec<StoredApplication>>;
     /// The events of an application in the order they happened.
     async fn history(&self, id: ApplicationId) -> StoreResult<Vec<Event>>;
+    /// The same events as [`Store::history`], as the timeline shows them: read from the
+    /// event rows' own columns, without decoding each event (a citizen's status read).
+    async fn timeline(&self, id: ApplicationId) -> StoreResult<Vec<TimelineEntry>>;
     /// Applications matching `filter`, oldest due date first (then oldest submission).
     async fn work_queue(
         &self,

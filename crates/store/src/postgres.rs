@@ -39,7 +39,7 @@ use crate::{
     OfficerCredential, OtpChallenge, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus,
     PaymentTotals, QueueFilter, ReportPeriod, RuleActivation, Session, SignatureCheck,
     StaffAccount, Store, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
-    SAME_PHOTO_LIMIT,
+    TimelineEntry, SAME_PHOTO_LIMIT,
 };
 
 /// People per `INSERT … SELECT FROM UNNEST(…)` statement.
@@ -633,6 +633,18 @@ impl Store for PostgresStore {
             .await
             .map_err(db_err)?;
         decode_all(rows, codec::event)
+    }
+
+    async fn timeline(&self, app: ApplicationId) -> StoreResult<Vec<TimelineEntry>> {
+        let rows = sqlx::query(
+            "SELECT kind, from_state, to_state, actor_role, at FROM events \
+             WHERE application_id = $1 ORDER BY seq",
+        )
+        .bind(app.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        decode_all(rows, codec::timeline_entry)
     }
 
     async fn work_queue(

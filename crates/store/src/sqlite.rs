@@ -78,7 +78,7 @@ use crate::{
     OfficerCredential, OtpChallenge, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus,
     PaymentTotals, QueueFilter, ReportPeriod, RuleActivation, Session, SignatureCheck,
     StaffAccount, Store, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
-    SAME_PHOTO_LIMIT,
+    TimelineEntry, SAME_PHOTO_LIMIT,
 };
 
 /// The most jobs one transaction carries.
@@ -1103,6 +1103,18 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn timeline(&self, app: ApplicationId) -> StoreResult<Vec<TimelineEntry>> {
+        self.lookup(|c| {
+            query_all(
+                c,
+                "SELECT kind, from_state, to_state, actor_role, at FROM events \
+                 WHERE application_id = ? ORDER BY seq",
+                [id(app.0)],
+                |r| codec::timeline_entry(r),
+            )
+        })
+    }
+
     async fn work_queue(
         &self,
         filter: &QueueFilter,
@@ -1395,7 +1407,7 @@ impl Store for SqliteStore {
                 "SELECT digest, kind, verdict, perceptual_hash, report, checked_at \
                  FROM image_checks WHERE digest = ?",
                 [digest.to_string()],
-                |r| image_check(r),
+                image_check,
             )
         })
     }

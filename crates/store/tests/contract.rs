@@ -1099,6 +1099,16 @@ async fn applications_move_through_commits_with_their_history(db: &Db) {
     for pair in history.windows(2) {
         assert_eq!(pair[0].to, pair[1].from);
     }
+    // The timeline is the same events, read from their columns.
+    let timeline = s.timeline(app.app.id).await.unwrap();
+    assert_eq!(timeline.len(), history.len());
+    for (entry, event) in timeline.iter().zip(&history) {
+        assert_eq!(entry.kind, event.kind.as_str());
+        assert_eq!((entry.from, entry.to), (event.from, event.to));
+        assert_eq!(entry.actor_role, event.actor.role().as_str());
+        assert_eq!(entry.at.as_microsecond(), event.at.as_microsecond());
+    }
+    assert_eq!(s.timeline(app_id(999)).await.unwrap(), vec![]);
 
     let by_ticket = s.application_by_ticket(&no).await.unwrap().unwrap();
     assert_eq!(by_ticket.application, app.app);

@@ -17,7 +17,7 @@ use kuelik_core::digest::Sha256Digest;
 use kuelik_core::eligibility;
 use kuelik_core::iin::Iin;
 use kuelik_core::lifecycle::{
-    Actor, Application, ApplicationId, ApplicationState, Command, EventKind, LifecyclePolicy,
+    Actor, Application, ApplicationId, ApplicationState, Command, LifecyclePolicy,
 };
 use kuelik_core::region::PointId;
 use kuelik_core::register::Person;
@@ -388,22 +388,19 @@ pub async fn detail_view(
             None => Ok::<_, kuelik_store::StoreError>(None),
         }
     };
-    let (history, payments, photo_check, signature_check) = tokio::try_join!(
-        state.store.history(app.id),
+    let (timeline, payments, photo_check, signature_check) = tokio::try_join!(
+        state.store.timeline(app.id),
         state.store.payments_of(app.id),
         report(app.photo),
         report(app.signature),
     )?;
     view.history = Some(
-        history
+        timeline
             .iter()
-            // The status history: state changes, plus the payment and the refund.
+            // The status history: state changes, plus the payment and the refund (by the
+            // names `EventKind::as_str` gives them).
             .filter(|e| {
-                e.from != e.to
-                    || matches!(
-                        e.kind,
-                        EventKind::RefundConfirmed | EventKind::PaymentRecorded { .. }
-                    )
+                e.from != e.to || matches!(e.kind.as_str(), "payment_recorded" | "refund_confirmed")
             })
             .map(EventView::from)
             .collect(),

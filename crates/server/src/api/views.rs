@@ -7,10 +7,10 @@ use uuid::Uuid;
 
 use kuelik_core::eligibility::Decision;
 use kuelik_core::lang::Localized;
-use kuelik_core::lifecycle::{Application, Event};
+use kuelik_core::lifecycle::Application;
 use kuelik_core::messages;
 use kuelik_core::register::Person;
-use kuelik_store::{Notice, PaymentRecord};
+use kuelik_store::{Notice, PaymentRecord, TimelineEntry};
 
 /// A text in Kazakh, Russian and English.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -162,15 +162,15 @@ pub struct EventView {
     pub actor_role: String,
 }
 
-impl From<&Event> for EventView {
-    fn from(e: &Event) -> EventView {
+impl From<&TimelineEntry> for EventView {
+    fn from(e: &TimelineEntry) -> EventView {
         EventView {
-            kind: e.kind.as_str().into(),
+            kind: e.kind.clone(),
             from: e.from.as_str().into(),
             to: e.to.as_str().into(),
             to_name: messages::state_name(e.to).into(),
             at: e.at.to_string(),
-            actor_role: e.actor.role().as_str().into(),
+            actor_role: e.actor_role.clone(),
         }
     }
 }

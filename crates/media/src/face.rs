@@ -114,14 +114,21 @@ impl Integral {
     fn new(gray: &Gray) -> Integral {
         let (width, height) = (gray.width, gray.height);
         let mut sums = vec![0u64; (width + 1) * (height + 1)];
-        for y in 0..height {
+        // Row by row: each row of sums is the one above plus the running sum of the pixel
+        // row (the first row and column stay zero).
+        for (y, pixels) in gray
+            .data
+            .chunks_exact(width.max(1))
+            .take(height)
+            .enumerate()
+        {
+            let (done, rest) = sums.split_at_mut((y + 1) * (width + 1));
+            let above = done.get(y * (width + 1) + 1..).unwrap_or(&[]);
+            let cells = rest.get_mut(1..width + 1).unwrap_or(&mut []);
             let mut row = 0u64;
-            for x in 0..width {
-                row += u64::from(gray.data.get(y * width + x).copied().unwrap_or(0));
-                let above = sums.get(y * (width + 1) + x + 1).copied().unwrap_or(0);
-                if let Some(cell) = sums.get_mut((y + 1) * (width + 1) + x + 1) {
-                    *cell = above + row;
-                }
+            for ((cell, &above), &v) in cells.iter_mut().zip(above).zip(pixels) {
+                row += u64::from(v);
+                *cell = above + row;
             }
         }
         Integral {

@@ -213,6 +213,20 @@ fn map_image_error(error: ImageError) -> IngestError {
 /// Decodes `bytes` safely (see the module docs). Never panics: the decoders are third-party
 /// code run on hostile input, so a panic inside them is caught and reported as corruption.
 pub fn decode(bytes: &[u8], limits: &IngestLimits) -> Result<DecodedImage, IngestError> {
+    let (format, image) = decode_upright(bytes, limits)?;
+    Ok(DecodedImage {
+        format,
+        image: flatten_onto_white(image),
+    })
+}
+
+/// [`decode`] without the final conversion to 8-bit RGB: the upright image in the pixel
+/// format of the file. A check that only needs grey (the signature check) reads an 8-bit
+/// grey upload as it is, instead of tripling it into RGB and weighing it back to grey.
+pub(crate) fn decode_upright(
+    bytes: &[u8],
+    limits: &IngestLimits,
+) -> Result<(ImageFormat, DynamicImage), IngestError> {
     if bytes.is_empty() {
         return Err(IngestError::Empty);
     }
@@ -232,17 +246,14 @@ pub fn decode(bytes: &[u8], limits: &IngestLimits) -> Result<DecodedImage, Inges
         Err(_) => return Err(IngestError::Corrupt("the decoder could not read it".into())),
     };
     // The orientation may swap the sides; both limits are symmetric, so no second check.
-    Ok(DecodedImage {
-        format: header.format,
-        image,
-    })
+    Ok((header.format, image))
 }
 
 fn decode_pixels(
     bytes: &[u8],
     header: &Header,
     limits: &IngestLimits,
-) -> Result<RgbImage, IngestError> {
+) -> Result<DynamicImage, IngestError> {
     let mut decode_limits = Limits::default();
     decode_limits.max_image_width = Some(limits.max_side_px);
     decode_limits.max_image_height = Some(limits.max_side_px);
@@ -273,11 +284,11 @@ fn decode_pixels(
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
     image.apply_orientation(orientation);
-    Ok(flatten_onto_white(image))
+    Ok(image)
 }
 
 /// 8-bit RGB; any alpha is composited onto white paper.
-fn flatten_onto_white(image: DynamicImage) -> RgbImage {
+pub(crate) fn flatten_onto_white(image: DynamicImage) -> RgbImage {
     if !image.color().has_alpha() {
         return image.into_rgb8();
     }

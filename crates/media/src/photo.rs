@@ -7,6 +7,8 @@
 //! an ellipse face mask, so this is an OFIQ-inspired pre-check, not a conformant
 //! ISO/IEC 29794-5 implementation.
 
+use std::borrow::Cow;
+
 use image::RgbImage;
 use serde::{Serialize, Serializer};
 
@@ -16,7 +18,10 @@ use crate::hash::dhash;
 use crate::ingest::{decode, ImageFormat};
 use crate::measure::{overall, sigmoid, Measure, Scoring, Subject, Verdict};
 use crate::profile::{PhotoProfile, Profile};
-use crate::raster::{downscale_rgb, luma, ofiq_luminance, srgb_to_linear, Gray, Point, Rect};
+use crate::raster::{
+    downscale_rgb, luma, luma_of, round_to_u8, srgb_to_linear, Gray, Luminance, Point, Rect,
+    SamplePosition,
+};
 
 /// Where the face was found, in the upload's own (upright) pixel coordinates.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -93,12 +98,11 @@ struct Analysis {
 }
 
 /// The image at analysis size, in the three forms the measures read.
-struct Planes {
-    rgb: RgbImage,
+struct Planes<'a> {
+    /// Borrowed when the upload is already at analysis size (no copy).
+    rgb: Cow<'a, RgbImage>,
     /// Perceptual grey: structure (faces, edges, blur, background texture).
     gray: Gray,
-    /// OFIQ linear luminance: exposure measures.
-    luminance: Gray,
     /// Analysis pixels per original pixel (≤ 1).
     scale: f64,
 }
@@ -172,26 +176,20 @@ fn analyse(original: &RgbImage, p: &PhotoProfile) -> Analysis {
     }
 }
 
-fn planes(original: &RgbImage, analysis_height: u32) -> Planes {
+fn planes(original: &RgbImage, analysis_height: u32) -> Planes<'_> {
     let (width, height) = original.dimensions();
     let (rgb, scale) = if height > analysis_height {
         let scale = f64::from(analysis_height) / f64::from(height);
         let target_width = ((f64::from(width) * scale).round() as u32).max(1);
         (
-            downscale_rgb(original, target_width, analysis_height),
+            Cow::Owned(downscale_rgb(original, target_width, analysis_height)),
             scale,
         )
     } else {
-        (original.clone(), 1.0)
+        (Cow::Borrowed(original), 1.0)
     };
     let gray = luma(&rgb);
-    let luminance = ofiq_luminance(&rgb);
-    Planes {
-        rgb,
-        gray,
-        luminance,
-        scale,
-    }
+    Planes { rgb, gray, scale }
 }
 
 /// Face geometry in analysis coordinates.
@@ -321,7 +319,8 @@ fn face_measures(planes: &Planes, g: &Geometry, p: &PhotoProfile, out: &mut Vec<
 
     // Exposure measures read OFIQ's luminance inside the face mask. OFIQ's mask is the
     // convex hull of 98 landmarks; here it is the ellipse inscribed in the face box.
-    let histogram = masked_histogram(&planes.luminance, &g.bounds);
+    let luminance = Luminance::new(&planes.rgb);
+    let histogram = masked_histogram(&luminance, &g.bounds);
     let count: f64 = histogram.iter().sum::<u64>() as f64;
     let count = count.max(1.0);
     let mean = histogram
@@ -409,7 +408,7 @@ fn face_measures(planes: &Planes, g: &Geometry, p: &PhotoProfile, out: &mut Vec<
     let (left_zone, right_zone) = (zone(&g.left_eye), zone(&g.right_eye));
     // OFIQ IlluminationUniformity: Σ min(hL, hR) of the normalised luminance histograms
     // (binned coarser than OFIQ's, see CHEEK_BINS), Q = round(100·raw^0.3).
-    let intersection = histogram_intersection(&planes.luminance, &left_zone, &right_zone);
+    let intersection = histogram_intersection(&luminance, &left_zone, &right_zone);
     out.push(judged(
         "illumination_uniformity",
         intersection,
@@ -467,13 +466,13 @@ fn in_ellipse(r: &Rect, x: f64, y: f64, grow: f64) -> bool {
     dx * dx + dy * dy <= 1.0
 }
 
-fn masked_histogram(plane: &Gray, face: &Rect) -> [u64; 256] {
+fn masked_histogram(plane: &Luminance, face: &Rect) -> [u64; 256] {
     let mut histogram = [0u64; 256];
-    let (x0, y0, x1, y1) = face.clip(plane.width, plane.height);
+    let (x0, y0, x1, y1) = face.clip(plane.width(), plane.height());
     for y in y0..y1 {
         for x in x0..x1 {
             if in_ellipse(face, x as f64 + 0.5, y as f64 + 0.5, 0.9) {
-                let v = plane.at(x as isize, y as isize);
+                let v = plane.at(x, y);
                 if let Some(bin) = histogram.get_mut(usize::from(v)) {
                     *bin += 1;
                 }
@@ -488,16 +487,16 @@ fn masked_histogram(plane: &Gray, face: &Rect) -> [u64; 256] {
 /// identical lighting look uneven, so the luminance is binned by 8 levels.
 const CHEEK_BINS: usize = 32;
 
-fn zone_histogram(plane: &Gray, zone: &Rect) -> Option<[f64; CHEEK_BINS]> {
+fn zone_histogram(plane: &Luminance, zone: &Rect) -> Option<[f64; CHEEK_BINS]> {
     let mut histogram = [0f64; CHEEK_BINS];
-    let (x0, y0, x1, y1) = zone.clip(plane.width, plane.height);
+    let (x0, y0, x1, y1) = zone.clip(plane.width(), plane.height());
     let count = ((x1 - x0) * (y1 - y0)) as f64;
     if count < 1.0 {
         return None;
     }
     for y in y0..y1 {
         for x in x0..x1 {
-            let bin = usize::from(plane.at(x as isize, y as isize)) * CHEEK_BINS / 256;
+            let bin = usize::from(plane.at(x, y)) * CHEEK_BINS / 256;
             if let Some(cell) = histogram.get_mut(bin) {
                 *cell += 1.0 / count;
             }
@@ -506,7 +505,7 @@ fn zone_histogram(plane: &Gray, zone: &Rect) -> Option<[f64; CHEEK_BINS]> {
     Some(histogram)
 }
 
-fn histogram_intersection(plane: &Gray, left: &Rect, right: &Rect) -> f64 {
+fn histogram_intersection(plane: &Luminance, left: &Rect, right: &Rect) -> f64 {
     match (zone_histogram(plane, left), zone_histogram(plane, right)) {
         (Some(l), Some(r)) => l.iter().zip(r.iter()).map(|(a, b)| a.min(*b)).sum(),
         _ => f64::NAN,
@@ -623,22 +622,33 @@ fn sharpness(plane: &Gray, face: &Rect) -> f64 {
     let mut canonical = Gray::new(SIDE, SIDE);
     // Average a few samples per output pixel so a large face is not aliased.
     let taps = ((inner.width / SIDE as f64).ceil() as usize).clamp(1, 4);
-    for ty in 0..SIDE {
-        for tx in 0..SIDE {
+    // The samples form a grid: a column's x depends only on (tx, sx) and a row's y only on
+    // (ty, sy), so each is split into pixel and weight once, not once per sample.
+    let axis = |start: f64, length: f64| -> Vec<SamplePosition> {
+        (0..SIDE)
+            .flat_map(|t| {
+                (0..taps).map(move |s| {
+                    SamplePosition::new(
+                        start + (t as f64 + (s as f64 + 0.5) / taps as f64) * length / SIDE as f64,
+                    )
+                })
+            })
+            .collect()
+    };
+    let (columns, rows) = (axis(inner.x, inner.width), axis(inner.y, inner.height));
+    for (out, row_taps) in canonical
+        .data
+        .chunks_exact_mut(SIDE)
+        .zip(rows.chunks_exact(taps))
+    {
+        for (px, column_taps) in out.iter_mut().zip(columns.chunks_exact(taps)) {
             let mut sum = 0.0;
-            for sy in 0..taps {
-                for sx in 0..taps {
-                    let x = inner.x
-                        + (tx as f64 + (sx as f64 + 0.5) / taps as f64) * inner.width / SIDE as f64;
-                    let y = inner.y
-                        + (ty as f64 + (sy as f64 + 0.5) / taps as f64) * inner.height
-                            / SIDE as f64;
-                    sum += plane.sample(x, y);
+            for &y in row_taps {
+                for &x in column_taps {
+                    sum += plane.sample_at(x, y);
                 }
             }
-            if let Some(px) = canonical.data.get_mut(ty * SIDE + tx) {
-                *px = (sum / (taps * taps) as f64).round().clamp(0.0, 255.0) as u8;
-            }
+            *px = round_to_u8(sum / (taps * taps) as f64);
         }
     }
     let mut laplacian = 0f64;
@@ -665,13 +675,17 @@ fn mean_chroma(rgb: &RgbImage, region: Option<Rect>) -> f64 {
     };
     let mut sum = 0u64;
     let mut count = 0u64;
-    for y in y0..y1 {
-        for x in x0..x1 {
-            if let Some(px) = rgb.get_pixel_checked(x as u32, y as u32) {
-                let [r, g, b] = px.0;
-                sum += u64::from(r.max(g).max(b) - r.min(g).min(b));
-                count += 1;
-            }
+    // `clip` keeps the region inside the image, so each row's span is a plain slice.
+    for row in rgb
+        .as_raw()
+        .chunks_exact((width as usize * 3).max(1))
+        .take(y1)
+        .skip(y0)
+    {
+        for px in row.get(x0 * 3..x1 * 3).unwrap_or(&[]).chunks_exact(3) {
+            let [r, g, b] = [px[0], px[1], px[2]];
+            sum += u64::from(r.max(g).max(b) - r.min(g).min(b));
+            count += 1;
         }
     }
     if count == 0 {
@@ -695,22 +709,45 @@ fn blockiness(image: &RgbImage) -> f64 {
     let mut vertical = [0u64; 8];
     let mut previous = vec![0u8; width];
     let mut current = vec![0u8; width];
+    let mut steps = vec![0u8; width - 1];
+    // Rows are summed in blocks short enough for u32 sums (a block of 2¹⁶ steps of at most
+    // 255 fits), a multiple of 8 long so that the phases stay aligned. Summing in u32 lanes,
+    // without a branch or a phase index per pixel, lets the loops vectorise.
+    const BLOCK: usize = 1 << 16;
     for (y, row) in image.as_raw().chunks_exact(width * 3).enumerate() {
         for (grey, px) in current.iter_mut().zip(row.chunks_exact(3)) {
-            *grey = ((54 * u32::from(px[0]) + 183 * u32::from(px[1]) + 19 * u32::from(px[2]) + 128)
-                >> 8) as u8;
+            *grey = luma_of(px[0], px[1], px[2]);
         }
-        for (x, pair) in current.windows(2).enumerate() {
-            horizontal[x & 7] += u64::from(pair[0].abs_diff(pair[1]));
+        // The step between x and x + 1 belongs to phase x mod 8: lane x mod 8 of each
+        // chunk of 8.
+        for ((step, &a), &b) in steps.iter_mut().zip(&current).zip(current.iter().skip(1)) {
+            *step = a.abs_diff(b);
+        }
+        for block in steps.chunks(BLOCK) {
+            let mut lanes = [0u32; 8];
+            let mut chunks = block.chunks_exact(8);
+            for chunk in &mut chunks {
+                for (lane, &step) in lanes.iter_mut().zip(chunk) {
+                    *lane += u32::from(step);
+                }
+            }
+            for (lane, &step) in lanes.iter_mut().zip(chunks.remainder()) {
+                *lane += u32::from(step);
+            }
+            for (sum, lane) in horizontal.iter_mut().zip(lanes) {
+                *sum += u64::from(lane);
+            }
         }
         if y > 0 {
             // The step between row y − 1 and row y belongs to phase (y − 1) mod 8.
-            let step: u64 = previous
-                .iter()
-                .zip(current.iter())
-                .map(|(a, b)| u64::from(a.abs_diff(*b)))
-                .sum();
-            vertical[(y - 1) & 7] += step;
+            for (above, here) in previous.chunks(BLOCK).zip(current.chunks(BLOCK)) {
+                let step: u32 = above
+                    .iter()
+                    .zip(here)
+                    .map(|(a, b)| u32::from(a.abs_diff(*b)))
+                    .sum();
+                vertical[(y - 1) & 7] += u64::from(step);
+            }
         }
         std::mem::swap(&mut previous, &mut current);
     }

@@ -322,13 +322,26 @@ pub fn router(state: AppState) -> Router {
 /// thread that allocates under contention an arena of its own — up to eight per core — and
 /// keeps freed memory in each; under the peak-day load that was ≈ 45 % of the server's peak
 /// RSS (289 MiB with the default, 160 MiB with two arenas, at the same throughput: see
-/// docs/PERFORMANCE.md). Call first thing in `main`, before any thread starts.
+/// docs/PERFORMANCE.md).
+///
+/// Also fixes the size from which an allocation gets pages of its own at 128 KiB (unless
+/// `MALLOC_MMAP_THRESHOLD_` is set): uploads, decoded images and image bytes then go back to
+/// the system when freed. glibc otherwise raises that size after the first such buffer is
+/// freed, and the next buffers land in the arenas, whose freed memory stays in the process.
+/// Call first thing in `main`, before any thread starts.
 pub fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+    {
         // SAFETY: mallopt only tunes the allocator; called before other threads exist.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            unsafe {
+                libc::mallopt(libc::M_ARENA_MAX, 2);
+            }
+        }
+        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+            }
         }
     }
 }

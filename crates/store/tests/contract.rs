@@ -2299,6 +2299,37 @@ async fn reopening_applies_no_migration_and_keeps_data(db: &Db) {
 // Backend-specific checks and measurements
 // =======================================================================================
 
+/// A status read's timeline and the other per-application event reads are answered from the
+/// `events_timeline_idx` index alone (migration 0009), not from the events' table pages.
+#[tokio::test]
+async fn sqlite_reads_the_timeline_from_the_index_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kuelik.db");
+    let _store = SqliteStore::open(&path).await.unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+    let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    for sql in [
+        "SELECT kind, from_state, to_state, actor_role, at FROM events \
+         WHERE application_id = 'x' ORDER BY seq",
+        "SELECT MAX(at) FROM events WHERE application_id = 'x'",
+    ] {
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        let plan: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING COVERING INDEX events_timeline_idx")),
+            "{sql}: {plan:?}"
+        );
+    }
+    conn.close().await.unwrap();
+}
+
 /// The SQLite writer runs WAL with `synchronous=FULL`, foreign keys on and a busy timeout;
 /// WAL is a property of the file (seen from any connection); foreign keys are enforced.
 #[tokio::test]

@@ -102,7 +102,8 @@ pub async fn queue_page(
 }
 
 /// A status read: the calls `GET /applications/{id}` makes (the application, then
-/// `detail_view`: history, payments, the photo's and signature's checks).
+/// `detail_view`: the timeline, payments, the photo's and signature's checks — the citizen
+/// gets the checks only while a draft; staff always, so they are read here).
 pub async fn status_read(store: &PostgresStore, ids: &[ApplicationId]) -> Result<Latency, String> {
     let mut ms = Vec::with_capacity(ids.len());
     let mut events = 0u64;
@@ -113,7 +114,7 @@ pub async fn status_read(store: &PostgresStore, ids: &[ApplicationId]) -> Result
             .await
             .map_err(err("status read"))?
             .ok_or_else(|| format!("application {id} was loaded but is not found"))?;
-        let history = store.history(id).await.map_err(err("status history"))?;
+        let timeline = store.timeline(id).await.map_err(err("status timeline"))?;
         store
             .payments_of(id)
             .await
@@ -128,7 +129,7 @@ pub async fn status_read(store: &PostgresStore, ids: &[ApplicationId]) -> Result
                 .map_err(err("status image check"))?;
         }
         ms.push(millis(started));
-        events += history.len() as u64;
+        events += timeline.len() as u64;
     }
     Ok(Latency::from_samples("status read", 5.0, ms, events))
 }
@@ -220,13 +221,16 @@ pub async fn plans(
         lines.join("\n"),
     ));
 
-    let q = explain("SELECT data FROM events WHERE application_id = $1 ORDER BY seq");
+    let q = explain(
+        "SELECT kind, from_state, to_state, actor_role, at FROM events \
+         WHERE application_id = $1 ORDER BY seq",
+    );
     let lines: Vec<String> = sqlx::query_scalar(&q)
         .bind(id.0)
         .fetch_all(pool)
         .await
-        .map_err(|e| format!("EXPLAIN history: {e}"))?;
-    out.push(("status read: history".to_string(), lines.join("\n")));
+        .map_err(|e| format!("EXPLAIN timeline: {e}"))?;
+    out.push(("status read: timeline".to_string(), lines.join("\n")));
 
     let q = explain("SELECT data, version FROM applications WHERE id = $1");
     let lines: Vec<String> = sqlx::query_scalar(&q)

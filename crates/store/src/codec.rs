@@ -1,5 +1,5 @@
-//! What both backends share: turning domain values into column values and back, and sqlx
-//! errors into [`StoreError`]s.
+//! What both backends share: turning domain values into column values and back, and driver
+//! errors (sqlx for PostgreSQL, rusqlite for SQLite) into [`StoreError`]s.
 //!
 //! Writes are encoded into plain row structs ([`AppRow`], [`EventRow`], …) before any SQL
 //! runs — on the caller's task, not inside a transaction — and each backend binds their
@@ -114,21 +114,16 @@ enum Unique {
 
 const SQLITE_UNIQUE_PREFIX: &str = "UNIQUE constraint failed: ";
 
-/// Maps an sqlx error: a named unique violation becomes [`StoreError::Duplicate`] (or
-/// [`StoreError::Conflict`]), a value that does not decode [`StoreError::Corrupt`], anything
-/// else [`StoreError::Database`].
+/// Maps an sqlx (PostgreSQL) error: a unique violation of a named index becomes
+/// [`StoreError::Duplicate`] (or [`StoreError::Conflict`]), a value that does not decode
+/// [`StoreError::Corrupt`], anything else [`StoreError::Database`].
 pub(crate) fn db_err(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let by_name = db
                 .constraint()
                 .and_then(|name| UNIQUE_CONSTRAINTS.iter().find(|(pg, _, _)| *pg == name));
-            let by_columns = || {
-                db.message()
-                    .strip_prefix(SQLITE_UNIQUE_PREFIX)
-                    .and_then(|cols| UNIQUE_CONSTRAINTS.iter().find(|(_, lite, _)| *lite == cols))
-            };
-            match by_name.or_else(by_columns) {
+            match by_name {
                 Some((_, _, Unique::Duplicate(name))) => StoreError::Duplicate(name),
                 Some((_, _, Unique::Conflict)) => StoreError::Conflict,
                 None => StoreError::Database(error.to_string()),
@@ -330,35 +325,6 @@ where
     row.try_get(column).map_err(|e| corrupt(column, e))
 }
 
-impl RowExt for sqlx::sqlite::SqliteRow {
-    fn text(&self, column: &str) -> StoreResult<String> {
-        get(self, column)
-    }
-    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
-        get(self, column)
-    }
-    fn int(&self, column: &str) -> StoreResult<i64> {
-        get(self, column)
-    }
-    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
-        get(self, column)
-    }
-    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
-        get(self, column)
-    }
-    fn uuid(&self, column: &str) -> StoreResult<Uuid> {
-        uuid_text(column, &self.text(column)?)
-    }
-    fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>> {
-        self.opt_text(column)?
-            .map(|t| uuid_text(column, &t))
-            .transpose()
-    }
-    fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
-        serde_json::from_str(&self.text(column)?).map_err(|e| corrupt(column, e))
-    }
-}
-
 /// The embedded store's rows (rusqlite). JSON is parsed straight from SQLite's text, without
 /// a copy.
 impl RowExt for rusqlite::Row<'_> {
@@ -378,7 +344,7 @@ impl RowExt for rusqlite::Row<'_> {
         self.get(column).map_err(|e| corrupt(column, e))
     }
     fn uuid(&self, column: &str) -> StoreResult<Uuid> {
-        uuid_text(column, self.lite_str(column)?)
+        uuid_text(column, lite_str(self, column)?)
     }
     fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>> {
         self.opt_text(column)?
@@ -386,21 +352,15 @@ impl RowExt for rusqlite::Row<'_> {
             .transpose()
     }
     fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
-        serde_json::from_str(self.lite_str(column)?).map_err(|e| corrupt(column, e))
+        serde_json::from_str(lite_str(self, column)?).map_err(|e| corrupt(column, e))
     }
 }
 
-trait LiteStr {
-    fn lite_str(&self, column: &str) -> StoreResult<&str>;
-}
-
-impl LiteStr for rusqlite::Row<'_> {
-    /// A text column borrowed from SQLite's row buffer.
-    fn lite_str(&self, column: &str) -> StoreResult<&str> {
-        self.get_ref(column)
-            .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
-            .map_err(|e| corrupt(column, e))
-    }
+/// A text column borrowed from SQLite's row buffer.
+fn lite_str<'r>(row: &'r rusqlite::Row<'_>, column: &str) -> StoreResult<&'r str> {
+    row.get_ref(column)
+        .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
+        .map_err(|e| corrupt(column, e))
 }
 
 /// Maps a rusqlite error like [`db_err`] maps an sqlx one: a named unique violation becomes

@@ -501,6 +501,14 @@ impl EventKind {
     }
 }
 
+/// Whether an event belongs in the citizen's status history: every change of state, plus the
+/// payment and the refund, which leave the state as it was. Decided by the event's name
+/// ([`EventKind::as_str`]), so that a timeline read from the event rows' columns is filtered
+/// without decoding each event.
+pub fn in_status_history(kind: &str, from: ApplicationState, to: ApplicationState) -> bool {
+    from != to || matches!(kind, "payment_recorded" | "refund_confirmed")
+}
+
 /// One recorded step: who, when, from, to, and why (an annulment's reason and comment are
 /// in its kind). This is the citizen's status history and the source of notifications.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1051,6 +1059,32 @@ mod tests {
             amount: Tiyn(78_640),
             paid_at: t0(),
         }
+    }
+
+    #[test]
+    fn the_status_history_is_the_state_changes_plus_the_payment_and_the_refund() {
+        let paid = EventKind::PaymentRecorded { payment: payment() };
+        assert!(in_status_history(paid.as_str(), Draft, Draft));
+        assert!(in_status_history(
+            EventKind::RefundConfirmed.as_str(),
+            Annulled,
+            Annulled
+        ));
+        assert!(in_status_history(
+            EventKind::Routed.as_str(),
+            Submitted,
+            Queued
+        ));
+        let photo = EventKind::PhotoAttached { photo: digest(1) };
+        assert!(!in_status_history(photo.as_str(), Draft, Draft));
+        assert!(!in_status_history(
+            EventKind::SignatureAttached {
+                signature: digest(2)
+            }
+            .as_str(),
+            Draft,
+            Draft
+        ));
     }
 
     fn annul_photo() -> Command {

@@ -526,7 +526,7 @@ fn clap_error_line(err: &clap::Error) -> String {
 
 fn main() -> ExitCode {
     restore_sigpipe();
-    kuelik_server::limit_malloc_arenas();
+    kuelik_server::tune_malloc();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -133,7 +133,7 @@ fn main() -> ExitCode {
     }) = &cli.command
     {
         // As `kuelik serve` does: the server process measured is the one deployed.
-        kuelik_server::limit_malloc_arenas();
+        kuelik_server::tune_malloc();
         let runtime = match runtime() {
             Ok(runtime) => runtime,
             Err(code) => return code,

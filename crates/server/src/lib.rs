@@ -318,9 +318,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Caps glibc's malloc arenas at two (unless `MALLOC_ARENA_MAX` is set). glibc gives each
-/// thread that allocates under contention an arena of its own — up to eight per core — and
-/// keeps freed memory in each; under the peak-day load that was ≈ 45 % of the server's peak
+/// Tunes glibc's malloc for a long-running server. Caps its arenas at two (unless
+/// `MALLOC_ARENA_MAX` is set): glibc gives each thread that allocates under contention an
+/// arena of its own — up to eight per core — and keeps freed memory in each; under the peak-day load that was ≈ 45 % of the server's peak
 /// RSS (289 MiB with the default, 160 MiB with two arenas, at the same throughput: see
 /// docs/PERFORMANCE.md).
 ///
@@ -329,7 +329,7 @@ pub fn router(state: AppState) -> Router {
 /// the system when freed. glibc otherwise raises that size after the first such buffer is
 /// freed, and the next buffers land in the arenas, whose freed memory stays in the process.
 /// Call first thing in `main`, before any thread starts.
-pub fn limit_malloc_arenas() {
+pub fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         // SAFETY: mallopt only tunes the allocator; called before other threads exist.

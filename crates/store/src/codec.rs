@@ -29,10 +29,11 @@ use kuelik_core::register::Person;
 
 use crate::{
     ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry, ChainLink,
-    ChainSource, Changes, ContactDetails, DayCount, DecisionTimes, IdempotencyRecord, Notice,
-    OfficerCredential, OtpChallenge, OutboxMessage, PaymentRecord, PaymentStatus, PaymentTotals,
-    ReasonCount, RegionCount, RuleActivation, Session, SignatureCheck, SigningMethod, StaffAccount,
-    StoreError, StoreResult, StoredApplication, StoredCheckpoint, TimelineEntry,
+    ChainSource, Changes, ContactDetails, DayCount, DecisionTimes, IdempotencyRecord, ImageCheck,
+    Notice, OfficerCredential, OtpChallenge, OutboxMessage, PaymentRecord, PaymentStatus,
+    PaymentTotals, ReasonCount, RegionCount, RuleActivation, Session, SignatureCheck,
+    SigningMethod, StaffAccount, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
+    TimelineEntry,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -474,6 +475,21 @@ pub(crate) fn timeline_entry<R: RowExt>(row: &R) -> StoreResult<TimelineEntry> {
         to: application_state(&row.text("to_state")?)?,
         actor_role: row.text("actor_role")?,
         at: row.ts("at")?,
+    })
+}
+
+pub(crate) fn image_check<R: RowExt>(row: &R) -> StoreResult<ImageCheck> {
+    let perceptual_hash = row
+        .opt_text("perceptual_hash")?
+        .map(|h| u64::from_str_radix(&h, 16).map_err(|e| corrupt("perceptual_hash", e)))
+        .transpose()?;
+    Ok(ImageCheck {
+        digest: digest("digest", &row.text("digest")?)?,
+        kind: row.text("kind")?,
+        verdict: row.text("verdict")?,
+        perceptual_hash,
+        report: row.json("report")?,
+        checked_at: row.ts("checked_at")?,
     })
 }
 

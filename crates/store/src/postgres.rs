@@ -922,34 +922,16 @@ impl Store for PostgresStore {
     }
 
     async fn image_check(&self, digest: &Sha256Digest) -> StoreResult<Option<ImageCheck>> {
-        let row: Option<(String, String, String, Option<String>, String, i64)> = sqlx::query_as(
-            "SELECT digest, kind, verdict, perceptual_hash, report::text, checked_at FROM image_checks WHERE digest = $1",
+        sqlx::query(
+            "SELECT digest, kind, verdict, perceptual_hash, report, checked_at \
+             FROM image_checks WHERE digest = $1",
         )
         .bind(digest.to_string())
         .fetch_optional(&self.pool)
         .await
-        .map_err(db_err)?;
-        let Some((d, kind, verdict, phash, report, at)) = row else {
-            return Ok(None);
-        };
-        Ok(Some(ImageCheck {
-            digest: d
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("digest {d:?}")))?,
-            kind,
-            verdict,
-            perceptual_hash: match phash {
-                Some(h) => Some(
-                    u64::from_str_radix(&h, 16)
-                        .map_err(|_| StoreError::Corrupt(format!("perceptual hash {h:?}")))?,
-                ),
-                None => None,
-            },
-            report: serde_json::from_str(&report)
-                .map_err(|e| StoreError::Corrupt(format!("image check report: {e}")))?,
-            checked_at: Timestamp::from_microsecond(at)
-                .map_err(|e| StoreError::Corrupt(format!("checked_at: {e}")))?,
-        }))
+        .map_err(db_err)?
+        .map(|r| codec::image_check(&r))
+        .transpose()
     }
 
     async fn applications_with_photo_hash(

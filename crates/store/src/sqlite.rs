@@ -121,14 +121,7 @@ struct Readers {
 
 impl Readers {
     fn open(&self) -> StoreResult<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| StoreError::Open(format!("{}: {e}", self.path.display())))?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(lite_err)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(conn)
+        connect(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
     }
 
     fn with<T>(&self, read: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
@@ -147,18 +140,25 @@ impl Readers {
     }
 }
 
+/// A connection to the database file, as every connection of the store is set up: used by
+/// one thread at a time (no SQLite mutex), waiting on a lock rather than failing, statements
+/// cached.
+fn connect(path: &Path, access: OpenFlags) -> StoreResult<Connection> {
+    let open_err = |e: rusqlite::Error| StoreError::Open(format!("{}: {e}", path.display()));
+    let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(open_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
 /// Opens the write connection with the store's settings.
 fn open_writer(path: &Path) -> StoreResult<Connection> {
     let open_err = |e: rusqlite::Error| StoreError::Open(format!("{}: {e}", path.display()));
-    let conn = Connection::open_with_flags(
+    let conn = connect(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(open_err)?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    )?;
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
         .map_err(open_err)?;
     // The journal mode is a property of the file; check that it took.
@@ -264,29 +264,25 @@ impl SqliteStore {
     /// The write connection's settings as SQLite reports them (for diagnostics and tests).
     pub async fn writer_settings(&self) -> StoreResult<WriterSettings> {
         self.write(|conn| {
-            let pragma = |name: &str| -> StoreResult<rusqlite::types::Value> {
+            let text = |name: &str| -> StoreResult<String> {
                 conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
                     .map_err(lite_err)
             };
-            let journal_mode = match pragma("journal_mode")? {
-                Value::Text(t) => t,
-                other => format!("{other:?}"),
-            };
-            let int = |v: Value| match v {
-                Value::Integer(i) => i,
-                _ => -1,
+            let int = |name: &str| -> StoreResult<i64> {
+                conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                    .map_err(lite_err)
             };
             Ok(WriterSettings {
-                journal_mode,
-                synchronous: match int(pragma("synchronous")?) {
+                journal_mode: text("journal_mode")?,
+                synchronous: match int("synchronous")? {
                     0 => "off",
                     1 => "normal",
                     2 => "full",
                     3 => "extra",
                     _ => "unknown",
                 },
-                foreign_keys: int(pragma("foreign_keys")?) == 1,
-                busy_timeout_ms: int(pragma("busy_timeout")?),
+                foreign_keys: int("foreign_keys")? == 1,
+                busy_timeout_ms: int("busy_timeout")?,
             })
         })
         .await
@@ -1407,7 +1403,7 @@ impl Store for SqliteStore {
                 "SELECT digest, kind, verdict, perceptual_hash, report, checked_at \
                  FROM image_checks WHERE digest = ?",
                 [digest.to_string()],
-                image_check,
+                |r| codec::image_check(r),
             )
         })
     }
@@ -2056,30 +2052,4 @@ impl Store for SqliteStore {
         })
         .await
     }
-}
-
-/// An image-check row.
-fn image_check(r: &Row<'_>) -> StoreResult<ImageCheck> {
-    let d: String = col(r, 0)?;
-    let phash: Option<String> = col(r, 3)?;
-    let report: String = col(r, 4)?;
-    let at: i64 = col(r, 5)?;
-    Ok(ImageCheck {
-        digest: d
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("digest {d:?}")))?,
-        kind: col(r, 1)?,
-        verdict: col(r, 2)?,
-        perceptual_hash: match phash {
-            Some(h) => Some(
-                u64::from_str_radix(&h, 16)
-                    .map_err(|_| StoreError::Corrupt(format!("perceptual hash {h:?}")))?,
-            ),
-            None => None,
-        },
-        report: serde_json::from_str(&report)
-            .map_err(|e| StoreError::Corrupt(format!("image check report: {e}")))?,
-        checked_at: Timestamp::from_microsecond(at)
-            .map_err(|e| StoreError::Corrupt(format!("checked_at: {e}")))?,
-    })
 }

@@ -17,7 +17,8 @@ use kuelik_core::digest::Sha256Digest;
 use kuelik_core::eligibility;
 use kuelik_core::iin::Iin;
 use kuelik_core::lifecycle::{
-    Actor, Application, ApplicationId, ApplicationState, Command, LifecyclePolicy,
+    in_status_history, Actor, Application, ApplicationId, ApplicationState, Command,
+    LifecyclePolicy,
 };
 use kuelik_core::region::PointId;
 use kuelik_core::register::Person;
@@ -397,11 +398,7 @@ pub async fn detail_view(
     view.history = Some(
         timeline
             .iter()
-            // The status history: state changes, plus the payment and the refund (by the
-            // names `EventKind::as_str` gives them).
-            .filter(|e| {
-                e.from != e.to || matches!(e.kind.as_str(), "payment_recorded" | "refund_confirmed")
-            })
+            .filter(|e| in_status_history(&e.kind, e.from, e.to))
             .map(EventView::from)
             .collect(),
     );

@@ -125,6 +125,115 @@ pub struct DocumentFacts {
     pub last_valid_day: Date,
 }
 
+/// Why a document stopped being valid. Only `Replaced` is decided by this service (at the
+/// hand-over of the new document); `ReportedLost` is the register's (a loss reported at a
+/// ЦОН) and `Expired` follows from the calendar alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidationReason {
+    Replaced,
+    ReportedLost,
+    Expired,
+}
+
+impl InvalidationReason {
+    pub const ALL: [InvalidationReason; 3] = [
+        InvalidationReason::Replaced,
+        InvalidationReason::ReportedLost,
+        InvalidationReason::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidationReason::Replaced => "replaced",
+            InvalidationReason::ReportedLost => "reported_lost",
+            InvalidationReason::Expired => "expired",
+        }
+    }
+}
+
+impl FromStr for InvalidationReason {
+    type Err = UnknownDocumentStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        InvalidationReason::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownDocumentStatus(s.to_string()))
+    }
+}
+
+/// What became of the old card at the desk when the new one was handed over. Either way the
+/// old card is invalid from that moment; the difference is whether it is still in the
+/// holder's hands (and could be misused) or was collected and destroyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OldCard {
+    /// Collected at the desk and destroyed.
+    Surrendered,
+    /// The holder did not bring it (or kept it): invalid all the same.
+    NotPresented,
+}
+
+impl OldCard {
+    pub const ALL: [OldCard; 2] = [OldCard::Surrendered, OldCard::NotPresented];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OldCard::Surrendered => "surrendered",
+            OldCard::NotPresented => "not_presented",
+        }
+    }
+}
+
+impl FromStr for OldCard {
+    type Err = UnknownDocumentStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OldCard::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownDocumentStatus(s.to_string()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown document status word {0:?}")]
+pub struct UnknownDocumentStatus(pub String);
+
+/// Whether a document may be relied on as proof of identity on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "status", content = "reason", rename_all = "snake_case")]
+pub enum DocumentStatus {
+    Valid,
+    Invalid(InvalidationReason),
+}
+
+impl DocumentStatus {
+    /// `valid` or `invalid`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentStatus::Valid => "valid",
+            DocumentStatus::Invalid(_) => "invalid",
+        }
+    }
+
+    pub fn reason(self) -> Option<InvalidationReason> {
+        match self {
+            DocumentStatus::Valid => None,
+            DocumentStatus::Invalid(r) => Some(r),
+        }
+    }
+}
+
+/// The card a new document replaced, as the register had it at the hand-over, and what
+/// became of it at the desk: recorded in the hand-over event, so the citizen's notice and
+/// history can say which card stopped being valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplacedCard {
+    pub kind: DocumentKind,
+    pub number: String,
+    pub old_card: OldCard,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +267,27 @@ mod tests {
         );
         assert!(DocumentNumber::parse(Passport, "N1234567").is_err());
         assert!(DocumentNumber::parse(Passport, "N１2345678").is_err());
+    }
+
+    #[test]
+    fn statuses_serialize_as_status_and_reason() {
+        let invalid = DocumentStatus::Invalid(InvalidationReason::Replaced);
+        assert_eq!(
+            serde_json::to_value(invalid).unwrap(),
+            serde_json::json!({ "status": "invalid", "reason": "replaced" })
+        );
+        assert_eq!(
+            serde_json::to_value(DocumentStatus::Valid).unwrap(),
+            serde_json::json!({ "status": "valid" })
+        );
+        for r in InvalidationReason::ALL {
+            assert_eq!(r.as_str().parse(), Ok(r));
+        }
+        for c in OldCard::ALL {
+            assert_eq!(c.as_str().parse(), Ok(c));
+        }
+        assert!("lost".parse::<InvalidationReason>().is_err());
+        assert!("kept".parse::<OldCard>().is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod eligibility;
 pub mod fees;
 pub mod hex;
 pub mod iin;
+pub mod issuance;
 pub mod lang;
 pub mod lifecycle;
 pub mod messages;

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::calendar::{CalendarError, WorkingCalendar};
 use crate::digest::Sha256Digest;
-use crate::document::{DocumentKind, DocumentNumber};
+use crate::document::{DocumentKind, DocumentNumber, ReplacedCard};
 use crate::iin::Iin;
 use crate::money::Tiyn;
 use crate::region::{PointId, RegionCode};
@@ -379,7 +379,12 @@ pub enum Command {
     /// Operator of the chosen point, dispatched → ready_for_pickup.
     Receive,
     /// Operator of the chosen point, ready_for_pickup → issued, against the ticket (R14).
-    HandOver { ticket: TicketNumber },
+    /// `replaced` is the holder's current card as the register has it, with what the desk
+    /// did with it: the new document replaces it (see [`crate::issuance`]).
+    HandOver {
+        ticket: TicketNumber,
+        replaced: ReplacedCard,
+    },
     /// Citizen, before approval → withdrawn.
     Withdraw,
     /// System, once the refund has been paid out; the state does not change.
@@ -473,7 +478,12 @@ pub enum EventKind {
         document_number: String,
     },
     Received,
-    HandedOver,
+    HandedOver {
+        /// The card the new document replaced (absent in events recorded before the
+        /// service kept the person's documents).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaced: Option<ReplacedCard>,
+    },
     Withdrawn,
     RefundConfirmed,
 }
@@ -494,7 +504,7 @@ impl EventKind {
             EventKind::ProductionStarted => "production_started",
             EventKind::Dispatched { .. } => "dispatched",
             EventKind::Received => "received",
-            EventKind::HandedOver => "handed_over",
+            EventKind::HandedOver { .. } => "handed_over",
             EventKind::Withdrawn => "withdrawn",
             EventKind::RefundConfirmed => "refund_confirmed",
         }
@@ -556,6 +566,8 @@ pub enum LifecycleError {
     BadDocumentNumber,
     #[error("no refund is pending for this application")]
     NoRefundPending,
+    #[error("the register's current document is not the one this application replaces")]
+    RegisterDocumentMismatch,
     #[error("cannot compute the due date: {0}")]
     Calendar(#[from] CalendarError),
 }
@@ -578,6 +590,7 @@ impl LifecycleError {
             LifecycleError::TicketMismatch => "ticket_mismatch",
             LifecycleError::BadDocumentNumber => "bad_document_number",
             LifecycleError::NoRefundPending => "no_refund_pending",
+            LifecycleError::RegisterDocumentMismatch => "register_document_mismatch",
             // The calendar's own code; a due-date computation can only fail as
             // "calendar_not_covered" (the year has no data yet).
             LifecycleError::Calendar(e) => e.code(),
@@ -723,11 +736,21 @@ impl Application {
                 }
             }
             Command::Receive => EventKind::Received,
-            Command::HandOver { ticket } => {
+            Command::HandOver { ticket, replaced } => {
                 if self.ticket != Some(*ticket) {
                     return Err(LifecycleError::TicketMismatch);
                 }
-                EventKind::HandedOver
+                // The new document replaces the holder's current one of the same kind; a
+                // register that shows another kind, or already the new number, no longer
+                // describes the card this application renews.
+                if replaced.kind != self.document_kind
+                    || self.document_number.as_deref() == Some(replaced.number.as_str())
+                {
+                    return Err(LifecycleError::RegisterDocumentMismatch);
+                }
+                EventKind::HandedOver {
+                    replaced: Some(replaced.clone()),
+                }
             }
             Command::Withdraw => EventKind::Withdrawn,
             Command::ConfirmRefund => {
@@ -791,7 +814,7 @@ impl Application {
             EventKind::Routed
             | EventKind::ProductionStarted
             | EventKind::Received
-            | EventKind::HandedOver => {}
+            | EventKind::HandedOver { .. } => {}
         }
         self.state = event.to;
     }
@@ -1049,6 +1072,18 @@ mod tests {
         TicketNumber::from_random_bits(0x1234_5678_9abd)
     }
 
+    /// The hand-over of the new card against `ticket`, the old card surrendered.
+    fn hand_over(ticket: TicketNumber) -> Command {
+        Command::HandOver {
+            ticket,
+            replaced: ReplacedCard {
+                kind: DocumentKind::IdentityCard,
+                number: "039876543".into(),
+                old_card: crate::document::OldCard::Surrendered,
+            },
+        }
+    }
+
     fn digest(byte: u8) -> Sha256Digest {
         Sha256Digest::from_bytes([byte; 32])
     }
@@ -1123,7 +1158,7 @@ mod tests {
                 production(),
             ),
             (Command::Receive, desk()),
-            (Command::HandOver { ticket: ticket() }, desk()),
+            (hand_over(ticket()), desk()),
         ]
     }
 
@@ -1185,7 +1220,7 @@ mod tests {
                 document_number: "041234567".into(),
             },
             Command::Receive,
-            Command::HandOver { ticket: ticket() },
+            hand_over(ticket()),
             Command::Withdraw,
             Command::ConfirmRefund,
         ]
@@ -1689,11 +1724,14 @@ mod tests {
             (Queued, Command::Withdraw, admin(), wrong_role("withdraw", Role::Administrator)),
             // Registration points.
             (Dispatched, Command::Receive, other_desk(), E::WrongRegistrationPoint),
-            (ReadyForPickup, Command::HandOver { ticket: ticket() }, other_desk(), E::WrongRegistrationPoint),
+            (ReadyForPickup, hand_over(ticket()), other_desk(), E::WrongRegistrationPoint),
             (Submitted, Command::Receive, other_desk(), E::WrongRegistrationPoint),
             // Preconditions come last: after role, scope and state.
-            (ReadyForPickup, Command::HandOver { ticket: other_ticket() }, desk(), E::TicketMismatch),
-            (Dispatched, Command::HandOver { ticket: other_ticket() }, desk(), E::IllegalTransition { command: "hand_over", state: Dispatched }),
+            (ReadyForPickup, hand_over(other_ticket()), desk(), E::TicketMismatch),
+            // The register must still show the card this application replaces.
+            (ReadyForPickup, Command::HandOver { ticket: ticket(), replaced: ReplacedCard { kind: DocumentKind::Passport, number: "N12345678".into(), old_card: crate::document::OldCard::Surrendered } }, desk(), E::RegisterDocumentMismatch),
+            (ReadyForPickup, Command::HandOver { ticket: ticket(), replaced: ReplacedCard { kind: DocumentKind::IdentityCard, number: "041234567".into(), old_card: crate::document::OldCard::NotPresented } }, desk(), E::RegisterDocumentMismatch),
+            (Dispatched, hand_over(other_ticket()), desk(), E::IllegalTransition { command: "hand_over", state: Dispatched }),
             (Submitted, Command::ChooseRegistrationPoint(point("75-01")), citizen(), E::IllegalTransition { command: "choose_registration_point", state: Submitted }),
             (Draft, Command::RecordPayment(payment()), Actor::System, E::AlreadyPaid),
         ];
@@ -1812,9 +1850,7 @@ mod tests {
         pool.extend([
             Command::ChooseRegistrationPoint(point("71-01")),
             Command::ChooseRegistrationPoint(point("75-01")),
-            Command::HandOver {
-                ticket: other_ticket(),
-            },
+            hand_over(other_ticket()),
             Command::Annul {
                 reason: AnnulmentReason::AdditionalVerificationRequired,
                 comment: String::new(),

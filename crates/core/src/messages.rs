@@ -11,6 +11,7 @@ use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use jiff::civil::Date;
 use unic_langid::LanguageIdentifier;
 
+use crate::document::{DocumentKind, DocumentStatus, OldCard};
 use crate::iin::IinError;
 use crate::lang::{Lang, Localized};
 use crate::lifecycle::{AnnulmentReason, ApplicationState, LifecycleError};
@@ -159,6 +160,53 @@ pub fn lifecycle_error(err: &LifecycleError) -> Localized {
     }
 }
 
+/// A document kind in running text ("identity card").
+pub fn document_kind(kind: DocumentKind) -> Localized {
+    Catalog::builtin().localized(&format!("document-{}", kind.as_str()), &[])
+}
+
+/// A document's status in words: "valid", "invalid: replaced by a new document", …
+pub fn document_status(status: DocumentStatus) -> Localized {
+    let id = match status.reason() {
+        None => "document-status-valid".to_string(),
+        Some(reason) => format!("document-status-{}", reason.as_str()),
+    };
+    Catalog::builtin().localized(&id, &[])
+}
+
+/// The public validity check's answer for a document it does not know.
+pub fn document_unknown() -> Localized {
+    Catalog::builtin().localized("document-validity-unknown", &[])
+}
+
+/// What became of the old card at the desk.
+pub fn old_card(fate: OldCard) -> Localized {
+    Catalog::builtin().localized(&format!("old-card-{}", fate.as_str()), &[])
+}
+
+/// The citizen's notice of the hand-over: the new document, and which card is no longer
+/// valid from when (`at` already written for each language: date and Almaty time).
+pub fn handed_over_notice(
+    kind: DocumentKind,
+    number: &str,
+    old: &str,
+    at: &Localized,
+    fate: OldCard,
+) -> Localized {
+    let kinds = document_kind(kind);
+    let fates = old_card(fate);
+    Localized::from_fn(|lang| {
+        let args = [
+            ("kind", Arg::Text(kinds.get(lang).to_string())),
+            ("number", Arg::Text(number.to_string())),
+            ("old", Arg::Text(old.to_string())),
+            ("at", Arg::Text(at.get(lang).to_string())),
+            ("old_card", Arg::Text(fates.get(lang).to_string())),
+        ];
+        Catalog::builtin().text(lang, "notice-handed-over", &args)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +269,36 @@ mod tests {
     }
 
     #[test]
+    fn every_document_status_and_old_card_has_a_message() {
+        use crate::document::InvalidationReason;
+        assert_complete(&document_status(DocumentStatus::Valid), "document-status-");
+        for reason in InvalidationReason::ALL {
+            assert_complete(
+                &document_status(DocumentStatus::Invalid(reason)),
+                "document-status-",
+            );
+        }
+        for fate in OldCard::ALL {
+            assert_complete(&old_card(fate), "old-card-");
+        }
+        assert_complete(&document_unknown(), "document-validity-");
+        let at = Localized::from_fn(|_| "05.12.2026 14:03".to_string());
+        let notice = handed_over_notice(
+            DocumentKind::IdentityCard,
+            "041234567",
+            "016543210",
+            &at,
+            OldCard::Surrendered,
+        );
+        assert_complete(&notice, "notice-");
+        assert_eq!(
+            notice.ru,
+            "Вам выдан новый документ (удостоверение личности) № 041234567. Документ № 016543210 \
+             недействителен с 05.12.2026 14:03 (прежний документ сдан и уничтожен)."
+        );
+    }
+
+    #[test]
     fn a_missing_id_gives_the_id_back() {
         assert_eq!(
             Catalog::builtin().text(Lang::Kk, "no-such-message", &[]),
@@ -274,6 +352,7 @@ mod tests {
             LifecycleError::TicketMismatch,
             LifecycleError::BadDocumentNumber,
             LifecycleError::NoRefundPending,
+            LifecycleError::RegisterDocumentMismatch,
             LifecycleError::Calendar(CalendarError::NotCovered(2027)),
         ];
         for e in &errors {

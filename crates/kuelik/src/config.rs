@@ -54,6 +54,13 @@ pub struct ServiceConfig {
     /// Hex key shared with the payment gateway to sign callbacks (≥ 16 bytes).
     pub gateway_key: Option<String>,
     pub gateway_key_file: Option<PathBuf>,
+    /// Hex key shared with the population register to sign the document changes sent to it
+    /// (≥ 16 bytes).
+    pub register_key: Option<String>,
+    pub register_key_file: Option<PathBuf>,
+    /// Where document changes go to the national population register (the whole URL of its
+    /// endpoint). None: the built-in simulated register on a loopback port.
+    pub register_url: Option<String>,
     /// PEM (PKCS#8, P-256) key signing the audit log's checkpoints. Default:
     /// `DATA_DIR/audit-key.pem`, created on first start. Every instance on one database
     /// needs the same key.
@@ -95,6 +102,9 @@ impl Default for ServiceConfig {
             otp_key_file: None,
             gateway_key: None,
             gateway_key_file: None,
+            register_key: None,
+            register_key_file: None,
+            register_url: None,
             audit_key_file: None,
             trust_anchors_file: None,
             revocation_file: None,
@@ -222,6 +232,7 @@ impl ServiceConfig {
         let (inline, file) = match name {
             "otp_key" => (&self.otp_key, &self.otp_key_file),
             "blob_key" => (&self.blob_key, &self.blob_key_file),
+            "register_key" => (&self.register_key, &self.register_key_file),
             _ => (&self.gateway_key, &self.gateway_key_file),
         };
         let text = match (inline, file) {
@@ -295,6 +306,7 @@ impl ServiceConfig {
         for secret in [
             &mut shown.otp_key,
             &mut shown.gateway_key,
+            &mut shown.register_key,
             &mut shown.blob_key,
         ] {
             if secret.is_some() {

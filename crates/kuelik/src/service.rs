@@ -258,59 +258,73 @@ fn runtime() -> Result<tokio::runtime::Runtime, UsageError> {
         .map_err(|e| UsageError(format!("cannot start the async runtime: {e}")))
 }
 
-/// The server's keys: from the configuration (`otp_key`/`gateway_key`, their `_file`
-/// variants, or `KUELIK_OTP_KEY`/`KUELIK_GATEWAY_KEY`) when set — several instances must
-/// share them — else from `DATA_DIR/secrets.json`, created on first start, owner-only.
+/// The server's keys: from the configuration (`otp_key`/`gateway_key`/`register_key`, their
+/// `_file` variants, or `KUELIK_OTP_KEY`/…) when set — several instances must share them —
+/// else from `DATA_DIR/secrets.json`, created on first start, owner-only. A key the file
+/// lacks (one added in a later version) is generated and the file rewritten whole.
 fn secrets(config: &ServiceConfig) -> Result<Secrets, UsageError> {
+    const KEYS: [&str; 3] = ["otp_key", "gateway_key", "register_key"];
     let data_dir = &config.data_dir;
     let path = data_dir.join("secrets.json");
-    let configured = (config.key("otp_key")?, config.key("gateway_key")?);
-    let file: serde_json::Value = if let (Some(_), Some(_)) = configured {
-        serde_json::Value::Null
-    } else {
-        match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map_err(|e| UsageError(format!("{} is corrupt: {e}", path.display())))?,
-            Err(_) => {
-                let mut otp = [0u8; 32];
-                let mut gateway = [0u8; 32];
-                getrandom::fill(&mut otp)
-                    .and_then(|_| getrandom::fill(&mut gateway))
-                    .map_err(|e| UsageError(format!("no OS randomness: {e}")))?;
-                let value =
-                    serde_json::json!({ "otp_key": hex(&otp), "gateway_key": hex(&gateway) });
-                std::fs::create_dir_all(data_dir).map_err(|e| UsageError(e.to_string()))?;
-                std::fs::write(&path, value.to_string())
-                    .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-                }
-                value
-            }
+    let mut configured = std::collections::HashMap::new();
+    for name in KEYS {
+        if let Some(key) = config.key(name)? {
+            configured.insert(name, key);
         }
-    };
-    let from_file = |field: &str| {
-        file[field]
+    }
+    let usable = |value: &serde_json::Value| {
+        value
             .as_str()
             .and_then(unhex)
-            .filter(|k| k.len() >= 16)
+            .filter(|k: &Vec<u8>| k.len() >= 16)
     };
-    let missing = |field: &str| {
-        UsageError(format!(
-            "no usable {field}: set it in the configuration or remove the corrupt {}",
-            path.display()
-        ))
+    let mut file = serde_json::Map::new();
+    if configured.len() < KEYS.len() {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            file = serde_json::from_str(&text)
+                .map_err(|e| UsageError(format!("{} is corrupt: {e}", path.display())))?;
+        }
+        let mut added = false;
+        for name in KEYS {
+            if configured.contains_key(name) {
+                continue;
+            }
+            match file.get(name) {
+                Some(value) if usable(value).is_none() => {
+                    return Err(UsageError(format!(
+                        "no usable {name}: set it in the configuration or remove the corrupt {}",
+                        path.display()
+                    )))
+                }
+                Some(_) => {}
+                None => {
+                    let mut key = [0u8; 32];
+                    getrandom::fill(&mut key)
+                        .map_err(|e| UsageError(format!("no OS randomness: {e}")))?;
+                    file.insert(name.into(), serde_json::Value::String(hex(&key)));
+                    added = true;
+                }
+            }
+        }
+        if added {
+            std::fs::create_dir_all(data_dir).map_err(|e| UsageError(e.to_string()))?;
+            write_private(
+                &path,
+                serde_json::Value::Object(file.clone())
+                    .to_string()
+                    .as_bytes(),
+            )?;
+        }
+    }
+    let mut key = |name: &str| -> Result<Vec<u8>, UsageError> {
+        configured
+            .remove(name)
+            .or_else(|| file.get(name).and_then(usable))
+            .ok_or_else(|| UsageError(format!("no usable {name} in {}", path.display())))
     };
-    let otp = configured
-        .0
-        .or_else(|| from_file("otp_key"))
-        .ok_or_else(|| missing("otp_key"))?;
-    let gateway_key = configured
-        .1
-        .or_else(|| from_file("gateway_key"))
-        .ok_or_else(|| missing("gateway_key"))?;
+    let otp = key("otp_key")?;
+    let gateway_key = key("gateway_key")?;
+    let register_key = key("register_key")?;
     let mut otp_key = [0u8; 32];
     for (i, b) in otp.iter().take(32).enumerate() {
         otp_key[i] = *b;
@@ -318,6 +332,7 @@ fn secrets(config: &ServiceConfig) -> Result<Secrets, UsageError> {
     Ok(Secrets {
         otp_key,
         gateway_key,
+        register_key,
         audit_key: audit_key(config)?,
     })
 }
@@ -341,14 +356,25 @@ pub fn audit_key(config: &ServiceConfig) -> Result<kuelik_trust::ServerKey, Usag
 }
 
 /// Writes a file only its owner can read.
+/// Writes a secret owner-only: to a new file beside `path`, then renamed over it, so a
+/// crash leaves the old file or the new one, never a truncated key.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), UsageError> {
-    std::fs::write(path, bytes)
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+    use std::io::Write as _;
+    let cannot = |e: std::io::Error| UsageError(format!("cannot write {}: {e}", path.display()));
+    let mut name = path.as_os_str().to_owned();
+    name.push(".new");
+    let fresh = std::path::PathBuf::from(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
+    let mut file = options.open(&fresh).map_err(cannot)?;
+    file.write_all(bytes).map_err(cannot)?;
+    file.sync_all().map_err(cannot)?;
+    std::fs::rename(&fresh, path).map_err(cannot)?;
     Ok(())
 }
 
@@ -380,6 +406,7 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
         config.max_upload_bytes = service.max_upload_bytes;
         config.max_json_bytes = service.max_json_bytes;
         config.retention_days = service.retention_days;
+        config.register_url = service.register_url.clone();
         config.trust = service.trust_store()?;
         let demo_ca = if service.demo {
             let (ca, trust) = demo_trust(&service, config.trust.take())?;
@@ -720,6 +747,7 @@ pub fn config_check(file: Option<&Path>) -> Result<(), UsageError> {
     config.rule_book()?;
     config.key("otp_key")?;
     config.key("gateway_key")?;
+    config.key("register_key")?;
     config.blob_vault()?;
     config.trust_store()?;
     print!("{}", config.redacted_toml());

@@ -758,6 +758,7 @@ async fn deliver_what_the_crashed_instances_left(store: &Arc<dyn Store>) {
     let config = kuelik_server::Config::new(kuelik_server::Secrets {
         otp_key: [0; 32],
         gateway_key: vec![0; 32],
+        register_key: vec![1; 32],
         audit_key: kuelik_trust::ServerKey::generate(),
     });
     let rules = kuelik_core::rules::RuleBook::builtin().unwrap();

@@ -683,7 +683,7 @@ async fn hand_over(api: &Api, token: &str, ticket: &str) -> Result<(), (&'static
             api.client
                 .post(api.api(&format!("/point/tickets/{ticket}/hand-over")))
                 .bearer_auth(token)
-                .json(&json!({})),
+                .json(&json!({ "old_card": "surrendered" })),
             &[200],
             &[],
         )

@@ -271,6 +271,7 @@ fn server_state(
     let mut config = Config::new(Secrets {
         otp_key: secrets,
         gateway_key: b"kuelik load gateway key".to_vec(),
+        register_key: b"kuelik load register key".to_vec(),
         audit_key: kuelik_trust::ServerKey::generate(),
     });
     config.trust = Some(

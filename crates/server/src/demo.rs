@@ -242,7 +242,6 @@ fn road_to(
             },
         ),
         (point.clone(), Command::Receive),
-        (point.clone(), Command::HandOver { ticket }),
     ];
     let steps = match target {
         Draft => return vec![],
@@ -261,8 +260,8 @@ fn road_to(
         Approved => 2,
         InProduction => 3,
         Dispatched => 4,
-        ReadyForPickup => 5,
-        Issued => 6,
+        // The hand-over is the seeding's own step: it also replaces the person's card.
+        ReadyForPickup | Issued => 5,
     };
     road.extend(later.iter().take(steps).cloned());
     if target == Annulled {
@@ -431,6 +430,23 @@ pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result
                         .map_err(|e| format!("demo {}: {e}", target.as_str()))?,
                 );
             }
+            // Issued: handed over as at the desk, the old card surrendered and replaced.
+            let mut issued = Changes::default();
+            if target == ApplicationState::Issued {
+                let issuance = kuelik_core::issuance::hand_over(
+                    &mut app,
+                    ticket,
+                    &person.document,
+                    None,
+                    kuelik_core::document::OldCard::Surrendered,
+                    &point,
+                    now,
+                    &policy,
+                )
+                .map_err(|e| format!("demo issued: {e}"))?;
+                crate::app::desk::record_issuance(&mut issued, &point, &issuance);
+                events.push(issuance.event);
+            }
             // Past approval: the approval officer71 signed, as production will check it.
             let approval = match (&signer, app.approved_by) {
                 (Some(creds), Some(officer)) => {
@@ -500,7 +516,7 @@ pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result
                     ],
                     payments: vec![payment],
                     approval,
-                    ..Changes::default()
+                    ..issued
                 })
                 .await
                 .map_err(e)?;

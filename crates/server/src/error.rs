@@ -198,6 +198,7 @@ impl From<LifecycleError> for ApiError {
             | E::NotTheReviewer
             | E::AlreadyPaid
             | E::NoRefundPending
+            | E::RegisterDocumentMismatch
             | E::MissingRegistrationPoint
             | E::MissingPhoto
             | E::MissingSignature

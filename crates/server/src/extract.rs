@@ -63,3 +63,23 @@ impl<S: Send + Sync> FromRequest<S> for ApiMultipart {
             .map_err(ApiError::from)
     }
 }
+
+/// The client's address as the listener saw it (`None` when the request did not come over
+/// a socket). The portal passes its browser's address on to the API calls it makes.
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}

@@ -27,6 +27,7 @@ use kuelik_core::rules::RuleBook;
 use kuelik_store::Store;
 
 pub mod api;
+pub mod app;
 pub mod approvals;
 pub mod audit_chain;
 pub mod auth;
@@ -42,6 +43,7 @@ pub mod notify;
 pub mod openapi;
 pub mod portal;
 pub mod register;
+pub mod register_sync;
 pub mod reminders;
 pub mod workers;
 
@@ -57,6 +59,9 @@ pub struct Secrets {
     pub otp_key: [u8; 32],
     /// Shared with the payment gateway: signs its callbacks (HMAC-SHA256).
     pub gateway_key: Vec<u8>,
+    /// Shared with the population register: signs the document changes sent to it
+    /// (HMAC-SHA256).
+    pub register_key: Vec<u8>,
     /// Signs the audit log's checkpoints (ECDSA P-256). Every instance on one database uses
     /// the same key.
     pub audit_key: kuelik_trust::ServerKey,
@@ -85,6 +90,9 @@ pub struct Config {
     /// The CA certificates officers' signatures must chain to, with the revocations; `None`
     /// (not configured) refuses every approval with `no_trust_anchors`.
     pub trust: Option<kuelik_trust::TrustStore>,
+    /// Where document changes go to the national population register (the whole URL);
+    /// `None` starts the simulated register on a loopback port.
+    pub register_url: Option<String>,
     pub secrets: Secrets,
 }
 
@@ -97,6 +105,7 @@ impl Config {
             max_json_bytes: 64 * 1024,
             retention_days: 365,
             trust: None,
+            register_url: None,
             secrets,
         }
     }
@@ -129,6 +138,13 @@ pub struct Services {
     /// When the outbox worker last went round its loop (Unix seconds; 0 = not started), so
     /// `/readyz` can tell a stalled or dead worker from an idle one.
     pub outbox_heartbeat: std::sync::atomic::AtomicI64,
+    /// Where document changes are sent (set when the server starts; until then they wait
+    /// in the outbox).
+    pub register_link: std::sync::OnceLock<register_sync::RegisterLink>,
+    /// The built-in register simulator, when it is the endpoint (demo, tests).
+    pub simulated_register: std::sync::OnceLock<Arc<register_sync::SimulatedRegister>>,
+    /// How often each client has asked the public document-validity check lately.
+    pub validity_checks: api::documents::ClientLimiter,
 }
 
 impl Services {
@@ -356,6 +372,7 @@ pub async fn serve(
     if let Err(e) = live_rules::reload(&state).await {
         tracing::error!(error = %e, "cannot read the rule-set activations; using the configured rules");
     }
+    start_register_link(&state).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let workers = workers::spawn(state.clone(), stop_rx);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -367,6 +384,28 @@ pub async fn serve(
         let _ = w.await;
     }
     result
+}
+
+/// Connects the register link: the configured register, or the simulator started here.
+async fn start_register_link(state: &AppState) -> std::io::Result<()> {
+    if state.register_link.get().is_some() {
+        return Ok(());
+    }
+    let key = state.config.secrets.register_key.clone();
+    let endpoint = match &state.config.register_url {
+        Some(url) => url.clone(),
+        None => {
+            let (simulator, endpoint) =
+                register_sync::SimulatedRegister::start(key.clone()).await?;
+            let _ = state.simulated_register.set(simulator);
+            endpoint
+        }
+    };
+    tracing::info!(%endpoint, "document changes go to the population register here");
+    let _ = state
+        .register_link
+        .set(register_sync::RegisterLink::new(endpoint, key));
+    Ok(())
 }
 
 /// Assembles the services: the simulated payment gateway (the only one built in so far),
@@ -407,5 +446,8 @@ pub fn app_state(
         config,
         outbox_wakeup: tokio::sync::Notify::new(),
         outbox_heartbeat: std::sync::atomic::AtomicI64::new(0),
+        register_link: std::sync::OnceLock::new(),
+        simulated_register: std::sync::OnceLock::new(),
+        validity_checks: api::documents::ClientLimiter::default(),
     }))
 }

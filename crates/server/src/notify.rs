@@ -180,6 +180,29 @@ pub fn notice_text(app: &Application, event: &Event) -> Localized {
             }
             })
         }
+        EventKind::HandedOver {
+            replaced: Some(card),
+        } => {
+            // Which card is no longer valid, and from when (the Almaty date and time).
+            let at = event
+                .at
+                .to_zoned_datetime(kuelik_core::time::ALMATY.clone());
+            let when = Localized::from_fn(|lang| {
+                format!(
+                    "{} {:02}:{:02}",
+                    format_date(lang, at.date()),
+                    at.hour(),
+                    at.minute()
+                )
+            });
+            messages::handed_over_notice(
+                app.document_kind,
+                app.document_number.as_deref().unwrap_or(""),
+                &card.number,
+                &when,
+                card.old_card,
+            )
+        }
         EventKind::RefundConfirmed => t(
             "Мемлекеттік баж қайтарылды.",
             "Государственная пошлина возвращена.",

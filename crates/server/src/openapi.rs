@@ -6,7 +6,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{citizen, contact, payments, reference, reports, rule_sets, staff, stuck};
+use crate::api::{
+    citizen, contact, documents, payments, reference, reports, rule_sets, staff, stuck,
+};
 use crate::auth;
 use crate::AppState;
 
@@ -21,7 +23,8 @@ use crate::AppState;
     modifiers(&Security),
     tags(
         (name = "sign-in"), (name = "citizen"), (name = "officer"), (name = "production"),
-        (name = "registration point"), (name = "admin"), (name = "payments"), (name = "reference")
+        (name = "registration point"), (name = "admin"), (name = "payments"), (name = "reference"),
+        (name = "public", description = "Anonymous: the document-validity check")
     )
 )]
 pub struct ApiDoc;
@@ -94,4 +97,5 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(rule_sets::activate))
         .routes(routes!(reference::image_profile))
         .routes(routes!(reference::check_eligibility))
+        .routes(routes!(documents::validity))
 }

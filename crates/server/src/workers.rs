@@ -1,5 +1,6 @@
 //! Background work, each loop stopping when the server stops:
-//! - the outbox: delivers notices and SMS, retrying with exponential backoff;
+//! - the outbox: delivers notices, SMS and the document changes for the population
+//!   register, retrying with exponential backoff;
 //! - refunds: asks the gateway to refund payments of annulled or withdrawn applications;
 //! - abandoned reviews: returns applications taken but left untouched to the queue;
 //! - reminders: tells citizens whose card enters the online window that they can renew;
@@ -61,7 +62,15 @@ pub async fn run_outbox_once(state: &AppState) -> usize {
     };
     for message in &messages {
         let now = state.clock.now();
-        match crate::notify::deliver(state, message).await {
+        let delivered = if message.topic == crate::register_sync::TOPIC {
+            match state.register_link.get() {
+                Some(link) => link.send(&message.payload).await.map(|()| None),
+                None => Err("the population register link is not started".into()),
+            }
+        } else {
+            crate::notify::deliver(state, message).await
+        };
+        match delivered {
             Ok(notice) => {
                 if let Err(e) = state
                     .store

@@ -568,6 +568,7 @@ async fn hsts_is_sent_on_https_behind_the_proxy_only() {
     let mut config = Config::new(Secrets {
         otp_key: [1; 32],
         gateway_key: b"k".repeat(16),
+        register_key: b"r".repeat(16),
         audit_key: audit_key(),
     });
     config.secure_cookies = false;

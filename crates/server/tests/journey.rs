@@ -151,7 +151,7 @@ async fn the_whole_life_cycle_from_eligibility_to_issue() {
             .post(
                 &point,
                 &format!("/point/tickets/{ticket}/hand-over"),
-                json!({}),
+                json!({ "old_card": "surrendered" }),
             )
             .await;
         assert_eq!(r.status(), StatusCode::OK);
@@ -159,7 +159,7 @@ async fn the_whole_life_cycle_from_eligibility_to_issue() {
             app.post(
                 &point,
                 &format!("/point/tickets/{ticket}/hand-over"),
-                json!({}),
+                json!({ "old_card": "surrendered" }),
             )
             .await,
         )
@@ -1009,7 +1009,7 @@ async fn two_instances_on_one_postgresql_serve_one_journey() {
         a.post(
             &point,
             &format!("/point/tickets/{ticket}/hand-over"),
-            json!({})
+            json!({ "old_card": "surrendered" })
         )
         .await
         .status(),
@@ -1322,6 +1322,7 @@ async fn readiness_needs_the_workers() {
     let config = Config::new(Secrets {
         otp_key: [1; 32],
         gateway_key: b"k".repeat(16),
+        register_key: b"r".repeat(16),
         audit_key: audit_key(),
     });
     let state = kuelik_server::app_state(store, clock, RuleBook::builtin().unwrap(), config);
@@ -1838,6 +1839,276 @@ async fn the_citizens_status_read_carries_check_reports_only_while_they_can_act_
             .unwrap();
         assert!(review["photo_check"]["measures"].is_array(), "{review:#}");
         assert!(review["signature_check"]["measures"].is_array());
+    })
+    .await;
+}
+
+/// Issuance replaces the document: after the hand-over the person's current document is the
+/// new one and the old card is invalid (`replaced`); eligibility is `too_early` and a new
+/// application is refused; the public check answers for both numbers without personal data;
+/// the register is told through the outbox — while it is down the change waits (and shows in
+/// stuck work), and another instance delivers it later: nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_over_replaces_the_card_and_the_register_hears_of_it() {
+    each_backend(|app| async move {
+        let citizen = person(31, "71", 12, "+77010000031");
+        let old_number = citizen.document.number.clone();
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        app.add_staff("officer71", Role::Officer, Some("71"), None)
+            .await;
+        app.add_staff("factory", Role::ProductionOperator, None, None)
+            .await;
+        app.add_staff("point7101", Role::PointOperator, None, Some("71-01"))
+            .await;
+        app.add_staff("admin", Role::Administrator, None, None)
+            .await;
+        let token = app.citizen_token(&citizen).await;
+        let (id, ticket) = app.submitted_application(&token, &citizen, "71-01").await;
+        let officer = app.staff_token("officer71").await;
+        let factory = app.staff_token("factory").await;
+        let point = app.staff_token("point7101").await;
+        for (who, path, body) in [
+            (
+                &officer,
+                format!("/officer/applications/{id}/take"),
+                json!({}),
+            ),
+            (
+                &officer,
+                format!("/officer/applications/{id}/approve"),
+                json!({ "pin": OFFICER_PIN }),
+            ),
+            (
+                &factory,
+                format!("/production/applications/{id}/accept"),
+                json!({}),
+            ),
+            (
+                &factory,
+                format!("/production/applications/{id}/dispatch"),
+                json!({ "document_number": "061234567" }),
+            ),
+            (
+                &point,
+                format!("/point/applications/{id}/receive"),
+                json!({}),
+            ),
+        ] {
+            let r = app.post(who, &path, body).await;
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+        }
+
+        // The national register is down for now.
+        let register = app
+            .state
+            .simulated_register
+            .get()
+            .expect("simulated register");
+        register.set_available(false);
+
+        let hand_over = format!("/point/tickets/{ticket}/hand-over");
+        for (body, code) in [
+            (json!({}), "invalid_body"),
+            (json!({ "old_card": "kept" }), "unknown_old_card"),
+        ] {
+            let (status, problem_body) = problem(app.post(&point, &hand_over, body).await).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(problem_body["code"], code);
+        }
+        assert_eq!(
+            app.get(&token, &format!("/applications/{id}"))
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()["state"],
+            "ready_for_pickup"
+        );
+        let r = app
+            .post(&point, &hand_over, json!({ "old_card": "not_presented" }))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+
+        // The person's record: the new document is current, the old one invalid.
+        let me: Value = app.get(&token, "/me").await.json().await.unwrap();
+        assert_eq!(me["document"]["number"], "061234567");
+        assert_eq!(me["document"]["issued_on"], "2025-10-15");
+        assert_eq!(me["document"]["last_valid_day"], "2035-10-14");
+        let documents = me["documents"].as_array().unwrap();
+        assert_eq!(documents.len(), 2, "{documents:?}");
+        assert_eq!(documents[0]["number"], "061234567");
+        assert_eq!(documents[0]["status"], "valid");
+        assert_eq!(documents[0]["current"], true);
+        assert_eq!(documents[0]["issued_for_application"], id.as_str());
+        assert_eq!(documents[1]["number"], old_number.as_str());
+        assert_eq!(documents[1]["status"], "invalid");
+        assert_eq!(documents[1]["reason"], "replaced");
+        assert_eq!(documents[1]["old_card"], "not_presented");
+        assert_eq!(documents[1]["replaced_by_application"], id.as_str());
+        assert_eq!(documents[1]["current"], false);
+        assert!(documents[1]["invalidated_at"].is_string());
+
+        // Staff reviewing the application see the same history.
+        let seen: Value = app
+            .get(&point, &format!("/point/tickets/{ticket}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(seen["applicant"]["documents"][1]["reason"], "replaced");
+
+        // Every later decision uses the new card (valid through 2035-10-14): the window
+        // opens on 2035-09-14, after the pilot rules end, so not online; no second
+        // application. (Under rules with no end, as in the demo, the answer is `too_early`
+        // with that date: `kuelik_core::issuance` tests it.)
+        let e: Value = app
+            .get(&token, "/me/eligibility")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(e["eligible"], false);
+        assert_eq!(e["code"], "window_after_service_end");
+        assert_eq!(e["last_valid_day"], "2035-10-14");
+        let (status, body) = problem(app.post(&token, "/applications", json!({})).await).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["code"], "window_after_service_end");
+
+        // The public check: only the status, for anyone, no personal data.
+        let check = |kind: &'static str, number: String| {
+            let client = app.client.clone();
+            let url = app.api("/documents/validity");
+            async move {
+                client
+                    .post(url)
+                    .json(&json!({ "kind": kind, "number": number }))
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let old: Value = check("identity-card", old_number.clone())
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (old["status"].as_str(), old["reason"].as_str()),
+            (Some("invalid"), Some("replaced"))
+        );
+        let keys: Vec<&String> = old.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["message", "reason", "status"],
+            "nothing about the holder"
+        );
+        let new: Value = check("identity-card", "061234567".into())
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(new["status"], "valid");
+        assert!(new.get("reason").is_none());
+        let unknown: Value = check("identity-card", "099999999".into())
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(unknown["status"], "unknown");
+        let passport: Value = check("passport", "N06123456".into())
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(passport["status"], "unknown");
+        let (status, body) = problem(check("identity-card", "12345".into()).await).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("bad_document_number")
+            )
+        );
+        let (status, body) = problem(check("driving-licence", "061234567".into()).await).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("unknown_document_kind")
+            )
+        );
+        let audited = app.state.store.audit_entries(200).await.unwrap();
+        assert_eq!(
+            audited
+                .iter()
+                .filter(|a| a.action == "document.validity_checked")
+                .count(),
+            4,
+            "every answered check is audited"
+        );
+
+        // The citizen's notice says which card is no longer valid, and from when.
+        let mut notice = None;
+        for _ in 0..200 {
+            let notices: Vec<Value> = app
+                .get(&token, "/notifications")
+                .await
+                .json()
+                .await
+                .unwrap();
+            notice = notices.into_iter().find(|n| n["kind"] == "handed_over");
+            if notice.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let notice = notice.expect("a hand-over notice");
+        let ru = notice["message"]["ru"].as_str().unwrap();
+        assert!(ru.contains("061234567") && ru.contains(&old_number), "{ru}");
+        assert!(ru.contains("недействителен с 15.10.2025"), "{ru}");
+
+        // The register was down: the change waits in the outbox and shows in stuck work.
+        app.clock.advance(jiff::SignedDuration::from_mins(20));
+        let admin = app.staff_token("admin").await;
+        let mut listed = false;
+        for _ in 0..200 {
+            let stuck: Value = app.get(&admin, "/admin/stuck").await.json().await.unwrap();
+            listed = stuck["outbox"].as_array().unwrap().iter().any(|m| {
+                m["topic"] == "register.document_change" && m["attempts"].as_u64() >= Some(1)
+            });
+            if listed {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(listed, "the undelivered change is visible in stuck work");
+        assert!(register.changes().is_empty());
+
+        // Another instance, its register reachable, delivers it: nothing was lost.
+        let other = app.another_instance().await;
+        other.clock.advance(jiff::SignedDuration::from_hours(1));
+        other.state.wake_outbox();
+        let heard = other.state.simulated_register.get().unwrap();
+        let mut changes = Vec::new();
+        for _ in 0..400 {
+            changes = heard.changes();
+            if !changes.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert_eq!(changes.len(), 1, "the change reached the register once");
+        let change = &changes[0];
+        assert_eq!(change.holder, citizen.iin);
+        assert_eq!(change.issued.number, "061234567");
+        assert_eq!(change.invalidated.number, old_number);
+        assert_eq!(
+            change
+                .invalidated
+                .invalidation
+                .as_ref()
+                .map(|i| i.reason.as_str()),
+            Some("replaced")
+        );
     })
     .await;
 }

@@ -188,7 +188,8 @@ async fn signed_on_the_device_made_and_handed_over_once_at_its_point() {
             format!("/point/tickets/{ticket}/hand-over"),
         ] {
             let r = if path.ends_with("hand-over") {
-                app.post(&other_desk, &path, json!({})).await
+                app.post(&other_desk, &path, json!({ "old_card": "surrendered" }))
+                    .await
             } else {
                 app.get(&other_desk, &path).await
             };
@@ -204,7 +205,7 @@ async fn signed_on_the_device_made_and_handed_over_once_at_its_point() {
             .post(
                 &desk,
                 &format!("/point/tickets/{ticket}/hand-over"),
-                json!({}),
+                json!({ "old_card": "surrendered" }),
             )
             .await;
         assert_eq!(r.status(), StatusCode::OK);
@@ -214,7 +215,7 @@ async fn signed_on_the_device_made_and_handed_over_once_at_its_point() {
             app.post(
                 &desk,
                 &format!("/point/tickets/{ticket}/hand-over"),
-                json!({}),
+                json!({ "old_card": "surrendered" }),
             )
             .await,
         )

@@ -21,8 +21,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use kuelik_core::digest::Sha256Digest;
+use kuelik_core::document::{DocumentKind, OldCard};
 use kuelik_core::iin::Iin;
-use kuelik_core::lifecycle::{AnnulmentReason, Application, ApplicationState, Event};
+use kuelik_core::issuance::{DocumentRecord, Invalidation};
+use kuelik_core::lifecycle::{
+    AnnulmentReason, Application, ApplicationId, ApplicationState, Event,
+};
 use kuelik_core::money::Tiyn;
 use kuelik_core::region::RegionCode;
 use kuelik_core::register::Person;
@@ -889,6 +893,95 @@ pub(crate) struct ChangeRows {
     pub signature_checks: Vec<SignatureCheckRow>,
     pub contacts: Vec<ContactRow>,
     pub rule_activations: Vec<RuleActivationRow>,
+    pub documents: Vec<DocumentRow>,
+    /// (iin, the person's new current document as JSON)
+    pub current_documents: Vec<(String, String)>,
+}
+
+/// One document record, ready to bind (see the `documents` table).
+pub(crate) struct DocumentRow {
+    pub kind: &'static str,
+    pub number: String,
+    pub holder: String,
+    pub issued_on: String,
+    pub last_valid_day: String,
+    pub issued_for: Option<Uuid>,
+    pub status: &'static str,
+    pub reason: Option<&'static str>,
+    pub invalidated_at: Option<i64>,
+    pub invalidated_by: Option<Uuid>,
+    pub old_card: Option<&'static str>,
+}
+
+pub(crate) fn document_row(d: &DocumentRecord) -> DocumentRow {
+    let inv = d.invalidation.as_ref();
+    DocumentRow {
+        kind: d.kind.as_str(),
+        number: d.number.clone(),
+        holder: d.holder.to_string(),
+        issued_on: d.issued_on.to_string(),
+        last_valid_day: d.last_valid_day.to_string(),
+        issued_for: d.issued_for.map(|a| a.0),
+        status: if inv.is_some() {
+            "invalidated"
+        } else {
+            "valid"
+        },
+        reason: inv.map(|i| i.reason.as_str()),
+        invalidated_at: inv.map(|i| micros(i.at)),
+        invalidated_by: inv.and_then(|i| i.application).map(|a| a.0),
+        old_card: inv.and_then(|i| i.old_card).map(|c| c.as_str()),
+    }
+}
+
+/// The columns [`document`] reads, in a `SELECT`.
+pub(crate) const DOCUMENT_COLUMNS: &str = "kind, number, holder, issued_on, last_valid_day, \
+     issued_for, status, reason, invalidated_at, invalidated_by, old_card";
+
+pub(crate) fn document<R: RowExt>(row: &R) -> StoreResult<DocumentRecord> {
+    let date = |column: &str| -> StoreResult<Date> {
+        row.text(column)?.parse().map_err(|e| corrupt(column, e))
+    };
+    let invalidation = match row.text("status")?.as_str() {
+        "valid" => None,
+        "invalidated" => Some(Invalidation {
+            reason: row
+                .opt_text("reason")?
+                .ok_or_else(|| corrupt("documents.reason", "missing"))?
+                .parse()
+                .map_err(|e| corrupt("documents.reason", e))?,
+            at: row
+                .opt_ts("invalidated_at")?
+                .ok_or_else(|| corrupt("documents.invalidated_at", "missing"))?,
+            application: row.opt_uuid("invalidated_by")?.map(ApplicationId),
+            old_card: row
+                .opt_text("old_card")?
+                .map(|c| c.parse::<OldCard>())
+                .transpose()
+                .map_err(|e| corrupt("documents.old_card", e))?,
+        }),
+        other => return Err(corrupt("documents.status", other)),
+    };
+    Ok(DocumentRecord {
+        holder: row
+            .text("holder")?
+            .parse()
+            .map_err(|e| corrupt("holder", e))?,
+        kind: row
+            .text("kind")?
+            .parse::<DocumentKind>()
+            .map_err(|e| corrupt("kind", e))?,
+        number: row.text("number")?,
+        issued_on: date("issued_on")?,
+        last_valid_day: date("last_valid_day")?,
+        issued_for: row.opt_uuid("issued_for")?.map(ApplicationId),
+        invalidation,
+    })
+}
+
+/// A register document read back from the person's JSON, as a record with nothing changed.
+pub(crate) fn register_document(person: &Person) -> DocumentRecord {
+    DocumentRecord::from_register(person.iin, &person.document)
 }
 
 /// (iin, phone, language tag, updated at µs)
@@ -1031,6 +1124,12 @@ pub(crate) fn changes(c: &Changes) -> StoreResult<ChangeRows> {
             .collect(),
         contacts: c.contacts.iter().map(contact_row).collect(),
         rule_activations: c.rule_activations.iter().map(rule_activation_row).collect(),
+        documents: c.documents.iter().map(document_row).collect(),
+        current_documents: c
+            .current_documents
+            .iter()
+            .map(|(iin, d)| Ok((iin.to_string(), to_json("document", d)?)))
+            .collect::<StoreResult<_>>()?,
     })
 }
 

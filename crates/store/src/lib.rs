@@ -21,14 +21,16 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use kuelik_core::digest::Sha256Digest;
+use kuelik_core::document::DocumentKind;
 use kuelik_core::iin::Iin;
+use kuelik_core::issuance::DocumentRecord;
 use kuelik_core::lang::Localized;
 use kuelik_core::lifecycle::{
     Actor, AnnulmentReason, Application, ApplicationId, ApplicationState, Event, Role, StaffId,
 };
 use kuelik_core::money::Tiyn;
 use kuelik_core::region::{PointId, RegionCode};
-use kuelik_core::register::Person;
+use kuelik_core::register::{Person, RegisteredDocument};
 use kuelik_core::ticket::TicketNumber;
 
 mod codec;
@@ -283,6 +285,12 @@ pub struct Changes {
     pub contacts: Vec<ContactDetails>,
     /// Appended.
     pub rule_activations: Vec<RuleActivation>,
+    /// Document records inserted, or updated by kind and number (a valid document
+    /// invalidated); the application it was first issued for is kept.
+    pub documents: Vec<DocumentRecord>,
+    /// People whose current document becomes this one (the register's copy), by IIN; a
+    /// person the register does not hold refuses the whole commit.
+    pub current_documents: Vec<(Iin, RegisteredDocument)>,
 }
 
 /// How the officer's signature was made.
@@ -588,6 +596,18 @@ pub trait Store: Send + Sync + 'static {
     async fn reminder_opted_out(&self, iin: &Iin) -> StoreResult<bool>;
     /// The contact details a citizen set, if any.
     async fn contact_details(&self, iin: &Iin) -> StoreResult<Option<ContactDetails>>;
+
+    // ---- the person's documents ----
+
+    /// The records kept of a person's documents (issued or invalidated here), newest first.
+    async fn documents_of(&self, iin: &Iin) -> StoreResult<Vec<DocumentRecord>>;
+    /// A document by kind and number: its record, else the register's current document of
+    /// someone with that number (as a record with nothing changed).
+    async fn document(
+        &self,
+        kind: DocumentKind,
+        number: &str,
+    ) -> StoreResult<Option<DocumentRecord>>;
 
     // ---- rule sets ----
 

@@ -27,7 +27,9 @@ use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use kuelik_core::digest::Sha256Digest;
+use kuelik_core::document::DocumentKind;
 use kuelik_core::iin::Iin;
+use kuelik_core::issuance::DocumentRecord;
 use kuelik_core::lifecycle::{ApplicationId, ApplicationState, Event, StaffId};
 use kuelik_core::register::Person;
 use kuelik_core::ticket::TicketNumber;
@@ -350,6 +352,47 @@ async fn commit_changes(conn: &mut PgConnection, c: &ChangeRows) -> StoreResult<
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
+    }
+    // A hand-over's effect on the person: the document records, and the person's current
+    // document in the register's copy.
+    for d in &c.documents {
+        sqlx::query(
+            "INSERT INTO documents (kind, number, holder, issued_on, last_valid_day, issued_for, \
+             status, reason, invalidated_at, invalidated_by, old_card) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (kind, number) DO UPDATE SET status = excluded.status, \
+             reason = excluded.reason, invalidated_at = excluded.invalidated_at, \
+             invalidated_by = excluded.invalidated_by, old_card = excluded.old_card, \
+             issued_for = COALESCE(documents.issued_for, excluded.issued_for)",
+        )
+        .bind(d.kind)
+        .bind(&d.number)
+        .bind(&d.holder)
+        .bind(&d.issued_on)
+        .bind(&d.last_valid_day)
+        .bind(d.issued_for)
+        .bind(d.status)
+        .bind(d.reason)
+        .bind(d.invalidated_at)
+        .bind(d.invalidated_by)
+        .bind(d.old_card)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for (iin, document) in &c.current_documents {
+        let done = sqlx::query(
+            "UPDATE people SET data = jsonb_set(data, '{document}', $1::jsonb) WHERE iin = $2",
+        )
+        .bind(document)
+        .bind(iin)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() != 1 {
+            // The person left the register since the hand-over read them.
+            return Err(StoreError::Conflict);
+        }
     }
     for k in &c.signature_checks {
         sqlx::query(
@@ -906,6 +949,57 @@ impl Store for PostgresStore {
             .map_err(db_err)?
             .map(|r| codec::contact(&r))
             .transpose()
+    }
+
+    async fn documents_of(&self, iin: &Iin) -> StoreResult<Vec<DocumentRecord>> {
+        let sql = format!(
+            "SELECT {} FROM documents WHERE holder = $1 ORDER BY issued_on DESC, number",
+            codec::DOCUMENT_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(iin.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(codec::document)
+            .collect()
+    }
+
+    async fn document(
+        &self,
+        kind: DocumentKind,
+        number: &str,
+    ) -> StoreResult<Option<DocumentRecord>> {
+        let sql = format!(
+            "SELECT {} FROM documents WHERE kind = $1 AND number = $2",
+            codec::DOCUMENT_COLUMNS
+        );
+        let record = sqlx::query(&sql)
+            .bind(kind.as_str())
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::document(&r))
+            .transpose()?;
+        if record.is_some() {
+            return Ok(record);
+        }
+        let people = sqlx::query(
+            "SELECT data FROM people WHERE (data -> 'document' ->> 'number') = $1 LIMIT 2",
+        )
+        .bind(number)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(codec::person)
+        .collect::<StoreResult<Vec<Person>>>()?;
+        Ok(people
+            .iter()
+            .find(|p| p.document.kind == kind)
+            .map(codec::register_document))
     }
 
     async fn rule_activations(&self) -> StoreResult<Vec<RuleActivation>> {

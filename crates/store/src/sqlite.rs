@@ -66,7 +66,9 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use kuelik_core::digest::Sha256Digest;
+use kuelik_core::document::DocumentKind;
 use kuelik_core::iin::Iin;
+use kuelik_core::issuance::DocumentRecord;
 use kuelik_core::lifecycle::{ApplicationId, ApplicationState, Event, StaffId};
 use kuelik_core::register::Person;
 use kuelik_core::ticket::TicketNumber;
@@ -646,6 +648,48 @@ fn write_application(conn: &Connection, a: &AppRow) -> StoreResult<()> {
     Ok(())
 }
 
+/// A hand-over's effect on the person: the document records, and the person's current
+/// document in the register's copy.
+fn write_documents(conn: &Connection, c: &ChangeRows) -> StoreResult<()> {
+    for d in &c.documents {
+        execute(
+            conn,
+            "INSERT INTO documents (kind, number, holder, issued_on, last_valid_day, issued_for, \
+             status, reason, invalidated_at, invalidated_by, old_card) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (kind, number) DO UPDATE SET status = excluded.status, \
+             reason = excluded.reason, invalidated_at = excluded.invalidated_at, \
+             invalidated_by = excluded.invalidated_by, old_card = excluded.old_card, \
+             issued_for = COALESCE(documents.issued_for, excluded.issued_for)",
+            params![
+                d.kind,
+                d.number,
+                d.holder,
+                d.issued_on,
+                d.last_valid_day,
+                opt_id(d.issued_for),
+                d.status,
+                d.reason,
+                d.invalidated_at,
+                opt_id(d.invalidated_by),
+                d.old_card,
+            ],
+        )?;
+    }
+    for (iin, document) in &c.current_documents {
+        let done = execute(
+            conn,
+            "UPDATE people SET data = json_set(data, '$.document', json(?)) WHERE iin = ?",
+            params![document, iin],
+        )?;
+        if done != 1 {
+            // The person left the register since the hand-over read them.
+            return Err(StoreError::Conflict);
+        }
+    }
+    Ok(())
+}
+
 fn commit_changes(conn: &Connection, c: ChangeRows) -> StoreResult<()> {
     if let Some(a) = &c.application {
         write_application(conn, a)?;
@@ -777,6 +821,7 @@ fn commit_changes(conn: &Connection, c: ChangeRows) -> StoreResult<()> {
             params![id(*aid), version, from, id(*by), at],
         )?;
     }
+    write_documents(conn, &c)?;
     for k in &c.signature_checks {
         execute(
             conn,
@@ -1382,6 +1427,42 @@ impl Store for SqliteStore {
                 |r| codec::contact(r),
             )
         })
+    }
+
+    async fn documents_of(&self, iin: &Iin) -> StoreResult<Vec<DocumentRecord>> {
+        let sql = format!(
+            "SELECT {} FROM documents WHERE holder = ? ORDER BY issued_on DESC, number",
+            codec::DOCUMENT_COLUMNS
+        );
+        self.lookup(|c| query_all(c, &sql, [iin.to_string()], |r| codec::document(r)))
+    }
+
+    async fn document(
+        &self,
+        kind: DocumentKind,
+        number: &str,
+    ) -> StoreResult<Option<DocumentRecord>> {
+        let sql = format!(
+            "SELECT {} FROM documents WHERE kind = ? AND number = ?",
+            codec::DOCUMENT_COLUMNS
+        );
+        let params = [kind.as_str().to_string(), number.to_string()];
+        if let Some(record) = self.lookup(|c| query_opt(c, &sql, params, |r| codec::document(r)))? {
+            return Ok(Some(record));
+        }
+        let people = self.lookup(|c| {
+            query_all(
+                c,
+                "SELECT data FROM people WHERE json_extract(data, '$.document.number') = ? \
+                 LIMIT 2",
+                [number.to_string()],
+                |r| codec::person(r),
+            )
+        })?;
+        Ok(people
+            .iter()
+            .find(|p| p.document.kind == kind)
+            .map(codec::register_document))
     }
 
     async fn rule_activations(&self) -> StoreResult<Vec<RuleActivation>> {

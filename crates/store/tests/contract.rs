@@ -25,8 +25,11 @@ use uuid::Uuid;
 
 use kuelik_core::calendar::WorkingCalendar;
 use kuelik_core::digest::Sha256Digest;
-use kuelik_core::document::DocumentKind;
+use kuelik_core::document::{
+    DocumentKind, DocumentStatus, InvalidationReason, OldCard, ReplacedCard,
+};
 use kuelik_core::iin::{Iin, Sex};
+use kuelik_core::issuance;
 use kuelik_core::lang::{Lang, Localized};
 use kuelik_core::lifecycle::{
     Actor, AnnulmentReason, Application, ApplicationId, ApplicationState, Command, Event,
@@ -273,6 +276,7 @@ contract!(
     stuck_work_is_found_by_queries_and_retried_with_an_audit,
     reports_are_aggregated_by_the_database,
     contact_details_and_rule_activations,
+    a_hand_over_replaces_the_persons_document,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -655,6 +659,18 @@ async fn create(store: &dyn Store, app: Application) -> Tracked {
         .await
         .unwrap();
     Tracked { app, version: 1 }
+}
+
+/// The hand-over of the new card against `ticket`, replacing the card `person` gives.
+fn hand_over(ticket: TicketNumber) -> Command {
+    Command::HandOver {
+        ticket,
+        replaced: ReplacedCard {
+            kind: DocumentKind::IdentityCard,
+            number: "045678912".into(),
+            old_card: OldCard::Surrendered,
+        },
+    }
 }
 
 /// Decides `command` and commits the new state with its event.
@@ -1079,7 +1095,7 @@ async fn applications_move_through_commits_with_their_history(db: &Db) {
             production(),
         ),
         (Command::Receive, desk("71-01")),
-        (Command::HandOver { ticket: no }, desk("71-01")),
+        (hand_over(no), desk("71-01")),
     ];
     for (i, (command, actor)) in road.into_iter().enumerate() {
         events.push(step(s, &mut app, command, actor, t(10 * (i as i64 + 1))).await);
@@ -1287,7 +1303,7 @@ async fn one_live_application_per_person(db: &Db) {
             production(),
         ),
         (Command::Receive, desk("71-01")),
-        (Command::HandOver { ticket: no }, desk("71-01")),
+        (hand_over(no), desk("71-01")),
     ] {
         // Live all the way until handed over.
         expect_live_duplicate(try_create(s, draft(8, x, "71", t(10))).await);
@@ -1711,6 +1727,11 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
     )
     .await;
     let scope = "citizen:x:POST /photo";
+    s.put_people(&[person(x, "Astana")]).await.unwrap();
+    let renewed = RegisteredDocument {
+        number: "047777777".into(),
+        ..person(x, "Astana").document
+    };
     s.commit(Changes {
         idempotency: Some(idempotency(scope, "used", t(1))),
         ..Changes::default()
@@ -1764,6 +1785,8 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
         }],
         contacts: vec![contact(x, Some("+77019998877"), Some(Lang::En), t(2))],
         rule_activations: vec![activation(1, "continuation", date(2026, 12, 1), t(2))],
+        documents: vec![issuance::DocumentRecord::from_register(x, &renewed)],
+        current_documents: vec![(x, renewed.clone())],
     };
     match s.commit(changes.clone()).await {
         Err(StoreError::Duplicate("idempotency_key")) => {}
@@ -1787,6 +1810,11 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
     assert_eq!(s.image_check(&sha(b"photo-x")).await.unwrap(), None);
     assert_eq!(s.contact_details(&x).await.unwrap(), None);
     assert!(s.rule_activations().await.unwrap().is_empty());
+    assert!(s.documents_of(&x).await.unwrap().is_empty());
+    assert_eq!(
+        s.person(&x).await.unwrap().unwrap().document.number,
+        "045678912"
+    );
 
     // The same changes with a fresh key all land.
     let fresh = Changes {
@@ -1810,6 +1838,8 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
     assert!(s.image_check(&sha(b"photo-x")).await.unwrap().is_some());
     assert!(s.contact_details(&x).await.unwrap().is_some());
     assert_eq!(s.rule_activations().await.unwrap().len(), 1);
+    assert_eq!(s.documents_of(&x).await.unwrap().len(), 1);
+    assert_eq!(s.person(&x).await.unwrap().unwrap().document, renewed);
 }
 
 fn contact(iin: Iin, phone: Option<&str>, language: Option<Lang>, at: Timestamp) -> ContactDetails {
@@ -1829,6 +1859,139 @@ fn activation(n: u128, version: &str, from: jiff::civil::Date, at: Timestamp) ->
         activated_by: staff_id(n),
         activated_at: at,
     }
+}
+
+/// The hand-over's effect on the person commits with the application: the register's copy
+/// shows the new document, both records are kept, and a document is found by its number
+/// whether the service changed it or not. A person the register no longer holds refuses the
+/// whole commit.
+async fn a_hand_over_replaces_the_persons_document(db: &Db) {
+    let s = db.store();
+    let holder = iin(51);
+    let other = {
+        let mut p = person(iin(52), "Astana");
+        p.document.number = "011112222".into();
+        p
+    };
+    s.put_people(&[person(holder, "Astana"), other.clone()])
+        .await
+        .unwrap();
+    let no = ticket(51);
+    let (mut app, _) = submitted(s, 51, holder, "71-01", no, t(0)).await;
+    for (command, actor) in [
+        (Command::Route, Actor::System),
+        (Command::Take, officer(1, "71")),
+        (Command::Approve, officer(1, "71")),
+        (Command::StartProduction, production()),
+        (
+            Command::Dispatch {
+                document_number: "041234567".into(),
+            },
+            production(),
+        ),
+        (Command::Receive, desk("71-01")),
+    ] {
+        step(s, &mut app, command, actor, t(10)).await;
+    }
+    let current = s.person(&holder).await.unwrap().unwrap().document;
+    let at = t(60);
+    let mut next = app.app.clone();
+    let issuance = issuance::hand_over(
+        &mut next,
+        no,
+        &current,
+        None,
+        OldCard::NotPresented,
+        &desk("71-01"),
+        at,
+        &policy(),
+    )
+    .unwrap();
+    let changes = |holder: Iin| Changes {
+        application: Some(ApplicationWrite {
+            application: next.clone(),
+            expected_version: Some(app.version),
+        }),
+        events: vec![issuance.event.clone()],
+        documents: vec![issuance.invalidated.clone(), issuance.issued.clone()],
+        current_documents: vec![(holder, issuance.new_document.clone())],
+        ..Changes::default()
+    };
+    // Someone the register does not hold: nothing at all is written.
+    assert!(matches!(
+        s.commit(changes(iin(53))).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(s.documents_of(&holder).await.unwrap(), vec![]);
+    assert_eq!(
+        s.application(app.app.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .application,
+        app.app
+    );
+
+    s.commit(changes(holder)).await.unwrap();
+    let person = s.person(&holder).await.unwrap().unwrap();
+    assert_eq!(person.document, issuance.new_document);
+    assert_eq!(person.document.number, "041234567");
+    assert_eq!(person.surname, "Ахметов", "the rest of the person is kept");
+    assert_eq!(
+        s.documents_of(&holder).await.unwrap(),
+        vec![issuance.issued.clone(), issuance.invalidated.clone()],
+        "newest first"
+    );
+    let old = s
+        .document(DocumentKind::IdentityCard, "045678912")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old, issuance.invalidated);
+    assert_eq!(
+        old.status_on(date(2025, 12, 11)),
+        DocumentStatus::Invalid(InvalidationReason::Replaced)
+    );
+    let inv = old.invalidation.unwrap();
+    assert_eq!(inv.at.as_microsecond(), at.as_microsecond());
+    assert_eq!(inv.old_card, Some(OldCard::NotPresented));
+    assert_eq!(inv.application, Some(app.app.id));
+    let new = s
+        .document(DocumentKind::IdentityCard, "041234567")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(new.issued_for, Some(app.app.id));
+    assert_eq!(new.status_on(date(2025, 12, 11)), DocumentStatus::Valid);
+    // A register document the service never changed, found through the people index.
+    let untouched = s
+        .document(DocumentKind::IdentityCard, "011112222")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(untouched.holder, other.iin);
+    assert_eq!(untouched.invalidation, None);
+    // The kind is part of the key; an unknown number is unknown.
+    assert_eq!(
+        s.document(DocumentKind::Passport, "011112222")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.document(DocumentKind::IdentityCard, "099999999")
+            .await
+            .unwrap(),
+        None
+    );
+    // Writing the same records again (a retried commit's rows) keeps one of each.
+    s.commit(Changes {
+        documents: vec![issuance.invalidated.clone(), issuance.issued.clone()],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.documents_of(&holder).await.unwrap().len(), 2);
 }
 
 /// A citizen's contact details are replaced whole; rule-set activations are appended, read

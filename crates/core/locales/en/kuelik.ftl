@@ -72,4 +72,15 @@ lifecycle-error-already_paid = The state duty for this application is already pa
 lifecycle-error-ticket_mismatch = The ticket number does not match the application.
 lifecycle-error-bad_document_number = The new document's number is not in its format (identity card: 9 digits; passport: N and 8 digits).
 lifecycle-error-no_refund_pending = No refund is pending for this application.
+lifecycle-error-register_document_mismatch = The population register does not show the card this application replaces. Check the register record before handing the document over.
 lifecycle-error-calendar_not_covered = The due date cannot be computed: the working-day calendar has no data for that year yet. An administrator must add it.
+
+## The person's documents after issuance
+document-status-valid = valid
+document-status-replaced = invalid: replaced by a new document
+document-status-reported_lost = invalid: reported lost
+document-status-expired = invalid: expired
+document-validity-unknown = No document of this kind with this number is known. Check the kind and the number.
+old-card-surrendered = the old card was handed in and destroyed
+old-card-not_presented = the old card was not presented
+notice-handed-over = Your new { $kind } № { $number } has been handed over. The { $kind } № { $old } is no longer valid from { $at } ({ $old_card }).

@@ -72,4 +72,15 @@ lifecycle-error-already_paid = Осы өтініш бойынша мемлеке
 lifecycle-error-ticket_mismatch = Талон нөмірі өтінішке сәйкес келмейді.
 lifecycle-error-bad_document_number = Жаңа құжаттың нөмірі форматқа сәйкес емес (жеке куәлік — 9 цифр, паспорт — N және 8 цифр).
 lifecycle-error-no_refund_pending = Бұл өтініш бойынша күтілетін қайтару жоқ.
+lifecycle-error-register_document_mismatch = Халықты тіркеу дерекқорында бұл өтініш ауыстыратын құжат көрсетілмеген. Құжатты беру алдында тіркелім жазбасын тексеріңіз.
 lifecycle-error-calendar_not_covered = Орындау мерзімін есептеу мүмкін емес: жұмыс күндері күнтізбесінде бұл жылға дерек жоқ. Әкімші оларды қосуы керек.
+
+## Құжат берілгеннен кейінгі адамның құжаттары
+document-status-valid = жарамды
+document-status-replaced = жарамсыз: жаңа құжатпен ауыстырылды
+document-status-reported_lost = жарамсыз: жоғалған деп мәлімделді
+document-status-expired = жарамсыз: жарамдылық мерзімі өтті
+document-validity-unknown = Мұндай түрдегі және нөмірдегі құжат табылмады. Құжаттың түрі мен нөмірін тексеріңіз.
+old-card-surrendered = бұрынғы құжат тапсырылып, жойылды
+old-card-not_presented = бұрынғы құжат көрсетілмеді
+notice-handed-over = Сізге жаңа құжат ({ $kind }) № { $number } берілді. № { $old } құжат { $at } бастап жарамсыз ({ $old_card }).

@@ -72,4 +72,15 @@ lifecycle-error-already_paid = Государственная пошлина п�
 lifecycle-error-ticket_mismatch = Номер талона не совпадает с заявкой.
 lifecycle-error-bad_document_number = Номер нового документа не соответствует формату (удостоверение личности — 9 цифр, паспорт — N и 8 цифр).
 lifecycle-error-no_refund_pending = По этой заявке нет ожидающего возврата.
+lifecycle-error-register_document_mismatch = В регистре населения указан не тот документ, который заменяет эта заявка. Проверьте запись регистра перед выдачей документа.
 lifecycle-error-calendar_not_covered = Не удалось рассчитать срок исполнения: в календаре рабочих дней нет данных на этот год. Администратор должен их добавить.
+
+## Документы человека после выдачи
+document-status-valid = действителен
+document-status-replaced = недействителен: заменён новым документом
+document-status-reported_lost = недействителен: заявлен как утерянный
+document-status-expired = недействителен: истёк срок действия
+document-validity-unknown = Документ такого вида с таким номером не найден. Проверьте вид и номер документа.
+old-card-surrendered = прежний документ сдан и уничтожен
+old-card-not_presented = прежний документ не предъявлен
+notice-handed-over = Вам выдан новый документ ({ $kind }) № { $number }. Документ № { $old } недействителен с { $at } ({ $old_card }).

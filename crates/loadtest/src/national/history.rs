@@ -6,6 +6,7 @@
 //! Everything is a pure function of (seed, index, now): the measurements regenerate an
 //! application to know its id without asking the database.
 
+use kuelik_core::document::{OldCard, ReplacedCard};
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
@@ -205,7 +206,17 @@ impl Histories {
                     document_number: format!("{:09}", mix64(self.seed ^ index) % 1_000_000_000),
                 },
                 Step::Receive => Command::Receive,
-                Step::HandOver => Command::HandOver { ticket },
+                // The synthetic history records which card was replaced in the event; it does
+                // not write the person's document records (the load measures application
+                // reads, and the register rows stay as generated).
+                Step::HandOver => Command::HandOver {
+                    ticket,
+                    replaced: ReplacedCard {
+                        kind: applicant.document.kind,
+                        number: applicant.document.number.clone(),
+                        old_card: OldCard::Surrendered,
+                    },
+                },
                 Step::Withdraw => Command::Withdraw,
                 Step::ConfirmRefund => Command::ConfirmRefund,
             };

@@ -234,7 +234,8 @@ pub async fn me(
 ) -> ApiResult<Json<PersonView>> {
     let iin = principal.citizen()?;
     let person = person_of(&state, &iin).await?;
-    Ok(Json(PersonView::from(&person)))
+    let records = state.register.documents_of(&iin).await?;
+    Ok(Json(PersonView::new(&person, records, today(&state))))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]

@@ -1,21 +1,20 @@
 //! The JSON API under `/api/v1`: one module per kind of user, plus what they share — the
 //! answer shapes ([`views`]) and the one way an application changes ([`transition`]).
 
-use jiff::Timestamp;
 use serde_json::json;
-use uuid::Uuid;
 
-use kuelik_core::lifecycle::{Actor, Application, ApplicationId, Command, Event, LifecyclePolicy};
-use kuelik_core::rules::RuleSet;
-use kuelik_core::time::almaty_date;
-use kuelik_store::{ApplicationWrite, AuditEntry, Changes, StoredApplication};
+use kuelik_core::lifecycle::{Actor, Application, ApplicationId, Command, Event};
+use kuelik_store::{ApplicationWrite, Changes, StoredApplication};
 
 use crate::error::{ApiError, ApiResult};
 use crate::notify::notice_message;
 use crate::AppState;
 
+pub use crate::app::{audit, policy_at, rules_at};
+
 pub mod citizen;
 pub mod contact;
+pub mod documents;
 pub mod payments;
 pub mod reference;
 pub mod reports;
@@ -23,45 +22,6 @@ pub mod rule_sets;
 pub mod staff;
 pub mod stuck;
 pub mod views;
-
-/// The rule set in force at `now` (or the default set, which then says the service is not
-/// active).
-pub fn rules_at(state: &AppState, now: Timestamp) -> ApiResult<RuleSet> {
-    let book = state.rules.current();
-    book.for_date(almaty_date(now)).cloned().map_err(|e| {
-        ApiError::plain(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "rules_unavailable",
-            e.to_string(),
-        )
-    })
-}
-
-/// The life-cycle policy in force at `now` (the calendar and the rule set's processing time).
-pub fn policy_at(state: &AppState, now: Timestamp) -> ApiResult<LifecyclePolicy<'_>> {
-    let rules = rules_at(state, now)?;
-    Ok(LifecyclePolicy {
-        calendar: &state.calendar,
-        processing_working_days: u32::from(rules.processing_working_days),
-    })
-}
-
-pub fn audit(
-    actor: &Actor,
-    at: Timestamp,
-    action: &str,
-    target: Option<String>,
-    details: serde_json::Value,
-) -> AuditEntry {
-    AuditEntry {
-        id: Uuid::now_v7(),
-        at,
-        actor: actor.clone(),
-        action: action.to_string(),
-        target,
-        details,
-    }
-}
 
 /// Applies `steps` to an application in order — each decided by the core against the
 /// state the previous one left — and commits the new state with every event, its audit

@@ -10,6 +10,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use kuelik_core::document::OldCard;
 use kuelik_core::lifecycle::{
     AnnulmentReason, ApplicationId, ApplicationState, Command, Role, StaffId,
 };
@@ -84,7 +85,18 @@ async fn staff_detail(
     }
     let mut view = detail_view(state, &stored, ImageReports::Always).await?;
     let person = state.register.person(&stored.application.applicant).await?;
-    view.applicant = person.as_ref().map(PersonView::from);
+    let records = match &person {
+        Some(_) => {
+            state
+                .register
+                .documents_of(&stored.application.applicant)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    view.applicant = person
+        .as_ref()
+        .map(|p| PersonView::new(p, records, today(state)));
     // The same photo (by perceptual hash) on someone else's application: flagged, not judged.
     if let Some(photo) = stored.application.photo {
         if let Some(hash) = state
@@ -625,49 +637,49 @@ pub async fn ticket_lookup(
     Ok(Json(staff_detail(&state, &principal, stored).await?))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandOver {
+    /// What became of the holder's old card: `surrendered` (collected and destroyed) or
+    /// `not_presented`. Either way it is invalid from the hand-over.
+    #[schema(pattern = "^(surrendered|not_presented)$")]
+    pub old_card: String,
+}
+
 /// Hand the document over to its holder (after the identity check). A ticket is used once.
-#[utoipa::path(post, path = "/point/tickets/{ticket}/hand-over", tag = "registration point", params(("ticket" = String, Path, description = "ticket number")),
-    responses((status = 200, body = ApplicationView), (status = 409, description = "not ready or already handed over")))]
+/// The new document becomes the holder's current one and the old card is invalidated
+/// (`replaced`) at this instant; the national register is told through the outbox.
+#[utoipa::path(post, path = "/point/tickets/{ticket}/hand-over", tag = "registration point", request_body = HandOver,
+    params(("ticket" = String, Path, description = "ticket number")),
+    responses((status = 200, body = ApplicationView),
+        (status = 404, description = "no such ticket at your point"),
+        (status = 409, description = "not ready or already handed over"),
+        (status = 422, description = "typo in the ticket number, or old_card missing or unknown")))]
 pub async fn hand_over(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(ticket): ApiPath<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::PointOperator)?;
+    let req: HandOver =
+        crate::api::citizen::parse_json(&headers, &body, state.config.max_json_bytes)?;
+    let old_card = req.old_card.parse::<OldCard>().map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_old_card",
+            t(
+                "Бұрынғы куәлікпен не болғанын белгілеңіз: тапсырылды (surrendered) немесе көрсетілмеді (not_presented).",
+                "Отметьте, что стало с прежним удостоверением: сдано (surrendered) или не предъявлено (not_presented).",
+                "Record what became of the old card: surrendered or not_presented.",
+            ),
+        )
+    })?;
     let stored = by_ticket(&state, &principal, &ticket).await?;
     let ticket = parse_ticket(&ticket)?;
-    // The document the new one replaces becomes invalid at hand-over: recorded (and chained
-    // in the audit log) in the same transaction.
-    let old = state
-        .register
-        .person(&stored.application.applicant)
-        .await?
-        .map(|p| p.document);
-    let actor = principal.actor();
-    let now = state.clock.now();
-    let stored = transition(
-        &state,
-        stored.application.id,
-        &actor,
-        Command::HandOver { ticket },
-        |app, _, changes| {
-            changes.audit.push(audit(
-                &actor,
-                now,
-                "document.handed_over",
-                Some(app.id.to_string()),
-                json!({
-                    "document_number": app.document_number,
-                    "invalidated_document": old.as_ref().map(|d| json!({
-                        "kind": d.kind.as_str(),
-                        "number": d.number,
-                    })),
-                }),
-            ));
-            Ok(())
-        },
-    )
-    .await?;
+    let stored =
+        crate::app::desk::hand_over(&state, &principal.actor(), stored, ticket, old_card).await?;
     Ok(Json(ApplicationView::new(
         &stored.application,
         stored.version,

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use kuelik_core::eligibility::Decision;
+use kuelik_core::issuance::DocumentRecord;
 use kuelik_core::lang::Localized;
 use kuelik_core::lifecycle::Application;
 use kuelik_core::messages;
@@ -113,11 +114,70 @@ pub struct PersonView {
     pub language: String,
     pub region: String,
     pub address: String,
+    /// The current document.
     pub document: DocumentView,
+    /// Every document of the person the service knows, newest first, each with its status:
+    /// the current one, and those it replaced.
+    pub documents: Vec<DocumentRecordView>,
 }
 
-impl From<&Person> for PersonView {
-    fn from(p: &Person) -> PersonView {
+/// One of the person's documents with its status on the day of the answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentRecordView {
+    /// `identity-card` or `passport`.
+    pub kind: String,
+    pub number: String,
+    #[schema(value_type = String, format = Date)]
+    pub issued_on: Date,
+    #[schema(value_type = String, format = Date)]
+    pub last_valid_day: Date,
+    /// `valid` or `invalid`.
+    pub status: String,
+    /// When invalid: `replaced`, `reported_lost` or `expired`.
+    pub reason: Option<String>,
+    /// The status in words.
+    pub status_text: Text,
+    /// When it was invalidated (RFC 3339), if it was.
+    pub invalidated_at: Option<String>,
+    /// The application whose hand-over replaced it.
+    pub replaced_by_application: Option<Uuid>,
+    /// What became of the old card at the desk: `surrendered` or `not_presented`.
+    pub old_card: Option<String>,
+    /// The application it was issued for, when this service issued it.
+    pub issued_for_application: Option<Uuid>,
+    /// Whether this is the person's current document.
+    pub current: bool,
+}
+
+impl DocumentRecordView {
+    pub fn new(record: &DocumentRecord, current: &Person, today: Date) -> DocumentRecordView {
+        let status = record.status_on(today);
+        let inv = record.invalidation.as_ref();
+        DocumentRecordView {
+            kind: record.kind.as_str().into(),
+            number: record.number.clone(),
+            issued_on: record.issued_on,
+            last_valid_day: record.last_valid_day,
+            status: status.as_str().into(),
+            reason: status.reason().map(|r| r.as_str().into()),
+            status_text: messages::document_status(status).into(),
+            invalidated_at: inv.map(|i| i.at.to_string()),
+            replaced_by_application: inv.and_then(|i| i.application).map(|a| a.0),
+            old_card: inv.and_then(|i| i.old_card).map(|c| c.as_str().into()),
+            issued_for_application: record.issued_for.map(|a| a.0),
+            current: record.kind == current.document.kind
+                && record.number == current.document.number,
+        }
+    }
+}
+
+impl PersonView {
+    /// The person as the register has them, with the records kept of their documents.
+    pub fn new(p: &Person, records: Vec<DocumentRecord>, today: Date) -> PersonView {
+        let documents = kuelik_core::issuance::document_history(p.iin, &p.document, records)
+            .iter()
+            .map(|r| DocumentRecordView::new(r, p, today))
+            .collect();
         PersonView {
             iin: p.iin.to_string(),
             surname: p.surname.clone(),
@@ -138,6 +198,7 @@ impl From<&Person> for PersonView {
                 issued_on: p.document.issued_on,
                 last_valid_day: p.document.last_valid_day,
             },
+            documents,
         }
     }
 }

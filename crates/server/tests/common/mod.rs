@@ -200,6 +200,7 @@ impl TestApp {
         let mut config = Config::new(Secrets {
             otp_key: [7; 32],
             gateway_key: b"gateway test key".to_vec(),
+            register_key: b"register test key".to_vec(),
             audit_key,
         });
         config.trust = Some(TrustStore::new(ca.cert_pem(), revoked).unwrap());

@@ -367,9 +367,13 @@ async function staffJourney(browser, base, run, citizen) {
   await check(page, lang, "point-found");
   await submitForm(page, "form[action$='/hand-over']");
   expect(await page.locator(".error-summary a[href='#identity_checked']").count() === 1, "identity check must be confirmed");
+  expect(await page.locator(".error-summary a[href='#old_card-surrendered']").count() === 1, "what became of the old card must be recorded");
   await page.check("#identity_checked");
+  await page.check("#old_card-surrendered");
   await submitForm(page, "form[action$='/hand-over']");
   expect(await page.locator(".notice").count() === 1, "handed over notice");
+  expect(new URL(page.url()).pathname.endsWith("/receipt"), "the hand-over receipt");
+  expect((await page.textContent("article.receipt")).includes(number), "the receipt names the new document");
   await check(page, lang, "point-handed-over");
   await point.context.close();
 
@@ -380,6 +384,24 @@ async function staffJourney(browser, base, run, citizen) {
   expect(await page.locator(".state-issued").count() >= 1, "issued");
   expect(await page.locator(".timeline li").count() >= 8, "every step on the timeline");
   await check(page, lang, "citizen-issued");
+  // The person's record: the new document is current, the replaced one listed as invalid.
+  await page.goto(`${base}/my`);
+  const documents = page.locator("ul[aria-labelledby=documents-title] li");
+  expect(await documents.count() === 2, "both documents are listed");
+  expect((await documents.nth(0).textContent()).includes(number), "the new document first");
+  const oldNumber = await documents.nth(1).getAttribute("data-number");
+  await check(page, lang, "citizen-documents");
+  // Anyone can check a number: the old card is no longer valid, the new one is.
+  await page.goto(`${base}/documents/validity`);
+  await check(page, lang, "validity");
+  await page.fill("#number", oldNumber);
+  await submitForm(page, "form[action='/documents/validity']");
+  expect(await page.locator("#validity-result.result-no").count() === 1, "the replaced card is not valid");
+  await check(page, lang, "validity-invalid");
+  await page.fill("#number", number);
+  await submitForm(page, "form[action='/documents/validity']");
+  expect(await page.locator("#validity-result.result-yes").count() === 1, "the new document is valid");
+  await page.goto(`${base}/my`);
   await submitForm(page, "form[action='/sign-out']");
   await citizen.context.close();
 }

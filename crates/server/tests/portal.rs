@@ -684,3 +684,187 @@ async fn a_citizen_chooses_the_phone_and_language_of_notices_on_the_application_
         .unwrap();
     assert_eq!(saved.language, Some(kuelik_core::lang::Lang::Kk));
 }
+
+/// The desk records what became of the old card and prints which card is no longer valid;
+/// the citizen's page lists both documents; anyone can check a number on the public page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_records_the_old_card_and_everyone_sees_it_is_no_longer_valid() {
+    let (app, p) = app_with_citizen().await;
+    let old_number = p.document.number.clone();
+    app.add_staff("officer71", Role::Officer, Some("71"), None)
+        .await;
+    app.add_staff("factory", Role::ProductionOperator, None, None)
+        .await;
+    app.add_staff("point7101", Role::PointOperator, None, Some("71-01"))
+        .await;
+    let citizen_token = app.citizen_token(&p).await;
+    let (id, ticket) = app.submitted_application(&citizen_token, &p, "71-01").await;
+    let officer = app.staff_token("officer71").await;
+    let factory = app.staff_token("factory").await;
+    let point = app.staff_token("point7101").await;
+    for (who, path, body) in [
+        (
+            &officer,
+            format!("/officer/applications/{id}/take"),
+            json!({}),
+        ),
+        (
+            &officer,
+            format!("/officer/applications/{id}/approve"),
+            json!({ "pin": OFFICER_PIN }),
+        ),
+        (
+            &factory,
+            format!("/production/applications/{id}/accept"),
+            json!({}),
+        ),
+        (
+            &factory,
+            format!("/production/applications/{id}/dispatch"),
+            json!({ "document_number": "061234567" }),
+        ),
+        (
+            &point,
+            format!("/point/applications/{id}/receive"),
+            json!({}),
+        ),
+    ] {
+        assert_eq!(
+            app.post(who, &path, body).await.status(),
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+
+    let (mut desk, csrf) = staff_signed_in(&app, "point7101").await;
+    let (status, html) = desk
+        .get(&app, &format!("/staff/point/ticket?number={ticket}"), "en")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("name=\"old_card\" value=\"surrendered\""));
+    assert!(html.contains("name=\"old_card\" value=\"not_presented\""));
+    assert!(html.contains(&format!("card № {old_number} stops being valid")));
+
+    // Without the old card recorded: refused on the field, the identity check kept.
+    let hand_over = format!("/staff/point/tickets/{ticket}/hand-over");
+    let (status, _, html) = desk
+        .post(
+            &app,
+            &hand_over,
+            &[("identity_checked", "on"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("href=\"#old_card-surrendered\""));
+    assert!(
+        html.contains("value=\"on\" checked"),
+        "the identity check is kept"
+    );
+    assert_eq!(
+        app.state.store.documents_of(&p.iin).await.unwrap(),
+        vec![],
+        "nothing changed"
+    );
+
+    let (status, location, _) = desk
+        .post(
+            &app,
+            &hand_over,
+            &[
+                ("identity_checked", "on"),
+                ("old_card", "surrendered"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let receipt = location.unwrap();
+    assert_eq!(receipt, format!("/staff/point/tickets/{ticket}/receipt"));
+    for (lang, words) in [
+        ("en", "is no longer valid"),
+        ("ru", "больше не действителен"),
+        ("kk", "енді жарамсыз"),
+    ] {
+        let (status, html) = desk
+            .get(&app, &format!("{receipt}?lang={lang}"), lang)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(html_lang(&html), lang);
+        assert!(!html.contains('⟦'), "{lang}");
+        assert!(
+            html.contains("061234567") && html.contains(&old_number),
+            "{lang}"
+        );
+        assert!(html.contains(words), "{lang}");
+    }
+
+    // The citizen's page lists both documents with their status.
+    let mut citizen = signed_in(&app, &p).await;
+    let (_, html) = citizen.get(&app, "/my?lang=en", "en").await;
+    assert!(html.contains("Your documents"));
+    assert!(html.contains("class=\"document-list\""));
+    assert!(html.contains("061234567"));
+    assert!(html.contains(&old_number));
+    assert!(html.contains("invalid: replaced by a new document"));
+
+    // The public check, in every language; a bad number is refused on its field.
+    for lang in ["kk", "ru", "en"] {
+        let mut anyone = Browser::default();
+        let (status, html) = anyone
+            .get(&app, &format!("/documents/validity?lang={lang}"), lang)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!html.contains('⟦'), "{lang}");
+        let csrf = token(&html);
+        let (status, _, html) = anyone
+            .post(
+                &app,
+                "/documents/validity",
+                &[
+                    ("kind", "identity-card"),
+                    ("number", &old_number),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("id=\"validity-result\""), "{lang}");
+        assert!(!html.contains(&p.surname), "{lang}: no personal data");
+        let (status, _, html) = anyone
+            .post(
+                &app,
+                "/documents/validity",
+                &[("kind", "identity-card"), ("number", "12"), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("href=\"#number\""), "{lang}");
+    }
+    let mut anyone = Browser::default();
+    let (_, html) = anyone.get(&app, "/documents/validity?lang=en", "en").await;
+    let csrf = token(&html);
+    let (_, _, html) = anyone
+        .post(
+            &app,
+            "/documents/validity",
+            &[
+                ("kind", "identity-card"),
+                ("number", &old_number),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert!(html.contains("Not valid") && html.contains("replaced by a new document"));
+    let (_, _, html) = anyone
+        .post(
+            &app,
+            "/documents/validity",
+            &[
+                ("kind", "identity-card"),
+                ("number", "061234567"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert!(html.contains("<h2>Valid</h2>"), "{html}");
+}

@@ -19,6 +19,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(start))
         .route("/eligibility", post(check_eligibility))
+        .route(
+            "/documents/validity",
+            get(validity_page).post(check_validity),
+        )
         .route("/sign-in", get(sign_in_page).post(request_code))
         .route("/sign-in/code", post(sign_in_with_code))
         .route("/sign-out", post(sign_out))
@@ -93,6 +97,58 @@ async fn check_eligibility(page: Page, body: Bytes) -> Response {
         Err(p) if p.code == "bad_date" => {
             ctx["errors"] = json!([field_error("expires", page.t("check-expires-invalid"))]);
             page.render_status(StatusCode::UNPROCESSABLE_ENTITY, "start.html", ctx)
+        }
+        Err(p) => page.problem_page(&p),
+    }
+}
+
+/// The public document-validity check: anyone may ask; the answer says nothing about the
+/// holder.
+async fn validity_page(page: Page) -> Response {
+    page.render(
+        "validity.html",
+        json!({ "title": page.t("validity-title"), "form": {} }),
+    )
+}
+
+async fn check_validity(page: Page, body: Bytes) -> Response {
+    let form = match page.form(&body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let kind = match form.text("kind").as_str() {
+        "passport" => "passport",
+        _ => "identity-card",
+    };
+    let number = form.text("number").to_uppercase();
+    let mut ctx = json!({
+        "title": page.t("validity-title"),
+        "form": { "kind": kind, "number": number },
+        "switch_path": "/documents/validity",
+    });
+    if number.is_empty() {
+        ctx["errors"] = json!([field_error("number", page.t("validity-number-missing"))]);
+        return page.render_status(StatusCode::UNPROCESSABLE_ENTITY, "validity.html", ctx);
+    }
+    let answer = page
+        .api(
+            Method::POST,
+            "/documents/validity",
+            Some(json!({ "kind": kind, "number": number })),
+        )
+        .await;
+    match answer.result {
+        Ok(result) => {
+            ctx["answer"] = result;
+            page.render("validity.html", ctx)
+        }
+        Err(p) if p.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            ctx["errors"] = json!([field_error("number", p.message)]);
+            page.render_status(StatusCode::UNPROCESSABLE_ENTITY, "validity.html", ctx)
+        }
+        Err(p) if p.status == StatusCode::TOO_MANY_REQUESTS => {
+            ctx["errors"] = json!([field_error("number", p.message)]);
+            page.render_status(StatusCode::TOO_MANY_REQUESTS, "validity.html", ctx)
         }
         Err(p) => page.problem_page(&p),
     }

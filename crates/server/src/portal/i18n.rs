@@ -56,9 +56,13 @@ pub fn text(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
     let mut fluent_args = FluentArgs::new();
     for (name, value) in args {
         match value.parse::<i64>() {
-            // Numbers go in as numbers so plural rules (`[one]`, `[other]`) apply.
-            Ok(n) => fluent_args.set(*name, FluentValue::from(n)),
-            Err(_) => fluent_args.set(*name, FluentValue::from(value.clone())),
+            // Counts go in as numbers so plural rules (`[one]`, `[other]`) apply. Digits that
+            // are an identifier — a document number with its leading zero, anything longer
+            // than a count — stay text, exactly as given.
+            Ok(n) if n.to_string() == *value && value.len() <= 6 => {
+                fluent_args.set(*name, FluentValue::from(n))
+            }
+            _ => fluent_args.set(*name, FluentValue::from(value.clone())),
         }
     }
     let mut errors = Vec::new();
@@ -125,6 +129,18 @@ mod tests {
     #[test]
     fn a_missing_key_is_marked_not_replaced_by_another_language() {
         assert_eq!(text(Lang::Kk, "no-such-key", &[]), "⟦no-such-key⟧");
+    }
+
+    #[test]
+    fn a_document_number_is_shown_as_given() {
+        for number in ["045678912", "145678912"] {
+            let out = text(
+                Lang::En,
+                "handover-old-invalid-text",
+                &[("number", number.into())],
+            );
+            assert!(out.contains(&format!("№ {number} ")), "{out}");
+        }
     }
 
     #[test]

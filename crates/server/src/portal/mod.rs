@@ -93,6 +93,8 @@ pub struct Page {
     /// A page answering a form post: its path takes no GET, so the switch goes home.
     posted: bool,
     cross_site: bool,
+    /// The browser's address, passed on to the API (per-client limits and audit).
+    client: Option<axum::extract::ConnectInfo<std::net::SocketAddr>>,
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -148,6 +150,10 @@ impl FromRequestParts<AppState> for Page {
             path: parts.uri.path().to_string(),
             posted: parts.method == Method::POST,
             cross_site,
+            client: parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .cloned(),
         })
     }
 }
@@ -248,9 +254,12 @@ impl Page {
         if let Some(token) = &self.session {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        let Ok(request) = request.body(Body::from(body)) else {
+        let Ok(mut request) = request.body(Body::from(body)) else {
             return ApiAnswer::failed(self.lang);
         };
+        if let Some(client) = self.client {
+            request.extensions_mut().insert(client);
+        }
         let Ok(response) = self.api.clone().oneshot(request).await;
         let status = response.status();
         let headers = response.headers().clone();

@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
             "/staff/point/tickets/{ticket}/hand-over",
             post(point_hand_over),
         )
+        .route("/staff/point/tickets/{ticket}/receipt", get(point_receipt))
         .route("/staff/admin", get(admin_staff))
         .route("/staff/admin/staff", post(admin_add_staff))
         .route("/staff/admin/rule-sets", post(admin_activate_rule_set))
@@ -540,6 +541,18 @@ async fn render_point(
     done: Option<&str>,
     ticket: Value,
 ) -> Response {
+    render_point_with(page, errors, status, done, ticket, Value::Null).await
+}
+
+/// The desk, with what the clerk had chosen in the hand-over form kept after an error.
+async fn render_point_with(
+    page: &Page,
+    errors: Vec<Value>,
+    status: StatusCode,
+    done: Option<&str>,
+    ticket: Value,
+    form: Value,
+) -> Response {
     let arriving = match fetch(page, "/point/queue").await {
         Ok(v) => v,
         Err(r) => return r,
@@ -551,7 +564,7 @@ async fn render_point(
     with_age(page, &mut waiting, "state_since");
     let ctx = json!({
         "arriving": arriving, "waiting": waiting, "errors": errors,
-        "notice": notice_text(page, done), "found": ticket,
+        "notice": notice_text(page, done), "found": ticket, "form": form,
         "switch_path": "/staff/point",
     });
     page.render_status(
@@ -636,33 +649,50 @@ async fn point_hand_over(page: Page, Path(ticket): Path<String>, body: Bytes) ->
         Ok(f) => f,
         Err(r) => return r,
     };
+    let old_card = form.text("old_card");
+    let chosen = json!({
+        "identity_checked": form.get("identity_checked") == Some("on"),
+        "old_card": old_card,
+    });
+    let mut errors = Vec::new();
     if form.get("identity_checked") != Some("on") {
-        let e = field_error("identity_checked", page.t("point-identity-missing"));
+        errors.push(field_error(
+            "identity_checked",
+            page.t("point-identity-missing"),
+        ));
+    }
+    if !matches!(old_card.as_str(), "surrendered" | "not_presented") {
+        errors.push(field_error(
+            "old_card-surrendered",
+            page.t("point-old-card-missing"),
+        ));
+    }
+    if !errors.is_empty() {
         let found = page
             .api(Method::GET, &format!("/point/tickets/{ticket}"), None)
             .await
             .result
             .unwrap_or(Value::Null);
-        return render_point(
+        return render_point_with(
             &page,
-            vec![e],
+            errors,
             StatusCode::UNPROCESSABLE_ENTITY,
             None,
             found,
+            chosen,
         )
         .await;
     }
-    let encoded = ticket_symbols(&ticket);
     match page
         .api(
             Method::POST,
-            &format!("/point/tickets/{encoded}/hand-over"),
-            None,
+            &format!("/point/tickets/{ticket}/hand-over"),
+            Some(json!({ "old_card": old_card })),
         )
         .await
         .result
     {
-        Ok(_) => page.redirect("/staff/point?done=handed-over"),
+        Ok(_) => page.redirect(&format!("/staff/point/tickets/{ticket}/receipt")),
         Err(p) if p.status.is_client_error() && p.status != StatusCode::UNAUTHORIZED => {
             let status = p.status;
             render_point(
@@ -676,6 +706,43 @@ async fn point_hand_over(page: Page, Path(ticket): Path<String>, body: Bytes) ->
         }
         Err(p) => staff_problem(&page, &p),
     }
+}
+
+/// The hand-over receipt: the new document, and which card is no longer valid from when
+/// (printed for the holder, or kept at the desk).
+async fn point_receipt(page: Page, Path(ticket): Path<String>) -> Response {
+    let ticket = ticket_symbols(&ticket);
+    let found = match page
+        .api(Method::GET, &format!("/point/tickets/{ticket}"), None)
+        .await
+        .result
+    {
+        Ok(found) => found,
+        Err(p) => return staff_problem(&page, &p),
+    };
+    let documents = found["applicant"]["documents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let new = documents
+        .iter()
+        .find(|d| d["issued_for_application"] == found["id"])
+        .cloned()
+        .unwrap_or(Value::Null);
+    let replaced = documents
+        .iter()
+        .find(|d| d["replaced_by_application"] == found["id"])
+        .cloned()
+        .unwrap_or(Value::Null);
+    let ctx = json!({
+        "found": found, "new": new, "replaced": replaced,
+        "notice": notice_text(&page, (found["state"] == "issued").then_some("handed-over")),
+        "switch_path": format!("/staff/point/tickets/{ticket}/receipt"),
+    });
+    page.render(
+        "handover_receipt.html",
+        console(&page, "point", page.t("handover-receipt-title"), ctx),
+    )
 }
 
 // ---- administrator ----

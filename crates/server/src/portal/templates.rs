@@ -85,6 +85,14 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         "admin_reports.html",
         include_str!("../../portal/templates/admin_reports.html"),
     ),
+    (
+        "handover_receipt.html",
+        include_str!("../../portal/templates/handover_receipt.html"),
+    ),
+    (
+        "validity.html",
+        include_str!("../../portal/templates/validity.html"),
+    ),
 ];
 
 #[cfg(test)]
@@ -147,6 +155,11 @@ const DYNAMIC_KEYS: &[&str] = &[
     "stuck-production-title",
     "stuck-refunds-title",
     "stuck-payments-title",
+    "point-old-card-surrendered",
+    "point-old-card-not_presented",
+    "validity-answer-valid",
+    "validity-answer-invalid",
+    "validity-answer-unknown",
     "reports-from",
     "reports-to",
 ];

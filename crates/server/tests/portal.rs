@@ -699,42 +699,7 @@ async fn the_desk_records_the_old_card_and_everyone_sees_it_is_no_longer_valid()
         .await;
     let citizen_token = app.citizen_token(&p).await;
     let (id, ticket) = app.submitted_application(&citizen_token, &p, "71-01").await;
-    let officer = app.staff_token("officer71").await;
-    let factory = app.staff_token("factory").await;
-    let point = app.staff_token("point7101").await;
-    for (who, path, body) in [
-        (
-            &officer,
-            format!("/officer/applications/{id}/take"),
-            json!({}),
-        ),
-        (
-            &officer,
-            format!("/officer/applications/{id}/approve"),
-            json!({ "pin": OFFICER_PIN }),
-        ),
-        (
-            &factory,
-            format!("/production/applications/{id}/accept"),
-            json!({}),
-        ),
-        (
-            &factory,
-            format!("/production/applications/{id}/dispatch"),
-            json!({ "document_number": "061234567" }),
-        ),
-        (
-            &point,
-            format!("/point/applications/{id}/receive"),
-            json!({}),
-        ),
-    ] {
-        assert_eq!(
-            app.post(who, &path, body).await.status(),
-            StatusCode::OK,
-            "{path}"
-        );
-    }
+    app.ready_for_pickup(&id, "061234567").await;
 
     let (mut desk, csrf) = staff_signed_in(&app, "point7101").await;
     let (status, html) = desk

@@ -531,6 +531,45 @@ impl TestApp {
         self.prepare_and_submit(token, p, &id, point).await
     }
 
+    /// A submitted application taken to `ready_for_pickup` at point 71-01 by the staff
+    /// `officer71`, `factory` and `point7101` (added by the caller), the new card numbered
+    /// `document_number`.
+    pub async fn ready_for_pickup(&self, id: &str, document_number: &str) {
+        let officer = self.staff_token("officer71").await;
+        let factory = self.staff_token("factory").await;
+        let point = self.staff_token("point7101").await;
+        for (who, path, body) in [
+            (
+                &officer,
+                format!("/officer/applications/{id}/take"),
+                json!({}),
+            ),
+            (
+                &officer,
+                format!("/officer/applications/{id}/approve"),
+                json!({ "pin": OFFICER_PIN }),
+            ),
+            (
+                &factory,
+                format!("/production/applications/{id}/accept"),
+                json!({}),
+            ),
+            (
+                &factory,
+                format!("/production/applications/{id}/dispatch"),
+                json!({ "document_number": document_number }),
+            ),
+            (
+                &point,
+                format!("/point/applications/{id}/receive"),
+                json!({}),
+            ),
+        ] {
+            let r = self.post(who, &path, body).await;
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+        }
+    }
+
     pub async fn prepare_and_submit(
         &self,
         token: &str,

@@ -23,5 +23,6 @@ pub mod money;
 pub mod region;
 pub mod register;
 pub mod rules;
+pub mod staff;
 pub mod ticket;
 pub mod time;

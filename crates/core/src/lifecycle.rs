@@ -298,6 +298,38 @@ pub struct Annulment {
     pub comment: String,
 }
 
+/// What the officer tells the citizen with an annulment (R12): what to fix before applying
+/// again. Never empty (the citizen must learn why), at most [`AnnulmentComment::MAX_CHARS`]
+/// characters, trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnulmentComment(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an annulment needs a comment for the citizen of 1 to 1000 characters")]
+pub struct AnnulmentCommentError;
+
+impl AnnulmentCommentError {
+    pub fn code(&self) -> &'static str {
+        "comment_required"
+    }
+}
+
+impl AnnulmentComment {
+    pub const MAX_CHARS: usize = 1000;
+
+    pub fn parse(text: &str) -> Result<AnnulmentComment, AnnulmentCommentError> {
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > Self::MAX_CHARS {
+            return Err(AnnulmentCommentError);
+        }
+        Ok(AnnulmentComment(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The working-day rules a decision needs, passed in so that they stay data.
 #[derive(Debug, Clone, Copy)]
 pub struct LifecyclePolicy<'a> {
@@ -370,7 +402,7 @@ pub enum Command {
     /// The reviewing officer, under_review → annulled (R12).
     Annul {
         reason: AnnulmentReason,
-        comment: String,
+        comment: AnnulmentComment,
     },
     /// Production operator, approved → in_production.
     StartProduction,
@@ -724,7 +756,7 @@ impl Application {
                 self.reviewing_officer(actor)?;
                 EventKind::Annulled {
                     reason: *reason,
-                    comment: comment.clone(),
+                    comment: comment.as_str().to_string(),
                 }
             }
             Command::StartProduction => EventKind::ProductionStarted,
@@ -1125,7 +1157,7 @@ mod tests {
     fn annul_photo() -> Command {
         Command::Annul {
             reason: AnnulmentReason::PhotoNonCompliant,
-            comment: "The background is not plain white.".into(),
+            comment: AnnulmentComment::parse("The background is not plain white.").unwrap(),
         }
     }
 
@@ -1488,13 +1520,32 @@ mod tests {
     }
 
     #[test]
+    fn an_annulment_comment_is_never_empty_nor_too_long() {
+        assert!(AnnulmentComment::parse("").is_err());
+        assert!(AnnulmentComment::parse("  \n\t ").is_err());
+        assert_eq!(
+            AnnulmentComment::parse("  Лицо в тени.  ")
+                .unwrap()
+                .as_str(),
+            "Лицо в тени."
+        );
+        let longest = "ж".repeat(AnnulmentComment::MAX_CHARS);
+        assert!(
+            AnnulmentComment::parse(&longest).is_ok(),
+            "counted in characters"
+        );
+        assert!(AnnulmentComment::parse(&format!("{longest}ж")).is_err());
+        assert_eq!(AnnulmentCommentError.code(), "comment_required");
+    }
+
+    #[test]
     fn an_annulment_refunds_the_paid_duty() {
         let mut app = reach(UnderReview);
         let p = policy();
         let comment = "Please sign again: the signature is cut off.".to_string();
         let annul = Command::Annul {
             reason: AnnulmentReason::SignatureNonCompliant,
-            comment: comment.clone(),
+            comment: AnnulmentComment::parse(&comment).unwrap(),
         };
         let event = app.handle(&annul, &officer_a(), later(100), &p).unwrap();
         assert_eq!(
@@ -1853,7 +1904,7 @@ mod tests {
             hand_over(other_ticket()),
             Command::Annul {
                 reason: AnnulmentReason::AdditionalVerificationRequired,
-                comment: String::new(),
+                comment: AnnulmentComment::parse("Come to the УМС with the document.").unwrap(),
             },
         ]);
         pool

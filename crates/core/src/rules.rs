@@ -189,6 +189,9 @@ pub struct RuleSet {
     pub duty_mrp: BTreeMap<DocumentKind, MrpMultiple>,
 }
 
+/// How far ahead an administrator may bring in a rule set: two years.
+pub const MAX_ACTIVATION_DAYS_AHEAD: i32 = 731;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleSetError {
     #[error("the rule set is not valid TOML for a rule set: {0}")]
@@ -211,6 +214,11 @@ pub enum RuleSetError {
     UnknownRuleSet(String),
     #[error("{from} has passed (today is {today}): decisions already made keep their rules")]
     ActivationInPast { from: Date, today: Date },
+    #[error(
+        "{from} is more than {} days ahead of {today}: bring a version in when it is known",
+        MAX_ACTIVATION_DAYS_AHEAD
+    )]
+    ActivationTooFarAhead { from: Date, today: Date },
     #[error("rule set {version} ends on {until}: it cannot take effect from {from}")]
     ActivationAfterPeriod {
         version: String,
@@ -232,6 +240,7 @@ impl RuleSetError {
             RuleSetError::MissingDuty(_) => "missing_duty",
             RuleSetError::UnknownRuleSet(_) => "unknown_rule_set",
             RuleSetError::ActivationInPast { .. } => "activation_in_past",
+            RuleSetError::ActivationTooFarAhead { .. } => "activation_too_far_ahead",
             RuleSetError::ActivationAfterPeriod { .. } => "activation_after_period",
         }
     }
@@ -356,12 +365,16 @@ impl RuleBook {
     }
 
     /// Whether an administrator may activate `version` from `from`, asked on `today`: not
-    /// from a day that has passed (decisions made on it were made under its rules), and not
-    /// after the set ends. Stored activations are re-applied with [`RuleBook::activate`], which
+    /// from a day that has passed (decisions made on it were made under its rules), not more
+    /// than [`MAX_ACTIVATION_DAYS_AHEAD`] days ahead, and not after the set ends. Stored activations are re-applied with [`RuleBook::activate`], which
     /// does not look at today.
     pub fn may_activate(&self, version: &str, from: Date, today: Date) -> Result<(), RuleSetError> {
         if from < today {
             return Err(RuleSetError::ActivationInPast { from, today });
+        }
+        // A rule set is law for a known period: a date years away is a typo, not a plan.
+        if crate::time::days_between(today, from) > MAX_ACTIVATION_DAYS_AHEAD {
+            return Err(RuleSetError::ActivationTooFarAhead { from, today });
         }
         self.clone().activate(version, from)
     }
@@ -473,6 +486,37 @@ mod tests {
             book.enable("nope"),
             Err(RuleSetError::UnknownRuleSet(_))
         ));
+    }
+
+    #[test]
+    fn an_activation_is_from_today_to_two_years_ahead_within_the_sets_period() {
+        let book = RuleBook::builtin().unwrap();
+        let today = date(2025, 10, 15);
+        assert_eq!(
+            book.may_activate("continuation", date(2025, 10, 14), today),
+            Err(RuleSetError::ActivationInPast {
+                from: date(2025, 10, 14),
+                today
+            })
+        );
+        assert!(book.may_activate("continuation", today, today).is_ok());
+        assert!(book
+            .may_activate("continuation", date(2027, 10, 15), today)
+            .is_ok());
+        for far in [date(2027, 10, 17), date(9999, 12, 31)] {
+            assert_eq!(
+                book.may_activate("continuation", far, today)
+                    .unwrap_err()
+                    .code(),
+                "activation_too_far_ahead"
+            );
+        }
+        assert_eq!(
+            book.may_activate("pilot-2025", date(2026, 4, 1), today)
+                .unwrap_err()
+                .code(),
+            "activation_after_period"
+        );
     }
 
     #[test]

@@ -751,7 +751,8 @@ async fn acknowledged_work_survives_sigkill_and_nothing_is_half_written() {
 }
 
 /// A later instance's outbox worker, an hour on: what a killed instance had claimed (leased
-/// for a minute) or not yet sent is delivered now, exactly as the server's worker does.
+/// for a minute) or not yet sent is delivered now, exactly as the server's worker does —
+/// notices, and the document changes for the population register (to a simulated one).
 async fn deliver_what_the_crashed_instances_left(store: &Arc<dyn Store>) {
     let later = Timestamp::now() + jiff::SignedDuration::from_hours(1);
     let clock = Arc::new(kuelik_server::clock::ManualClock::new(later));
@@ -763,6 +764,8 @@ async fn deliver_what_the_crashed_instances_left(store: &Arc<dyn Store>) {
     });
     let rules = kuelik_core::rules::RuleBook::builtin().unwrap();
     let state = kuelik_server::app_state(store.clone(), clock, rules, config);
+    // Document changes for the population register go to a simulated register here.
+    kuelik_server::start_register_link(&state).await.unwrap();
     for _ in 0..100 {
         if store.outbox_backlog().await.unwrap() == 0 {
             return;
@@ -819,6 +822,27 @@ async fn check_every_application_replays(store: &Arc<dyn Store>, all: &[Applicat
             assert!(
                 store.blob(&digest).await.unwrap().is_some(),
                 "{id:?}: an image without its bytes"
+            );
+        }
+        // Issued: the person's record changed with it (the hand-over's own transaction).
+        if app.state == kuelik_core::lifecycle::ApplicationState::Issued {
+            let person = store.person(&app.applicant).await.unwrap().unwrap();
+            assert_eq!(
+                Some(&person.document.number),
+                app.document_number.as_ref(),
+                "{id:?}: issued, but the register still shows the old card"
+            );
+            let records = store.documents_of(&app.applicant).await.unwrap();
+            assert!(
+                records.iter().any(|r| r.issued_for == Some(*id)),
+                "{id:?}: no record of the new document"
+            );
+            assert!(
+                records.iter().any(|r| r
+                    .invalidation
+                    .as_ref()
+                    .is_some_and(|i| i.application == Some(*id))),
+                "{id:?}: the replaced card is not invalidated"
             );
         }
         if let Some(paid) = &app.payment {

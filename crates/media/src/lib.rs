@@ -31,11 +31,12 @@ mod profile;
 mod raster;
 mod signature;
 mod text;
+mod verdict;
 
 pub use error::{IngestError, ProfileError};
 pub use hash::hamming_distance;
 pub use ingest::{decode, read_header, DecodedImage, Header, ImageFormat};
-pub use measure::{Measure, Verdict};
+pub use measure::Measure;
 pub use photo::{check_photo, FaceGeometry, PhotoReport};
 pub use profile::{
     Band, DetectorSettings, FaceGeometryModel, IngestLimits, PhotoProfile, Profile,
@@ -43,3 +44,4 @@ pub use profile::{
 };
 pub use raster::{Point, Rect};
 pub use signature::{check_signature, SignatureReport};
+pub use verdict::Verdict;

@@ -5,29 +5,7 @@ use serde::Serialize;
 
 use crate::profile::Band;
 use crate::text;
-
-/// The outcome of one measure or of a whole check. Ordered by severity, so the verdict of a
-/// check is the worst of its measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Meets the requirement.
-    Pass,
-    /// Doubtful: accepted, shown to the officer next to the image.
-    Warn,
-    /// Does not meet the requirement: submission is blocked with the advice.
-    Fail,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Warn => "warn",
-            Verdict::Fail => "fail",
-        }
-    }
-}
+use crate::verdict::{Subject, Verdict};
 
 /// One measure of a photo or signature.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -42,13 +20,6 @@ pub struct Measure {
     pub status: Verdict,
     /// What is wrong and how to fix it (or that it is fine), in kk/ru/en.
     pub message: Localized,
-}
-
-/// What was measured: the advice differs for the same measure name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Subject {
-    Photo,
-    Signature,
 }
 
 /// How a measure's score is derived from its raw value.

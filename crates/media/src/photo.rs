@@ -16,12 +16,13 @@ use crate::error::IngestError;
 use crate::face::{detect_faces, locate_eyes};
 use crate::hash::dhash;
 use crate::ingest::{decode, ImageFormat};
-use crate::measure::{overall, sigmoid, Measure, Scoring, Subject, Verdict};
+use crate::measure::{overall, sigmoid, Measure, Scoring};
 use crate::profile::{PhotoProfile, Profile};
 use crate::raster::{
     downscale_rgb, luma, luma_of, round_to_u8, srgb_to_linear, Gray, Luminance, Point, Rect,
     SamplePosition,
 };
+use crate::verdict::{Subject, Verdict};
 
 /// Where the face was found, in the upload's own (upright) pixel coordinates.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProfileError;
-use crate::measure::Verdict;
+use crate::verdict::Verdict;
 
 const DEFAULT_PROFILE: &str = include_str!("../profiles/default.toml");
 

@@ -11,9 +11,10 @@ use serde::Serialize;
 
 use crate::error::IngestError;
 use crate::ingest::{decode_upright, flatten_onto_white, ImageFormat};
-use crate::measure::{overall, Measure, Scoring, Subject, Verdict};
+use crate::measure::{overall, Measure, Scoring};
 use crate::profile::{Band, Profile, SignatureProfile};
 use crate::raster::{downscale_rgb, luma, Gray};
+use crate::verdict::{Subject, Verdict};
 
 /// The result of checking one signature image.
 #[derive(Debug, Clone, PartialEq, Serialize)]

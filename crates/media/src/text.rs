@@ -5,8 +5,8 @@
 
 use kuelik_core::lang::Localized;
 
-use crate::measure::Subject;
 use crate::profile::Side;
+use crate::verdict::Subject;
 
 type Texts = (&'static str, &'static str, &'static str);
 

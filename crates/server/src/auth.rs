@@ -25,6 +25,7 @@ use kuelik_core::iin::Iin;
 use kuelik_core::lang::Localized;
 use kuelik_core::lifecycle::{Actor, ApplicationId, Role};
 use kuelik_core::messages;
+use kuelik_core::staff::StaffScope;
 use kuelik_store::{
     AuditEntry, Changes, OtpChallenge, OtpPurpose, OutboxMessage, Session, SessionSubject,
     StaffAccount,
@@ -107,11 +108,29 @@ fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Who is making the request, as a session proves it.
+/// Who is making the request, as a session proves it: a citizen, or a staff account with
+/// the scope its role has (an account without it is refused at the door).
 #[derive(Debug, Clone)]
 pub enum Principal {
     Citizen { iin: Iin },
-    Staff(StaffAccount),
+    Staff(StaffAccount, StaffScope),
+}
+
+/// The scope of a staff account, or the refusal for an account stored without one (never a
+/// guessed scope).
+pub fn staff_scope(account: &StaffAccount) -> ApiResult<StaffScope> {
+    StaffScope::of(account.role, account.region, account.point.clone()).map_err(|e| {
+        tracing::warn!(account = %account.id, code = e.code(), "a staff account without its scope");
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "staff_scope_invalid",
+            t(
+                "Есептік жазбаңыздың рөліне сай аумағы жоқ (өңір немесе тіркеу пункті). Әкімшіге жүгініңіз.",
+                "У вашей учётной записи нет области действия, нужной её роли (регион или пункт регистрации). Обратитесь к администратору.",
+                "Your account lacks the scope its role needs (a region or a registration point). Ask an administrator.",
+            ),
+        )
+    })
 }
 
 impl Principal {
@@ -119,40 +138,21 @@ impl Principal {
     pub fn actor(&self) -> Actor {
         match self {
             Principal::Citizen { iin } => Actor::Citizen { iin: *iin },
-            Principal::Staff(s) => match s.role {
-                // An account without its scope (never created so by `kuelik staff add`)
-                // acts with no power at all rather than with a guessed one.
-                Role::Officer => match s.region {
-                    Some(region) => Actor::Officer {
-                        staff: s.id,
-                        region,
-                    },
-                    None => Actor::Administrator { staff: s.id },
-                },
-                Role::PointOperator => match &s.point {
-                    Some(point) => Actor::PointOperator {
-                        staff: s.id,
-                        point: point.clone(),
-                    },
-                    None => Actor::Administrator { staff: s.id },
-                },
-                Role::ProductionOperator => Actor::ProductionOperator { staff: s.id },
-                _ => Actor::Administrator { staff: s.id },
-            },
+            Principal::Staff(account, scope) => scope.actor(account.id),
         }
     }
 
     pub fn citizen(&self) -> ApiResult<Iin> {
         match self {
             Principal::Citizen { iin } => Ok(*iin),
-            Principal::Staff(_) => Err(ApiError::forbidden()),
+            Principal::Staff(..) => Err(ApiError::forbidden()),
         }
     }
 
     /// The staff account, if it has `role`.
     pub fn staff(&self, role: Role) -> ApiResult<&StaffAccount> {
         match self {
-            Principal::Staff(s) if s.role == role => Ok(s),
+            Principal::Staff(s, _) if s.role == role => Ok(s),
             _ => Err(ApiError::forbidden()),
         }
     }
@@ -228,7 +228,10 @@ impl FromRequestParts<AppState> for Principal {
         match session.subject {
             SessionSubject::Citizen { iin } => Ok(Principal::Citizen { iin }),
             SessionSubject::Staff { id } => match state.store.staff(id).await? {
-                Some(account) if account.active => Ok(Principal::Staff(account)),
+                Some(account) if account.active => {
+                    let scope = staff_scope(&account)?;
+                    Ok(Principal::Staff(account, scope))
+                }
                 _ => Err(ApiError::unauthorized()),
             },
         }
@@ -521,6 +524,7 @@ pub async fn staff_sign_in(
             ),
         ));
     };
+    let scope = staff_scope(&account)?;
     let now = state.clock.now();
     state
         .store
@@ -528,7 +532,7 @@ pub async fn staff_sign_in(
             audit: vec![AuditEntry {
                 id: Uuid::now_v7(),
                 at: now,
-                actor: Principal::Staff(account.clone()).actor(),
+                actor: scope.actor(account.id),
                 action: "staff.sign_in".into(),
                 target: Some(account.id.to_string()),
                 details: serde_json::json!({}),

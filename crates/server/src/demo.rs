@@ -12,8 +12,8 @@ use kuelik_core::document::DocumentKind;
 use kuelik_core::iin::{Iin, Sex};
 use kuelik_core::lang::Lang;
 use kuelik_core::lifecycle::{
-    Actor, AnnulmentReason, Application, ApplicationId, ApplicationState, Command, LifecyclePolicy,
-    Payment, Role, StaffId,
+    Actor, AnnulmentComment, AnnulmentReason, Application, ApplicationId, ApplicationState,
+    Command, LifecyclePolicy, Payment, Role, StaffId,
 };
 use kuelik_core::register::{Person, Phone, RegisteredDocument};
 use kuelik_core::ticket::TicketNumber;
@@ -264,12 +264,15 @@ fn road_to(
         ReadyForPickup | Issued => 5,
     };
     road.extend(later.iter().take(steps).cloned());
-    if target == Annulled {
+    if let (Annulled, Ok(comment)) = (
+        target,
+        AnnulmentComment::parse("Demo: the photo is too dark."),
+    ) {
         road.push((
             officer.clone(),
             Command::Annul {
                 reason: AnnulmentReason::PhotoNonCompliant,
-                comment: "Demo: the photo is too dark.".into(),
+                comment,
             },
         ));
         road.push((Actor::System, Command::ConfirmRefund));

@@ -387,7 +387,8 @@ pub async fn serve(
 }
 
 /// Connects the register link: the configured register, or the simulator started here.
-async fn start_register_link(state: &AppState) -> std::io::Result<()> {
+/// `serve` does it; a tool that runs the outbox worker by hand calls it first.
+pub async fn start_register_link(state: &AppState) -> std::io::Result<()> {
     if state.register_link.get().is_some() {
         return Ok(());
     }

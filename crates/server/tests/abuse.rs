@@ -406,6 +406,231 @@ async fn deeply_nested_and_huge_json_bodies_are_4xx_never_500() {
     .await;
 }
 
+/// The shape of a body is checked as the schema says: an array is not an object (it would
+/// fill a struct's fields in order), a wrong type is 422 even for an enum, and a caller
+/// without the role hears 403 before anything about the body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_are_objects_of_the_right_types_and_the_role_comes_first() {
+    each_backend(|app| async move {
+        let citizen = person(25, "71", 6, "+77010000025");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        app.add_staff("officer71", Role::Officer, Some("71"), None)
+            .await;
+        let token = app.citizen_token(&citizen).await;
+        let before: Value = app.get(&token, "/me/contact").await.json().await.unwrap();
+        let send =
+            |method: &'static str, path: &'static str, who: Option<String>, body: &'static str| {
+                let mut request = app
+                    .client
+                    .request(method.parse().unwrap(), app.api(path))
+                    .header("content-type", "application/json")
+                    .body(body);
+                if let Some(who) = who {
+                    request = request.bearer_auth(who);
+                }
+                request.send()
+            };
+        for (method, path, body, status, code) in [
+            (
+                "PUT",
+                "/me/contact",
+                r#"["+77011234567","ru"]"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+            ),
+            (
+                "PUT",
+                "/me/contact",
+                r#""+77011234567""#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+            ),
+            (
+                "PUT",
+                "/me/contact",
+                "   ",
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+            ),
+            (
+                "PUT",
+                "/me/contact",
+                r#"{"phone": 77011234567}"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+            ),
+            (
+                "PUT",
+                "/me/reminders",
+                "[true]",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+            ),
+            (
+                "PUT",
+                "/me/reminders",
+                r#"{"enabled": tru"#,
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+            ),
+        ] {
+            let (got, body_json) =
+                problem(send(method, path, Some(token.clone()), body).await.unwrap()).await;
+            assert_eq!(
+                (got, body_json["code"].as_str()),
+                (status, Some(code)),
+                "{method} {path} {body}"
+            );
+        }
+        // A number where the session mode's name belongs: the wrong type, not bad JSON.
+        let (got, body_json) = problem(
+            send(
+                "POST",
+                "/auth/staff-session",
+                None,
+                r#"{"username":"officer71","password":"x","mode":5}"#,
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (got, body_json["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body"))
+        );
+        let after: Value = app.get(&token, "/me/contact").await.json().await.unwrap();
+        assert_eq!(after, before, "nothing changed");
+
+        // An officer on production's route, with a body that is wrong anyway: 403.
+        let officer = app.staff_token("officer71").await;
+        let id = uuid::Uuid::now_v7();
+        for body in [r#"{"bogus": 1}"#, "[1]", "{"] {
+            let r = app
+                .client
+                .post(app.api(&format!("/production/applications/{id}/dispatch")))
+                .bearer_auth(&officer)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{body}");
+        }
+    })
+    .await;
+}
+
+/// The extremes of every date parameter answer at once, 4xx or a decision: none of them may
+/// make the server count days towards the end of the calendar (a report to 9999-12-31 once
+/// never ended).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_extremes_of_every_date_answer_at_once() {
+    each_backend(|app| async move {
+        app.add_staff("admin", Role::Administrator, None, None)
+            .await;
+        let admin = app.staff_token("admin").await;
+        let extremes = [
+            "9999-12-31",
+            "-009999-01-01",
+            "0001-01-01",
+            "2025-02-30",
+            "99999-01-01",
+        ];
+        // A request that never ends fails the test instead of hanging it.
+        let answered = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+            for day in extremes {
+                for query in [
+                    format!("to={day}"),
+                    format!("from={day}"),
+                    format!("from={day}&to={day}"),
+                ] {
+                    let (status, body) =
+                        problem(app.get(&admin, &format!("/admin/reports?{query}")).await).await;
+                    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+                    assert!(
+                        matches!(
+                            body["code"].as_str(),
+                            Some("date_out_of_range" | "invalid_date")
+                        ),
+                        "{query}: {body}"
+                    );
+                }
+                let (status, _) = problem(
+                    app.post(
+                        &admin,
+                        "/admin/rule-sets/continuation/activate",
+                        json!({ "from": day }),
+                    )
+                    .await,
+                )
+                .await;
+                assert_eq!(
+                    status,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "activate from {day}"
+                );
+                let r = app
+                    .client
+                    .post(app.api("/eligibility"))
+                    .json(&json!({ "expires": day }))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status();
+                let body: Value = r.json().await.unwrap();
+                match status {
+                    StatusCode::OK => assert_eq!(body["eligible"], false, "{day}: {body}"),
+                    StatusCode::UNPROCESSABLE_ENTITY => {
+                        assert_eq!(body["code"], "bad_date", "{day}")
+                    }
+                    other => panic!("{day}: {other} {body}"),
+                }
+            }
+        })
+        .await;
+        assert!(answered.is_ok(), "every extreme is answered");
+        assert!(app.state.store.rule_activations().await.unwrap().is_empty());
+    })
+    .await;
+}
+
+/// An account stored without the scope its role needs (an officer without a region) acts as
+/// nobody: it cannot sign in, and a session it had is refused — never an administrator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_account_without_its_scope_acts_as_nobody() {
+    each_backend(|app| async move {
+        app.add_staff("ghost", Role::Officer, None, None).await;
+        app.add_staff("nowhere", Role::PointOperator, None, None)
+            .await;
+        for username in ["ghost", "nowhere"] {
+            let (status, body) = problem(
+                app.client
+                    .post(app.api("/auth/staff-session"))
+                    .json(&json!({ "username": username, "password": PASSWORD, "mode": "token" }))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("staff_scope_invalid")),
+                "{username}"
+            );
+        }
+        // Nothing of an administrator's is open to it.
+        assert!(app
+            .state
+            .store
+            .audit_entries(50)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.action != "staff.sign_in"));
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guessing_a_code_locks_the_challenge_even_for_the_right_code() {
     each_backend(|app| async move {

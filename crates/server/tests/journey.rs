@@ -1540,7 +1540,11 @@ async fn administrators_see_stuck_work_and_reports() {
             ("from=2025-13-01", "invalid_date"),
             ("to=17.10.2025", "invalid_date"),
             ("from=2025-10-20&to=2025-10-01", "invalid_period"),
-            ("from=2024-01-01&to=2025-10-01", "period_too_long"),
+            ("from=2025-01-01&to=2026-01-10", "period_too_long"),
+            // The ends of the calendar answer at once (this once ran forever).
+            ("to=9999-12-31", "date_out_of_range"),
+            ("from=0001-01-01&to=0001-01-02", "date_out_of_range"),
+            ("from=-009999-01-01", "date_out_of_range"),
         ] {
             let (status, body) =
                 problem(app.get(&admin, &format!("/admin/reports?{query}")).await).await;
@@ -1927,8 +1931,7 @@ async fn a_hand_over_replaces_the_card_and_the_register_hears_of_it() {
 
         // Every later decision uses the new card (valid through 2035-10-14): the window
         // opens on 2035-09-14, after the pilot rules end, so not online; no second
-        // application. (Under rules with no end, as in the demo, the answer is `too_early`
-        // with that date: `kuelik_core::issuance` tests it.)
+        // application. (Under rules with no end the answer is `too_early`: below.)
         let e: Value = app
             .get(&token, "/me/eligibility")
             .await
@@ -2077,6 +2080,33 @@ async fn a_hand_over_replaces_the_card_and_the_register_hears_of_it() {
                 .as_ref()
                 .map(|i| i.reason.as_str()),
             Some("replaced")
+        );
+
+        // Under rules with no end — the continuation, activated, in force from 1 April 2026
+        // (as in the demo) — the just-replaced card is `too_early`, with the first date.
+        let r = app
+            .post(
+                &admin,
+                "/admin/rule-sets/continuation/activate",
+                json!({ "from": "2025-10-15" }),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        app.clock.set("2026-04-02T04:00:00Z".parse().unwrap());
+        let token = app.citizen_token(&citizen).await;
+        let e: Value = app
+            .get(&token, "/me/eligibility")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(e["rules_version"], "continuation");
+        assert_eq!(e["code"], "too_early");
+        assert_eq!(e["first_eligible_date"], "2035-09-14");
+        let (status, body) = problem(app.post(&token, "/applications", json!({})).await).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("too_early"))
         );
     })
     .await;

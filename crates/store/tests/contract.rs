@@ -32,8 +32,8 @@ use kuelik_core::iin::{Iin, Sex};
 use kuelik_core::issuance;
 use kuelik_core::lang::{Lang, Localized};
 use kuelik_core::lifecycle::{
-    Actor, AnnulmentReason, Application, ApplicationId, ApplicationState, Command, Event,
-    LifecyclePolicy, Payment, Role, StaffId,
+    Actor, AnnulmentComment, AnnulmentReason, Application, ApplicationId, ApplicationState,
+    Command, Event, LifecyclePolicy, Payment, Role, StaffId,
 };
 use kuelik_core::money::Tiyn;
 use kuelik_core::region::{PointId, RegionCode};
@@ -1280,7 +1280,7 @@ async fn one_live_application_per_person(db: &Db) {
         &mut second,
         Command::Annul {
             reason: AnnulmentReason::PhotoNonCompliant,
-            comment: "The background is not plain white.".into(),
+            comment: AnnulmentComment::parse("The background is not plain white.").unwrap(),
         },
         officer(1, "71"),
         t(7),
@@ -2791,7 +2791,7 @@ async fn decided_applications(s: &dyn Store) -> Vec<Tracked> {
     step(s, &mut second, Command::Take, officer(1, "71"), t(60)).await;
     let annul = Command::Annul {
         reason: AnnulmentReason::PhotoNonCompliant,
-        comment: "лицо закрыто".into(),
+        comment: AnnulmentComment::parse("лицо закрыто").unwrap(),
     };
     step(s, &mut second, annul, officer(1, "71"), t(240)).await;
     let mut third = queued(s, 3, iin(3), "71-01", t(DAY)).await;

@@ -16,8 +16,8 @@ use kuelik_core::calendar::WorkingCalendar;
 use kuelik_core::digest::Sha256Digest;
 use kuelik_core::document::DocumentKind;
 use kuelik_core::lifecycle::{
-    Actor, AnnulmentReason, Application, ApplicationId, ApplicationState, Command, Event,
-    LifecyclePolicy, Payment, StaffId,
+    Actor, AnnulmentComment, AnnulmentReason, Application, ApplicationId, ApplicationState,
+    Command, Event, LifecyclePolicy, Payment, StaffId,
 };
 use kuelik_core::money::Tiyn;
 use kuelik_core::region::{PointId, RegionCode, Regions, RegistrationPoints};
@@ -198,8 +198,10 @@ impl Histories {
                 Step::Approve => Command::Approve,
                 Step::Annul(reason) => Command::Annul {
                     reason,
-                    comment: "Фото не соответствует требованиям / photo does not comply"
-                        .to_string(),
+                    comment: AnnulmentComment::parse(
+                        "Фото не соответствует требованиям / photo does not comply",
+                    )
+                    .map_err(|e| e.to_string())?,
                 },
                 Step::StartProduction => Command::StartProduction,
                 Step::Dispatch => Command::Dispatch {

@@ -7,7 +7,6 @@ use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -34,55 +33,8 @@ use crate::api::{audit, rules_at, transition, transition_steps};
 use crate::auth::{self, random_bytes, sha256, OtpIssued, Principal};
 use crate::checks::{self, ImageKind};
 use crate::error::{t, ApiError, ApiResult};
-use crate::extract::{ApiMultipart, ApiPath, ApiQuery};
+use crate::extract::{parse_json, ApiMultipart, ApiPath, ApiQuery};
 use crate::AppState;
-
-/// Parses a JSON body by hand (handlers that also hash the raw body for idempotency).
-pub fn parse_json<T: DeserializeOwned>(
-    headers: &HeaderMap,
-    body: &[u8],
-    max: usize,
-) -> ApiResult<T> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| {
-            let m = m.trim();
-            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-        });
-    if !is_json {
-        return Err(ApiError::plain(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as application/json",
-        ));
-    }
-    if body.len() > max {
-        return Err(ApiError::plain(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("the body is over {max} bytes"),
-        ));
-    }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = T::deserialize(&mut de).map_err(|e| {
-        let code = if e.is_syntax() || e.is_eof() {
-            "malformed_json"
-        } else {
-            "invalid_body"
-        };
-        let status = if e.is_syntax() || e.is_eof() {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        };
-        ApiError::plain(status, code, e.to_string())
-    })?;
-    de.end()
-        .map_err(|e| ApiError::plain(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
-    Ok(value)
-}
 
 /// An `Idempotency-Key` request: the first answer is stored with the change and replayed
 /// for every retry with the same key and body.
@@ -239,6 +191,7 @@ pub async fn me(
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EligibilityQuery {
     /// `expiring` (default), `name-change`, `loss`, `damage` or `other`.
@@ -1038,9 +991,10 @@ pub async fn get_reminders(
 pub async fn set_reminders(
     State(state): State<AppState>,
     principal: Principal,
-    crate::extract::ApiJson(req): crate::extract::ApiJson<Reminders>,
+    body: crate::extract::JsonBody,
 ) -> ApiResult<Json<Reminders>> {
     let iin = principal.citizen()?;
+    let req: Reminders = body.parse()?;
     let now = state.clock.now();
     state
         .store

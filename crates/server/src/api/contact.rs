@@ -19,7 +19,7 @@ use kuelik_store::{Changes, ContactDetails};
 use crate::api::audit;
 use crate::auth::Principal;
 use crate::error::{t, ApiError, ApiResult};
-use crate::extract::ApiJson;
+use crate::extract::JsonBody;
 use crate::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -81,9 +81,10 @@ pub async fn get_contact(
 pub async fn set_contact(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(req): ApiJson<ContactChange>,
+    body: JsonBody,
 ) -> ApiResult<Json<ContactView>> {
     let iin = principal.citizen()?;
+    let req: ContactChange = body.parse()?;
     let given = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)

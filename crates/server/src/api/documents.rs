@@ -27,11 +27,10 @@ use kuelik_core::messages;
 use kuelik_core::time::almaty_date;
 use kuelik_store::Changes;
 
-use crate::api::citizen::parse_json;
 use crate::api::views::Text;
 use crate::app::audit;
 use crate::error::{t, ApiError, ApiResult};
-use crate::extract::ClientAddr;
+use crate::extract::{parse_json, ClientAddr};
 use crate::AppState;
 
 /// Checks one client may make per [`WINDOW`].

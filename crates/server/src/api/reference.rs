@@ -27,6 +27,7 @@ pub struct PointView {
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PointsQuery {
     /// Only this region (two-digit code).

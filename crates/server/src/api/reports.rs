@@ -27,6 +27,7 @@ pub const MAX_DAYS: i32 = 366;
 pub const DEFAULT_DAYS: i32 = 30;
 
 #[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     /// First day, `YYYY-MM-DD` (Almaty). Default: 29 days before `to`.
@@ -107,11 +108,46 @@ fn parse_day(raw: Option<&str>, field: &str) -> ApiResult<Option<Date>> {
     }
 }
 
+/// The earliest day a report may name: the service began on 28 May 2025, so nothing is
+/// older; a bound keeps every date far from the ends of the calendar.
+const EARLIEST_DAY: Date = jiff::civil::date(2025, 1, 1);
+
+fn out_of_range(field: &str, today: Date) -> ApiError {
+    let latest = add_days(today, MAX_DAYS);
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "date_out_of_range",
+        kuelik_core::lang::Localized::from_fn(|lang| {
+            let (a, b) = (
+                kuelik_core::messages::format_date(lang, EARLIEST_DAY),
+                kuelik_core::messages::format_date(lang, latest),
+            );
+            match lang {
+                kuelik_core::lang::Lang::Kk => format!("Күн {a} мен {b} аралығында болуы керек."),
+                kuelik_core::lang::Lang::Ru => format!("Дата должна быть между {a} и {b}."),
+                kuelik_core::lang::Lang::En => format!("The date must be between {a} and {b}."),
+            }
+        }),
+    )
+    .with_extra(serde_json::json!({ "field": field }))
+}
+
+/// A day of a report: from [`EARLIEST_DAY`] to a year after today (checked before any loop
+/// runs over the period: a far-away date must not make the server count days).
+fn bounded_day(raw: Option<&str>, field: &str, today: Date) -> ApiResult<Option<Date>> {
+    match parse_day(raw, field)? {
+        Some(day) if day < EARLIEST_DAY || day > add_days(today, MAX_DAYS) => {
+            Err(out_of_range(field, today))
+        }
+        day => Ok(day),
+    }
+}
+
 /// The period the query names: `[from, to]` in days, checked.
 pub fn period(query: &ReportQuery, today: Date) -> ApiResult<(Date, Date)> {
-    let to = parse_day(query.to.as_deref(), "to")?.unwrap_or(today);
-    let from =
-        parse_day(query.from.as_deref(), "from")?.unwrap_or_else(|| add_days(to, 1 - DEFAULT_DAYS));
+    let to = bounded_day(query.to.as_deref(), "to", today)?.unwrap_or(today);
+    let from = bounded_day(query.from.as_deref(), "from", today)?
+        .unwrap_or_else(|| add_days(to, 1 - DEFAULT_DAYS).max(EARLIEST_DAY));
     if from > to {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -172,20 +208,21 @@ pub async fn report(
         .payment_totals(PaymentStatus::RefundPending)
         .await?;
 
-    let mut submitted_per_day = Vec::new();
+    // Counted, not stepped until a date: at most MAX_DAYS rows whatever the dates.
     let mut counted = activity.submitted_per_day.iter().peekable();
-    let mut day = from;
-    while day <= to {
-        let count = counted
-            .next_if(|d| d.day == day)
-            .map(|d| d.count)
-            .unwrap_or(0);
-        submitted_per_day.push(DayRow {
-            day: day.to_string(),
-            count,
-        });
-        day = add_days(day, 1);
-    }
+    let submitted_per_day = (0..=days_between(from, to).clamp(0, MAX_DAYS))
+        .map(|offset| {
+            let day = add_days(from, offset);
+            let count = counted
+                .next_if(|d| d.day == day)
+                .map(|d| d.count)
+                .unwrap_or(0);
+            DayRow {
+                day: day.to_string(),
+                count,
+            }
+        })
+        .collect();
     Ok(Json(Report {
         from: from.to_string(),
         to: to.to_string(),
@@ -256,10 +293,28 @@ mod tests {
             "invalid_period"
         );
         assert_eq!(
-            code(Some("2024-01-01"), Some("2025-12-01")),
+            code(Some("2025-01-01"), Some("2026-01-10")),
             "period_too_long"
         );
-        assert!(period(&query(Some("2024-12-01"), Some("2025-12-01")), today).is_ok());
+        assert!(period(&query(Some("2025-01-01"), Some("2025-12-01")), today).is_ok());
+        // The ends of the calendar are refused before anything counts days.
+        assert_eq!(code(None, Some("9999-12-31")), "date_out_of_range");
+        assert_eq!(code(Some("-009999-01-01"), None), "date_out_of_range");
+        assert_eq!(
+            code(Some("0001-01-01"), Some("0001-01-02")),
+            "date_out_of_range"
+        );
+        // A year ahead at most: 11 December 2025 + 366 days is 12 December 2026.
+        assert_eq!(
+            code(Some("2026-12-12"), Some("2026-12-13")),
+            "date_out_of_range"
+        );
+        assert!(period(&query(Some("2026-12-10"), Some("2026-12-12")), today).is_ok());
+        // Near the earliest day the default period starts there.
+        assert_eq!(
+            period(&query(None, Some("2025-01-10")), today).unwrap(),
+            (date(2025, 1, 1), date(2025, 1, 10))
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use kuelik_store::{Changes, RuleActivation};
 use crate::api::audit;
 use crate::auth::Principal;
 use crate::error::{t, ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiPath, JsonBody};
 use crate::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -91,9 +91,10 @@ pub async fn activate(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(version): ApiPath<String>,
-    ApiJson(req): ApiJson<Activation>,
+    body: JsonBody,
 ) -> ApiResult<Json<Vec<RuleSetView>>> {
     let staff = principal.staff(Role::Administrator)?;
+    let req: Activation = body.parse()?;
     let now = state.clock.now();
     let today = almaty_date(now);
     let from: jiff::civil::Date = req.from.trim().parse().map_err(|_| {
@@ -116,6 +117,15 @@ pub async fn activate(
                 "Ережелерді өткен күннен бастап енгізуге болмайды: қабылданған шешімдер өз күнінің ережелерімен қабылданған. Бүгінгі немесе кейінгі күнді таңдаңыз.",
                 "Нельзя ввести правила с прошедшей даты: принятые решения приняты по правилам своего дня. Выберите сегодняшнюю или более позднюю дату.",
                 "Rules cannot be brought in from a past date: decisions already made were made under the rules of their day. Choose today or a later date.",
+            ),
+        ),
+        RuleSetError::ActivationTooFarAhead { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "activation_too_far_ahead",
+            t(
+                "Ережелерді екі жылдан артық алдағы күннен бастап енгізуге болмайды.",
+                "Нельзя ввести правила с даты больше чем на два года вперёд.",
+                "Rules cannot be brought in from a date more than two years ahead.",
             ),
         ),
         RuleSetError::ActivationAfterPeriod { until, .. } => ApiError::new(

@@ -12,10 +12,11 @@ use uuid::Uuid;
 
 use kuelik_core::document::OldCard;
 use kuelik_core::lifecycle::{
-    AnnulmentReason, ApplicationId, ApplicationState, Command, Role, StaffId,
+    AnnulmentComment, AnnulmentReason, ApplicationId, ApplicationState, Command, Role, StaffId,
 };
 use kuelik_core::messages;
 use kuelik_core::region::{PointId, RegionCode};
+use kuelik_core::staff::{ScopeError, StaffScope};
 use kuelik_core::ticket::TicketNumber;
 use kuelik_store::{Changes, QueueFilter, StaffAccount, StoredApplication};
 
@@ -25,12 +26,13 @@ use crate::api::{audit, transition};
 use crate::approvals;
 use crate::auth::{hash_password, Principal};
 use crate::error::{t, ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::AppState;
 
 const QUEUE_PAGE: u32 = 200;
 
 #[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     /// Which state to list (default: the state that waits for this role).
@@ -302,9 +304,10 @@ pub async fn approve(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(req): ApiJson<Approve>,
+    body: JsonBody,
 ) -> ApiResult<Json<ApplicationView>> {
     let officer = principal.staff(Role::Officer)?;
+    let req: Approve = body.parse()?;
     let signing = signing_of(req)?;
     let stored = load(&state, id).await?;
     if !may_view(&principal, &stored.application) {
@@ -355,24 +358,24 @@ pub async fn annul(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(req): ApiJson<Annul>,
+    body: JsonBody,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::Officer)?;
+    let req: Annul = body.parse()?;
     let reason = AnnulmentReason::ALL.into_iter().find(|r| r.as_str() == req.reason).ok_or_else(|| {
         ApiError::plain(StatusCode::UNPROCESSABLE_ENTITY, "unknown_annulment_reason", "use photo_non_compliant, signature_non_compliant or additional_verification_required")
     })?;
-    let comment = req.comment.trim().to_string();
-    if comment.is_empty() || comment.chars().count() > 1000 {
-        return Err(ApiError::new(
+    let comment = AnnulmentComment::parse(&req.comment).map_err(|e| {
+        ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "comment_required",
+            e.code(),
             t(
                 "Азаматқа түсініктеме жазыңыз (1000 таңбаға дейін).",
                 "Напишите комментарий для гражданина (до 1000 знаков).",
                 "Write a comment for the citizen (up to 1000 characters).",
             ),
-        ));
-    }
+        )
+    })?;
     let now = state.clock.now();
     let payments = state.store.payments_of(ApplicationId(id)).await?;
     let stored = transition(
@@ -526,9 +529,10 @@ pub async fn dispatch(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(req): ApiJson<Dispatch>,
+    body: JsonBody,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::ProductionOperator)?;
+    let req: Dispatch = body.parse()?;
     let command = Command::Dispatch {
         document_number: req.document_number,
     };
@@ -659,12 +663,10 @@ pub async fn hand_over(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(ticket): ApiPath<String>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    body: JsonBody,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::PointOperator)?;
-    let req: HandOver =
-        crate::api::citizen::parse_json(&headers, &body, state.config.max_json_bytes)?;
+    let req: HandOver = body.parse()?;
     let old_card = req.old_card.parse::<OldCard>().map_err(|_| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -763,28 +765,30 @@ pub fn new_staff_account(
         .into_iter()
         .find(|r| r.as_str() == req.role && !matches!(r, Role::Citizen | Role::System))
         .ok_or("role: officer, production_operator, point_operator or administrator")?;
-    let region: Option<RegionCode> = match (&req.region, role) {
-        (Some(r), Role::Officer) => Some(
+    // The region and the point must be real ones; which role has which is the core's rule.
+    let region: Option<RegionCode> = match &req.region {
+        Some(r) => Some(
             r.parse()
                 .ok()
                 .filter(|c| regions.get(*c).is_some())
                 .ok_or("region: not a region code")?,
         ),
-        (None, Role::Officer) => return Err("an officer needs --region".into()),
-        (Some(_), _) => return Err("only officers have a region".into()),
-        (None, _) => None,
+        None => None,
     };
-    let point: Option<PointId> = match (&req.point, role) {
-        (Some(p), Role::PointOperator) => Some(
+    let point: Option<PointId> = match &req.point {
+        Some(p) => Some(
             p.parse()
                 .ok()
                 .filter(|p| points.get(p).is_some())
                 .ok_or("point: not a registration point")?,
         ),
-        (None, Role::PointOperator) => return Err("a point operator needs --point".into()),
-        (Some(_), _) => return Err("only point operators have a point".into()),
-        (None, _) => None,
+        None => None,
     };
+    StaffScope::of(role, region, point.clone()).map_err(|e| match e {
+        ScopeError::OfficerWithoutRegion => "an officer needs --region".to_string(),
+        ScopeError::PointOperatorWithoutPoint => "a point operator needs --point".to_string(),
+        other => other.to_string(),
+    })?;
     let password_hash = hash_password(&req.password)?;
     Ok(StaffAccount {
         id: StaffId(Uuid::now_v7()),
@@ -805,9 +809,10 @@ pub fn new_staff_account(
 pub async fn add_staff(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(req): ApiJson<NewStaff>,
+    body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<StaffView>)> {
     principal.staff(Role::Administrator)?;
+    let req: NewStaff = body.parse()?;
     let now = state.clock.now();
     let account = new_staff_account(req, &state.regions, &state.points, now)
         .map_err(|e| ApiError::plain(StatusCode::UNPROCESSABLE_ENTITY, "invalid_staff", e))?;

@@ -31,6 +31,7 @@ use crate::AppState;
 pub mod assets;
 pub mod charts;
 pub mod citizen;
+pub mod console;
 pub mod csrf;
 pub mod i18n;
 pub mod reports;
@@ -40,9 +41,10 @@ pub mod templates;
 
 #[cfg(test)]
 /// The portal's Rust sources, for the test that every word they use is translated.
-pub(crate) fn rust_sources() -> [&'static str; 5] {
+pub(crate) fn rust_sources() -> [&'static str; 6] {
     [
         include_str!("mod.rs"),
+        include_str!("console.rs"),
         include_str!("citizen.rs"),
         include_str!("staff.rs"),
         include_str!("stuck.rs"),
@@ -59,6 +61,8 @@ pub fn routes(api: Router) -> Router<AppState> {
     Router::new()
         .merge(citizen::routes())
         .merge(staff::routes())
+        .merge(stuck::routes())
+        .merge(reports::routes())
         .route("/static/{file}", get(assets::serve))
         .layer(axum::Extension(Api(api)))
 }

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use kuelik_core::money::Tiyn;
 
 use super::charts::{bar_chart, column_chart, Bar};
-use super::staff::{console, staff_problem};
+use super::console::{console, staff_problem};
 use super::stuck::region_label;
 use super::{field_error, local_date, Page};
 use crate::AppState;

@@ -11,6 +11,7 @@ use axum::Router;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::console::{console, fetch, notice_text, staff_problem, Notice};
 use super::{field_error, ticket_symbols, Page, Problem};
 use crate::AppState;
 
@@ -55,8 +56,6 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/admin/staff", post(admin_add_staff))
         .route("/staff/admin/rule-sets", post(admin_activate_rule_set))
         .route("/staff/admin/audit", get(admin_audit))
-        .merge(super::stuck::routes())
-        .merge(super::reports::routes())
 }
 
 async fn sign_in_page(page: Page) -> Response {
@@ -136,57 +135,6 @@ async fn landing(page: Page) -> Response {
     page.redirect("/staff/sign-in")
 }
 
-fn nav(page: &Page, role: &str) -> Value {
-    let items: &[(&str, &str)] = match role {
-        "officer" => &[("/staff/officer", "nav-officer-queue")],
-        "production" => &[("/staff/production", "nav-production-queue")],
-        "point" => &[("/staff/point", "nav-point-desk")],
-        _ => &[
-            ("/staff/admin", "nav-admin-staff"),
-            ("/staff/admin/audit", "nav-admin-audit"),
-            ("/staff/admin/stuck", "nav-admin-stuck"),
-            ("/staff/admin/reports", "nav-admin-reports"),
-        ],
-    };
-    Value::Array(
-        items
-            .iter()
-            .map(|(href, key)| json!({ "href": href, "label": page.t(key) }))
-            .collect(),
-    )
-}
-
-/// The common context of a console page.
-pub(super) fn console(page: &Page, role: &str, title: String, mut ctx: Value) -> Value {
-    if let Some(m) = ctx.as_object_mut() {
-        m.insert("title".into(), json!(title));
-        m.insert("area".into(), json!("staff"));
-        m.insert("nav".into(), nav(page, role));
-    }
-    ctx
-}
-
-/// Calls the API for a console page; the page for a refusal otherwise.
-pub(super) async fn fetch(page: &Page, path: &str) -> Result<Value, Response> {
-    if page.session.is_none() {
-        return Err(page.redirect("/staff/sign-in"));
-    }
-    page.api(Method::GET, path, None)
-        .await
-        .result
-        .map_err(|p| staff_problem(page, &p))
-}
-
-/// A refusal on a staff page: sign-in again, or the message.
-pub(super) fn staff_problem(page: &Page, p: &Problem) -> Response {
-    if p.status == StatusCode::UNAUTHORIZED
-        || p.status == StatusCode::FORBIDDEN && page.session.is_none()
-    {
-        return page.redirect("/staff/sign-in");
-    }
-    page.problem_page(p)
-}
-
 /// Whole days since an RFC 3339 instant (how long something has waited).
 fn days_since(page: &Page, rfc3339: Option<&str>) -> Option<i64> {
     let at: jiff::Timestamp = rfc3339?.parse().ok()?;
@@ -209,24 +157,6 @@ fn with_age(page: &Page, list: &mut Value, since: &str) {
 }
 
 // ---- УМС officer ----
-
-#[derive(serde::Deserialize, Default)]
-pub(super) struct Notice {
-    pub(super) done: Option<String>,
-}
-
-pub(super) fn notice_text(page: &Page, done: Option<&str>) -> Value {
-    match done {
-        Some(
-            key @ ("approved" | "annulled" | "released" | "accepted" | "dispatched" | "received"
-            | "handed-over" | "staff-added" | "outbox-retried" | "refund-retried"
-            | "rule-set-activated"),
-        ) => {
-            json!(page.t(&format!("done-{key}")))
-        }
-        _ => Value::Null,
-    }
-}
 
 async fn officer_queue(page: Page, Query(q): Query<Notice>) -> Response {
     let mut queued = match fetch(&page, "/officer/queue").await {

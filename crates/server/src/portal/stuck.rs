@@ -14,7 +14,7 @@ use kuelik_core::lifecycle::ApplicationState;
 use kuelik_core::messages::state_name;
 use kuelik_core::money::Tiyn;
 
-use super::staff::{console, fetch, notice_text, staff_problem, Notice};
+use super::console::{console, fetch, notice_text, staff_problem, Notice};
 use super::Page;
 use crate::AppState;
 

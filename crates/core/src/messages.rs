@@ -51,7 +51,8 @@ impl Catalog {
         &BUILTIN
     }
 
-    fn from_sources(sources: &[(Lang, &str)]) -> Catalog {
+    /// A catalogue of other Fluent files (a crate's own messages), parsed the same way.
+    pub fn from_sources(sources: &[(Lang, &str)]) -> Catalog {
         let bundles = sources
             .iter()
             .map(|(lang, text)| {

@@ -50,17 +50,17 @@ impl From<TrustError> for Refusal {
 }
 
 impl From<Refusal> for ApiError {
+    /// The refusal's code with its catalogued text in the reader's language; the technical
+    /// detail (an issuer, the fields that changed) in `reason`.
     fn from(r: Refusal) -> ApiError {
-        let detail = r.detail.clone();
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            r.code,
+        let said = crate::error::catalogued(&r.code).unwrap_or_else(|| {
             t(
-                &format!("Қолтаңба қабылданбады: {detail}"),
-                &format!("Подпись не принята: {detail}"),
-                &format!("The signature was refused: {detail}"),
-            ),
-        )
+                "Қолтаңба қабылданбады.",
+                "Подпись не принята.",
+                "The signature was refused.",
+            )
+        });
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, r.code, said).with_reason(r.detail)
     }
 }
 

@@ -26,6 +26,25 @@ pub struct ApiError {
     pub extra: Option<Value>,
 }
 
+const ERROR_TEXTS: [(Lang, &str); 3] = [
+    (Lang::Kk, include_str!("../locales/kk/errors.ftl")),
+    (Lang::Ru, include_str!("../locales/ru/errors.ftl")),
+    (Lang::En, include_str!("../locales/en/errors.ftl")),
+];
+
+static ERRORS: std::sync::LazyLock<kuelik_core::messages::Catalog> =
+    std::sync::LazyLock::new(|| kuelik_core::messages::Catalog::from_sources(&ERROR_TEXTS));
+
+/// The detail of `code` in kk, ru and en from `locales/*/errors.ftl` (`error-<code>`), if
+/// the catalogue has it in all three.
+pub fn catalogued(code: &str) -> Option<Localized> {
+    let id = format!("error-{code}");
+    Lang::ALL
+        .iter()
+        .all(|lang| ERRORS.has(*lang, &id))
+        .then(|| ERRORS.localized(&id, &[]))
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, code: impl Into<String>, detail: Localized) -> ApiError {
         ApiError {
@@ -36,11 +55,27 @@ impl ApiError {
         }
     }
 
-    /// An error whose detail is the same plain text in every language (used only for
-    /// technical details a client developer reads, e.g. a JSON syntax error position).
-    pub fn plain(status: StatusCode, code: &str, detail: impl Into<String>) -> ApiError {
-        let d = detail.into();
-        ApiError::new(status, code, Localized::from_fn(|_| d.clone()))
+    /// An error with a technical reason (a JSON syntax error's position, a certificate's
+    /// issuer): the detail is the code's catalogued text in the reader's language, and the
+    /// technical reason goes in the problem's `reason` member, for the client developer.
+    /// A code not in the catalogue keeps the reason as its detail (a test lists every code).
+    pub fn plain(status: StatusCode, code: &str, reason: impl Into<String>) -> ApiError {
+        let reason = reason.into();
+        match catalogued(code) {
+            Some(text) => ApiError::new(status, code, text).with_reason(reason),
+            None => ApiError::new(status, code, Localized::from_fn(|_| reason.clone())),
+        }
+    }
+
+    /// Adds the technical reason as the problem's `reason` member.
+    pub fn with_reason(mut self, reason: String) -> ApiError {
+        let mut extra = match self.extra.take() {
+            Some(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        extra.insert("reason".into(), Value::String(reason));
+        self.extra = Some(Value::Object(extra));
+        self
     }
 
     pub fn with_extra(mut self, extra: Value) -> ApiError {
@@ -299,4 +334,84 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// Builds a localized text inline.
 pub fn t(kk: &str, ru: &str, en: &str) -> Localized {
     text(kk, ru, en)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// Every string literal that follows `marker` (the code of each such call).
+    fn literal_codes(marker: &str, text: &str, into: &mut BTreeSet<String>) {
+        for (at, _) in text.match_indices(marker) {
+            let rest = &text[at + marker.len()..];
+            let window = &rest[..rest.len().min(160)];
+            if let Some(open) = window.find('"') {
+                let after = &window[open + 1..];
+                if let Some(close) = after.find('"') {
+                    let code = &after[..close];
+                    if !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    {
+                        into.insert(code.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    fn sources(dir: &std::path::Path, into: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, into);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                into.push(std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn every_technical_error_has_its_text_in_kk_ru_and_en() {
+        let mut texts = Vec::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut texts,
+        );
+        let mut codes = BTreeSet::new();
+        for text in &texts {
+            literal_codes("ApiError::plain(", text, &mut codes);
+            literal_codes("Refusal::new(", text, &mut codes);
+        }
+        codes.extend(
+            kuelik_trust::TrustError::CODES
+                .iter()
+                .map(|c| c.to_string()),
+        );
+        codes.extend(["malformed_json", "invalid_body", "bad_body", "bad_query"].map(String::from));
+        assert!(codes.len() > 40, "the scan finds the codes: {codes:?}");
+        let missing: Vec<&String> = codes.iter().filter(|c| catalogued(c).is_none()).collect();
+        assert!(missing.is_empty(), "no kk/ru/en text for {missing:?}");
+        for code in &codes {
+            let text = catalogued(code).unwrap();
+            assert!(
+                text.ru
+                    .chars()
+                    .any(|c| ('а'..='я').contains(&c.to_ascii_lowercase())),
+                "{code}: the Russian text is Russian"
+            );
+            assert_ne!(text.kk, text.en, "{code}");
+        }
+    }
+
+    #[test]
+    fn a_technical_reason_goes_beside_the_localized_detail() {
+        let e = ApiError::plain(StatusCode::BAD_REQUEST, "malformed_json", "EOF at line 1");
+        assert_eq!(e.detail.ru, "Тело запроса не является корректным JSON.");
+        assert_eq!(e.extra.unwrap()["reason"], "EOF at line 1");
+        // Not catalogued: the reason is the detail, as before. (Built, so that the scan of
+        // the sources above does not take it for a code of the API.)
+        let unknown = ["not", "catalogued"].join("_");
+        let e = ApiError::plain(StatusCode::BAD_REQUEST, &unknown, "as is");
+        assert_eq!(e.detail.ru, "as is");
+    }
 }

@@ -482,6 +482,24 @@ async fn bodies_are_objects_of_the_right_types_and_the_role_comes_first() {
                 "{method} {path} {body}"
             );
         }
+        // The detail is in the reader's language (Russian by default); the parser's own
+        // English words are the `reason`, for the developer.
+        let (_, body_json) = problem(
+            send(
+                "PUT",
+                "/me/reminders",
+                Some(token.clone()),
+                r#"{"enabled": tru"#,
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            body_json["detail"],
+            "Тело запроса не является корректным JSON."
+        );
+        assert!(body_json["reason"].as_str().is_some_and(|r| !r.is_empty()));
         // A number where the session mode's name belongs: the wrong type, not bad JSON.
         let (got, body_json) = problem(
             send(

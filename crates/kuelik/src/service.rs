@@ -356,6 +356,24 @@ pub fn audit_key(config: &ServiceConfig) -> Result<kuelik_trust::ServerKey, Usag
 }
 
 /// Writes a file only its owner can read.
+/// An audit entry for a change made with the command line: the service itself acts (the
+/// operator on the server), the account is the target.
+fn cli_audit(
+    at: jiff::Timestamp,
+    action: &str,
+    account: &kuelik_store::StaffAccount,
+    details: serde_json::Value,
+) -> kuelik_store::AuditEntry {
+    kuelik_store::AuditEntry {
+        id: uuid::Uuid::now_v7(),
+        at,
+        actor: kuelik_core::lifecycle::Actor::System,
+        action: action.into(),
+        target: Some(account.id.to_string()),
+        details,
+    }
+}
+
 /// Writes a secret owner-only: to a new file beside `path`, then renamed over it, so a
 /// crash leaves the old file or the new one, never a truncated key.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), UsageError> {
@@ -504,10 +522,22 @@ pub fn staff(command: StaffCommand) -> Result<(), UsageError> {
                     region,
                     point,
                 };
-                let account = new_staff_account(request, &regions, &points, jiff::Timestamp::now())
-                    .map_err(UsageError)?;
+                let now = jiff::Timestamp::now();
+                let account =
+                    new_staff_account(request, &regions, &points, now).map_err(UsageError)?;
+                // The account and its audit entry (made by the service's operator, on the
+                // command line) in one transaction.
                 store
-                    .add_staff(&account)
+                    .commit(kuelik_store::Changes {
+                        audit: vec![cli_audit(
+                            now,
+                            "staff.add",
+                            &account,
+                            serde_json::json!({ "role": account.role.as_str(), "via": "kuelik staff add" }),
+                        )],
+                        staff: vec![account.clone()],
+                        ..kuelik_store::Changes::default()
+                    })
                     .await
                     .map_err(|e| UsageError(e.to_string()))?;
                 println!("added {} ({})", account.username, account.role.as_str());
@@ -561,13 +591,24 @@ pub fn staff(command: StaffCommand) -> Result<(), UsageError> {
                     }
                     None => None,
                 };
+                let now = jiff::Timestamp::now();
+                let details = serde_json::json!({
+                    "fingerprint": info.sha256_fingerprint,
+                    "serial": info.serial,
+                    "sealed_key": sealed_key.is_some(),
+                    "via": "kuelik staff certificate",
+                });
                 store
-                    .put_officer_credential(&kuelik_store::OfficerCredential {
-                        staff: account.id,
-                        fingerprint: info.sha256_fingerprint.clone(),
-                        certificate: der,
-                        sealed_key,
-                        bound_at: jiff::Timestamp::now(),
+                    .commit(kuelik_store::Changes {
+                        audit: vec![cli_audit(now, "officer.certificate_bound", &account, details)],
+                        officer_credentials: vec![kuelik_store::OfficerCredential {
+                            staff: account.id,
+                            fingerprint: info.sha256_fingerprint.clone(),
+                            certificate: der,
+                            sealed_key,
+                            bound_at: now,
+                        }],
+                        ..kuelik_store::Changes::default()
                     })
                     .await
                     .map_err(|e| UsageError(e.to_string()))?;

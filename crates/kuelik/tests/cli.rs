@@ -479,6 +479,23 @@ fn backup_and_restore_keep_everything_and_refuse_bad_files() {
         "--region",
         "71",
     ]);
+    // The account was written with its audit entry (the command line acts as the service).
+    let audited = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::Connection;
+            let url = format!("sqlite://{}/kuelik.db?mode=ro", a);
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar::<_, String>(
+                "SELECT details FROM audit_entries WHERE action = 'staff.add'",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+        });
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert!(audited[0].contains("kuelik staff add"), "{audited:?}");
     run(&[
         "register",
         "generate",

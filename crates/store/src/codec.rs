@@ -896,6 +896,10 @@ pub(crate) struct ChangeRows {
     pub documents: Vec<DocumentRow>,
     /// (iin, the person's new current document as JSON)
     pub current_documents: Vec<(String, String)>,
+    pub staff: Vec<StaffRow>,
+    /// (iin, opt out, at µs)
+    pub reminder_choices: Vec<(String, bool, i64)>,
+    pub officer_credentials: Vec<OfficerCredential>,
 }
 
 /// One document record, ready to bind (see the `documents` table).
@@ -1130,6 +1134,13 @@ pub(crate) fn changes(c: &Changes) -> StoreResult<ChangeRows> {
             .iter()
             .map(|(iin, d)| Ok((iin.to_string(), to_json("document", d)?)))
             .collect::<StoreResult<_>>()?,
+        staff: c.staff.iter().map(staff_row).collect::<StoreResult<_>>()?,
+        reminder_choices: c
+            .reminder_choices
+            .iter()
+            .map(|r| (r.iin.to_string(), r.opt_out, micros(r.at)))
+            .collect(),
+        officer_credentials: c.officer_credentials.clone(),
     })
 }
 

@@ -291,6 +291,20 @@ pub struct Changes {
     /// People whose current document becomes this one (the register's copy), by IIN; a
     /// person the register does not hold refuses the whole commit.
     pub current_documents: Vec<(Iin, RegisteredDocument)>,
+    /// Staff accounts inserted; [`StoreError::Duplicate`]`("username")` if one is taken.
+    pub staff: Vec<StaffAccount>,
+    /// A person's choice about reminders (opting out, or back in).
+    pub reminder_choices: Vec<ReminderChoice>,
+    /// Certificates bound to officers (see [`Store::put_officer_credential`]).
+    pub officer_credentials: Vec<OfficerCredential>,
+}
+
+/// A person stops (or restarts) the reminders that their card can be renewed online.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderChoice {
+    pub iin: Iin,
+    pub opt_out: bool,
+    pub at: Timestamp,
 }
 
 /// How the officer's signature was made.
@@ -586,13 +600,24 @@ pub trait Store: Send + Sync + 'static {
         to: jiff::civil::Date,
         limit: u32,
     ) -> StoreResult<Vec<Person>>;
-    /// Stops (or restarts) reminders for a person.
+    /// Stops (or restarts) reminders for a person (alone; with its audit entry, commit a
+    /// [`Changes::reminder_choices`]).
     async fn set_reminder_opt_out(
         &self,
         iin: &Iin,
         opt_out: bool,
         now: Timestamp,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        self.commit(Changes {
+            reminder_choices: vec![ReminderChoice {
+                iin: *iin,
+                opt_out,
+                at: now,
+            }],
+            ..Changes::default()
+        })
+        .await
+    }
     async fn reminder_opted_out(&self, iin: &Iin) -> StoreResult<bool>;
     /// The contact details a citizen set, if any.
     async fn contact_details(&self, iin: &Iin) -> StoreResult<Option<ContactDetails>>;
@@ -616,8 +641,15 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- staff ----
 
-    /// [`StoreError::Duplicate`]`("username")` if the username is taken.
-    async fn add_staff(&self, staff: &StaffAccount) -> StoreResult<()>;
+    /// [`StoreError::Duplicate`]`("username")` if the username is taken. (Alone; with its
+    /// audit entry, commit a [`Changes::staff`].)
+    async fn add_staff(&self, staff: &StaffAccount) -> StoreResult<()> {
+        self.commit(Changes {
+            staff: vec![staff.clone()],
+            ..Changes::default()
+        })
+        .await
+    }
     async fn staff(&self, id: StaffId) -> StoreResult<Option<StaffAccount>>;
     async fn staff_by_username(&self, username: &str) -> StoreResult<Option<StaffAccount>>;
     async fn list_staff(&self) -> StoreResult<Vec<StaffAccount>>;
@@ -801,7 +833,13 @@ pub trait Store: Send + Sync + 'static {
     /// again replaces its sealed key (a new PIN). Earlier certificates stay bound (what they
     /// signed still verifies). [`StoreError::Duplicate`]`("certificate")` if the
     /// certificate is another's.
-    async fn put_officer_credential(&self, credential: &OfficerCredential) -> StoreResult<()>;
+    async fn put_officer_credential(&self, credential: &OfficerCredential) -> StoreResult<()> {
+        self.commit(Changes {
+            officer_credentials: vec![credential.clone()],
+            ..Changes::default()
+        })
+        .await
+    }
     /// The officer's newest binding.
     async fn officer_credential(&self, staff: StaffId) -> StoreResult<Option<OfficerCredential>>;
     async fn officer_credential_by_fingerprint(

@@ -394,6 +394,57 @@ async fn commit_changes(conn: &mut PgConnection, c: &ChangeRows) -> StoreResult<
             return Err(StoreError::Conflict);
         }
     }
+    // Staff accounts, reminder choices and officers' certificates, with the audit entry of
+    // whoever made them.
+    for s in &c.staff {
+        sqlx::query(
+            "INSERT INTO staff (id, username, role, region, point, active, created_at, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+        )
+        .bind(s.id)
+        .bind(&s.username)
+        .bind(s.role)
+        .bind(&s.region)
+        .bind(&s.point)
+        .bind(s.active)
+        .bind(s.created_at)
+        .bind(&s.data)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for (iin, opt_out, at) in &c.reminder_choices {
+        let q = if *opt_out {
+            sqlx::query(
+                "INSERT INTO reminder_opt_outs (iin, at) VALUES ($1, $2) ON CONFLICT (iin) DO NOTHING",
+            )
+            .bind(iin)
+            .bind(at)
+        } else {
+            sqlx::query("DELETE FROM reminder_opt_outs WHERE iin = $1").bind(iin)
+        };
+        q.execute(&mut *conn).await.map_err(db_err)?;
+    }
+    for k in &c.officer_credentials {
+        let done = sqlx::query(
+            "INSERT INTO officer_credentials (staff_id, fingerprint, certificate, sealed_key, \
+             bound_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (fingerprint) DO UPDATE SET sealed_key = excluded.sealed_key, \
+             bound_at = excluded.bound_at WHERE officer_credentials.staff_id = excluded.staff_id",
+        )
+        .bind(k.staff.0)
+        .bind(&k.fingerprint)
+        .bind(&k.certificate)
+        .bind(&k.sealed_key)
+        .bind(micros(k.bound_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        // The conflict update is skipped when the certificate is someone else's.
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Duplicate("certificate"));
+        }
+    }
     for k in &c.signature_checks {
         sqlx::query(
             "INSERT INTO signature_checks (id, application_id, at, outcome, code, detail) \
@@ -479,26 +530,6 @@ impl Store for PostgresStore {
             .await
             .map_err(db_err)?;
         count(n)
-    }
-
-    async fn add_staff(&self, staff: &StaffAccount) -> StoreResult<()> {
-        let s = codec::staff_row(staff)?;
-        sqlx::query(
-            "INSERT INTO staff (id, username, role, region, point, active, created_at, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
-        )
-        .bind(s.id)
-        .bind(&s.username)
-        .bind(s.role)
-        .bind(&s.region)
-        .bind(&s.point)
-        .bind(s.active)
-        .bind(s.created_at)
-        .bind(&s.data)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
     }
 
     async fn staff(&self, staff: StaffId) -> StoreResult<Option<StaffAccount>> {
@@ -913,23 +944,6 @@ impl Store for PostgresStore {
         .await
         .map_err(db_err)?;
         rows.iter().map(codec::person).collect()
-    }
-
-    async fn set_reminder_opt_out(
-        &self,
-        iin: &Iin,
-        opt_out: bool,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let q = if opt_out {
-            sqlx::query("INSERT INTO reminder_opt_outs (iin, at) VALUES ($1, $2) ON CONFLICT (iin) DO NOTHING")
-                .bind(iin.to_string())
-                .bind(now.as_microsecond())
-        } else {
-            sqlx::query("DELETE FROM reminder_opt_outs WHERE iin = $1").bind(iin.to_string())
-        };
-        q.execute(&self.pool).await.map_err(db_err)?;
-        Ok(())
     }
 
     async fn reminder_opted_out(&self, iin: &Iin) -> StoreResult<bool> {
@@ -1440,28 +1454,6 @@ impl Store for PostgresStore {
         .map_err(db_err)?;
         decode_all(rows, codec::audit)
     }
-    async fn put_officer_credential(&self, c: &OfficerCredential) -> StoreResult<()> {
-        let done = sqlx::query(
-            "INSERT INTO officer_credentials (staff_id, fingerprint, certificate, sealed_key, \
-             bound_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (fingerprint) DO UPDATE SET sealed_key = excluded.sealed_key, \
-             bound_at = excluded.bound_at WHERE officer_credentials.staff_id = excluded.staff_id",
-        )
-        .bind(c.staff.0)
-        .bind(&c.fingerprint)
-        .bind(&c.certificate)
-        .bind(&c.sealed_key)
-        .bind(micros(c.bound_at))
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        // The conflict update is skipped when the certificate is someone else's.
-        if done.rows_affected() == 0 {
-            return Err(StoreError::Duplicate("certificate"));
-        }
-        Ok(())
-    }
-
     async fn officer_credential(&self, staff: StaffId) -> StoreResult<Option<OfficerCredential>> {
         sqlx::query(
             "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \

@@ -690,6 +690,62 @@ fn write_documents(conn: &Connection, c: &ChangeRows) -> StoreResult<()> {
     Ok(())
 }
 
+/// Staff accounts, reminder choices and officers' certificates: each with the audit entry
+/// of whoever made it, in the same commit.
+fn write_staff(conn: &Connection, c: &ChangeRows) -> StoreResult<()> {
+    for s in &c.staff {
+        execute(
+            conn,
+            "INSERT INTO staff (id, username, role, region, point, active, created_at, \
+             data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            params![
+                id(s.id),
+                s.username,
+                s.role,
+                s.region,
+                s.point,
+                s.active,
+                s.created_at,
+                s.data
+            ],
+        )?;
+    }
+    for (iin, opt_out, at) in &c.reminder_choices {
+        if *opt_out {
+            execute(
+                conn,
+                "INSERT INTO reminder_opt_outs (iin, at) VALUES (?, ?) \
+                 ON CONFLICT (iin) DO NOTHING",
+                params![iin, at],
+            )?;
+        } else {
+            execute(conn, "DELETE FROM reminder_opt_outs WHERE iin = ?", [iin])?;
+        }
+    }
+    for c in &c.officer_credentials {
+        let done = execute(
+            conn,
+            "INSERT INTO officer_credentials (staff_id, fingerprint, certificate, \
+             sealed_key, bound_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (fingerprint) DO UPDATE SET sealed_key = excluded.sealed_key, \
+             bound_at = excluded.bound_at \
+             WHERE officer_credentials.staff_id = excluded.staff_id",
+            params![
+                id(c.staff.0),
+                c.fingerprint,
+                c.certificate,
+                c.sealed_key,
+                micros(c.bound_at)
+            ],
+        )?;
+        // The conflict update is skipped when the certificate is someone else's.
+        if done == 0 {
+            return Err(StoreError::Duplicate("certificate"));
+        }
+    }
+    Ok(())
+}
+
 fn commit_changes(conn: &Connection, c: ChangeRows) -> StoreResult<()> {
     if let Some(a) = &c.application {
         write_application(conn, a)?;
@@ -822,6 +878,7 @@ fn commit_changes(conn: &Connection, c: ChangeRows) -> StoreResult<()> {
         )?;
     }
     write_documents(conn, &c)?;
+    write_staff(conn, &c)?;
     for k in &c.signature_checks {
         execute(
             conn,
@@ -934,29 +991,6 @@ impl Store for SqliteStore {
     async fn count_people(&self) -> StoreResult<u64> {
         self.scan(|c| count_of(c, "SELECT COUNT(*) FROM people", []))
             .await
-    }
-
-    async fn add_staff(&self, staff: &StaffAccount) -> StoreResult<()> {
-        let s = codec::staff_row(staff)?;
-        self.write(move |conn| {
-            execute(
-                conn,
-                "INSERT INTO staff (id, username, role, region, point, active, created_at, \
-                 data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                params![
-                    id(s.id),
-                    s.username,
-                    s.role,
-                    s.region,
-                    s.point,
-                    s.active,
-                    s.created_at,
-                    s.data
-                ],
-            )
-            .map(|_| ())
-        })
-        .await
     }
 
     async fn staff(&self, staff: StaffId) -> StoreResult<Option<StaffAccount>> {
@@ -1379,30 +1413,6 @@ impl Store for SqliteStore {
                 params![from, to, i64::from(limit)],
                 |r| codec::person(r),
             )
-        })
-        .await
-    }
-
-    async fn set_reminder_opt_out(
-        &self,
-        iin: &Iin,
-        opt_out: bool,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let iin = iin.to_string();
-        let at = now.as_microsecond();
-        self.write(move |conn| {
-            if opt_out {
-                execute(
-                    conn,
-                    "INSERT INTO reminder_opt_outs (iin, at) VALUES (?, ?) \
-                     ON CONFLICT (iin) DO NOTHING",
-                    params![iin, at],
-                )?;
-            } else {
-                execute(conn, "DELETE FROM reminder_opt_outs WHERE iin = ?", [iin])?;
-            }
-            Ok(())
         })
         .await
     }
@@ -1921,33 +1931,6 @@ impl Store for SqliteStore {
                 [limit(max)],
                 |r| codec::audit(r),
             )
-        })
-        .await
-    }
-
-    async fn put_officer_credential(&self, c: &OfficerCredential) -> StoreResult<()> {
-        let c = c.clone();
-        self.write(move |conn| {
-            let done = execute(
-                conn,
-                "INSERT INTO officer_credentials (staff_id, fingerprint, certificate, \
-                 sealed_key, bound_at) VALUES (?, ?, ?, ?, ?) \
-                 ON CONFLICT (fingerprint) DO UPDATE SET sealed_key = excluded.sealed_key, \
-                 bound_at = excluded.bound_at \
-                 WHERE officer_credentials.staff_id = excluded.staff_id",
-                params![
-                    id(c.staff.0),
-                    c.fingerprint,
-                    c.certificate,
-                    c.sealed_key,
-                    micros(c.bound_at)
-                ],
-            )?;
-            // The conflict update is skipped when the certificate is someone else's.
-            if done == 0 {
-                return Err(StoreError::Duplicate("certificate"));
-            }
-            Ok(())
         })
         .await
     }

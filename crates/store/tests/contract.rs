@@ -1787,6 +1787,19 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
         rule_activations: vec![activation(1, "continuation", date(2026, 12, 1), t(2))],
         documents: vec![issuance::DocumentRecord::from_register(x, &renewed)],
         current_documents: vec![(x, renewed.clone())],
+        staff: vec![account(77, "newclerk", Role::Officer)],
+        reminder_choices: vec![kuelik_store::ReminderChoice {
+            iin: x,
+            opt_out: true,
+            at: t(2),
+        }],
+        officer_credentials: vec![kuelik_store::OfficerCredential {
+            staff: account(77, "newclerk", Role::Officer).id,
+            fingerprint: "ab".repeat(32),
+            certificate: b"der".to_vec(),
+            sealed_key: None,
+            bound_at: t(2),
+        }],
     };
     match s.commit(changes.clone()).await {
         Err(StoreError::Duplicate("idempotency_key")) => {}
@@ -1815,6 +1828,14 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
         s.person(&x).await.unwrap().unwrap().document.number,
         "045678912"
     );
+    assert_eq!(s.staff_by_username("newclerk").await.unwrap(), None);
+    assert!(!s.reminder_opted_out(&x).await.unwrap());
+    assert_eq!(
+        s.officer_credential(account(77, "newclerk", Role::Officer).id)
+            .await
+            .unwrap(),
+        None
+    );
 
     // The same changes with a fresh key all land.
     let fresh = Changes {
@@ -1840,6 +1861,13 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
     assert_eq!(s.rule_activations().await.unwrap().len(), 1);
     assert_eq!(s.documents_of(&x).await.unwrap().len(), 1);
     assert_eq!(s.person(&x).await.unwrap().unwrap().document, renewed);
+    assert!(s.staff_by_username("newclerk").await.unwrap().is_some());
+    assert!(s.reminder_opted_out(&x).await.unwrap());
+    assert!(s
+        .officer_credential(account(77, "newclerk", Role::Officer).id)
+        .await
+        .unwrap()
+        .is_some());
 }
 
 fn contact(iin: Iin, phone: Option<&str>, language: Option<Lang>, at: Timestamp) -> ContactDetails {

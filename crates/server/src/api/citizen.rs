@@ -996,19 +996,21 @@ pub async fn set_reminders(
     let iin = principal.citizen()?;
     let req: Reminders = body.parse()?;
     let now = state.clock.now();
-    state
-        .store
-        .set_reminder_opt_out(&iin, !req.enabled, now)
-        .await?;
     let action = if req.enabled {
         "reminders.opt_in"
     } else {
         "reminders.opt_out"
     };
+    // The choice and its audit entry in one transaction.
     state
         .store
         .commit(Changes {
             audit: vec![audit(&principal.actor(), now, action, None, json!({}))],
+            reminder_choices: vec![kuelik_store::ReminderChoice {
+                iin,
+                opt_out: !req.enabled,
+                at: now,
+            }],
             ..Changes::default()
         })
         .await?;

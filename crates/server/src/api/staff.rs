@@ -816,7 +816,7 @@ pub async fn add_staff(
     let now = state.clock.now();
     let account = new_staff_account(req, &state.regions, &state.points, now)
         .map_err(|e| ApiError::plain(StatusCode::UNPROCESSABLE_ENTITY, "invalid_staff", e))?;
-    state.store.add_staff(&account).await?;
+    // The account and its audit entry in one transaction.
     state
         .store
         .commit(Changes {
@@ -827,6 +827,7 @@ pub async fn add_staff(
                 Some(account.id.to_string()),
                 json!({ "role": account.role.as_str() }),
             )],
+            staff: vec![account.clone()],
             ..Changes::default()
         })
         .await?;

@@ -207,6 +207,7 @@ mod tests {
         let policy = LifecyclePolicy {
             calendar,
             processing_working_days: 15,
+            review_timeout: crate::lifecycle::REVIEW_TIMEOUT,
         };
         let point: PointId = "71-01".parse().unwrap();
         let region: RegionCode = "71".parse().unwrap();
@@ -281,6 +282,7 @@ mod tests {
         let policy = LifecyclePolicy {
             calendar: &calendar,
             processing_working_days: 15,
+            review_timeout: crate::lifecycle::REVIEW_TIMEOUT,
         };
         let (mut app, ticket) = ready(&calendar);
         // 20:30 UTC on 4 December is 01:30 on 5 December in Almaty.
@@ -340,6 +342,7 @@ mod tests {
         let policy = LifecyclePolicy {
             calendar: &calendar,
             processing_working_days: 15,
+            review_timeout: crate::lifecycle::REVIEW_TIMEOUT,
         };
         let (mut app, ticket) = ready(&calendar);
         let at: Timestamp = "2026-12-05T06:00:00Z".parse().unwrap();
@@ -371,6 +374,7 @@ mod tests {
         let policy = LifecyclePolicy {
             calendar: &calendar,
             processing_working_days: 15,
+            review_timeout: crate::lifecycle::REVIEW_TIMEOUT,
         };
         let (mut app, ticket) = ready(&calendar);
         let before = app.clone();
@@ -401,6 +405,7 @@ mod tests {
         let policy = LifecyclePolicy {
             calendar: &calendar,
             processing_working_days: 15,
+            review_timeout: crate::lifecycle::REVIEW_TIMEOUT,
         };
         let (mut app, ticket) = ready(&calendar);
         let earlier = DocumentRecord {

@@ -330,6 +330,10 @@ impl AnnulmentComment {
     }
 }
 
+/// How long an officer may hold an application without deciding before the service returns
+/// it to the region's queue (an assumption: the order sets no figure).
+pub const REVIEW_TIMEOUT: jiff::SignedDuration = jiff::SignedDuration::from_mins(30);
+
 /// The working-day rules a decision needs, passed in so that they stay data.
 #[derive(Debug, Clone, Copy)]
 pub struct LifecyclePolicy<'a> {
@@ -337,6 +341,9 @@ pub struct LifecyclePolicy<'a> {
     /// The service's deadline in working days after the submission date (15 by the
     /// service rules).
     pub processing_working_days: u32,
+    /// How long a taken application may wait for the officer's decision before the service
+    /// releases it ([`REVIEW_TIMEOUT`]).
+    pub review_timeout: jiff::SignedDuration,
 }
 
 /// One application for a new document.
@@ -598,6 +605,8 @@ pub enum LifecycleError {
     BadDocumentNumber,
     #[error("no refund is pending for this application")]
     NoRefundPending,
+    #[error("the review has not waited the timeout yet")]
+    ReviewNotAbandoned,
     #[error("the register's current document is not the one this application replaces")]
     RegisterDocumentMismatch,
     #[error("cannot compute the due date: {0}")]
@@ -622,6 +631,7 @@ impl LifecycleError {
             LifecycleError::TicketMismatch => "ticket_mismatch",
             LifecycleError::BadDocumentNumber => "bad_document_number",
             LifecycleError::NoRefundPending => "no_refund_pending",
+            LifecycleError::ReviewNotAbandoned => "review_not_abandoned",
             LifecycleError::RegisterDocumentMismatch => "register_document_mismatch",
             // The calendar's own code; a due-date computation can only fail as
             // "calendar_not_covered" (the year has no data yet).
@@ -743,9 +753,16 @@ impl Application {
                 officer: self.officer(command, actor)?,
             },
             Command::Release => {
-                // The timeout (System) may release anyone's review; an officer only their own.
-                if let Actor::Officer { .. } = actor {
-                    self.reviewing_officer(actor)?;
+                // An officer releases only their own review; the service (System) anyone's,
+                // once it has waited the policy's timeout.
+                match actor {
+                    Actor::Officer { .. } => {
+                        self.reviewing_officer(actor)?;
+                    }
+                    _ if !self.review_abandoned(at, policy) => {
+                        return Err(LifecycleError::ReviewNotAbandoned);
+                    }
+                    _ => {}
                 }
                 EventKind::Released
             }
@@ -849,6 +866,29 @@ impl Application {
             | EventKind::HandedOver { .. } => {}
         }
         self.state = event.to;
+    }
+
+    /// Taken for review and left without a decision for the policy's timeout at `at`.
+    pub fn review_abandoned(&self, at: Timestamp, policy: &LifecyclePolicy) -> bool {
+        self.state == ApplicationState::UnderReview
+            && self
+                .taken_at
+                .and_then(|taken| taken.checked_add(policy.review_timeout).ok())
+                .is_some_and(|due| at >= due)
+    }
+
+    /// Whether `actor` may see this application at all (R7 and domain.md §3): the applicant;
+    /// an officer of its region; the operator of the point it is collected at; the
+    /// production centre once it is submitted. Nobody else — not an administrator: what is
+    /// not yours is answered as if it did not exist.
+    pub fn visible_to(&self, actor: &Actor) -> bool {
+        match actor {
+            Actor::Citizen { iin } => *iin == self.applicant,
+            Actor::Officer { region, .. } => *region == self.region,
+            Actor::PointOperator { point, .. } => self.registration_point.as_ref() == Some(point),
+            Actor::ProductionOperator { .. } => self.state != ApplicationState::Draft,
+            Actor::Administrator { .. } | Actor::System => false,
+        }
     }
 
     /// Past its due date (15 working days after submission) on `today` and still waiting
@@ -1012,6 +1052,7 @@ mod tests {
         LifecyclePolicy {
             calendar: &CALENDAR,
             processing_working_days: 15,
+            review_timeout: REVIEW_TIMEOUT,
         }
     }
 
@@ -1520,6 +1561,31 @@ mod tests {
     }
 
     #[test]
+    fn who_may_see_an_application() {
+        let draft = reach(Draft);
+        let submitted = reach(Submitted);
+        for (app, actor, visible) in [
+            (&draft, citizen(), true),
+            (&draft, stranger(), false),
+            (&draft, officer_a(), true),
+            (&draft, officer_elsewhere(), false),
+            (&draft, production(), false),
+            (&submitted, production(), true),
+            (&submitted, desk(), true),
+            (&submitted, other_desk(), false),
+            (&submitted, admin(), false),
+            (&submitted, Actor::System, false),
+        ] {
+            assert_eq!(
+                app.visible_to(&actor),
+                visible,
+                "{actor:?} on a {}",
+                app.state
+            );
+        }
+    }
+
+    #[test]
     fn an_annulment_comment_is_never_empty_nor_too_long() {
         assert!(AnnulmentComment::parse("").is_err());
         assert!(AnnulmentComment::parse("  \n\t ").is_err());
@@ -1665,6 +1731,13 @@ mod tests {
                 Err(LifecycleError::NotTheReviewer)
             );
         }
+        // …nor can the service before the timeout…
+        assert_eq!(
+            app.decide(&Command::Release, &Actor::System, later(129), &p),
+            Err(LifecycleError::ReviewNotAbandoned)
+        );
+        assert!(!app.review_abandoned(later(129), &p));
+        assert!(app.review_abandoned(later(130), &p));
         // …but the abandon timeout can.
         let released = app
             .handle(&Command::Release, &Actor::System, later(4000), &p)

@@ -354,6 +354,7 @@ mod tests {
             LifecycleError::BadDocumentNumber,
             LifecycleError::NoRefundPending,
             LifecycleError::RegisterDocumentMismatch,
+            LifecycleError::ReviewNotAbandoned,
             LifecycleError::Calendar(CalendarError::NotCovered(2027)),
         ];
         for e in &errors {

@@ -389,6 +389,7 @@ pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result
         let policy = LifecyclePolicy {
             calendar: &state.calendar,
             processing_working_days: u32::from(rules.processing_working_days),
+            review_timeout: kuelik_core::lifecycle::REVIEW_TIMEOUT,
         };
         let photo = Sha256Digest::from_bytes(sha256(DEMO_PHOTO));
         let signature = Sha256Digest::from_bytes(sha256(DEMO_SIGNATURE));

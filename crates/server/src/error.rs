@@ -234,6 +234,7 @@ impl From<LifecycleError> for ApiError {
             | E::AlreadyPaid
             | E::NoRefundPending
             | E::RegisterDocumentMismatch
+            | E::ReviewNotAbandoned
             | E::MissingRegistrationPoint
             | E::MissingPhoto
             | E::MissingSignature

@@ -22,8 +22,6 @@ use kuelik_store::{PaymentStatus, QueueFilter};
 use crate::api::{payments, transition};
 use crate::AppState;
 
-/// How long an officer may hold an application without acting before it returns to the queue.
-pub const REVIEW_TIMEOUT: SignedDuration = SignedDuration::from_mins(30);
 const OUTBOX_LEASE: SignedDuration = SignedDuration::from_secs(60);
 
 /// Delay before retry `attempts` (1, 2, 4 … seconds, at most 10 minutes).
@@ -148,7 +146,8 @@ pub async fn run_retention_once(state: &AppState) -> usize {
 pub async fn release_abandoned_once(state: &AppState) {
     let now = state.clock.now();
     let filter = QueueFilter {
-        taken_before: now.checked_sub(REVIEW_TIMEOUT).ok(),
+        // The policy's timeout; the core checks it again for each one it releases.
+        taken_before: now.checked_sub(kuelik_core::lifecycle::REVIEW_TIMEOUT).ok(),
         ..QueueFilter::state(ApplicationState::UnderReview)
     };
     let Ok(stale) = state.store.work_queue(&filter, 100).await else {

@@ -320,6 +320,7 @@ fn policy() -> LifecyclePolicy<'static> {
     LifecyclePolicy {
         calendar: &CALENDAR,
         processing_working_days: 15,
+        review_timeout: kuelik_core::lifecycle::REVIEW_TIMEOUT,
     }
 }
 

@@ -73,6 +73,7 @@ lifecycle-error-ticket_mismatch = The ticket number does not match the applicati
 lifecycle-error-bad_document_number = The new document's number is not in its format (identity card: 9 digits; passport: N and 8 digits).
 lifecycle-error-no_refund_pending = No refund is pending for this application.
 lifecycle-error-register_document_mismatch = The population register does not show the card this application replaces. Check the register record before handing the document over.
+lifecycle-error-review_not_abandoned = The review has not been left long enough to be released.
 lifecycle-error-calendar_not_covered = The due date cannot be computed: the working-day calendar has no data for that year yet. An administrator must add it.
 
 ## The person's documents after issuance

@@ -134,6 +134,7 @@ impl Histories {
         let policy = LifecyclePolicy {
             calendar: &self.calendar,
             processing_working_days: PROCESSING_WORKING_DAYS,
+            review_timeout: kuelik_core::lifecycle::REVIEW_TIMEOUT,
         };
         let citizen = Actor::Citizen { iin: applicant.iin };
         let officer = Actor::Officer {

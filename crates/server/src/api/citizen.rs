@@ -592,17 +592,6 @@ pub async fn upload_signature(
     attach(state, principal, id, multipart, false).await
 }
 
-/// Whether `principal` may see this application's images.
-pub fn may_view(principal: &Principal, app: &Application) -> bool {
-    match principal.actor() {
-        Actor::Citizen { iin } => iin == app.applicant,
-        Actor::Officer { region, .. } => region == app.region,
-        Actor::PointOperator { point, .. } => app.registration_point.as_ref() == Some(&point),
-        Actor::ProductionOperator { .. } => !matches!(app.state, ApplicationState::Draft),
-        _ => false,
-    }
-}
-
 async fn image(
     state: AppState,
     principal: Principal,
@@ -615,7 +604,7 @@ async fn image(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let app = &stored.application;
-    if !may_view(&principal, app) {
+    if !app.visible_to(&principal.actor()) {
         return Err(ApiError::not_found());
     }
     let digest = if photo { app.photo } else { app.signature }.ok_or_else(ApiError::not_found)?;
@@ -834,6 +823,7 @@ pub async fn submit(
     let policy = LifecyclePolicy {
         calendar: &state.calendar,
         processing_working_days: u32::from(rules.processing_working_days),
+        review_timeout: kuelik_core::lifecycle::REVIEW_TIMEOUT,
     };
     stored.application.decide(
         &Command::Submit {

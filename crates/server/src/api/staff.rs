@@ -20,7 +20,7 @@ use kuelik_core::staff::{ScopeError, StaffScope};
 use kuelik_core::ticket::TicketNumber;
 use kuelik_store::{Changes, QueueFilter, StaffAccount, StoredApplication};
 
-use crate::api::citizen::{detail_view, may_view, today, ImageReports};
+use crate::api::citizen::{detail_view, today, ImageReports};
 use crate::api::views::{ApplicationView, PersonView};
 use crate::api::{audit, transition};
 use crate::approvals;
@@ -82,7 +82,7 @@ async fn staff_detail(
     principal: &Principal,
     stored: StoredApplication,
 ) -> ApiResult<ApplicationView> {
-    if !may_view(principal, &stored.application) {
+    if !stored.application.visible_to(&principal.actor()) {
         return Err(ApiError::not_found());
     }
     let mut view = detail_view(state, &stored, ImageReports::Always).await?;
@@ -233,7 +233,7 @@ pub async fn approval_document(
     use axum::response::IntoResponse;
     let officer = principal.staff(Role::Officer)?;
     let stored = load(&state, id).await?;
-    if !may_view(&principal, &stored.application) {
+    if !stored.application.visible_to(&principal.actor()) {
         return Err(ApiError::not_found());
     }
     let document =
@@ -310,7 +310,7 @@ pub async fn approve(
     let req: Approve = body.parse()?;
     let signing = signing_of(req)?;
     let stored = load(&state, id).await?;
-    if !may_view(&principal, &stored.application) {
+    if !stored.application.visible_to(&principal.actor()) {
         return Err(ApiError::not_found());
     }
     let actor = principal.actor();
@@ -621,7 +621,7 @@ async fn by_ticket(
         .application_by_ticket(&ticket)
         .await?
         .ok_or_else(not_here)?;
-    if !may_view(principal, &stored.application) {
+    if !stored.application.visible_to(&principal.actor()) {
         return Err(not_here());
     }
     Ok(stored)

@@ -29,8 +29,8 @@ use crate::api::citizen::today;
 use crate::auth::Principal;
 use crate::error::{t, ApiError, ApiResult};
 use crate::extract::ApiPath;
-use crate::workers::REVIEW_TIMEOUT;
 use crate::AppState;
+use kuelik_core::lifecycle::REVIEW_TIMEOUT;
 
 /// At most this many rows per list (the counts are complete).
 pub const LIST_LIMIT: u32 = 200;

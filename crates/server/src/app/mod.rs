@@ -38,6 +38,7 @@ pub fn policy_at(state: &AppState, now: Timestamp) -> ApiResult<LifecyclePolicy<
     Ok(LifecyclePolicy {
         calendar: &state.calendar,
         processing_working_days: u32::from(rules.processing_working_days),
+        review_timeout: kuelik_core::lifecycle::REVIEW_TIMEOUT,
     })
 }
 

@@ -255,6 +255,7 @@ async fn hsts(
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = openapi::api_router().split_for_parts();
+    let openapi = openapi::contract(openapi);
     let openapi_json = openapi.clone();
     let upload_limit = state.config.max_upload_bytes + 64 * 1024;
     // The portal's pages call the API in-process, on the same routes and state.

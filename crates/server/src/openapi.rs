@@ -20,6 +20,7 @@ use crate::AppState;
         license(name = "MIT OR Apache-2.0")
     ),
     servers((url = "/api/v1")),
+    components(schemas(Problem)),
     modifiers(&Security),
     tags(
         (name = "sign-in"), (name = "citizen"), (name = "officer"), (name = "production"),
@@ -43,6 +44,100 @@ impl Modify for Security {
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))),
         );
     }
+}
+
+/// An error answer: RFC 9457 problem+json. `code` is stable; `detail` is in the language of
+/// `Accept-Language`; some codes add members (`reason`: the technical reason; `field`: the
+/// field at fault; `eligibility`: the decision).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only: answers are built by `ApiError`
+pub struct Problem {
+    #[schema(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    #[schema(pattern = "^[a-z][a-z0-9_]*$")]
+    code: String,
+    detail: String,
+    reason: Option<String>,
+    field: Option<String>,
+}
+
+/// Tags of operations anyone may call (no session).
+const PUBLIC_TAGS: [&str; 4] = ["sign-in", "reference", "public", "payments"];
+
+/// The document as a contract a generated client can trust: every operation answers its
+/// errors as problem+json (the `default` response), and every operation that needs a
+/// session says so (`bearer` for apps, the session `cookie` for browsers) and lists 401.
+pub fn contract(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, SecurityRequirement};
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                crate::error::PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in openapi.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let public = op
+                .tags
+                .iter()
+                .flatten()
+                .any(|t| PUBLIC_TAGS.contains(&t.as_str()));
+            if !public {
+                op.security.get_or_insert_with(|| {
+                    vec![
+                        SecurityRequirement::new("bearer", Vec::<String>::new()),
+                        SecurityRequirement::new("cookie", Vec::<String>::new()),
+                    ]
+                });
+                op.responses
+                    .responses
+                    .entry("401".into())
+                    .or_insert_with(|| problem("not signed in, or the session expired").into());
+                op.responses
+                    .responses
+                    .entry("403".into())
+                    .or_insert_with(|| problem("the role or scope does not allow this").into());
+            }
+            // Every error status the handlers list is answered as problem+json.
+            for (status, response) in op.responses.responses.iter_mut() {
+                if let (true, utoipa::openapi::RefOr::T(response)) =
+                    (status.starts_with('4') || status.starts_with('5'), response)
+                {
+                    if response.content.is_empty() {
+                        response.content.insert(
+                            crate::error::PROBLEM_JSON.into(),
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        );
+                    }
+                }
+            }
+            op.responses
+                .responses
+                .entry("default".into())
+                .or_insert_with(|| {
+                    problem("any other error: problem+json with a stable code").into()
+                });
+        }
+    }
+    openapi
 }
 
 /// Every `/api/v1` route, with its OpenAPI description.

@@ -101,8 +101,18 @@ async fn checks(app: &TestApp, factory: &str, id: &str) -> Vec<Value> {
     .unwrap()
 }
 
+/// Chains every pending row. The server's own sequencer runs too, and a batch that races
+/// another is refused whole (it returns 0 while the other's is in flight), so this waits
+/// until nothing is pending rather than trusting one empty round.
 async fn sequence_all(app: &TestApp) {
-    while kuelik_server::workers::run_audit_sequencer_once(&app.state).await > 0 {}
+    for _ in 0..400 {
+        while kuelik_server::workers::run_audit_sequencer_once(&app.state).await > 0 {}
+        match verify(app).await {
+            Ok(intact) if intact.pending == 0 => return,
+            _ => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    }
+    panic!("audit rows stay pending");
 }
 
 async fn verify(app: &TestApp) -> Result<audit_chain::Intact, audit_chain::Broken> {

@@ -242,6 +242,7 @@ impl FromRequestParts<AppState> for Principal {
 #[serde(deny_unknown_fields)]
 pub struct OtpRequest {
     /// The citizen's 12-digit IIN.
+    #[schema(pattern = "^[0-9]{12}$", example = "880312401012")]
     pub iin: String,
 }
 
@@ -398,6 +399,8 @@ pub enum SessionMode {
 #[serde(deny_unknown_fields)]
 pub struct CitizenSignIn {
     pub challenge_id: Uuid,
+    /// The 6-digit one-time code.
+    #[schema(pattern = "^[0-9]{6}$")]
     pub code: String,
     #[serde(default)]
     pub mode: SessionMode,

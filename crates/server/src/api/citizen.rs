@@ -195,6 +195,7 @@ pub async fn me(
 #[serde(deny_unknown_fields)]
 pub struct EligibilityQuery {
     /// `expiring` (default), `name-change`, `loss`, `damage` or `other`.
+    #[param(pattern = "^(expiring|name-change|loss|damage|other)$")]
     pub reason: Option<String>,
 }
 
@@ -393,6 +394,7 @@ pub async fn get_application(
 #[serde(deny_unknown_fields)]
 pub struct ChoosePoint {
     /// A registration point of the applicant's region, e.g. `71-01`.
+    #[schema(pattern = "^[0-9]{2}-[0-9]{2}$")]
     pub point: String,
 }
 
@@ -785,6 +787,8 @@ pub async fn submission_code(
 #[serde(deny_unknown_fields)]
 pub struct Submit {
     pub challenge_id: Uuid,
+    /// The 6-digit one-time code sent for this submission.
+    #[schema(pattern = "^[0-9]{6}$")]
     pub code: String,
 }
 

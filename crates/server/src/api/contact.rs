@@ -43,6 +43,7 @@ pub struct ContactChange {
     /// absent: the register's phone.
     pub phone: Option<String>,
     /// `kk`, `ru` or `en`; empty or absent: the register's language.
+    #[schema(pattern = "^(kk|ru|en)?$")]
     pub language: Option<String>,
 }
 

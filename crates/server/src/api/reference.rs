@@ -31,6 +31,7 @@ pub struct PointView {
 #[serde(deny_unknown_fields)]
 pub struct PointsQuery {
     /// Only this region (two-digit code).
+    #[param(pattern = "^[0-9]{2}$")]
     pub region: Option<String>,
 }
 
@@ -102,10 +103,13 @@ pub async fn rules(State(state): State<AppState>) -> ApiResult<Json<RulesView>> 
 #[serde(deny_unknown_fields)]
 pub struct EligibilityCheck {
     /// The document's last valid day, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub expires: String,
     /// `expiring` (default), `name-change`, `loss`, `damage` or `other`.
+    #[schema(pattern = "^(expiring|name-change|loss|damage|other)$")]
     pub reason: Option<String>,
     /// `identity-card` (default) or `passport`.
+    #[schema(pattern = "^(identity-card|passport)$")]
     pub document: Option<String>,
 }
 

@@ -30,9 +30,11 @@ pub const DEFAULT_DAYS: i32 = 30;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
-    /// First day, `YYYY-MM-DD` (Almaty). Default: 29 days before `to`.
+    /// First day, `YYYY-MM-DD` (Almaty), from 2025-01-01. Default: 29 days before `to`.
+    #[param(format = Date)]
     pub from: Option<String>,
-    /// Last day, inclusive, `YYYY-MM-DD` (Almaty). Default: today.
+    /// Last day, inclusive, `YYYY-MM-DD` (Almaty), at most a year after today. Default: today.
+    #[param(format = Date)]
     pub to: Option<String>,
 }
 

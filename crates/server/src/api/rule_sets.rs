@@ -75,7 +75,8 @@ pub async fn rule_sets(State(state): State<AppState>) -> Json<Vec<RuleSetView>> 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Activation {
-    /// The first day the version decides, `YYYY-MM-DD` (Almaty); today or later.
+    /// The first day the version decides, `YYYY-MM-DD` (Almaty); today to two years ahead.
+    #[schema(format = Date)]
     pub from: String,
 }
 

@@ -518,6 +518,7 @@ pub async fn signature_checks(
 #[serde(deny_unknown_fields)]
 pub struct Dispatch {
     /// The new document's number (identity card: 9 digits; passport: N and 8 digits).
+    #[schema(pattern = "^([0-9]{9}|[Nn][0-9]{8})$")]
     pub document_number: String,
 }
 

@@ -250,7 +250,13 @@ mod tests {
                 }),
                 &Actor::System,
             ),
-            (Command::Submit { ticket }, &citizen),
+            (
+                Command::Submit {
+                    ticket,
+                    facts: crate::lifecycle::SubmissionFacts::ALL_CLEAR,
+                },
+                &citizen,
+            ),
             (Command::Route, &Actor::System),
             (Command::Take, &officer),
             (Command::Approve, &officer),

@@ -298,6 +298,27 @@ pub struct Annulment {
     pub comment: String,
 }
 
+/// What a submission is decided on besides the application itself: the automatic checks of
+/// the attached photo and signature (a warning does not block, a failure does: the officer
+/// would annul it), and whether the holder may still renew online today — the eligibility
+/// decision from the register's facts, which can change between the draft and the submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubmissionFacts {
+    pub photo_check_failed: bool,
+    pub signature_check_failed: bool,
+    pub eligible: bool,
+}
+
+impl SubmissionFacts {
+    /// Checks passed and eligible: for callers that know it (the demo's seeding, synthetic
+    /// histories, tests).
+    pub const ALL_CLEAR: SubmissionFacts = SubmissionFacts {
+        photo_check_failed: false,
+        signature_check_failed: false,
+        eligible: true,
+    };
+}
+
 /// What the officer tells the citizen with an annulment (R12): what to fix before applying
 /// again. Never empty (the citizen must learn why), at most [`AnnulmentComment::MAX_CHARS`]
 /// characters, trimmed.
@@ -395,8 +416,12 @@ pub enum Command {
     AttachSignature(Sha256Digest),
     /// System (the payment gateway's confirmed callback), draft, once.
     RecordPayment(Payment),
-    /// Citizen, draft → submitted; the ticket is drawn by the caller (R8).
-    Submit { ticket: TicketNumber },
+    /// Citizen, draft → submitted; the ticket is drawn by the caller (R8), the facts are
+    /// gathered by the caller (domain.md §4: "submit(paid, checks passed)").
+    Submit {
+        ticket: TicketNumber,
+        facts: SubmissionFacts,
+    },
     /// System, submitted → queued (the region's queue, R9).
     Route,
     /// Officer of the region, queued → under_review.
@@ -607,6 +632,12 @@ pub enum LifecycleError {
     NoRefundPending,
     #[error("the review has not waited the timeout yet")]
     ReviewNotAbandoned,
+    #[error("the photo failed its automatic check")]
+    PhotoCheckFailed,
+    #[error("the signature failed its automatic check")]
+    SignatureCheckFailed,
+    #[error("the holder may not renew online today")]
+    NotEligible,
     #[error("the register's current document is not the one this application replaces")]
     RegisterDocumentMismatch,
     #[error("cannot compute the due date: {0}")]
@@ -632,6 +663,9 @@ impl LifecycleError {
             LifecycleError::BadDocumentNumber => "bad_document_number",
             LifecycleError::NoRefundPending => "no_refund_pending",
             LifecycleError::ReviewNotAbandoned => "review_not_abandoned",
+            LifecycleError::PhotoCheckFailed => "photo_check_failed",
+            LifecycleError::SignatureCheckFailed => "signature_check_failed",
+            LifecycleError::NotEligible => "not_eligible",
             LifecycleError::RegisterDocumentMismatch => "register_document_mismatch",
             // The calendar's own code; a due-date computation can only fail as
             // "calendar_not_covered" (the year has no data yet).
@@ -726,7 +760,7 @@ impl Application {
                     payment: payment.clone(),
                 }
             }
-            Command::Submit { ticket } => {
+            Command::Submit { ticket, facts } => {
                 if self.registration_point.is_none() {
                     return Err(LifecycleError::MissingRegistrationPoint);
                 }
@@ -738,6 +772,15 @@ impl Application {
                 }
                 if self.payment.is_none() {
                     return Err(LifecycleError::MissingPayment);
+                }
+                if facts.photo_check_failed {
+                    return Err(LifecycleError::PhotoCheckFailed);
+                }
+                if facts.signature_check_failed {
+                    return Err(LifecycleError::SignatureCheckFailed);
+                }
+                if !facts.eligible {
+                    return Err(LifecycleError::NotEligible);
                 }
                 // The deadline counts from the Kazakhstan date of submission, not UTC's.
                 let due_date = policy
@@ -1219,7 +1262,13 @@ mod tests {
             (Command::AttachPhoto(digest(1)), citizen()),
             (Command::AttachSignature(digest(2)), citizen()),
             (Command::RecordPayment(payment()), Actor::System),
-            (Command::Submit { ticket: ticket() }, citizen()),
+            (
+                Command::Submit {
+                    ticket: ticket(),
+                    facts: SubmissionFacts::ALL_CLEAR,
+                },
+                citizen(),
+            ),
             (Command::Route, Actor::System),
             (Command::Take, officer_a()),
             (Command::Approve, officer_a()),
@@ -1282,7 +1331,10 @@ mod tests {
             Command::AttachPhoto(digest(3)),
             Command::AttachSignature(digest(4)),
             Command::RecordPayment(payment()),
-            Command::Submit { ticket: ticket() },
+            Command::Submit {
+                ticket: ticket(),
+                facts: SubmissionFacts::ALL_CLEAR,
+            },
             Command::Route,
             Command::Take,
             Command::Release,
@@ -1439,7 +1491,10 @@ mod tests {
         let mut evening = reach(Draft);
         evening
             .handle(
-                &Command::Submit { ticket: ticket() },
+                &Command::Submit {
+                    ticket: ticket(),
+                    facts: SubmissionFacts::ALL_CLEAR,
+                },
                 &citizen(),
                 "2025-12-10T18:30:00Z".parse().unwrap(),
                 &policy(),
@@ -1450,7 +1505,10 @@ mod tests {
         let mut night = reach(Draft);
         night
             .handle(
-                &Command::Submit { ticket: ticket() },
+                &Command::Submit {
+                    ticket: ticket(),
+                    facts: SubmissionFacts::ALL_CLEAR,
+                },
                 &citizen(),
                 "2025-12-10T19:30:00Z".parse().unwrap(),
                 &policy(),
@@ -1465,7 +1523,10 @@ mod tests {
         };
         quick
             .handle(
-                &Command::Submit { ticket: ticket() },
+                &Command::Submit {
+                    ticket: ticket(),
+                    facts: SubmissionFacts::ALL_CLEAR,
+                },
                 &citizen(),
                 t0(),
                 &three,
@@ -1480,7 +1541,10 @@ mod tests {
         let before = app.clone();
         let err = app
             .handle(
-                &Command::Submit { ticket: ticket() },
+                &Command::Submit {
+                    ticket: ticket(),
+                    facts: SubmissionFacts::ALL_CLEAR,
+                },
                 &citizen(),
                 "2027-12-20T05:00:00Z".parse().unwrap(),
                 &policy(),
@@ -1497,7 +1561,10 @@ mod tests {
     #[test]
     fn submit_requires_point_photo_signature_and_payment() {
         let mut app = new_draft();
-        let submit = Command::Submit { ticket: ticket() };
+        let submit = Command::Submit {
+            ticket: ticket(),
+            facts: SubmissionFacts::ALL_CLEAR,
+        };
         let expect = [
             LifecycleError::MissingRegistrationPoint,
             LifecycleError::MissingPhoto,
@@ -1558,6 +1625,62 @@ mod tests {
             Err(LifecycleError::AlreadyPaid)
         );
         assert_eq!(app, before);
+    }
+
+    #[test]
+    fn a_submission_needs_passed_checks_and_eligibility_as_facts() {
+        let app = reach(Draft);
+        let submit = |facts| Command::Submit {
+            ticket: ticket(),
+            facts,
+        };
+        let clear = SubmissionFacts::ALL_CLEAR;
+        for (facts, expected) in [
+            (
+                SubmissionFacts {
+                    photo_check_failed: true,
+                    ..clear
+                },
+                LifecycleError::PhotoCheckFailed,
+            ),
+            (
+                SubmissionFacts {
+                    signature_check_failed: true,
+                    ..clear
+                },
+                LifecycleError::SignatureCheckFailed,
+            ),
+            (
+                SubmissionFacts {
+                    eligible: false,
+                    ..clear
+                },
+                LifecycleError::NotEligible,
+            ),
+        ] {
+            assert_eq!(
+                app.decide(&submit(facts), &citizen(), later(60), &policy()),
+                Err(expected)
+            );
+        }
+        // A missing part is named before any fact about the parts.
+        let mut unpaid = reach(Draft);
+        unpaid.payment = None;
+        assert_eq!(
+            unpaid.decide(
+                &submit(SubmissionFacts {
+                    photo_check_failed: true,
+                    ..clear
+                }),
+                &citizen(),
+                later(60),
+                &policy()
+            ),
+            Err(LifecycleError::MissingPayment)
+        );
+        assert!(app
+            .decide(&submit(clear), &citizen(), later(60), &policy())
+            .is_ok());
     }
 
     #[test]
@@ -1824,7 +1947,7 @@ mod tests {
         let cases: Vec<(ApplicationState, Command, Actor, LifecycleError)> = vec![
             // R7: only the holder acts as the citizen — even where the state would refuse.
             (Draft, Command::AttachPhoto(digest(5)), stranger(), E::NotTheApplicant),
-            (Draft, Command::Submit { ticket: ticket() }, stranger(), E::NotTheApplicant),
+            (Draft, Command::Submit { ticket: ticket(), facts: SubmissionFacts::ALL_CLEAR }, stranger(), E::NotTheApplicant),
             (Queued, Command::Withdraw, stranger(), E::NotTheApplicant),
             (Issued, Command::Withdraw, stranger(), E::NotTheApplicant),
             // An officer of another region learns nothing, not even the state.
@@ -1841,7 +1964,7 @@ mod tests {
             (Queued, Command::Take, admin(), wrong_role("take", Role::Administrator)),
             (Submitted, Command::Route, citizen(), wrong_role("route", Role::Citizen)),
             (Draft, Command::RecordPayment(payment()), citizen(), wrong_role("record_payment", Role::Citizen)),
-            (Draft, Command::Submit { ticket: ticket() }, officer_a(), wrong_role("submit", Role::Officer)),
+            (Draft, Command::Submit { ticket: ticket(), facts: SubmissionFacts::ALL_CLEAR }, officer_a(), wrong_role("submit", Role::Officer)),
             (Approved, Command::StartProduction, officer_a(), wrong_role("start_production", Role::Officer)),
             (Dispatched, Command::Receive, production(), wrong_role("receive", Role::ProductionOperator)),
             (Annulled, Command::ConfirmRefund, admin(), wrong_role("confirm_refund", Role::Administrator)),

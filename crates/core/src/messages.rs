@@ -355,6 +355,9 @@ mod tests {
             LifecycleError::NoRefundPending,
             LifecycleError::RegisterDocumentMismatch,
             LifecycleError::ReviewNotAbandoned,
+            LifecycleError::PhotoCheckFailed,
+            LifecycleError::SignatureCheckFailed,
+            LifecycleError::NotEligible,
             LifecycleError::Calendar(CalendarError::NotCovered(2027)),
         ];
         for e in &errors {

@@ -228,7 +228,14 @@ fn road_to(
         staff: StaffId(Uuid::nil()),
     };
     let mut road = vec![
-        (citizen.clone(), Command::Submit { ticket }),
+        // The demo's images are the compliant corpus ones and its people are in the window.
+        (
+            citizen.clone(),
+            Command::Submit {
+                ticket,
+                facts: kuelik_core::lifecycle::SubmissionFacts::ALL_CLEAR,
+            },
+        ),
         (Actor::System, Command::Route),
     ];
     let later: &[(Actor, Command)] = &[

@@ -239,9 +239,12 @@ impl From<LifecycleError> for ApiError {
             | E::MissingPhoto
             | E::MissingSignature
             | E::MissingPayment => StatusCode::CONFLICT,
-            E::PointOutsideRegion { .. } | E::TicketMismatch | E::BadDocumentNumber => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            E::PointOutsideRegion { .. }
+            | E::TicketMismatch
+            | E::BadDocumentNumber
+            | E::PhotoCheckFailed
+            | E::SignatureCheckFailed
+            | E::NotEligible => StatusCode::UNPROCESSABLE_ENTITY,
             E::Calendar(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError::new(status, err.code(), messages::lifecycle_error(&err))

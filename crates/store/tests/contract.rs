@@ -33,7 +33,7 @@ use kuelik_core::issuance;
 use kuelik_core::lang::{Lang, Localized};
 use kuelik_core::lifecycle::{
     Actor, AnnulmentComment, AnnulmentReason, Application, ApplicationId, ApplicationState,
-    Command, Event, LifecyclePolicy, Payment, Role, StaffId,
+    Command, Event, LifecyclePolicy, Payment, Role, StaffId, SubmissionFacts,
 };
 use kuelik_core::money::Tiyn;
 use kuelik_core::region::{PointId, RegionCode};
@@ -759,7 +759,10 @@ async fn submitted(
         step(
             store,
             &mut app,
-            Command::Submit { ticket: ticket_no },
+            Command::Submit {
+                ticket: ticket_no,
+                facts: SubmissionFacts::ALL_CLEAR,
+            },
             who,
             at,
         )
@@ -1348,7 +1351,10 @@ async fn tickets_are_unique(db: &Db) {
     let mut next = loser.app.clone();
     let event = next
         .handle(
-            &Command::Submit { ticket: shared },
+            &Command::Submit {
+                ticket: shared,
+                facts: SubmissionFacts::ALL_CLEAR,
+            },
             &citizen(iin(3)),
             t(1),
             &policy(),
@@ -1376,7 +1382,10 @@ async fn tickets_are_unique(db: &Db) {
     step(
         s,
         &mut loser,
-        Command::Submit { ticket: ticket(9) },
+        Command::Submit {
+            ticket: ticket(9),
+            facts: SubmissionFacts::ALL_CLEAR,
+        },
         citizen(iin(3)),
         t(2),
     )

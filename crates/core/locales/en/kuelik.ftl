@@ -74,6 +74,9 @@ lifecycle-error-bad_document_number = The new document's number is not in its fo
 lifecycle-error-no_refund_pending = No refund is pending for this application.
 lifecycle-error-register_document_mismatch = The population register does not show the card this application replaces. Check the register record before handing the document over.
 lifecycle-error-review_not_abandoned = The review has not been left long enough to be released.
+lifecycle-error-photo_check_failed = The photo does not meet the requirements: upload another one.
+lifecycle-error-signature_check_failed = The signature does not meet the requirements: upload another one.
+lifecycle-error-not_eligible = You cannot renew your document online today.
 lifecycle-error-calendar_not_covered = The due date cannot be computed: the working-day calendar has no data for that year yet. An administrator must add it.
 
 ## The person's documents after issuance

@@ -74,6 +74,9 @@ lifecycle-error-bad_document_number = Жаңа құжаттың нөмірі ф�
 lifecycle-error-no_refund_pending = Бұл өтініш бойынша күтілетін қайтару жоқ.
 lifecycle-error-register_document_mismatch = Халықты тіркеу дерекқорында бұл өтініш ауыстыратын құжат көрсетілмеген. Құжатты беру алдында тіркелім жазбасын тексеріңіз.
 lifecycle-error-review_not_abandoned = Қарау әлі босату үшін жеткілікті ұзақ күткен жоқ.
+lifecycle-error-photo_check_failed = Фото талаптарға сай емес: басқасын жүктеңіз.
+lifecycle-error-signature_check_failed = Қолтаңба талаптарға сай емес: басқасын жүктеңіз.
+lifecycle-error-not_eligible = Бүгін құжатты онлайн рәсімдеу мүмкін емес.
 lifecycle-error-calendar_not_covered = Орындау мерзімін есептеу мүмкін емес: жұмыс күндері күнтізбесінде бұл жылға дерек жоқ. Әкімші оларды қосуы керек.
 
 ## Құжат берілгеннен кейінгі адамның құжаттары

@@ -74,6 +74,9 @@ lifecycle-error-bad_document_number = Номер нового документа
 lifecycle-error-no_refund_pending = По этой заявке нет ожидающего возврата.
 lifecycle-error-register_document_mismatch = В регистре населения указан не тот документ, который заменяет эта заявка. Проверьте запись регистра перед выдачей документа.
 lifecycle-error-review_not_abandoned = Рассмотрение ещё не ждало достаточно долго, чтобы его освободить.
+lifecycle-error-photo_check_failed = Фото не соответствует требованиям: загрузите другое.
+lifecycle-error-signature_check_failed = Подпись не соответствует требованиям: загрузите другую.
+lifecycle-error-not_eligible = Сегодня оформить документ онлайн нельзя.
 lifecycle-error-calendar_not_covered = Не удалось рассчитать срок исполнения: в календаре рабочих дней нет данных на этот год. Администратор должен их добавить.
 
 ## Документы человека после выдачи

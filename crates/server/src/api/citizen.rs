@@ -17,7 +17,7 @@ use kuelik_core::eligibility;
 use kuelik_core::iin::Iin;
 use kuelik_core::lifecycle::{
     in_status_history, Actor, Application, ApplicationId, ApplicationState, Command,
-    LifecyclePolicy,
+    LifecycleError, SubmissionFacts,
 };
 use kuelik_core::region::PointId;
 use kuelik_core::register::Person;
@@ -29,7 +29,7 @@ use kuelik_store::{ApplicationWrite, Blob, Changes, IdempotencyRecord};
 use crate::api::views::{
     ApplicationView, EligibilityView, EventView, NoticeView, PaymentView, PersonView,
 };
-use crate::api::{audit, rules_at, transition, transition_steps};
+use crate::api::{audit, policy_at, rules_at, transition, transition_steps};
 use crate::auth::{self, random_bytes, sha256, OtpIssued, Principal};
 use crate::checks::{self, ImageKind};
 use crate::error::{t, ApiError, ApiResult};
@@ -822,36 +822,44 @@ pub async fn submit(
     let stored = own(&state, iin, id).await?;
     let actor = principal.actor();
     let now = state.clock.now();
-    // Refuse what would fail anyway before the code is used up.
-    let rules = rules_at(&state, now)?;
-    let policy = LifecyclePolicy {
-        calendar: &state.calendar,
-        processing_working_days: u32::from(rules.processing_working_days),
-        review_timeout: kuelik_core::lifecycle::REVIEW_TIMEOUT,
+    // The facts the core decides the submission on: the attached images' checks and today's
+    // eligibility from the register.
+    let photo_check = match stored.application.photo {
+        Some(d) => Some(checks::of_attached(&state, ImageKind::Photo, d).await?),
+        None => None,
     };
-    stored.application.decide(
-        &Command::Submit {
-            ticket: new_ticket()?,
-        },
-        &actor,
-        now,
-        &policy,
-    )?;
-    // A failed photo or signature check blocks the submission, with the advice.
-    if let Some(d) = stored.application.photo {
-        checks::require_pass(
-            ImageKind::Photo,
-            &checks::of_attached(&state, ImageKind::Photo, d).await?,
-        )?;
-    }
-    if let Some(d) = stored.application.signature {
-        let check = checks::of_attached(&state, ImageKind::Signature, d).await?;
-        checks::require_pass(ImageKind::Signature, &check)?;
-    }
+    let signature_check = match stored.application.signature {
+        Some(d) => Some(checks::of_attached(&state, ImageKind::Signature, d).await?),
+        None => None,
+    };
     let person = person_of(&state, &iin).await?;
     let (decision, assumption) = decide_for(&state, &person, Reason::Expiring).await?;
-    if !decision.eligible {
-        return Err(decision_error(decision, assumption));
+    let failed = |check: &Option<kuelik_store::ImageCheck>| {
+        check.as_ref().is_some_and(|c| c.verdict == "fail")
+    };
+    let facts = SubmissionFacts {
+        photo_check_failed: failed(&photo_check),
+        signature_check_failed: failed(&signature_check),
+        eligible: decision.eligible,
+    };
+    // Refuse what would fail anyway before the code is used up. The core decides; a refusal
+    // for a failed check or for eligibility is answered with what the citizen needs to act
+    // on (the failed measures' advice; the eligibility decision).
+    let policy = policy_at(&state, now)?;
+    let probe = Command::Submit {
+        ticket: new_ticket()?,
+        facts,
+    };
+    match stored.application.decide(&probe, &actor, now, &policy) {
+        Ok(_) => {}
+        Err(LifecycleError::PhotoCheckFailed) => {
+            return Err(refused_check(ImageKind::Photo, &photo_check));
+        }
+        Err(LifecycleError::SignatureCheckFailed) => {
+            return Err(refused_check(ImageKind::Signature, &signature_check));
+        }
+        Err(LifecycleError::NotEligible) => return Err(decision_error(decision, assumption)),
+        Err(other) => return Err(other.into()),
     }
     let signer = auth::verify_otp(
         &state,
@@ -867,7 +875,7 @@ pub async fn submit(
     for _ in 0..3 {
         let ticket = new_ticket()?;
         let steps = [
-            (actor.clone(), Command::Submit { ticket }),
+            (actor.clone(), Command::Submit { ticket, facts }),
             (Actor::System, Command::Route),
         ];
         let today = today(&state);
@@ -893,6 +901,17 @@ pub async fn submit(
         "ticket_unavailable",
         "could not draw a unique ticket; try again",
     ))
+}
+
+/// The answer to a submission refused for a failed automatic check: the advice of each
+/// failed measure and the report.
+fn refused_check(kind: ImageKind, check: &Option<kuelik_store::ImageCheck>) -> ApiError {
+    match check {
+        Some(check) => checks::require_pass(kind, check)
+            .err()
+            .unwrap_or_else(|| LifecycleError::PhotoCheckFailed.into()),
+        None => LifecycleError::PhotoCheckFailed.into(),
+    }
 }
 
 /// Withdraw the application (before approval). A paid duty is refunded.

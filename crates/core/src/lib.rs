@@ -20,6 +20,7 @@ pub mod lang;
 pub mod lifecycle;
 pub mod messages;
 pub mod money;
+pub mod payment;
 pub mod region;
 pub mod register;
 pub mod rules;

@@ -911,6 +911,33 @@ impl Application {
         self.state = event.to;
     }
 
+    /// Whether `actor` may start paying the state duty: the applicant, once, on a draft. (The
+    /// payment itself arrives later as the gateway's confirmed callback, `RecordPayment`;
+    /// starting it changes nothing here, so it is a decision without an event.)
+    pub fn may_start_payment(&self, actor: &Actor) -> Result<(), LifecycleError> {
+        match actor {
+            Actor::Citizen { iin } if *iin == self.applicant => {}
+            Actor::Citizen { .. } => return Err(LifecycleError::NotTheApplicant),
+            _ => {
+                return Err(LifecycleError::WrongRole {
+                    command: "start_payment",
+                    role: actor.role(),
+                })
+            }
+        }
+        // A paid application is told so, whatever its state: the duty is not taken twice.
+        if self.payment.is_some() {
+            return Err(LifecycleError::AlreadyPaid);
+        }
+        if self.state != ApplicationState::Draft {
+            return Err(LifecycleError::IllegalTransition {
+                command: "start_payment",
+                state: self.state,
+            });
+        }
+        Ok(())
+    }
+
     /// Taken for review and left without a decision for the policy's timeout at `at`.
     pub fn review_abandoned(&self, at: Timestamp, policy: &LifecyclePolicy) -> bool {
         self.state == ApplicationState::UnderReview
@@ -1681,6 +1708,38 @@ mod tests {
         assert!(app
             .decide(&submit(clear), &citizen(), later(60), &policy())
             .is_ok());
+    }
+
+    #[test]
+    fn the_applicant_starts_paying_a_draft_once() {
+        let mut unpaid = reach(Draft);
+        unpaid.payment = None;
+        assert_eq!(unpaid.may_start_payment(&citizen()), Ok(()));
+        assert_eq!(
+            unpaid.may_start_payment(&stranger()),
+            Err(LifecycleError::NotTheApplicant)
+        );
+        assert_eq!(
+            unpaid.may_start_payment(&officer_a()),
+            Err(LifecycleError::WrongRole {
+                command: "start_payment",
+                role: Role::Officer
+            })
+        );
+        assert_eq!(
+            reach(Draft).may_start_payment(&citizen()),
+            Err(LifecycleError::AlreadyPaid)
+        );
+        let mut withdrawn_unpaid = reach(Draft);
+        withdrawn_unpaid.payment = None;
+        withdrawn_unpaid.state = Withdrawn;
+        assert_eq!(
+            withdrawn_unpaid.may_start_payment(&citizen()),
+            Err(LifecycleError::IllegalTransition {
+                command: "start_payment",
+                state: Withdrawn
+            })
+        );
     }
 
     #[test]

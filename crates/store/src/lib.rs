@@ -112,31 +112,8 @@ pub struct Blob {
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    /// An intent exists at the gateway; the citizen has not paid yet.
-    Pending,
-    /// The gateway confirmed the money arrived.
-    Confirmed,
-    /// The gateway reported the payment failed or was cancelled.
-    Failed,
-    /// The application ended early; the refund is requested from the gateway.
-    RefundPending,
-    Refunded,
-}
-
-impl PaymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Pending => "pending",
-            PaymentStatus::Confirmed => "confirmed",
-            PaymentStatus::Failed => "failed",
-            PaymentStatus::RefundPending => "refund_pending",
-            PaymentStatus::Refunded => "refunded",
-        }
-    }
-}
+/// The payment record's status: the core's state machine (`kuelik_core::payment`).
+pub use kuelik_core::payment::PaymentStatus;
 
 /// One state-duty payment. It belongs to exactly one application (R13: a new application
 /// needs a new payment).

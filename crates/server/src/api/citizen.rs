@@ -696,16 +696,7 @@ pub async fn start_payment(
     }
     let stored = own(&state, iin, id).await?;
     let app = &stored.application;
-    if app.payment.is_some() {
-        return Err(kuelik_core::lifecycle::LifecycleError::AlreadyPaid.into());
-    }
-    if app.state != ApplicationState::Draft {
-        return Err(kuelik_core::lifecycle::LifecycleError::IllegalTransition {
-            command: "pay",
-            state: app.state,
-        }
-        .into());
-    }
+    app.may_start_payment(&principal.actor())?;
     let now = state.clock.now();
     let existing = state.store.payments_of(app.id).await?;
     if let Some(pending) = existing

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use kuelik_core::lifecycle::{Actor, Command, Payment, RefundState};
+use kuelik_core::payment::PaymentEvent;
 use kuelik_store::{Changes, PaymentRecord, PaymentStatus};
 
 use crate::api::{audit, transition};
@@ -17,15 +18,17 @@ use crate::error::{ApiError, ApiResult};
 use crate::gateway::{self, Callback, CallbackStatus, SIGNATURE_HEADER};
 use crate::AppState;
 
-/// The payments of an application that must now be refunded (those that were paid).
+/// The payments of an application that must now be refunded (those the money arrived for).
 pub fn refunds_for(payments: &[PaymentRecord], now: Timestamp) -> Vec<PaymentRecord> {
     payments
         .iter()
-        .filter(|p| p.status == PaymentStatus::Confirmed)
-        .map(|p| PaymentRecord {
-            status: PaymentStatus::RefundPending,
-            updated_at: now,
-            ..p.clone()
+        .filter_map(|p| {
+            let status = p.status.after(PaymentEvent::RefundRequested)?;
+            Some(PaymentRecord {
+                status,
+                updated_at: now,
+                ..p.clone()
+            })
         })
         .collect()
 }
@@ -58,13 +61,23 @@ pub async fn process_callback(state: &AppState, body: &[u8], signature: &str) ->
     }
     let now = state.clock.now();
     let actor = Actor::System;
-    match (callback.status, payment.status) {
-        (CallbackStatus::Paid, PaymentStatus::Pending | PaymentStatus::Failed) => {
-            let confirmed = PaymentRecord {
-                status: PaymentStatus::Confirmed,
-                updated_at: now,
-                ..payment.clone()
-            };
+    let event = match callback.status {
+        CallbackStatus::Paid => PaymentEvent::GatewayPaid,
+        CallbackStatus::Failed => PaymentEvent::GatewayFailed,
+        CallbackStatus::Refunded => PaymentEvent::GatewayRefunded,
+    };
+    // Repeats and callbacks that no longer apply: acknowledged, nothing changes.
+    let Some(next) = payment.status.after(event) else {
+        return Ok(());
+    };
+    let moved = PaymentRecord {
+        status: next,
+        updated_at: now,
+        ..payment.clone()
+    };
+    match next {
+        PaymentStatus::Confirmed => {
+            let confirmed = moved;
             let command = Command::RecordPayment(Payment {
                 reference: payment.gateway_reference.clone(),
                 amount: payment.amount,
@@ -86,9 +99,11 @@ pub async fn process_callback(state: &AppState, body: &[u8], signature: &str) ->
                 // or paid by another payment): keep the record and give the money back.
                 tracing::info!(code = %e.code, "payment arrived for an application that cannot take it; refunding");
                 let refund = PaymentRecord {
-                    status: PaymentStatus::RefundPending,
-                    updated_at: now,
-                    ..payment.clone()
+                    status: confirmed
+                        .status
+                        .after(PaymentEvent::RefundRequested)
+                        .unwrap_or(PaymentStatus::RefundPending),
+                    ..confirmed.clone()
                 };
                 state
                     .store
@@ -107,12 +122,8 @@ pub async fn process_callback(state: &AppState, body: &[u8], signature: &str) ->
             }
             Ok(())
         }
-        (CallbackStatus::Failed, PaymentStatus::Pending) => {
-            let failed = PaymentRecord {
-                status: PaymentStatus::Failed,
-                updated_at: now,
-                ..payment.clone()
-            };
+        PaymentStatus::Failed => {
+            let failed = moved;
             state
                 .store
                 .commit(Changes {
@@ -129,12 +140,8 @@ pub async fn process_callback(state: &AppState, body: &[u8], signature: &str) ->
                 .await?;
             Ok(())
         }
-        (CallbackStatus::Refunded, PaymentStatus::RefundPending) => {
-            let refunded = PaymentRecord {
-                status: PaymentStatus::Refunded,
-                updated_at: now,
-                ..payment.clone()
-            };
+        PaymentStatus::Refunded => {
+            let refunded = moved;
             let app = state
                 .store
                 .application(payment.application)
@@ -173,8 +180,8 @@ pub async fn process_callback(state: &AppState, body: &[u8], signature: &str) ->
             }
             Ok(())
         }
-        // Repeats and callbacks that no longer apply: acknowledged, nothing changes.
-        _ => Ok(()),
+        // A callback never requests a refund (the service does): nothing else can follow.
+        PaymentStatus::Pending | PaymentStatus::RefundPending => Ok(()),
     }
 }
 

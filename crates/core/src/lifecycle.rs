@@ -911,6 +911,16 @@ impl Application {
         self.state = event.to;
     }
 
+    /// Whether `event`, just applied to this application, asks for the duty back (R13): an
+    /// annulment or a withdrawal of a paid application. The payment records to refund follow
+    /// from this alone.
+    pub fn refund_requested_by(&self, event: &Event) -> bool {
+        matches!(
+            event.kind,
+            EventKind::Annulled { .. } | EventKind::Withdrawn
+        ) && self.refund == Some(RefundState::Pending)
+    }
+
     /// Whether `actor` may start paying the state duty: the applicant, once, on a draft. (The
     /// payment itself arrives later as the gateway's confirmed callback, `RecordPayment`;
     /// starting it changes nothing here, so it is a decision without an event.)
@@ -1740,6 +1750,26 @@ mod tests {
                 state: Withdrawn
             })
         );
+    }
+
+    #[test]
+    fn annulling_or_withdrawing_a_paid_application_asks_for_the_duty_back() {
+        let mut paid = reach(UnderReview);
+        let annulled = paid
+            .handle(&annul_photo(), &officer_a(), later(1000), &policy())
+            .unwrap();
+        assert!(paid.refund_requested_by(&annulled));
+        let mut unpaid = reach(Draft);
+        unpaid.payment = None;
+        let withdrawn = unpaid
+            .handle(&Command::Withdraw, &citizen(), later(1000), &policy())
+            .unwrap();
+        assert!(!unpaid.refund_requested_by(&withdrawn), "nothing was paid");
+        let mut taken = reach(Queued);
+        let event = taken
+            .handle(&Command::Take, &officer_a(), later(1000), &policy())
+            .unwrap();
+        assert!(!taken.refund_requested_by(&event));
     }
 
     #[test]

@@ -916,19 +916,12 @@ pub async fn withdraw(
 ) -> ApiResult<Json<ApplicationView>> {
     let iin = principal.citizen()?;
     own(&state, iin, id).await?;
-    let now = state.clock.now();
-    let payments = state.store.payments_of(ApplicationId(id)).await?;
     let stored = transition(
         &state,
         ApplicationId(id),
         &principal.actor(),
         Command::Withdraw,
-        |_, _, changes| {
-            changes
-                .payments
-                .extend(crate::api::payments::refunds_for(&payments, now));
-            Ok(())
-        },
+        |_, _, _| Ok(()),
     )
     .await?;
     Ok(Json(ApplicationView::new(

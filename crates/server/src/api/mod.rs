@@ -1,10 +1,12 @@
 //! The JSON API under `/api/v1`: one module per kind of user, plus what they share — the
 //! answer shapes ([`views`]) and the one way an application changes ([`transition`]).
 
+use jiff::Timestamp;
 use serde_json::json;
 
 use kuelik_core::lifecycle::{Actor, Application, ApplicationId, Command, Event};
-use kuelik_store::{ApplicationWrite, Changes, StoredApplication};
+use kuelik_core::payment::PaymentEvent;
+use kuelik_store::{ApplicationWrite, Changes, PaymentRecord, StoredApplication};
 
 use crate::error::{ApiError, ApiResult};
 use crate::notify::notice_message;
@@ -56,6 +58,11 @@ pub async fn transition_steps(
         changes.outbox.extend(notice_message(&app, &event));
         events.push(event);
     }
+    // The duty goes back when the core says an event asks for it (R13), whoever acted.
+    if events.iter().any(|event| app.refund_requested_by(event)) {
+        let payments = state.store.payments_of(id).await?;
+        changes.payments.extend(refunds_for(&payments, now));
+    }
     extra(&app, &events, &mut changes)?;
     changes.events = events;
     changes.application = Some(ApplicationWrite {
@@ -82,4 +89,19 @@ pub async fn transition(
     extra: impl FnOnce(&Application, &[Event], &mut Changes) -> ApiResult<()>,
 ) -> ApiResult<StoredApplication> {
     transition_steps(state, id, &[(actor.clone(), command)], extra).await
+}
+
+/// The payments of an application that must now be refunded (those the money arrived for).
+pub fn refunds_for(payments: &[PaymentRecord], now: Timestamp) -> Vec<PaymentRecord> {
+    payments
+        .iter()
+        .filter_map(|p| {
+            let status = p.status.after(PaymentEvent::RefundRequested)?;
+            Some(PaymentRecord {
+                status,
+                updated_at: now,
+                ..p.clone()
+            })
+        })
+        .collect()
 }

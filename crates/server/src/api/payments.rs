@@ -6,7 +6,6 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use jiff::Timestamp;
 use serde_json::json;
 
 use kuelik_core::lifecycle::{Actor, Command, Payment, RefundState};
@@ -17,21 +16,6 @@ use crate::api::{audit, transition};
 use crate::error::{ApiError, ApiResult};
 use crate::gateway::{self, Callback, CallbackStatus, SIGNATURE_HEADER};
 use crate::AppState;
-
-/// The payments of an application that must now be refunded (those the money arrived for).
-pub fn refunds_for(payments: &[PaymentRecord], now: Timestamp) -> Vec<PaymentRecord> {
-    payments
-        .iter()
-        .filter_map(|p| {
-            let status = p.status.after(PaymentEvent::RefundRequested)?;
-            Some(PaymentRecord {
-                status,
-                updated_at: now,
-                ..p.clone()
-            })
-        })
-        .collect()
-}
 
 fn refused(code: &str, detail: &str) -> ApiError {
     ApiError::plain(StatusCode::BAD_REQUEST, code, detail)

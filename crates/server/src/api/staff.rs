@@ -376,19 +376,12 @@ pub async fn annul(
             ),
         )
     })?;
-    let now = state.clock.now();
-    let payments = state.store.payments_of(ApplicationId(id)).await?;
     let stored = transition(
         &state,
         ApplicationId(id),
         &principal.actor(),
         Command::Annul { reason, comment },
-        |_, _, changes| {
-            changes
-                .payments
-                .extend(crate::api::payments::refunds_for(&payments, now));
-            Ok(())
-        },
+        |_, _, _| Ok(()),
     )
     .await?;
     Ok(Json(ApplicationView::new(

@@ -287,13 +287,9 @@ fn road_to(
     road
 }
 
-/// Seeds the demo data (once) and returns what to print: how to sign in as each role.
-pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result<String, String> {
-    let now = state.clock.now();
-    let today = almaty_date(now);
-    let store = &state.store;
-    let e = |e: kuelik_store::StoreError| e.to_string();
-
+/// The demo's people on `today`: those the start-up message lists, then eleven Astana
+/// residents, one per life-cycle state (their applications are seeded in that state).
+pub fn people(today: jiff::civil::Date) -> Vec<Person> {
     let mut people: Vec<Person> = PEOPLE
         .iter()
         .enumerate()
@@ -323,11 +319,35 @@ pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result
         };
         people.extend(demo_person(&p, 10 + i, today));
     }
-    let first_start = store.person(&people[0].iin).await.map_err(e)?.is_none();
+    people
+}
+
+/// Seeds the demo data — what is missing of it — and returns what to print: how to sign in
+/// as each role.
+pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result<String, String> {
+    let now = state.clock.now();
+    let today = almaty_date(now);
+    let store = &state.store;
+    let e = |e: kuelik_store::StoreError| e.to_string();
+
+    let people = people(today);
+    // Each part is seeded when it is missing, so a start killed half-way through the first
+    // one is completed by the next (people, then staff, then each application in its own
+    // transaction); a complete demo is left as it is (its people's documents may have
+    // changed since: they are not reset).
     let mut out = String::new();
-    if first_start {
-        store.put_people(&people).await.map_err(e)?;
-        let accounts = [
+    let mut missing = Vec::new();
+    for person in &people {
+        if store.person(&person.iin).await.map_err(e)?.is_none() {
+            missing.push(person.clone());
+        }
+    }
+    if !missing.is_empty() {
+        store.put_people(&missing).await.map_err(e)?;
+    }
+    let mut created = (missing.len(), 0, 0);
+    {
+        let wanted = [
             staff(
                 "admin",
                 "Demo administrator",
@@ -377,8 +397,20 @@ pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result
                 now,
             )?,
         ];
-        for account in &accounts {
-            store.add_staff(account).await.map_err(e)?;
+        let mut accounts = Vec::new();
+        for account in wanted {
+            match store
+                .staff_by_username(&account.username)
+                .await
+                .map_err(e)?
+            {
+                Some(existing) => accounts.push(existing),
+                None => {
+                    store.add_staff(&account).await.map_err(e)?;
+                    created.1 += 1;
+                    accounts.push(account);
+                }
+            }
         }
         let signer = match ca {
             Some(ca) => bind_demo_officers(state, ca).await?,
@@ -405,6 +437,15 @@ pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result
                 .map_err(|e| e.to_string())?
                 .amount;
         for (person, target) in people[PEOPLE.len()..].iter().zip(ApplicationState::ALL) {
+            if !store
+                .applications_of(&person.iin)
+                .await
+                .map_err(e)?
+                .is_empty()
+            {
+                continue;
+            }
+            created.2 += 1;
             let citizen = Actor::Citizen { iin: person.iin };
             let mut app = Application::new_draft(
                 ApplicationId(Uuid::now_v7()),
@@ -532,13 +573,14 @@ pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result
                 .await
                 .map_err(e)?;
         }
-        let _ = writeln!(out, "Demo data created: {} people in the register, 6 staff, 11 applications (one per state).", people.len());
-    } else {
-        let _ = writeln!(out, "Demo data already present.");
-        if let Some(ca) = ca {
-            bind_demo_officers(state, ca).await?;
-        }
     }
+    let _ = match created {
+        (0, 0, 0) => writeln!(out, "Demo data already present."),
+        (people, staff, applications) => writeln!(
+            out,
+            "Demo data created: {people} people in the register, {staff} staff, {applications} applications (one per state)."
+        ),
+    };
     let _ = writeln!(out, "Staff (password {DEMO_PASSWORD:?}): admin, officer71, officer75, production, point7101, point7501.");
     if ca.is_some() {
         let _ = writeln!(

@@ -2111,3 +2111,35 @@ async fn a_hand_over_replaces_the_card_and_the_register_hears_of_it() {
     })
     .await;
 }
+
+/// `serve --demo` killed during its first start (the people written, nothing else): the
+/// next start completes the demo instead of saying it is already there; a third changes
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeding_completes_what_a_killed_first_start_left() {
+    each_backend(|app| async move {
+        let today = kuelik_core::time::almaty_date(app.state.clock.now());
+        app.add_people(&kuelik_server::demo::people(today)).await;
+        assert!(app.state.store.list_staff().await.unwrap().is_empty());
+
+        let said = kuelik_server::demo::seed(&app.state, None).await.unwrap();
+        assert!(
+            said.contains("Demo data created: 0 people in the register, 6 staff, 11 applications"),
+            "{said}"
+        );
+        assert_eq!(app.state.store.list_staff().await.unwrap().len(), 6);
+        let people = kuelik_server::demo::people(today);
+        let mut states = Vec::new();
+        for person in &people {
+            for stored in app.state.store.applications_of(&person.iin).await.unwrap() {
+                states.push(stored.application.state);
+            }
+        }
+        assert_eq!(states.len(), 11, "one application per state");
+
+        let again = kuelik_server::demo::seed(&app.state, None).await.unwrap();
+        assert!(again.contains("Demo data already present."), "{again}");
+        assert_eq!(app.state.store.list_staff().await.unwrap().len(), 6);
+    })
+    .await;
+}

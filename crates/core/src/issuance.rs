@@ -203,12 +203,19 @@ mod tests {
 
     /// An application taken along the main road to ready-for-pickup, the new card numbered
     /// 041234567.
-    fn ready(calendar: &WorkingCalendar) -> (Application, TicketNumber) {
-        let policy = LifecyclePolicy {
-            calendar,
+    static CALENDAR: std::sync::LazyLock<WorkingCalendar> =
+        std::sync::LazyLock::new(WorkingCalendar::builtin);
+
+    fn policy() -> LifecyclePolicy<'static> {
+        LifecyclePolicy {
+            calendar: &CALENDAR,
             processing_working_days: 15,
             review_timeout: crate::lifecycle::REVIEW_TIMEOUT,
-        };
+        }
+    }
+
+    fn ready() -> (Application, TicketNumber) {
+        let policy = policy();
         let point: PointId = "71-01".parse().unwrap();
         let region: RegionCode = "71".parse().unwrap();
         let citizen = Actor::Citizen { iin: iin() };
@@ -284,13 +291,8 @@ mod tests {
 
     #[test]
     fn the_hand_over_issues_the_new_document_and_invalidates_the_old_one() {
-        let calendar = WorkingCalendar::builtin();
-        let policy = LifecyclePolicy {
-            calendar: &calendar,
-            processing_working_days: 15,
-            review_timeout: crate::lifecycle::REVIEW_TIMEOUT,
-        };
-        let (mut app, ticket) = ready(&calendar);
+        let policy = policy();
+        let (mut app, ticket) = ready();
         // 20:30 UTC on 4 December is 01:30 on 5 December in Almaty.
         let at: Timestamp = "2026-12-04T20:30:00Z".parse().unwrap();
         let issuance = hand_over(
@@ -344,13 +346,8 @@ mod tests {
 
     #[test]
     fn a_person_whose_card_was_just_replaced_is_too_early() {
-        let calendar = WorkingCalendar::builtin();
-        let policy = LifecyclePolicy {
-            calendar: &calendar,
-            processing_working_days: 15,
-            review_timeout: crate::lifecycle::REVIEW_TIMEOUT,
-        };
-        let (mut app, ticket) = ready(&calendar);
+        let policy = policy();
+        let (mut app, ticket) = ready();
         let at: Timestamp = "2026-12-05T06:00:00Z".parse().unwrap();
         let issuance = hand_over(
             &mut app,
@@ -376,13 +373,8 @@ mod tests {
 
     #[test]
     fn a_refused_hand_over_changes_nothing() {
-        let calendar = WorkingCalendar::builtin();
-        let policy = LifecyclePolicy {
-            calendar: &calendar,
-            processing_working_days: 15,
-            review_timeout: crate::lifecycle::REVIEW_TIMEOUT,
-        };
-        let (mut app, ticket) = ready(&calendar);
+        let policy = policy();
+        let (mut app, ticket) = ready();
         let before = app.clone();
         let at: Timestamp = "2026-12-05T06:00:00Z".parse().unwrap();
         // The register already shows the new card: nothing to replace.
@@ -407,13 +399,8 @@ mod tests {
 
     #[test]
     fn a_record_kept_of_the_old_card_keeps_its_origin() {
-        let calendar = WorkingCalendar::builtin();
-        let policy = LifecyclePolicy {
-            calendar: &calendar,
-            processing_working_days: 15,
-            review_timeout: crate::lifecycle::REVIEW_TIMEOUT,
-        };
-        let (mut app, ticket) = ready(&calendar);
+        let policy = policy();
+        let (mut app, ticket) = ready();
         let earlier = DocumentRecord {
             issued_for: Some(ApplicationId(Uuid::from_u128(7))),
             ..DocumentRecord::from_register(iin(), &old_card())

@@ -1858,12 +1858,7 @@ async fn a_hand_over_replaces_the_card_and_the_register_hears_of_it() {
         let citizen = person(31, "71", 12, "+77010000031");
         let old_number = citizen.document.number.clone();
         app.add_people(std::slice::from_ref(&citizen)).await;
-        app.add_staff("officer71", Role::Officer, Some("71"), None)
-            .await;
-        app.add_staff("factory", Role::ProductionOperator, None, None)
-            .await;
-        app.add_staff("point7101", Role::PointOperator, None, Some("71-01"))
-            .await;
+        app.add_pickup_staff().await;
         app.add_staff("admin", Role::Administrator, None, None)
             .await;
         let token = app.citizen_token(&citizen).await;

@@ -691,12 +691,7 @@ async fn a_citizen_chooses_the_phone_and_language_of_notices_on_the_application_
 async fn the_desk_records_the_old_card_and_everyone_sees_it_is_no_longer_valid() {
     let (app, p) = app_with_citizen().await;
     let old_number = p.document.number.clone();
-    app.add_staff("officer71", Role::Officer, Some("71"), None)
-        .await;
-    app.add_staff("factory", Role::ProductionOperator, None, None)
-        .await;
-    app.add_staff("point7101", Role::PointOperator, None, Some("71-01"))
-        .await;
+    app.add_pickup_staff().await;
     let citizen_token = app.citizen_token(&p).await;
     let (id, ticket) = app.submitted_application(&citizen_token, &p, "71-01").await;
     app.ready_for_pickup(&id, "061234567").await;

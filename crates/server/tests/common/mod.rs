@@ -531,9 +531,19 @@ impl TestApp {
         self.prepare_and_submit(token, p, &id, point).await
     }
 
+    /// The staff [`TestApp::ready_for_pickup`] acts as: `officer71`, `factory`, `point7101`.
+    pub async fn add_pickup_staff(&self) {
+        self.add_staff("officer71", Role::Officer, Some("71"), None)
+            .await;
+        self.add_staff("factory", Role::ProductionOperator, None, None)
+            .await;
+        self.add_staff("point7101", Role::PointOperator, None, Some("71-01"))
+            .await;
+    }
+
     /// A submitted application taken to `ready_for_pickup` at point 71-01 by the staff
-    /// `officer71`, `factory` and `point7101` (added by the caller), the new card numbered
-    /// `document_number`.
+    /// `officer71`, `factory` and `point7101` ([`TestApp::add_pickup_staff`]), the new card
+    /// numbered `document_number`.
     pub async fn ready_for_pickup(&self, id: &str, document_number: &str) {
         let officer = self.staff_token("officer71").await;
         let factory = self.staff_token("factory").await;

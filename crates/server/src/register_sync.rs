@@ -139,7 +139,8 @@ impl RegisterLink {
 }
 
 /// The population register's side, simulated: it checks the signature and keeps the
-/// changes it acknowledged (by change id: a repeat is acknowledged, not kept twice).
+/// changes it acknowledged (by change id: a repeat is acknowledged, not kept twice) — the
+/// newest [`SimulatedRegister::KEPT`], so a long-running service does not grow with it.
 pub struct SimulatedRegister {
     key: Vec<u8>,
     changes: Mutex<HashMap<Uuid, DocumentChange>>,
@@ -167,6 +168,9 @@ impl SimulatedRegister {
         });
         Ok((register, endpoint))
     }
+
+    /// How many acknowledged changes the simulator keeps (the oldest go first).
+    pub const KEPT: usize = 10_000;
 
     /// Whether the simulator answers (off: `503`, as a register down for maintenance).
     pub fn set_available(&self, available: bool) {
@@ -209,6 +213,12 @@ async fn receive(
     };
     let id = change.change_id;
     if let Ok(mut changes) = register.changes.lock() {
+        if changes.len() >= SimulatedRegister::KEPT && !changes.contains_key(&id) {
+            // Change ids are UUIDv7: the smallest is the oldest.
+            if let Some(oldest) = changes.keys().min().copied() {
+                changes.remove(&oldest);
+            }
+        }
         changes.entry(id).or_insert(change);
     }
     Json(json!({ "acknowledged": id })).into_response()

@@ -521,6 +521,11 @@ async fn bodies_are_objects_of_the_right_types_and_the_role_comes_first() {
 
         // An officer on production's route, with a body that is wrong anyway: 403.
         let officer = app.staff_token("officer71").await;
+        // A blank query parameter (a form left empty) means its default, not an error.
+        assert_eq!(
+            app.get(&officer, "/officer/queue?state=").await.status(),
+            StatusCode::OK
+        );
         let id = uuid::Uuid::now_v7();
         for body in [r#"{"bogus": 1}"#, "[1]", "{"] {
             let r = app

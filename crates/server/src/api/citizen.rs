@@ -250,7 +250,7 @@ pub struct CreateApplication {
 /// Start an application (a draft pre-filled from the register). Only when eligible; one live
 /// application per person. Accepts `Idempotency-Key`.
 #[utoipa::path(post, path = "/applications", tag = "citizen", request_body = CreateApplication,
-    params(("Idempotency-Key" = Option<String>, Header, description = "retry key")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "retry key: 1 to 200 visible characters", pattern = "^[!-~]{1,200}$")),
     responses((status = 201, body = ApplicationView),
         (status = 409, description = "a live application exists"),
         (status = 422, description = "not eligible: the ЦОН message or the first date")))]
@@ -678,7 +678,7 @@ pub struct PaymentStarted {
 /// Accepts `Idempotency-Key`; while a payment is pending, the same one is returned.
 #[utoipa::path(post, path = "/applications/{id}/payment", tag = "citizen",
     request_body(content_type = "application/json", description = "empty"),
-    params(("id" = Uuid, Path, description = "application id"), ("Idempotency-Key" = Option<String>, Header, description = "retry key")),
+    params(("id" = Uuid, Path, description = "application id"), ("Idempotency-Key" = Option<String>, Header, description = "retry key: 1 to 200 visible characters", pattern = "^[!-~]{1,200}$")),
     responses((status = 201, body = PaymentStarted), (status = 409, description = "already paid or not a draft")))]
 pub async fn start_payment(
     State(state): State<AppState>,
@@ -792,7 +792,7 @@ fn new_ticket() -> ApiResult<TicketNumber> {
 /// Submit the application, signed with a fresh one-time code (R7): it gets its registration
 /// ticket and goes to the region's queue. Accepts `Idempotency-Key`.
 #[utoipa::path(post, path = "/applications/{id}/submit", tag = "citizen", request_body = Submit,
-    params(("id" = Uuid, Path, description = "application id"), ("Idempotency-Key" = Option<String>, Header, description = "retry key")),
+    params(("id" = Uuid, Path, description = "application id"), ("Idempotency-Key" = Option<String>, Header, description = "retry key: 1 to 200 visible characters", pattern = "^[!-~]{1,200}$")),
     responses((status = 200, body = ApplicationView), (status = 409, description = "missing photo, signature, point or payment"),
         (status = 422, description = "wrong code, or no longer eligible")))]
 pub async fn submit(

@@ -44,7 +44,8 @@ fn parse_state(
     default: ApplicationState,
     allowed: &[ApplicationState],
 ) -> ApiResult<ApplicationState> {
-    let state = match raw {
+    // An empty `state=` (a form left blank) asks for the default, as no parameter does.
+    let state = match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => default,
         Some(s) => ApplicationState::ALL
             .into_iter()

@@ -43,11 +43,14 @@ pub async fn hand_over(
             ),
         )
     })?;
+    // The record kept of the card being replaced, if the service issued it (else the core
+    // describes it from the register).
     let previous = state
         .register
-        .document(person.document.kind, &person.document.number)
+        .documents_of(&holder)
         .await?
-        .filter(|record| record.holder == holder);
+        .into_iter()
+        .find(|r| r.kind == person.document.kind && r.number == person.document.number);
     let mut app = stored.application.clone();
     let issuance = issuance::hand_over(
         &mut app,

@@ -63,6 +63,15 @@ pub struct Localized {
 }
 
 impl Localized {
+    /// A text written out in the three languages.
+    pub fn new(kk: &str, ru: &str, en: &str) -> Localized {
+        Localized {
+            kk: kk.into(),
+            ru: ru.into(),
+            en: en.into(),
+        }
+    }
+
     pub fn get(&self, lang: Lang) -> &str {
         match lang {
             Lang::Kk => &self.kk,

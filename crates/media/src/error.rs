@@ -1,7 +1,6 @@
 //! Why an upload could not be checked at all. Each error has a stable snake_case `code()` (the
-//! server and the CLI put it in their answers) and a kk/ru/en message saying how to fix it.
-
-use kuelik_core::lang::Localized;
+//! server and the CLI put it in their answers); what the citizen should do about it is the
+//! server's text for that code (`crates/server/locales/*/errors.ftl`).
 
 /// The file could not be read as an image within the ingest limits. Nothing was measured.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,57 +46,6 @@ impl IngestError {
             IngestError::Truncated => "truncated_image",
             IngestError::Corrupt(_) => "corrupt_image",
             IngestError::MemoryLimit => "memory_limit_exceeded",
-        }
-    }
-
-    /// What the citizen should do, in the three languages.
-    pub fn message(&self) -> Localized {
-        let (kk, ru, en) = match self {
-            IngestError::Empty => (
-                "Файл бос. Суретті қайта таңдап, жүктеңіз.",
-                "Файл пустой. Выберите изображение заново и загрузите его.",
-                "The file is empty. Choose the image again and upload it.",
-            ),
-            IngestError::FileTooLarge { .. } => (
-                "Файл тым үлкен. Суретті кішірек өлшемде (мысалы, 600×800 пиксель JPEG) сақтап, қайта жүктеңіз.",
-                "Файл слишком большой. Сохраните изображение в меньшем размере (например, JPEG 600×800 пикселей) и загрузите снова.",
-                "The file is too large. Save the image smaller (for example a 600×800 pixel JPEG) and upload it again.",
-            ),
-            IngestError::UnsupportedFormat => (
-                "Тек JPEG немесе PNG суреттері қабылданады. Суретті JPEG форматында сақтап, қайта жүктеңіз.",
-                "Принимаются только изображения JPEG или PNG. Сохраните изображение в формате JPEG и загрузите снова.",
-                "Only JPEG or PNG images are accepted. Save the image as JPEG and upload it again.",
-            ),
-            IngestError::ImageTooSmall { .. } => (
-                "Сурет тым кішкентай. Түпнұсқа суретті кішірейтпей жүктеңіз.",
-                "Изображение слишком маленькое. Загрузите исходное изображение без уменьшения.",
-                "The image is too small. Upload the original image without shrinking it.",
-            ),
-            IngestError::ImageTooLarge { .. } => (
-                "Суреттің өлшемі тым үлкен. Оны кішірейтіп (мысалы, 600×800 пиксель), қайта жүктеңіз.",
-                "Размер изображения слишком большой. Уменьшите его (например, до 600×800 пикселей) и загрузите снова.",
-                "The image dimensions are too large. Resize it (for example to 600×800 pixels) and upload it again.",
-            ),
-            IngestError::Truncated => (
-                "Файл толық жүктелмеген немесе бүлінген. Суретті қайта сақтап, жүктеңіз.",
-                "Файл загружен не полностью или повреждён. Сохраните изображение заново и загрузите его.",
-                "The file is incomplete. Save the image again and upload it again.",
-            ),
-            IngestError::Corrupt(_) => (
-                "Файл бүлінген, оны сурет ретінде оқу мүмкін емес. Суретті қайта сақтап, жүктеңіз.",
-                "Файл повреждён и не читается как изображение. Сохраните изображение заново и загрузите его.",
-                "The file is damaged and cannot be read as an image. Save the image again and upload it again.",
-            ),
-            IngestError::MemoryLimit => (
-                "Суретті өңдеу мүмкін емес: ол тым үлкен. Кішірек суретті жүктеңіз.",
-                "Изображение невозможно обработать: оно слишком большое. Загрузите изображение меньшего размера.",
-                "The image cannot be processed because it is too large. Upload a smaller image.",
-            ),
-        };
-        Localized {
-            kk: kk.to_string(),
-            ru: ru.to_string(),
-            en: en.to_string(),
         }
     }
 }

@@ -333,9 +333,6 @@ fn truncated_and_corrupt_files_are_refused_with_a_code() {
         check_photo(&tiny, &profile).unwrap_err().code(),
         "image_too_small"
     );
-    // Every refusal carries advice in the three languages.
-    let message = IngestError::Truncated.message();
-    assert!(!message.kk.is_empty() && !message.ru.is_empty() && !message.en.is_empty());
 }
 
 fn small_jpeg() -> Vec<u8> {

@@ -6,7 +6,6 @@
 //! personal data, the stored images' bytes (hashed again, not their recorded digests) —
 //! so a signature over an older or altered version does not match.
 
-use axum::http::StatusCode;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use uuid::Uuid;
@@ -19,7 +18,7 @@ use kuelik_trust::approval::DECISION_APPROVE;
 use kuelik_trust::{cms, ApprovalDocument, TrustError, TrustStore};
 
 use crate::api::{audit, policy_at};
-use crate::error::{t, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::AppState;
 
 /// How long a document fetched for client-side signing stays signable: long enough to sign
@@ -30,14 +29,14 @@ pub const DOCUMENT_VALIDITY: SignedDuration = SignedDuration::from_mins(15);
 /// detail for the operator (never personal data).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    pub code: String,
+    pub code: ErrorCode,
     pub detail: String,
 }
 
 impl Refusal {
-    fn new(code: &str, detail: impl Into<String>) -> Refusal {
+    fn new(code: ErrorCode, detail: impl Into<String>) -> Refusal {
         Refusal {
-            code: code.to_string(),
+            code,
             detail: detail.into(),
         }
     }
@@ -45,7 +44,9 @@ impl Refusal {
 
 impl From<TrustError> for Refusal {
     fn from(e: TrustError) -> Refusal {
-        Refusal::new(e.code(), e.to_string())
+        // Every code of the trust chain is one of the API's (a test holds it).
+        let code = ErrorCode::named(e.code()).unwrap_or(ErrorCode::InternalError);
+        Refusal::new(code, e.to_string())
     }
 }
 
@@ -53,14 +54,7 @@ impl From<Refusal> for ApiError {
     /// The refusal's code with its catalogued text in the reader's language; the technical
     /// detail (an issuer, the fields that changed) in `reason`.
     fn from(r: Refusal) -> ApiError {
-        let said = crate::error::catalogued(&r.code).unwrap_or_else(|| {
-            t(
-                "Қолтаңба қабылданбады.",
-                "Подпись не принята.",
-                "The signature was refused.",
-            )
-        });
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, r.code, said).with_reason(r.detail)
+        ApiError::plain(r.code, r.detail)
     }
 }
 
@@ -84,7 +78,7 @@ pub async fn current_document(
 ) -> ApiResult<Result<ApprovalDocument, Refusal>> {
     let Some(person) = state.register.person(&app.applicant).await? else {
         return Ok(Err(Refusal::new(
-            "data_missing",
+            ErrorCode::DataMissing,
             "the applicant is not in the register",
         )));
     };
@@ -92,13 +86,13 @@ pub async fn current_document(
     for (what, digest) in [("photo", app.photo), ("signature", app.signature)] {
         let Some(digest) = digest else {
             return Ok(Err(Refusal::new(
-                "data_missing",
+                ErrorCode::DataMissing,
                 format!("the application has no {what}"),
             )));
         };
         let Some(blob) = state.store.blob(&digest).await? else {
             return Ok(Err(Refusal::new(
-                "data_missing",
+                ErrorCode::DataMissing,
                 format!("the {what} image is gone"),
             )));
         };
@@ -126,7 +120,7 @@ pub fn document_of(
 ) -> Result<ApprovalDocument, Refusal> {
     let (Some(ticket), Some(point)) = (app.ticket, app.registration_point.as_ref()) else {
         return Err(Refusal::new(
-            "data_missing",
+            ErrorCode::DataMissing,
             "the application has no ticket or registration point",
         ));
     };
@@ -176,17 +170,11 @@ fn may_approve(state: &AppState, actor: &Actor, app: &Application) -> ApiResult<
 }
 
 fn trust(state: &AppState) -> ApiResult<&TrustStore> {
-    state.config.trust.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_trust_anchors",
-            t(
-                "Қолтаңбаны тексеретін сенім тізбегі бапталмаған.",
-                "Не настроены доверенные сертификаты для проверки подписи.",
-                "No trust anchors are configured to verify signatures.",
-            ),
-        )
-    })
+    state
+        .config
+        .trust
+        .as_ref()
+        .ok_or_else(|| ApiError::of(ErrorCode::NoTrustAnchors))
 }
 
 /// How an officer signs an approval.
@@ -215,20 +203,15 @@ pub async fn sign_approval(
             let claimed = ApprovalDocument::from_canonical_bytes(&document)
                 .map_err(|e| ApiError::from(Refusal::from(e)))?;
             let decided_at: Timestamp = claimed.decided_at.parse().map_err(|_| {
-                ApiError::from(Refusal::new("invalid_document", "decided_at is not a time"))
+                ApiError::from(Refusal::new(
+                    ErrorCode::InvalidDocument,
+                    "decided_at is not a time",
+                ))
             })?;
             if decided_at > now + SignedDuration::from_mins(5)
                 || decided_at < now - DOCUMENT_VALIDITY
             {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "approval_document_stale",
-                    t(
-                        "Қол қойылатын құжат ескірген: оны қайта алып, қол қойыңыз.",
-                        "Документ для подписи устарел: получите его заново и подпишите.",
-                        "The document to sign is out of date: fetch it again and sign it.",
-                    ),
-                ));
+                return Err(ApiError::of(ErrorCode::ApprovalDocumentStale));
             }
             let expected =
                 current_document(state, &stored.application, &officer.username, decided_at)
@@ -236,7 +219,7 @@ pub async fn sign_approval(
                     .map_err(ApiError::from)?;
             if expected != claimed {
                 return Err(Refusal::new(
-                    "document_mismatch",
+                    ErrorCode::DocumentMismatch,
                     "the signed document is not this application's current approval document",
                 )
                 .into());
@@ -245,15 +228,7 @@ pub async fn sign_approval(
         }
         Signing::Remote { pin } => {
             let Some(sealed) = credential.as_ref().and_then(|c| c.sealed_key.clone()) else {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "no_remote_signing_key",
-                    t(
-                        "Сіздің қашықтан қол қою кілтіңіз тіркелмеген.",
-                        "Ваш ключ для удалённой подписи не зарегистрирован.",
-                        "No remote signing key is registered for you.",
-                    ),
-                ));
+                return Err(ApiError::of(ErrorCode::NoRemoteSigningKey));
             };
             let certificate = credential
                 .as_ref()
@@ -272,13 +247,7 @@ pub async fn sign_approval(
                 cms::sign_detached_with(&to_sign, &key, &certificate, now)
             })
             .await
-            .map_err(|_| {
-                ApiError::plain(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    "signing failed",
-                )
-            })?;
+            .map_err(|_| ApiError::plain(ErrorCode::InternalError, "signing failed"))?;
             let cms = match signed {
                 Ok(cms) => cms,
                 Err(TrustError::WrongPin) => {
@@ -289,11 +258,7 @@ pub async fn sign_approval(
                             ..Changes::default()
                         })
                         .await?;
-                    return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "wrong_pin",
-                        t("PIN-код қате.", "Неверный PIN-код.", "Wrong PIN."),
-                    ));
+                    return Err(ApiError::of(ErrorCode::WrongPin));
                 }
                 Err(e) => return Err(Refusal::from(e).into()),
             };
@@ -307,7 +272,7 @@ pub async fn sign_approval(
         != Some(info.signer.sha256_fingerprint.as_str())
     {
         return Err(Refusal::new(
-            "signer_not_this_officer",
+            ErrorCode::SignerNotThisOfficer,
             "the certificate that signed is not the one bound to your account",
         )
         .into());
@@ -343,13 +308,13 @@ pub async fn verify_for_production(
     let app = &stored.application;
     let Some(approval) = state.store.approval(app.id).await? else {
         return Ok(Err(Refusal::new(
-            "approval_missing",
+            ErrorCode::ApprovalMissing,
             "no signed approval is recorded",
         )));
     };
     let Some(trust) = state.config.trust.as_ref() else {
         return Ok(Err(Refusal::new(
-            "no_trust_anchors",
+            ErrorCode::NoTrustAnchors,
             "no trust anchors are configured",
         )));
     };
@@ -380,7 +345,7 @@ pub async fn verify_for_production(
         .is_some_and(|o| o.role == Role::Officer && o.region == Some(app.region) && o.active);
     if !of_region {
         return Ok(Err(Refusal::new(
-            "signer_not_officer_of_region",
+            ErrorCode::SignerNotOfficerOfRegion,
             format!(
                 "the signer is not an officer of the УМС of region {}",
                 app.region
@@ -391,7 +356,7 @@ pub async fn verify_for_production(
         Ok(at) => at,
         Err(_) => {
             return Ok(Err(Refusal::new(
-                "invalid_document",
+                ErrorCode::InvalidDocument,
                 "decided_at is not a time",
             )))
         }
@@ -403,7 +368,7 @@ pub async fn verify_for_production(
     if current != signed {
         let changed: Vec<&str> = changed_fields(&current, &signed);
         return Ok(Err(Refusal::new(
-            "digest_mismatch",
+            ErrorCode::DigestMismatch,
             format!("changed since approval: {}", changed.join(", ")),
         )));
     }
@@ -447,7 +412,7 @@ pub fn signature_check(
 ) -> SignatureCheck {
     let (verified, code, detail) = match outcome {
         Ok(()) => (true, "verified".to_string(), String::new()),
-        Err(r) => (false, r.code.clone(), r.detail.clone()),
+        Err(r) => (false, r.code.to_string(), r.detail.clone()),
     };
     SignatureCheck {
         id: Uuid::now_v7(),

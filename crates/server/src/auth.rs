@@ -31,7 +31,7 @@ use kuelik_store::{
     StaffAccount,
 };
 
-use crate::error::{t, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiJson;
 use crate::AppState;
 
@@ -50,8 +50,7 @@ pub fn random_bytes<const N: usize>() -> ApiResult<[u8; N]> {
     let mut buf = [0u8; N];
     getrandom::fill(&mut buf).map_err(|_| {
         ApiError::plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "entropy_unavailable",
+            ErrorCode::EntropyUnavailable,
             "the server cannot draw random numbers",
         )
     })?;
@@ -121,15 +120,7 @@ pub enum Principal {
 pub fn staff_scope(account: &StaffAccount) -> ApiResult<StaffScope> {
     StaffScope::of(account.role, account.region, account.point.clone()).map_err(|e| {
         tracing::warn!(account = %account.id, code = e.code(), "a staff account without its scope");
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "staff_scope_invalid",
-            t(
-                "Есептік жазбаңыздың рөліне сай аумағы жоқ (өңір немесе тіркеу пункті). Әкімшіге жүгініңіз.",
-                "У вашей учётной записи нет области действия, нужной её роли (регион или пункт регистрации). Обратитесь к администратору.",
-                "Your account lacks the scope its role needs (a region or a registration point). Ask an administrator.",
-            ),
-        )
+        ApiError::of(ErrorCode::StaffScopeInvalid)
     })
 }
 
@@ -209,15 +200,7 @@ impl FromRequestParts<AppState> for Principal {
         let (token, via_cookie) =
             session_token(&parts.headers).ok_or_else(ApiError::unauthorized)?;
         if via_cookie && cross_site(parts) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "cross_site_request",
-                t(
-                    "Сұрау басқа сайттан келді және қабылданбады.",
-                    "Запрос пришёл с другого сайта и отклонён.",
-                    "The request came from another site and was refused.",
-                ),
-            ));
+            return Err(ApiError::of(ErrorCode::CrossSiteRequest));
         }
         let now = state.clock.now();
         let session = state
@@ -257,11 +240,16 @@ pub struct OtpIssued {
 
 pub fn parse_iin(raw: &str) -> ApiResult<Iin> {
     Iin::parse(raw).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("iin_{}", e.code()),
-            messages::iin_error(&e),
-        )
+        use kuelik_core::iin::IinError as E;
+        let code = match e {
+            E::WrongLength(_) => ErrorCode::IinWrongLength,
+            E::NotADigit { .. } => ErrorCode::IinNotADigit,
+            E::BadCenturyDigit(_) => ErrorCode::IinBadCenturyDigit,
+            E::BadBirthDate(_) => ErrorCode::IinBadBirthDate,
+            E::CheckDigitMismatch { .. } => ErrorCode::IinCheckDigitMismatch,
+            E::CheckDigitUndefined => ErrorCode::IinCheckDigitUndefined,
+        };
+        ApiError::new(code, messages::iin_error(&e))
     })
 }
 
@@ -272,15 +260,7 @@ pub async fn issue_otp(state: &AppState, iin: Iin, purpose: OtpPurpose) -> ApiRe
     let now = state.clock.now();
     let window_start = now.checked_sub(OTP_ISSUE_WINDOW).unwrap_or(now);
     if state.store.otps_since(&iin, window_start).await? >= OTP_ISSUE_LIMIT {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_codes",
-            t(
-                "Кодтар тым көп сұралды. 15 минуттан кейін қайталаңыз.",
-                "Слишком много запросов кода. Повторите через 15 минут.",
-                "Too many codes requested. Try again in 15 minutes.",
-            ),
-        ));
+        return Err(ApiError::of(ErrorCode::TooManyCodes));
     }
     let id = Uuid::now_v7();
     let code = new_code()?;
@@ -336,12 +316,12 @@ pub async fn issue_otp(state: &AppState, iin: Iin, purpose: OtpPurpose) -> ApiRe
 
 fn otp_text(code: &str, purpose: &OtpPurpose) -> Localized {
     match purpose {
-        OtpPurpose::SignIn => t(
+        OtpPurpose::SignIn => Localized::new(
             &format!("kuelik: кіру коды {code}. Ешкімге айтпаңыз."),
             &format!("kuelik: код для входа {code}. Никому его не сообщайте."),
             &format!("kuelik: your sign-in code is {code}. Do not share it."),
         ),
-        OtpPurpose::ConfirmSubmission { .. } => t(
+        OtpPurpose::ConfirmSubmission { .. } => Localized::new(
             &format!("kuelik: өтінішке қол қою коды {code}. Ешкімге айтпаңыз."),
             &format!("kuelik: код подписания заявки {code}. Никому его не сообщайте."),
             &format!("kuelik: your code to sign the application is {code}. Do not share it."),
@@ -350,15 +330,7 @@ fn otp_text(code: &str, purpose: &OtpPurpose) -> Localized {
 }
 
 fn wrong_code() -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "wrong_code",
-        t(
-            "Код қате, мерзімі өтті немесе әрекеттер саны таусылды. Жаңа код сұраңыз.",
-            "Код неверен, устарел или попытки исчерпаны. Запросите новый код.",
-            "The code is wrong, expired or out of attempts. Request a new code.",
-        ),
-    )
+    ApiError::of(ErrorCode::WrongCode)
 }
 
 /// Checks a code against a challenge of `purpose` and uses it up. Every guess counts
@@ -517,15 +489,7 @@ pub async fn staff_sign_in(
         }
     };
     let Some(account) = account.filter(|_| ok) else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "wrong_credentials",
-            t(
-                "Пайдаланушы аты немесе құпиясөз қате.",
-                "Неверное имя пользователя или пароль.",
-                "Wrong username or password.",
-            ),
-        ));
+        return Err(ApiError::of(ErrorCode::WrongCredentials));
     };
     let scope = staff_scope(&account)?;
     let now = state.clock.now();

@@ -7,7 +7,6 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use kuelik_core::digest::Sha256Digest;
@@ -15,7 +14,7 @@ use kuelik_core::lang::Localized;
 use kuelik_media::{check_photo, check_signature, IngestError, Verdict};
 use kuelik_store::{Changes, ImageCheck};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,12 +42,17 @@ fn verdict_str(v: Verdict) -> &'static str {
 
 /// An upload the checks cannot even read: refused, with what to do.
 fn ingest_error(e: &IngestError) -> ApiError {
-    let status = match e.code() {
-        "unsupported_format" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "file_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    let code = match e {
+        IngestError::Empty => ErrorCode::EmptyFile,
+        IngestError::FileTooLarge { .. } => ErrorCode::FileTooLarge,
+        IngestError::UnsupportedFormat => ErrorCode::UnsupportedFormat,
+        IngestError::ImageTooSmall { .. } => ErrorCode::ImageTooSmall,
+        IngestError::ImageTooLarge { .. } => ErrorCode::ImageTooLarge,
+        IngestError::Truncated => ErrorCode::TruncatedImage,
+        IngestError::Corrupt(_) => ErrorCode::CorruptImage,
+        IngestError::MemoryLimit => ErrorCode::MemoryLimitExceeded,
     };
-    ApiError::new(status, e.code(), e.message())
+    ApiError::plain(code, e.to_string())
 }
 
 /// Checks running at once: one per core. A check is CPU work on one core, so more at once
@@ -75,8 +79,7 @@ pub async fn run(
     // it is freed when the check ends, even if the request was dropped meanwhile.
     let slot = check_slots().acquire().await.map_err(|_| {
         ApiError::plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "image_checks_unavailable",
+            ErrorCode::ImageChecksUnavailable,
             "the image checks are not running",
         )
     })?;
@@ -104,13 +107,7 @@ pub async fn run(
         },
     )
     .await
-    .map_err(|_| {
-        ApiError::plain(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "the image check stopped",
-        )
-    })?;
+    .map_err(|_| ApiError::plain(ErrorCode::InternalError, "the image check stopped"))?;
     metrics::histogram!("kuelik_image_check_seconds", "kind" => kind.as_str())
         .record(started.elapsed().as_secs_f64());
     let (report, verdict, perceptual_hash) = outcome.map_err(|e| ingest_error(&e))?;
@@ -171,15 +168,11 @@ pub fn require_pass(kind: ImageKind, check: &ImageCheck) -> ApiResult<()> {
         return Ok(());
     }
     let code = match kind {
-        ImageKind::Photo => "photo_check_failed",
-        ImageKind::Signature => "signature_check_failed",
+        ImageKind::Photo => ErrorCode::PhotoCheckFailed,
+        ImageKind::Signature => ErrorCode::SignatureCheckFailed,
     };
-    Err(ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        code,
-        failed_advice(&check.report),
-    )
-    .with_extra(json!({ kind.as_str(): check.report })))
+    Err(ApiError::new(code, failed_advice(&check.report))
+        .with_extra(json!({ kind.as_str(): check.report })))
 }
 
 #[cfg(test)]

@@ -424,7 +424,7 @@ pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result
             staff: accounts[4].id,
             point: "71-01".parse().map_err(|_| "point")?,
         };
-        let rules = rules_at(state, now).map_err(|e| e.code.clone())?;
+        let rules = rules_at(state, now).map_err(|e| e.code.to_string())?;
         let policy = LifecyclePolicy {
             calendar: &state.calendar,
             processing_working_days: u32::from(rules.processing_working_days),
@@ -472,7 +472,7 @@ pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result
                 ),
             ];
             let ticket = TicketNumber::from_random_bits(u64::from_le_bytes(
-                random_bytes::<8>().map_err(|e| e.code.clone())?,
+                random_bytes::<8>().map_err(|e| e.code.to_string())?,
             ));
             road.extend(road_to(target, &citizen, &officer, &point, ticket));
             let mut events = Vec::new();

@@ -1,10 +1,10 @@
 //! Request extractors whose rejections are problem+json answers (never axum's plain text).
 
 use axum::extract::{FromRequest, FromRequestParts};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::AppState;
 
 /// Parses a JSON body: its media type, its size, an object, the right types. The one parser of
@@ -24,27 +24,23 @@ pub fn parse_json<T: DeserializeOwned>(
         });
     if !is_json {
         return Err(ApiError::plain(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the body as application/json",
         ));
     }
     if body.len() > max {
         return Err(ApiError::plain(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
             format!("the body is over {max} bytes"),
         ));
     }
     // Every body of this API is a JSON object. Deserializing a struct straight from the
     // bytes would also take an array for it, field by field in order: refused here first.
-    let invalid =
-        |detail: String| ApiError::plain(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", detail);
+    let invalid = |detail: String| ApiError::plain(ErrorCode::InvalidBody, detail);
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         None => {
             return Err(ApiError::plain(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
+                ErrorCode::MalformedJson,
                 "the body is empty",
             ))
         }
@@ -60,11 +56,7 @@ pub fn parse_json<T: DeserializeOwned>(
         // the body is malformed only if it is not JSON at all.
         Err(e) => match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
             Ok(_) => Err(invalid(e.to_string())),
-            Err(_) => Err(ApiError::plain(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                e.to_string(),
-            )),
+            Err(_) => Err(ApiError::plain(ErrorCode::MalformedJson, e.to_string())),
         },
     }
 }
@@ -110,8 +102,7 @@ impl FromRequest<AppState> for JsonBody {
         let (parts, body) = req.into_parts();
         let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
             ApiError::plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
+                ErrorCode::BodyTooLarge,
                 format!("the body is over {max} bytes"),
             )
         })?;
@@ -134,8 +125,7 @@ pub struct ApiQuery<T>(pub T);
 impl From<axum::extract::multipart::MultipartRejection> for ApiError {
     fn from(rejection: axum::extract::multipart::MultipartRejection) -> ApiError {
         ApiError::plain(
-            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             format!(
                 "send the image as multipart/form-data: {}",
                 rejection.body_text()

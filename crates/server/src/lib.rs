@@ -14,7 +14,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
@@ -48,7 +48,7 @@ pub mod reminders;
 pub mod workers;
 
 use clock::Clock;
-use error::ApiError;
+use error::{ApiError, ErrorCode};
 use gateway::PaymentGateway;
 use notify::{DevInbox, Sender};
 
@@ -185,8 +185,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         .unwrap_or(i64::MAX);
     if beat == 0 || age > WORKER_STALL_SECS {
         return ApiError::plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "workers_not_running",
+            ErrorCode::WorkersNotRunning,
             "the background workers are not running",
         )
         .into_response();
@@ -205,27 +204,14 @@ async fn fallback() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        error::t(
-            "Бұл мекенжай мұндай сұрауды қабылдамайды.",
-            "Этот адрес не принимает такой запрос.",
-            "This address does not accept this method.",
-        ),
-    )
+    ApiError::of(ErrorCode::MethodNotAllowed)
 }
 
 /// A panic is a bug; if one happens anyway the client gets a problem answer, not a cut
 /// connection, and the log gets the place (without request data).
 fn panic_answer(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
-    ApiError::plain(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal_error",
-        "an internal error occurred",
-    )
-    .into_response()
+    ApiError::plain(ErrorCode::InternalError, "an internal error occurred").into_response()
 }
 
 /// `Strict-Transport-Security` on answers to requests that reached the TLS proxy over HTTPS

@@ -23,7 +23,6 @@ use kuelik_core::lifecycle::{Application, ApplicationId, Event, EventKind};
 use kuelik_core::messages::{self, format_date};
 use kuelik_store::{Notice, OutboxMessage};
 
-use crate::error::t;
 use crate::AppState;
 
 #[async_trait]
@@ -203,7 +202,7 @@ pub fn notice_text(app: &Application, event: &Event) -> Localized {
                 card.old_card,
             )
         }
-        EventKind::RefundConfirmed => t(
+        EventKind::RefundConfirmed => Localized::new(
             "Мемлекеттік баж қайтарылды.",
             "Государственная пошлина возвращена.",
             "The state duty has been refunded.",

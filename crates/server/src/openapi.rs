@@ -137,6 +137,23 @@ pub fn contract(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenA
                 });
         }
     }
+    // A generated client can switch on `code`: its values are the enum's, all of them.
+    if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Object(problem))) = openapi
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("Problem"))
+    {
+        if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Object(code))) =
+            problem.properties.get_mut("code")
+        {
+            code.enum_values = Some(
+                crate::error::ErrorCode::ALL
+                    .iter()
+                    .map(|c| serde_json::Value::from(c.as_str()))
+                    .collect(),
+            );
+        }
+    }
     openapi
 }
 

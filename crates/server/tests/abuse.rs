@@ -120,7 +120,7 @@ async fn a_replayed_payment_callback_pays_once_and_changes_nothing() {
         let (status, problem_body) = problem(callback(&app, &tampered, &signature).await).await;
         assert_eq!(
             (status, problem_body["code"].as_str()),
-            (StatusCode::UNAUTHORIZED, Some("bad_signature"))
+            (StatusCode::UNAUTHORIZED, Some("callback_signature_invalid"))
         );
         let resigned = kuelik_server::gateway::sign(GATEWAY_KEY, &tampered);
         let (status, problem_body) = problem(callback(&app, &tampered, &resigned).await).await;

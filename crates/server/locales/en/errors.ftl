@@ -53,3 +53,70 @@ error-document_mismatch = The signed document is not the one the application's c
 error-no_trust_anchors = No trusted certificates are configured: nothing can be approved. Ask an administrator.
 error-signer_not_officer_of_region = The signer is not an officer of the application's region.
 error-signer_not_this_officer = The signature is not made with your bound certificate.
+
+## Refusals the API states in words of its own
+error-approval_document_stale = The document to sign is out of date: fetch it again and sign it.
+error-no_remote_signing_key = No remote signing key is registered for you.
+error-staff_scope_invalid = Your account lacks the scope its role needs (a region or a registration point). Ask an administrator.
+error-cross_site_request = The request came from another site and was refused.
+error-too_many_codes = Too many codes requested. Try again in 15 minutes.
+error-wrong_code = The code is wrong, expired or out of attempts. Request a new code.
+error-wrong_credentials = Wrong username or password.
+error-holder_not_in_register = The population register has no record of the holder: the document cannot be handed over.
+error-invalid_date = Write the date as YYYY-MM-DD.
+error-invalid_period = The period starts after it ends.
+error-period_too_long = The period cannot be longer than 366 days.
+error-already_delivered = The message has been delivered; there is nothing to retry.
+error-refund_not_pending = No refund is pending for this payment.
+error-bad_phone = Enter the phone number as +7XXXXXXXXXX (for example +7 701 123 45 67).
+error-bad_language = Choose a language: Kazakh, Russian or English.
+error-idempotency_key_reused = This Idempotency-Key was used for a different request.
+error-not_in_register = The population register has no record of you. Please visit a Public Service Centre.
+error-unknown_registration_point = There is no such registration point.
+error-upload_too_large = The file is too large.
+error-unsupported_image = Only JPEG or PNG images are accepted.
+error-too_many_checks = Too many checks. Please try again a little later.
+error-activation_in_past = Rules cannot be brought in from a past date: decisions already made were made under the rules of their day. Choose today or a later date.
+error-activation_too_far_ahead = Rules cannot be brought in from a date more than two years ahead.
+error-signature_required = Approval needs a signature: send the document and its CMS signature, or your PIN.
+error-ticket_not_at_this_point = No document for this ticket waits at this registration point.
+error-unknown_old_card = Record what became of the old card: surrendered or not_presented.
+
+## Who is asking, and the store
+error-not_found = The requested record was not found.
+error-unauthorized = Please sign in.
+error-forbidden = You are not allowed to do this.
+error-conflict = The application changed just now. Reload and try again.
+error-live_application_exists = You already have an application in progress: you can apply again once it is finished.
+error-username_taken = This username is taken.
+error-store_unavailable = The service is temporarily unavailable. Please try again later.
+error-duplicate = This record already exists.
+error-duplicate_idempotency_key = This request is already being processed.
+error-duplicate_ticket = A ticket number could not be drawn. Please try again.
+
+## An upload the checks cannot read
+error-empty_file = The file is empty. Choose the image again and upload it.
+error-file_too_large = The file is too large. Save the image smaller (for example a 600×800 pixel JPEG) and upload it again.
+error-unsupported_format = Only JPEG or PNG images are accepted. Save the image as JPEG and upload it again.
+error-image_too_small = The image is too small. Upload the original image without shrinking it.
+error-image_too_large = The image dimensions are too large. Resize it (for example to 600×800 pixels) and upload it again.
+error-truncated_image = The file is incomplete. Save the image again and upload it again.
+error-corrupt_image = The file is damaged and cannot be read as an image. Save the image again and upload it again.
+error-memory_limit_exceeded = The image cannot be processed because it is too large. Upload a smaller image.
+
+## Fields
+error-comment_required = Write a comment for the citizen (up to 1000 characters).
+error-activation_after_period = This rule set ends on { $until }: it cannot be brought in from a later date.
+error-unknown_document_kind = Choose the kind of document: identity card (identity-card) or passport (passport).
+error-bad_document_number = The number is not in the document's format: identity card — 9 digits; passport — N and 8 digits.
+error-method_not_allowed = This address does not accept this method.
+
+## Administration and the gateway
+error-date_out_of_range = The date must be between { $earliest } and { $latest }.
+error-callback_signature_invalid = The payment gateway's callback signature does not verify.
+error-bad_callback = The payment gateway's callback cannot be read.
+error-unknown_payment = There is no such payment.
+error-amount_mismatch = The callback's amount differs from the payment's.
+error-bad_mrp_table = The МРП table is not valid: the duty cannot be computed. An administrator must correct it.
+error-no_mrp_for_year = The МРП for this year is not known: the duty cannot be computed. An administrator must add it.
+error-no_duty_for_kind = The rules in force set no duty for this document. An administrator must correct them.

@@ -53,3 +53,70 @@ error-document_mismatch = Қол қойылған құжат өтініштің 
 error-no_trust_anchors = Сенімді сертификаттар бапталмаған: ештеңені мақұлдау мүмкін емес. Әкімшіге жүгініңіз.
 error-signer_not_officer_of_region = Қол қоюшы өтініш өңірінің КҚБ қызметкері емес.
 error-signer_not_this_officer = Қолтаңба сіздің байланған сертификатыңызбен жасалмаған.
+
+## Refusals the API states in words of its own
+error-approval_document_stale = Қол қойылатын құжат ескірген: оны қайта алып, қол қойыңыз.
+error-no_remote_signing_key = Сіздің қашықтан қол қою кілтіңіз тіркелмеген.
+error-staff_scope_invalid = Есептік жазбаңыздың рөліне сай аумағы жоқ (өңір немесе тіркеу пункті). Әкімшіге жүгініңіз.
+error-cross_site_request = Сұрау басқа сайттан келді және қабылданбады.
+error-too_many_codes = Кодтар тым көп сұралды. 15 минуттан кейін қайталаңыз.
+error-wrong_code = Код қате, мерзімі өтті немесе әрекеттер саны таусылды. Жаңа код сұраңыз.
+error-wrong_credentials = Пайдаланушы аты немесе құпиясөз қате.
+error-holder_not_in_register = Халықты тіркеу дерекқорында құжат иесі туралы жазба жоқ: құжатты беруге болмайды.
+error-invalid_date = Күнді ЖЖЖЖ-АА-КК түрінде жазыңыз.
+error-invalid_period = Кезеңнің басы соңынан кейін тұр.
+error-period_too_long = Кезең 366 күннен аспауы керек.
+error-already_delivered = Хабарлама жеткізілген, қайталаудың қажеті жоқ.
+error-refund_not_pending = Бұл төлем бойынша қайтару күтілмейді.
+error-bad_phone = Телефон нөмірін +7XXXXXXXXXX түрінде енгізіңіз (мысалы, +7 701 123 45 67).
+error-bad_language = Тілді таңдаңыз: қазақша, орысша немесе ағылшынша.
+error-idempotency_key_reused = Бұл Idempotency-Key басқа сұрауға қолданылған.
+error-not_in_register = Халықты тіркеу дерекқорында сіз туралы мәлімет табылмады. ХҚКО-ға жүгініңіз.
+error-unknown_registration_point = Мұндай тіркеу пункті жоқ.
+error-upload_too_large = Файл тым үлкен.
+error-unsupported_image = Тек JPEG немесе PNG суреттері қабылданады.
+error-too_many_checks = Тексерулер тым көп. Біраз уақыттан кейін қайталаңыз.
+error-activation_in_past = Ережелерді өткен күннен бастап енгізуге болмайды: қабылданған шешімдер өз күнінің ережелерімен қабылданған. Бүгінгі немесе кейінгі күнді таңдаңыз.
+error-activation_too_far_ahead = Ережелерді екі жылдан артық алдағы күннен бастап енгізуге болмайды.
+error-signature_required = Мақұлдау қолтаңбамен ғана жасалады: құжат пен CMS қолтаңбасын, не PIN-кодты жіберіңіз.
+error-ticket_not_at_this_point = Бұл талон бойынша құжат осы тіркеу орнында күтіп тұрған жоқ.
+error-unknown_old_card = Бұрынғы куәлікпен не болғанын белгілеңіз: тапсырылды (surrendered) немесе көрсетілмеді (not_presented).
+
+## Who is asking, and the store
+error-not_found = Сұралған жазба табылмады.
+error-unauthorized = Жүйеге кіріңіз.
+error-forbidden = Бұл әрекетке рұқсатыңыз жоқ.
+error-conflict = Өтініш дәл қазір өзгерді. Бетті жаңартып, қайталаңыз.
+error-live_application_exists = Сізде қаралып жатқан өтініш бар: жаңасын тек ол аяқталғаннан кейін беруге болады.
+error-username_taken = Бұл пайдаланушы аты бос емес.
+error-store_unavailable = Қызмет уақытша қолжетімсіз. Кейінірек қайталаңыз.
+error-duplicate = Мұндай жазба бұрыннан бар.
+error-duplicate_idempotency_key = Бұл сұрау қазір өңделіп жатыр.
+error-duplicate_ticket = Талон нөмірін алу мүмкін болмады. Қайталап көріңіз.
+
+## An upload the checks cannot read
+error-empty_file = Файл бос. Суретті қайта таңдап, жүктеңіз.
+error-file_too_large = Файл тым үлкен. Суретті кішірек өлшемде (мысалы, 600×800 пиксель JPEG) сақтап, қайта жүктеңіз.
+error-unsupported_format = Тек JPEG немесе PNG суреттері қабылданады. Суретті JPEG форматында сақтап, қайта жүктеңіз.
+error-image_too_small = Сурет тым кішкентай. Түпнұсқа суретті кішірейтпей жүктеңіз.
+error-image_too_large = Суреттің өлшемі тым үлкен. Оны кішірейтіп (мысалы, 600×800 пиксель), қайта жүктеңіз.
+error-truncated_image = Файл толық жүктелмеген немесе бүлінген. Суретті қайта сақтап, жүктеңіз.
+error-corrupt_image = Файл бүлінген, оны сурет ретінде оқу мүмкін емес. Суретті қайта сақтап, жүктеңіз.
+error-memory_limit_exceeded = Суретті өңдеу мүмкін емес: ол тым үлкен. Кішірек суретті жүктеңіз.
+
+## Fields
+error-comment_required = Азаматқа түсініктеме жазыңыз (1000 таңбаға дейін).
+error-activation_after_period = Бұл ережелер жиынтығы { $until } күні аяқталады: оны одан кейінгі күннен бастап енгізуге болмайды.
+error-unknown_document_kind = Құжат түрін таңдаңыз: жеке куәлік (identity-card) немесе паспорт (passport).
+error-bad_document_number = Құжат нөмірі форматқа сәйкес емес: жеке куәлік — 9 цифр, паспорт — N және 8 цифр.
+error-method_not_allowed = Бұл мекенжай мұндай сұрауды қабылдамайды.
+
+## Administration and the gateway
+error-date_out_of_range = Күн { $earliest } мен { $latest } аралығында болуы керек.
+error-callback_signature_invalid = Төлем шлюзінің хабарламасының қолтаңбасы расталмады.
+error-bad_callback = Төлем шлюзінің хабарламасын оқу мүмкін емес.
+error-unknown_payment = Мұндай төлем жоқ.
+error-amount_mismatch = Хабарламадағы сома төлем сомасымен сәйкес келмейді.
+error-bad_mrp_table = АЕК кестесі жарамсыз: мемлекеттік бажды есептеу мүмкін емес. Әкімші түзетуі керек.
+error-no_mrp_for_year = Осы жылдың АЕК мәні белгісіз: мемлекеттік бажды есептеу мүмкін емес. Әкімші қосуы керек.
+error-no_duty_for_kind = Қолданыстағы ережелерде бұл құжат үшін мемлекеттік баж көрсетілмеген. Әкімші түзетуі керек.

@@ -32,7 +32,7 @@ use crate::api::views::{
 use crate::api::{audit, policy_at, rules_at, transition, transition_steps};
 use crate::auth::{self, random_bytes, sha256, OtpIssued, Principal};
 use crate::checks::{self, ImageKind};
-use crate::error::{t, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{parse_json, ApiMultipart, ApiPath, ApiQuery};
 use crate::AppState;
 
@@ -56,8 +56,7 @@ impl Idempotency {
         let key = raw.to_str().unwrap_or("").trim();
         if key.is_empty() || key.len() > 200 {
             return Err(ApiError::plain(
-                StatusCode::BAD_REQUEST,
-                "bad_idempotency_key",
+                ErrorCode::BadIdempotencyKey,
                 "Idempotency-Key must be 1 to 200 visible characters",
             ));
         }
@@ -84,15 +83,7 @@ impl Idempotency {
                     .insert("idempotent-replayed", HeaderValue::from_static("true"));
                 Ok(Some(response))
             }
-            Some(_) => Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                t(
-                    "Бұл Idempotency-Key басқа сұрауға қолданылған.",
-                    "Этот Idempotency-Key уже использован для другого запроса.",
-                    "This Idempotency-Key was used for a different request.",
-                ),
-            )),
+            Some(_) => Err(ApiError::of(ErrorCode::IdempotencyKeyReused)),
         }
     }
 
@@ -119,7 +110,7 @@ async fn replay_after_race(
     idem: &Option<Idempotency>,
     err: ApiError,
 ) -> ApiResult<Response> {
-    if err.code == "duplicate_idempotency_key" {
+    if err.code == ErrorCode::DuplicateIdempotencyKey {
         if let Some(idem) = idem {
             if let Some(response) = idem.replay(state).await? {
                 return Ok(response);
@@ -149,17 +140,11 @@ pub(crate) fn today(state: &AppState) -> jiff::civil::Date {
 }
 
 async fn person_of(state: &AppState, iin: &Iin) -> ApiResult<Person> {
-    state.register.person(iin).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_in_register",
-            t(
-                "Халықты тіркеу дерекқорында сіз туралы мәлімет табылмады. ХҚКО-ға жүгініңіз.",
-                "Сведения о вас не найдены в регистре населения. Обратитесь в ЦОН.",
-                "The population register has no record of you. Please visit a Public Service Centre.",
-            ),
-        )
-    })
+    state
+        .register
+        .person(iin)
+        .await?
+        .ok_or_else(|| ApiError::of(ErrorCode::NotInRegister))
 }
 
 /// A citizen's own application, or 404.
@@ -170,12 +155,31 @@ async fn own(state: &AppState, iin: Iin, id: Uuid) -> ApiResult<kuelik_store::St
     }
 }
 
+/// Why the duty cannot be computed: the service's configuration, not the citizen's doing.
+fn duty_error(e: &kuelik_core::fees::FeeError) -> ErrorCode {
+    use kuelik_core::fees::FeeError as F;
+    match e {
+        F::BadTable(_) => ErrorCode::BadMrpTable,
+        F::NoMrpForYear(_) => ErrorCode::NoMrpForYear,
+        F::NoDutyForKind { .. } => ErrorCode::NoDutyForKind,
+    }
+}
+
 fn decision_error(decision: eligibility::Decision, assumption: bool) -> ApiError {
-    let code = decision.code.as_str().to_string();
+    use eligibility::DecisionCode as D;
+    let code = match decision.code {
+        D::TooEarly => ErrorCode::TooEarly,
+        D::WindowAfterServiceEnd => ErrorCode::WindowAfterServiceEnd,
+        D::ExpiredTooLong => ErrorCode::ExpiredTooLong,
+        D::ReasonNotServed => ErrorCode::ReasonNotServed,
+        D::DocumentNotServed => ErrorCode::DocumentNotServed,
+        D::ServiceNotActive => ErrorCode::ServiceNotActive,
+        // Not a refusal; a caller that asks for one gets the generic one.
+        D::Eligible => ErrorCode::NotEligible,
+    };
     let message = decision.message.clone();
     let view = EligibilityView::new(decision, assumption);
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-        .with_extra(json!({ "eligibility": view }))
+    ApiError::new(code, message).with_extra(json!({ "eligibility": view }))
 }
 
 /// The signed-in person as the population register has them.
@@ -203,11 +207,7 @@ fn parse_reason(raw: Option<&str>) -> ApiResult<Reason> {
     match raw {
         None => Ok(Reason::Expiring),
         Some(r) => r.parse().map_err(|e: kuelik_core::rules::UnknownReason| {
-            ApiError::plain(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_reason",
-                e.to_string(),
-            )
+            ApiError::plain(ErrorCode::UnknownReason, e.to_string())
         }),
     }
 }
@@ -417,17 +417,7 @@ pub async fn choose_point(
         .parse()
         .ok()
         .filter(|p| state.points.get(p).is_some())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_registration_point",
-                t(
-                    "Мұндай тіркеу пункті жоқ.",
-                    "Такого регистрационного пункта нет.",
-                    "There is no such registration point.",
-                ),
-            )
-        })?;
+        .ok_or_else(|| ApiError::of(ErrorCode::UnknownRegistrationPoint))?;
     let stored = transition(
         &state,
         ApplicationId(id),
@@ -459,18 +449,10 @@ async fn read_upload(
     mut multipart: Multipart,
 ) -> ApiResult<(Vec<u8>, &'static str)> {
     let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "upload_too_large",
-            t(
-                "Файл тым үлкен.",
-                "Файл слишком большой.",
-                "The file is too large.",
-            ),
-        )
-        .with_extra(json!({ "max_bytes": state.config.max_upload_bytes }))
+        ApiError::of(ErrorCode::UploadTooLarge)
+            .with_extra(json!({ "max_bytes": state.config.max_upload_bytes }))
     };
-    let bad = |detail: &str| ApiError::plain(StatusCode::BAD_REQUEST, "bad_upload", detail);
+    let bad = |detail: &str| ApiError::plain(ErrorCode::BadUpload, detail);
     while let Some(field) = multipart.next_field().await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large()
@@ -494,17 +476,8 @@ async fn read_upload(
         if bytes.is_empty() {
             return Err(bad("the file is empty"));
         }
-        let content_type = sniff_image(&bytes).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_image",
-                t(
-                    "Тек JPEG немесе PNG суреттері қабылданады.",
-                    "Принимаются только изображения JPEG или PNG.",
-                    "Only JPEG or PNG images are accepted.",
-                ),
-            )
-        })?;
+        let content_type =
+            sniff_image(&bytes).ok_or_else(|| ApiError::of(ErrorCode::UnsupportedImage))?;
         return Ok((bytes.to_vec(), content_type));
     }
     Err(bad(
@@ -711,7 +684,7 @@ pub async fn start_payment(
     }
     let rules = rules_at(&state, now)?;
     let duty = kuelik_core::fees::duty_due(&rules, &state.mrp, app.document_kind, almaty_date(now))
-        .map_err(|e| ApiError::plain(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string()))?;
+        .map_err(|e| ApiError::plain(duty_error(&e), e.to_string()))?;
     let intent = state
         .gateway
         .create_intent(
@@ -719,13 +692,7 @@ pub async fn start_payment(
             &format!("State duty: {} ({})", app.document_kind, duty.rules_version),
         )
         .await
-        .map_err(|e| {
-            ApiError::plain(
-                StatusCode::BAD_GATEWAY,
-                "gateway_unavailable",
-                e.to_string(),
-            )
-        })?;
+        .map_err(|e| ApiError::plain(ErrorCode::GatewayUnavailable, e.to_string()))?;
     let record = kuelik_store::PaymentRecord {
         id: Uuid::now_v7(),
         application: app.id,
@@ -883,13 +850,12 @@ pub async fn submit(
         .await;
         match result {
             Ok(_) => return Ok((StatusCode::OK, Json(answer.unwrap_or_default())).into_response()),
-            Err(e) if e.code == "duplicate_ticket" => continue,
+            Err(e) if e.code == ErrorCode::DuplicateTicket => continue,
             Err(e) => return replay_after_race(&state, &idem, e).await,
         }
     }
     Err(ApiError::plain(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "ticket_unavailable",
+        ErrorCode::TicketUnavailable,
         "could not draw a unique ticket; try again",
     ))
 }

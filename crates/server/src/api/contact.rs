@@ -6,7 +6,6 @@
 //! and in which language they are told about their applications.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -18,7 +17,7 @@ use kuelik_store::{Changes, ContactDetails};
 
 use crate::api::audit;
 use crate::auth::Principal;
-use crate::error::{t, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::JsonBody;
 use crate::AppState;
 
@@ -95,31 +94,11 @@ pub async fn set_contact(
     let phone = given(&req.phone)
         .map(|p| Phone::parse(&p))
         .transpose()
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "bad_phone",
-                t(
-                    "Телефон нөмірін +7XXXXXXXXXX түрінде енгізіңіз (мысалы, +7 701 123 45 67).",
-                    "Введите номер телефона в виде +7XXXXXXXXXX (например, +7 701 123 45 67).",
-                    "Enter the phone number as +7XXXXXXXXXX (for example +7 701 123 45 67).",
-                ),
-            )
-        })?;
+        .map_err(|_| ApiError::of(ErrorCode::BadPhone))?;
     let language = given(&req.language)
         .map(|l| l.parse::<Lang>())
         .transpose()
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "bad_language",
-                t(
-                    "Тілді таңдаңыз: қазақша, орысша немесе ағылшынша.",
-                    "Выберите язык: казахский, русский или английский.",
-                    "Choose a language: Kazakh, Russian or English.",
-                ),
-            )
-        })?;
+        .map_err(|_| ApiError::of(ErrorCode::BadLanguage))?;
     let now = state.clock.now();
     let details = json!({
         "phone": if phone.is_some() { "own" } else { "register" },

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,7 @@ use kuelik_store::Changes;
 
 use crate::api::views::Text;
 use crate::app::audit;
-use crate::error::{t, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{parse_json, ClientAddr};
 use crate::AppState;
 
@@ -103,10 +103,6 @@ impl ValidityAnswer {
     }
 }
 
-fn question_error(code: &str, detail: kuelik_core::lang::Localized) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
-}
-
 /// Is this identity document valid? Answers only `valid`, `invalid` (with the reason) or
 /// `unknown`; no personal data. Anonymous; at most 20 checks per client in 10 minutes.
 #[utoipa::path(post, path = "/documents/validity", tag = "public", request_body = ValidityQuestion,
@@ -120,42 +116,19 @@ pub async fn validity(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     if let Err(wait) = state.validity_checks.take(client, Instant::now()) {
-        let mut response = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_checks",
-            t(
-                "Тексерулер тым көп. Біраз уақыттан кейін қайталаңыз.",
-                "Слишком много проверок. Повторите немного позже.",
-                "Too many checks. Please try again a little later.",
-            ),
-        )
-        .into_response();
+        let mut response = ApiError::of(ErrorCode::TooManyChecks).into_response();
         if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         return Ok(response);
     }
     let q: ValidityQuestion = parse_json(&headers, &body, state.config.max_json_bytes)?;
-    let kind: DocumentKind = q.kind.parse().map_err(|_| {
-        question_error(
-            "unknown_document_kind",
-            t(
-                "Құжат түрін таңдаңыз: жеке куәлік (identity-card) немесе паспорт (passport).",
-                "Выберите вид документа: удостоверение личности (identity-card) или паспорт (passport).",
-                "Choose the kind of document: identity card (identity-card) or passport (passport).",
-            ),
-        )
-    })?;
-    let number = DocumentNumber::parse(kind, &q.number).map_err(|_| {
-        question_error(
-            "bad_document_number",
-            t(
-                "Құжат нөмірі форматқа сәйкес емес: жеке куәлік — 9 цифр, паспорт — N және 8 цифр.",
-                "Номер документа не соответствует формату: удостоверение личности — 9 цифр, паспорт — N и 8 цифр.",
-                "The number is not in the document's format: identity card — 9 digits; passport — N and 8 digits.",
-            ),
-        )
-    })?;
+    let kind: DocumentKind = q
+        .kind
+        .parse()
+        .map_err(|_| ApiError::of(ErrorCode::UnknownDocumentKind))?;
+    let number = DocumentNumber::parse(kind, &q.number)
+        .map_err(|_| ApiError::of(ErrorCode::BadDocumentNumber))?;
     let now = state.clock.now();
     let status = state
         .register

@@ -13,33 +13,30 @@ use kuelik_core::payment::PaymentEvent;
 use kuelik_store::{Changes, PaymentRecord, PaymentStatus};
 
 use crate::api::{audit, transition};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::gateway::{self, Callback, CallbackStatus, SIGNATURE_HEADER};
 use crate::AppState;
-
-fn refused(code: &str, detail: &str) -> ApiError {
-    ApiError::plain(StatusCode::BAD_REQUEST, code, detail)
-}
 
 /// Handles one callback (from HTTP or from the simulator: the same checks either way).
 pub async fn process_callback(state: &AppState, body: &[u8], signature: &str) -> ApiResult<()> {
     if !gateway::verify(&state.config.secrets.gateway_key, body, signature) {
         return Err(ApiError::plain(
-            StatusCode::UNAUTHORIZED,
-            "bad_signature",
+            ErrorCode::CallbackSignatureInvalid,
             "the callback signature does not verify",
         ));
     }
-    let callback: Callback =
-        serde_json::from_slice(body).map_err(|e| refused("bad_callback", &e.to_string()))?;
+    let callback: Callback = serde_json::from_slice(body)
+        .map_err(|e| ApiError::plain(ErrorCode::BadCallback, e.to_string()))?;
     let payment = state
         .store
         .payment_by_reference(&callback.reference)
         .await?
-        .ok_or_else(|| refused("unknown_payment", "no payment has this reference"))?;
+        .ok_or_else(|| {
+            ApiError::plain(ErrorCode::UnknownPayment, "no payment has this reference")
+        })?;
     if callback.amount_tiyn != payment.amount.0 {
-        return Err(refused(
-            "amount_mismatch",
+        return Err(ApiError::plain(
+            ErrorCode::AmountMismatch,
             "the callback amount differs from the payment's",
         ));
     }

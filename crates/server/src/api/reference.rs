@@ -2,7 +2,6 @@
 //! eligibility check for someone not signed in (who gives their card's expiry date).
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,7 +13,7 @@ use kuelik_core::rules::Reason;
 
 use crate::api::rules_at;
 use crate::api::views::{EligibilityView, Text};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::AppState;
 
@@ -42,16 +41,13 @@ pub async fn registration_points(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<PointsQuery>,
 ) -> ApiResult<Json<Vec<PointView>>> {
-    let region: Option<RegionCode> = match &q.region {
-        Some(r) => Some(r.parse().map_err(|_| {
-            ApiError::plain(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "bad_region",
-                "a region code is two digits",
-            )
-        })?),
-        None => None,
-    };
+    let region: Option<RegionCode> =
+        match &q.region {
+            Some(r) => Some(r.parse().map_err(|_| {
+                ApiError::plain(ErrorCode::BadRegion, "a region code is two digits")
+            })?),
+            None => None,
+        };
     Ok(Json(
         state
             .points
@@ -121,26 +117,23 @@ pub async fn check_eligibility(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<EligibilityCheck>,
 ) -> ApiResult<Json<EligibilityView>> {
-    let bad = |code: &str, detail: String| {
-        ApiError::plain(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
-    };
     let last_valid_day = req.expires.trim().parse().map_err(|_| {
-        bad(
-            "bad_date",
+        ApiError::plain(
+            ErrorCode::BadDate,
             format!("{:?} is not a date (YYYY-MM-DD)", req.expires),
         )
     })?;
     let reason: Reason = match &req.reason {
-        Some(r) => r
-            .parse()
-            .map_err(|e: kuelik_core::rules::UnknownReason| bad("unknown_reason", e.to_string()))?,
+        Some(r) => r.parse().map_err(|e: kuelik_core::rules::UnknownReason| {
+            ApiError::plain(ErrorCode::UnknownReason, e.to_string())
+        })?,
         None => Reason::Expiring,
     };
     let kind: DocumentKind = match &req.document {
         Some(d) => d
             .parse()
             .map_err(|e: kuelik_core::document::UnknownDocumentKind| {
-                bad("unknown_document", e.to_string())
+                ApiError::plain(ErrorCode::UnknownDocumentKind, e.to_string())
             })?,
         None => DocumentKind::IdentityCard,
     };

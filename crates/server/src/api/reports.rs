@@ -4,7 +4,6 @@
 //! module checks the period and shapes the answer.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use jiff::civil::Date;
 use jiff::SignedDuration;
@@ -17,7 +16,7 @@ use kuelik_store::{PaymentStatus, ReportPeriod};
 
 use crate::api::citizen::today;
 use crate::auth::Principal;
-use crate::error::{t, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiQuery;
 use crate::AppState;
 
@@ -91,16 +90,7 @@ pub struct Report {
 }
 
 fn invalid_date(field: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_date",
-        t(
-            "Күнді ЖЖЖЖ-АА-КК түрінде жазыңыз.",
-            "Укажите дату в виде ГГГГ-ММ-ДД.",
-            "Write the date as YYYY-MM-DD.",
-        ),
-    )
-    .with_extra(serde_json::json!({ "field": field }))
+    ApiError::of(ErrorCode::InvalidDate).with_extra(serde_json::json!({ "field": field }))
 }
 
 fn parse_day(raw: Option<&str>, field: &str) -> ApiResult<Option<Date>> {
@@ -116,21 +106,13 @@ const EARLIEST_DAY: Date = jiff::civil::date(2025, 1, 1);
 
 fn out_of_range(field: &str, today: Date) -> ApiError {
     let latest = add_days(today, MAX_DAYS);
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "date_out_of_range",
-        kuelik_core::lang::Localized::from_fn(|lang| {
-            let (a, b) = (
-                kuelik_core::messages::format_date(lang, EARLIEST_DAY),
-                kuelik_core::messages::format_date(lang, latest),
-            );
-            match lang {
-                kuelik_core::lang::Lang::Kk => format!("Күн {a} мен {b} аралығында болуы керек."),
-                kuelik_core::lang::Lang::Ru => format!("Дата должна быть между {a} и {b}."),
-                kuelik_core::lang::Lang::En => format!("The date must be between {a} and {b}."),
-            }
-        }),
-    )
+    use kuelik_core::messages::{format_date, Arg};
+    ApiError::of_with(ErrorCode::DateOutOfRange, |lang| {
+        vec![
+            ("earliest", Arg::Text(format_date(lang, EARLIEST_DAY))),
+            ("latest", Arg::Text(format_date(lang, latest))),
+        ]
+    })
     .with_extra(serde_json::json!({ "field": field }))
 }
 
@@ -151,28 +133,12 @@ pub fn period(query: &ReportQuery, today: Date) -> ApiResult<(Date, Date)> {
     let from = bounded_day(query.from.as_deref(), "from", today)?
         .unwrap_or_else(|| add_days(to, 1 - DEFAULT_DAYS).max(EARLIEST_DAY));
     if from > to {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_period",
-            t(
-                "Кезеңнің басы соңынан кейін тұр.",
-                "Начало периода позже его конца.",
-                "The period starts after it ends.",
-            ),
-        )
-        .with_extra(serde_json::json!({ "field": "from" })));
+        return Err(ApiError::of(ErrorCode::InvalidPeriod)
+            .with_extra(serde_json::json!({ "field": "from" })));
     }
     if days_between(from, to) >= MAX_DAYS {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "period_too_long",
-            t(
-                "Кезең 366 күннен аспауы керек.",
-                "Период не может быть длиннее 366 дней.",
-                "The period cannot be longer than 366 days.",
-            ),
-        )
-        .with_extra(serde_json::json!({ "field": "from" })));
+        return Err(ApiError::of(ErrorCode::PeriodTooLong)
+            .with_extra(serde_json::json!({ "field": "from" })));
     }
     Ok((from, to))
 }
@@ -287,7 +253,7 @@ mod tests {
             period(&query(Some("2025-12-01"), Some("2025-12-01")), today).unwrap(),
             (date(2025, 12, 1), date(2025, 12, 1))
         );
-        let code = |f, t| period(&query(f, t), today).unwrap_err().code;
+        let code = |f, t| period(&query(f, t), today).unwrap_err().code.as_str();
         assert_eq!(code(Some("2025-13-01"), None), "invalid_date");
         assert_eq!(code(None, Some("yesterday")), "invalid_date");
         assert_eq!(

@@ -7,7 +7,6 @@
 //! their day.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -21,7 +20,9 @@ use kuelik_store::{Changes, RuleActivation};
 
 use crate::api::audit;
 use crate::auth::Principal;
-use crate::error::{t, ApiError, ApiResult};
+use kuelik_core::messages::Arg;
+
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, JsonBody};
 use crate::AppState;
 
@@ -98,48 +99,29 @@ pub async fn activate(
     let req: Activation = body.parse()?;
     let now = state.clock.now();
     let today = almaty_date(now);
-    let from: jiff::civil::Date = req.from.trim().parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "bad_date",
-            t(
-                "Күнді ЖЖЖЖ-АА-КК түрінде енгізіңіз.",
-                "Введите дату в виде ГГГГ-ММ-ДД.",
-                "Enter the date as YYYY-MM-DD.",
-            ),
-        )
-    })?;
-    state.rules.current().may_activate(&version, from, today).map_err(|e| match e {
-        RuleSetError::UnknownRuleSet(_) => ApiError::not_found(),
-        RuleSetError::ActivationInPast { .. } => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "activation_in_past",
-            t(
-                "Ережелерді өткен күннен бастап енгізуге болмайды: қабылданған шешімдер өз күнінің ережелерімен қабылданған. Бүгінгі немесе кейінгі күнді таңдаңыз.",
-                "Нельзя ввести правила с прошедшей даты: принятые решения приняты по правилам своего дня. Выберите сегодняшнюю или более позднюю дату.",
-                "Rules cannot be brought in from a past date: decisions already made were made under the rules of their day. Choose today or a later date.",
-            ),
-        ),
-        RuleSetError::ActivationTooFarAhead { .. } => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "activation_too_far_ahead",
-            t(
-                "Ережелерді екі жылдан артық алдағы күннен бастап енгізуге болмайды.",
-                "Нельзя ввести правила с даты больше чем на два года вперёд.",
-                "Rules cannot be brought in from a date more than two years ahead.",
-            ),
-        ),
-        RuleSetError::ActivationAfterPeriod { until, .. } => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "activation_after_period",
-            t(
-                &format!("Бұл ережелер жиынтығы {until} күні аяқталады: оны одан кейінгі күннен бастап енгізуге болмайды."),
-                &format!("Этот набор правил действует по {until}: его нельзя ввести с более поздней даты."),
-                &format!("This rule set ends on {until}: it cannot be brought in from a later date."),
-            ),
-        ),
-        other => ApiError::plain(StatusCode::UNPROCESSABLE_ENTITY, other.code(), other.to_string()),
-    })?;
+    let from: jiff::civil::Date = req
+        .from
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::of(ErrorCode::BadDate))?;
+    state
+        .rules
+        .current()
+        .may_activate(&version, from, today)
+        .map_err(|e| match e {
+            RuleSetError::UnknownRuleSet(_) => ApiError::not_found(),
+            RuleSetError::ActivationInPast { .. } => ApiError::of(ErrorCode::ActivationInPast),
+            RuleSetError::ActivationTooFarAhead { .. } => {
+                ApiError::of(ErrorCode::ActivationTooFarAhead)
+            }
+            RuleSetError::ActivationAfterPeriod { until, .. } => {
+                ApiError::of_with(ErrorCode::ActivationAfterPeriod, |_| {
+                    vec![("until", Arg::Text(until.to_string()))]
+                })
+            }
+            // The rule set itself was checked when it was loaded.
+            other => ApiError::plain(ErrorCode::InternalError, other.to_string()),
+        })?;
     let activation = RuleActivation {
         id: Uuid::now_v7(),
         version: version.clone(),

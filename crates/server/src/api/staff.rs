@@ -25,7 +25,7 @@ use crate::api::views::{ApplicationView, PersonView};
 use crate::api::{audit, transition};
 use crate::approvals;
 use crate::auth::{hash_password, Principal};
-use crate::error::{t, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::AppState;
 
@@ -50,20 +50,13 @@ fn parse_state(
         Some(s) => ApplicationState::ALL
             .into_iter()
             .find(|a| a.as_str() == s)
-            .ok_or_else(|| {
-                ApiError::plain(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "unknown_state",
-                    format!("no state {s:?}"),
-                )
-            })?,
+            .ok_or_else(|| ApiError::plain(ErrorCode::UnknownState, format!("no state {s:?}")))?,
     };
     if allowed.contains(&state) {
         Ok(state)
     } else {
         Err(ApiError::plain(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "state_not_in_queue",
+            ErrorCode::StateNotInQueue,
             format!("this queue does not list {}", state.as_str()),
         ))
     }
@@ -270,8 +263,7 @@ fn signing_of(req: Approve) -> ApiResult<approvals::Signing> {
                     .decode(signature)
                     .map_err(|_| {
                         ApiError::plain(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            "malformed_signature",
+                            ErrorCode::MalformedSignature,
                             "signature: base64 DER or PEM CMS expected",
                         )
                     })?
@@ -282,15 +274,7 @@ fn signing_of(req: Approve) -> ApiResult<approvals::Signing> {
             })
         }
         (None, None, Some(pin)) => Ok(approvals::Signing::Remote { pin }),
-        _ => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "signature_required",
-            t(
-                "Мақұлдау қолтаңбамен ғана жасалады: құжат пен CMS қолтаңбасын, не PIN-кодты жіберіңіз.",
-                "Одобрение только с подписью: отправьте документ и CMS-подпись либо PIN-код.",
-                "Approval needs a signature: send the document and its CMS signature, or your PIN.",
-            ),
-        )),
+        _ => Err(ApiError::of(ErrorCode::SignatureRequired)),
     }
 }
 
@@ -364,19 +348,11 @@ pub async fn annul(
     principal.staff(Role::Officer)?;
     let req: Annul = body.parse()?;
     let reason = AnnulmentReason::ALL.into_iter().find(|r| r.as_str() == req.reason).ok_or_else(|| {
-        ApiError::plain(StatusCode::UNPROCESSABLE_ENTITY, "unknown_annulment_reason", "use photo_non_compliant, signature_non_compliant or additional_verification_required")
+        ApiError::plain(ErrorCode::UnknownAnnulmentReason, "use photo_non_compliant, signature_non_compliant or additional_verification_required")
     })?;
-    let comment = AnnulmentComment::parse(&req.comment).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            e.code(),
-            t(
-                "Азаматқа түсініктеме жазыңыз (1000 таңбаға дейін).",
-                "Напишите комментарий для гражданина (до 1000 знаков).",
-                "Write a comment for the citizen (up to 1000 characters).",
-            ),
-        )
-    })?;
+    // The core's one refusal of a comment: empty, or longer than it keeps.
+    let comment = AnnulmentComment::parse(&req.comment)
+        .map_err(|_| ApiError::of(ErrorCode::CommentRequired))?;
     let stored = transition(
         &state,
         ApplicationId(id),
@@ -586,11 +562,13 @@ pub async fn receive(
 
 fn parse_ticket(raw: &str) -> ApiResult<TicketNumber> {
     TicketNumber::parse(raw).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("ticket_{}", e.code()),
-            messages::ticket_error(&e),
-        )
+        use kuelik_core::ticket::TicketError as E;
+        let code = match e {
+            E::WrongLength(_) => ErrorCode::TicketWrongLength,
+            E::BadSymbol { .. } => ErrorCode::TicketBadSymbol,
+            E::CheckFailed => ErrorCode::TicketCheckFailed,
+        };
+        ApiError::new(code, messages::ticket_error(&e))
     })
 }
 
@@ -600,17 +578,7 @@ async fn by_ticket(
     raw: &str,
 ) -> ApiResult<StoredApplication> {
     let ticket = parse_ticket(raw)?;
-    let not_here = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "ticket_not_at_this_point",
-            t(
-                "Бұл талон бойынша құжат осы тіркеу орнында күтіп тұрған жоқ.",
-                "По этому талону документ в этом пункте регистрации не ожидается.",
-                "No document for this ticket waits at this registration point.",
-            ),
-        )
-    };
+    let not_here = || ApiError::of(ErrorCode::TicketNotAtThisPoint);
     let stored = state
         .store
         .application_by_ticket(&ticket)
@@ -662,17 +630,10 @@ pub async fn hand_over(
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::PointOperator)?;
     let req: HandOver = body.parse()?;
-    let old_card = req.old_card.parse::<OldCard>().map_err(|_| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_old_card",
-            t(
-                "Бұрынғы куәлікпен не болғанын белгілеңіз: тапсырылды (surrendered) немесе көрсетілмеді (not_presented).",
-                "Отметьте, что стало с прежним удостоверением: сдано (surrendered) или не предъявлено (not_presented).",
-                "Record what became of the old card: surrendered or not_presented.",
-            ),
-        )
-    })?;
+    let old_card = req
+        .old_card
+        .parse::<OldCard>()
+        .map_err(|_| ApiError::of(ErrorCode::UnknownOldCard))?;
     let stored = by_ticket(&state, &principal, &ticket).await?;
     let ticket = parse_ticket(&ticket)?;
     let stored =
@@ -810,7 +771,7 @@ pub async fn add_staff(
     let req: NewStaff = body.parse()?;
     let now = state.clock.now();
     let account = new_staff_account(req, &state.regions, &state.points, now)
-        .map_err(|e| ApiError::plain(StatusCode::UNPROCESSABLE_ENTITY, "invalid_staff", e))?;
+        .map_err(|e| ApiError::plain(ErrorCode::InvalidStaff, e))?;
     // The account and its audit entry in one transaction.
     state
         .store

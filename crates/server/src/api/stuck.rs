@@ -8,7 +8,6 @@
 //! [`LIST_LIMIT`] rows; the overdue ones are also counted per region and state.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -27,7 +26,7 @@ use kuelik_store::{
 use crate::api::audit;
 use crate::api::citizen::today;
 use crate::auth::Principal;
-use crate::error::{t, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiPath;
 use crate::AppState;
 use kuelik_core::lifecycle::REVIEW_TIMEOUT;
@@ -359,15 +358,7 @@ pub async fn retry_outbox(
                 at: now.to_string(),
             }))
         }
-        OutboxRetry::AlreadyDelivered => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_delivered",
-            t(
-                "Хабарлама жеткізілген, қайталаудың қажеті жоқ.",
-                "Сообщение уже доставлено, повторять не нужно.",
-                "The message has been delivered; there is nothing to retry.",
-            ),
-        )),
+        OutboxRetry::AlreadyDelivered => Err(ApiError::of(ErrorCode::AlreadyDelivered)),
         OutboxRetry::Missing => Err(ApiError::not_found()),
     }
 }
@@ -391,16 +382,8 @@ pub async fn retry_refund(
         .await?
         .ok_or_else(ApiError::not_found)?;
     if payment.status != PaymentStatus::RefundPending {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "refund_not_pending",
-            t(
-                "Бұл төлем бойынша қайтару күтілмейді.",
-                "По этому платежу возврат не ожидается.",
-                "No refund is pending for this payment.",
-            ),
-        )
-        .with_extra(json!({ "status": payment.status.as_str() })));
+        return Err(ApiError::of(ErrorCode::RefundNotPending)
+            .with_extra(json!({ "status": payment.status.as_str() })));
     }
     let now = state.clock.now();
     let asked = state
@@ -423,15 +406,7 @@ pub async fn retry_refund(
         .await?;
     if let Err(e) = asked {
         tracing::warn!(error = %e, "refund retry refused by the gateway");
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "gateway_unavailable",
-            t(
-                "Төлем шлюзі сұрауды қабылдамады. Кейінірек қайталаңыз.",
-                "Платёжный шлюз не принял запрос. Повторите позже.",
-                "The payment gateway did not accept the request. Try again later.",
-            ),
-        ));
+        return Err(ApiError::of(ErrorCode::GatewayUnavailable));
     }
     Ok(Json(RetryDone {
         id,

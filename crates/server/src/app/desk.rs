@@ -2,7 +2,6 @@
 //! also changes the person's record — the new document becomes their current one and the
 //! card it replaces is invalid from that instant (see `kuelik_core::issuance`).
 
-use axum::http::StatusCode;
 use serde_json::json;
 
 use kuelik_core::document::OldCard;
@@ -12,7 +11,7 @@ use kuelik_core::ticket::TicketNumber;
 use kuelik_store::{ApplicationWrite, Changes, StoredApplication};
 
 use super::{audit, policy_at, rules_at};
-use crate::error::{t, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::notify::notice_message;
 use crate::register_sync;
 use crate::AppState;
@@ -32,17 +31,11 @@ pub async fn hand_over(
     let rules = rules_at(state, now)?;
     let policy = policy_at(state, now)?;
     let holder = stored.application.applicant;
-    let person = state.register.person(&holder).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "holder_not_in_register",
-            t(
-                "Халықты тіркеу дерекқорында құжат иесі туралы жазба жоқ: құжатты беруге болмайды.",
-                "В регистре населения нет записи о владельце документа: выдать документ нельзя.",
-                "The population register has no record of the holder: the document cannot be handed over.",
-            ),
-        )
-    })?;
+    let person = state
+        .register
+        .person(&holder)
+        .await?
+        .ok_or_else(|| ApiError::of(ErrorCode::HolderNotInRegister))?;
     // The record kept of the card being replaced, if the service issued it (else the core
     // describes it from the register).
     let previous = state

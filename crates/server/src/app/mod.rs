@@ -14,7 +14,7 @@ use kuelik_core::rules::RuleSet;
 use kuelik_core::time::almaty_date;
 use kuelik_store::AuditEntry;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::AppState;
 
 pub mod desk;
@@ -23,13 +23,9 @@ pub mod desk;
 /// active).
 pub fn rules_at(state: &AppState, now: Timestamp) -> ApiResult<RuleSet> {
     let book = state.rules.current();
-    book.for_date(almaty_date(now)).cloned().map_err(|e| {
-        ApiError::plain(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "rules_unavailable",
-            e.to_string(),
-        )
-    })
+    book.for_date(almaty_date(now))
+        .cloned()
+        .map_err(|e| ApiError::plain(ErrorCode::RulesUnavailable, e.to_string()))
 }
 
 /// The life-cycle policy in force at `now` (the calendar and the rule set's processing time).

@@ -275,7 +275,7 @@ impl Page {
         let result = match problem {
             Some(e) => Err(Problem {
                 status,
-                code: e.code.clone(),
+                code: e.code.to_string(),
                 message: e.detail.get(self.lang).to_string(),
                 extra: e.extra.clone().unwrap_or(Value::Null),
             }),

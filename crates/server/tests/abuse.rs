@@ -1205,3 +1205,148 @@ async fn officers_on_two_instances_race_and_each_application_is_taken_once() {
     assert_eq!(log.pending, 0);
     assert!(log.checkpoints >= 1);
 }
+
+/// "Not yours" answers 404 on every route, as if the application did not exist: another
+/// citizen's, another region's (whatever its state), another point's. And nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_not_yours_answers_404_on_every_route() {
+    each_backend(|app| async move {
+        let holder = person(91, "71", 0, "+77010000091");
+        let other_holder = person(92, "71", 0, "+77010000092");
+        let stranger = person(93, "71", 3, "+77010000093");
+        app.add_people(&[holder.clone(), other_holder.clone(), stranger.clone()])
+            .await;
+        app.add_pickup_staff().await;
+        app.add_staff("officer75", Role::Officer, Some("75"), None)
+            .await;
+        app.add_staff("point7102", Role::PointOperator, None, Some("71-02"))
+            .await;
+        let holder_token = app.citizen_token(&holder).await;
+        let (reviewed, _) = app
+            .submitted_application(&holder_token, &holder, "71-01")
+            .await;
+        let officer = app.staff_token("officer71").await;
+        let r = app
+            .post(
+                &officer,
+                &format!("/officer/applications/{reviewed}/take"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let other_token = app.citizen_token(&other_holder).await;
+        let (ready, ticket) = app
+            .submitted_application(&other_token, &other_holder, "71-01")
+            .await;
+        app.ready_for_pickup(&ready, "012345678").await;
+        let before = (
+            snapshot(&app, &holder_token, &reviewed).await,
+            snapshot(&app, &other_token, &ready).await,
+        );
+
+        let other_officer = app.staff_token("officer75").await;
+        let stranger_token = app.citizen_token(&stranger).await;
+        let other_point = app.staff_token("point7102").await;
+        let officer_routes = [
+            (
+                "GET",
+                format!("/officer/applications/{reviewed}"),
+                json!(null),
+            ),
+            (
+                "GET",
+                format!("/officer/applications/{reviewed}/approval-document"),
+                json!(null),
+            ),
+            (
+                "POST",
+                format!("/officer/applications/{reviewed}/take"),
+                json!({}),
+            ),
+            (
+                "POST",
+                format!("/officer/applications/{reviewed}/release"),
+                json!({}),
+            ),
+            (
+                "POST",
+                format!("/officer/applications/{reviewed}/approve"),
+                json!({ "pin": OFFICER_PIN }),
+            ),
+            (
+                "POST",
+                format!("/officer/applications/{reviewed}/annul"),
+                json!({ "reason": "photo_non_compliant", "comment": "x" }),
+            ),
+        ];
+        let citizen_routes = [
+            ("GET", format!("/applications/{reviewed}"), json!(null)),
+            (
+                "GET",
+                format!("/applications/{reviewed}/photo"),
+                json!(null),
+            ),
+            (
+                "GET",
+                format!("/applications/{reviewed}/signature"),
+                json!(null),
+            ),
+            (
+                "POST",
+                format!("/applications/{reviewed}/payment"),
+                json!({}),
+            ),
+            (
+                "POST",
+                format!("/applications/{reviewed}/submit/code"),
+                json!({}),
+            ),
+            (
+                "POST",
+                format!("/applications/{reviewed}/withdraw"),
+                json!({}),
+            ),
+        ];
+        let point_routes = [
+            (
+                "POST",
+                format!("/point/applications/{ready}/receive"),
+                json!({}),
+            ),
+            ("GET", format!("/point/tickets/{ticket}"), json!(null)),
+            (
+                "POST",
+                format!("/point/tickets/{ticket}/hand-over"),
+                json!({ "old_card": "surrendered" }),
+            ),
+        ];
+        for (token, routes) in [
+            (&other_officer, &officer_routes[..]),
+            (&stranger_token, &citizen_routes[..]),
+            (&other_point, &point_routes[..]),
+        ] {
+            for (method, path, body) in routes {
+                let r = if *method == "GET" {
+                    app.get(token, path).await
+                } else {
+                    app.post(token, path, body.clone()).await
+                };
+                let (status, problem_body) = problem(r).await;
+                assert_eq!(
+                    status,
+                    StatusCode::NOT_FOUND,
+                    "{method} {path}: {problem_body}"
+                );
+            }
+        }
+        assert_eq!(
+            before,
+            (
+                snapshot(&app, &holder_token, &reviewed).await,
+                snapshot(&app, &other_token, &ready).await,
+            ),
+            "nothing changed"
+        );
+    })
+    .await;
+}

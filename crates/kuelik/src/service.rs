@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use kuelik_server::api::staff::{new_staff_account, NewStaff};
+use kuelik_server::app::staff::{add as add_staff, NewStaff};
 use kuelik_server::clock::SystemClock;
 use kuelik_server::{Config, Secrets};
 use kuelik_store::Store;
@@ -522,24 +522,21 @@ pub fn staff(command: StaffCommand) -> Result<(), UsageError> {
                     region,
                     point,
                 };
-                let now = jiff::Timestamp::now();
-                let account =
-                    new_staff_account(request, &regions, &points, now).map_err(UsageError)?;
-                // The account and its audit entry (made by the service's operator, on the
-                // command line) in one transaction.
-                store
-                    .commit(kuelik_store::Changes {
-                        audit: vec![cli_audit(
-                            now,
-                            "staff.add",
-                            &account,
-                            serde_json::json!({ "role": account.role.as_str(), "via": "kuelik staff add" }),
-                        )],
-                        staff: vec![account.clone()],
-                        ..kuelik_store::Changes::default()
-                    })
-                    .await
-                    .map_err(|e| UsageError(e.to_string()))?;
+                // The same use case as the console's: the account and its audit entry (made
+                // by the service's operator, on the command line) in one transaction.
+                let account = add_staff(
+                    &*store,
+                    &kuelik_core::lifecycle::Actor::System,
+                    request,
+                    (&regions, &points),
+                    jiff::Timestamp::now(),
+                    Some("kuelik staff add"),
+                )
+                .await
+                .map_err(|e| {
+                    let reason = e.extra.as_ref().and_then(|x| x["reason"].as_str());
+                    UsageError(reason.map_or_else(|| e.detail.en.clone(), str::to_string))
+                })?;
                 println!("added {} ({})", account.username, account.role.as_str());
                 Ok(())
             }
@@ -600,7 +597,12 @@ pub fn staff(command: StaffCommand) -> Result<(), UsageError> {
                 });
                 store
                     .commit(kuelik_store::Changes {
-                        audit: vec![cli_audit(now, "officer.certificate_bound", &account, details)],
+                        audit: vec![cli_audit(
+                            now,
+                            "officer.certificate_bound",
+                            &account,
+                            details,
+                        )],
                         officer_credentials: vec![kuelik_store::OfficerCredential {
                             staff: account.id,
                             fingerprint: info.sha256_fingerprint.clone(),

@@ -17,7 +17,7 @@ use kuelik_store::{
 use kuelik_trust::approval::DECISION_APPROVE;
 use kuelik_trust::{cms, ApprovalDocument, TrustError, TrustStore};
 
-use crate::api::{audit, policy_at};
+use crate::app::{audit, policy_at};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::AppState;
 

@@ -20,7 +20,7 @@ use kuelik_core::ticket::TicketNumber;
 use kuelik_core::time::{add_days, almaty_date};
 use kuelik_store::{ApplicationWrite, Blob, Changes, PaymentRecord, PaymentStatus, StaffAccount};
 
-use crate::api::rules_at;
+use crate::app::rules_at;
 use crate::auth::{hash_password, random_bytes, sha256};
 use crate::AppState;
 

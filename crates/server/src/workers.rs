@@ -16,10 +16,9 @@ use jiff::SignedDuration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use kuelik_core::lifecycle::{Actor, ApplicationState, Command};
-use kuelik_store::{PaymentStatus, QueueFilter};
+use kuelik_core::lifecycle::Actor;
+use kuelik_store::PaymentStatus;
 
-use crate::api::{payments, transition};
 use crate::AppState;
 
 const OUTBOX_LEASE: SignedDuration = SignedDuration::from_secs(60);
@@ -124,7 +123,7 @@ pub async fn run_retention_once(state: &AppState) -> usize {
     };
     let mut purged = 0;
     for id in ids {
-        let entry = crate::api::audit(
+        let entry = crate::app::audit(
             &Actor::System,
             now,
             "retention.purge",
@@ -144,29 +143,7 @@ pub async fn run_retention_once(state: &AppState) -> usize {
 
 /// Returns abandoned reviews to their region's queue.
 pub async fn release_abandoned_once(state: &AppState) {
-    let now = state.clock.now();
-    let filter = QueueFilter {
-        // The policy's timeout; the core checks it again for each one it releases.
-        taken_before: now.checked_sub(kuelik_core::lifecycle::REVIEW_TIMEOUT).ok(),
-        ..QueueFilter::state(ApplicationState::UnderReview)
-    };
-    let Ok(stale) = state.store.work_queue(&filter, 100).await else {
-        return;
-    };
-    for stored in stale {
-        let id = stored.application.id;
-        if let Err(e) = transition(
-            state,
-            id,
-            &Actor::System,
-            Command::Release,
-            |_, _, _| Ok(()),
-        )
-        .await
-        {
-            tracing::warn!(code = %e.code, "release of an abandoned review failed");
-        }
-    }
+    crate::app::review::release_abandoned(state).await
 }
 
 /// Moves written events and audit entries into the signed hash chain; returns how many.
@@ -286,7 +263,7 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
                     _ = st.changed() => break,
                     next = callbacks.recv() => match next {
                         Some((body, signature)) => {
-                            if let Err(e) = payments::process_callback(&s, &body, &signature).await {
+                            if let Err(e) = crate::app::payment::record_callback(&s, &body, &signature).await {
                                 tracing::warn!(code = %e.code, "simulated gateway callback refused");
                             }
                         }

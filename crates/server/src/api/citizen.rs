@@ -13,25 +13,20 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use kuelik_core::digest::Sha256Digest;
-use kuelik_core::eligibility;
-use kuelik_core::iin::Iin;
 use kuelik_core::lifecycle::{
-    in_status_history, Actor, Application, ApplicationId, ApplicationState, Command,
-    LifecycleError, SubmissionFacts,
+    in_status_history, Actor, Application, ApplicationId, ApplicationState,
 };
-use kuelik_core::region::PointId;
-use kuelik_core::register::Person;
 use kuelik_core::rules::Reason;
-use kuelik_core::ticket::TicketNumber;
 use kuelik_core::time::almaty_date;
-use kuelik_store::{ApplicationWrite, Blob, Changes, IdempotencyRecord};
+use kuelik_store::{Changes, IdempotencyRecord};
 
 use crate::api::views::{
     ApplicationView, EligibilityView, EventView, NoticeView, PaymentView, PersonView,
 };
-use crate::api::{audit, policy_at, rules_at, transition, transition_steps};
-use crate::auth::{self, random_bytes, sha256, OtpIssued, Principal};
-use crate::checks::{self, ImageKind};
+use crate::app::application::{self, eligibility_of, person_of};
+use crate::app::{self, audit, payment};
+use crate::auth::{sha256, OtpIssued, Principal};
+use crate::checks::ImageKind;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{parse_json, ApiMultipart, ApiPath, ApiQuery};
 use crate::AppState;
@@ -120,66 +115,8 @@ async fn replay_after_race(
     Err(err)
 }
 
-/// Commits `changes` (which carry the idempotency record, if any) and answers `body`; when
-/// a concurrent retry with the same key won the race, answers with its stored result.
-async fn commit_answer(
-    state: &AppState,
-    idem: &Option<Idempotency>,
-    changes: Changes,
-    status: StatusCode,
-    body: serde_json::Value,
-) -> ApiResult<Response> {
-    match state.store.commit(changes).await {
-        Ok(()) => Ok((status, Json(body)).into_response()),
-        Err(e) => replay_after_race(state, idem, e.into()).await,
-    }
-}
-
 pub(crate) fn today(state: &AppState) -> jiff::civil::Date {
     almaty_date(state.clock.now())
-}
-
-async fn person_of(state: &AppState, iin: &Iin) -> ApiResult<Person> {
-    state
-        .register
-        .person(iin)
-        .await?
-        .ok_or_else(|| ApiError::of(ErrorCode::NotInRegister))
-}
-
-/// A citizen's own application, or 404.
-async fn own(state: &AppState, iin: Iin, id: Uuid) -> ApiResult<kuelik_store::StoredApplication> {
-    match state.store.application(ApplicationId(id)).await? {
-        Some(s) if s.application.applicant == iin => Ok(s),
-        _ => Err(ApiError::not_found()),
-    }
-}
-
-/// Why the duty cannot be computed: the service's configuration, not the citizen's doing.
-fn duty_error(e: &kuelik_core::fees::FeeError) -> ErrorCode {
-    use kuelik_core::fees::FeeError as F;
-    match e {
-        F::BadTable(_) => ErrorCode::BadMrpTable,
-        F::NoMrpForYear(_) => ErrorCode::NoMrpForYear,
-        F::NoDutyForKind { .. } => ErrorCode::NoDutyForKind,
-    }
-}
-
-fn decision_error(decision: eligibility::Decision, assumption: bool) -> ApiError {
-    use eligibility::DecisionCode as D;
-    let code = match decision.code {
-        D::TooEarly => ErrorCode::TooEarly,
-        D::WindowAfterServiceEnd => ErrorCode::WindowAfterServiceEnd,
-        D::ExpiredTooLong => ErrorCode::ExpiredTooLong,
-        D::ReasonNotServed => ErrorCode::ReasonNotServed,
-        D::DocumentNotServed => ErrorCode::DocumentNotServed,
-        D::ServiceNotActive => ErrorCode::ServiceNotActive,
-        // Not a refusal; a caller that asks for one gets the generic one.
-        D::Eligible => ErrorCode::NotEligible,
-    };
-    let message = decision.message.clone();
-    let view = EligibilityView::new(decision, assumption);
-    ApiError::new(code, message).with_extra(json!({ "eligibility": view }))
 }
 
 /// The signed-in person as the population register has them.
@@ -212,19 +149,6 @@ fn parse_reason(raw: Option<&str>) -> ApiResult<Reason> {
     }
 }
 
-async fn decide_for(
-    state: &AppState,
-    person: &Person,
-    reason: Reason,
-) -> ApiResult<(eligibility::Decision, bool)> {
-    let now = state.clock.now();
-    let rules = rules_at(state, now)?;
-    Ok((
-        eligibility::decide(&person.document.facts(), reason, now, &rules),
-        rules.assumption,
-    ))
-}
-
 /// May the signed-in person renew their document online now? (Facts from the register.)
 #[utoipa::path(get, path = "/me/eligibility", tag = "citizen", params(EligibilityQuery),
     responses((status = 200, body = EligibilityView)))]
@@ -236,7 +160,7 @@ pub async fn my_eligibility(
     let iin = principal.citizen()?;
     let person = person_of(&state, &iin).await?;
     let reason = parse_reason(q.reason.as_deref())?;
-    let (decision, assumption) = decide_for(&state, &person, reason).await?;
+    let (decision, assumption) = eligibility_of(&state, &person, reason, state.clock.now())?;
     Ok(Json(EligibilityView::new(decision, assumption)))
 }
 
@@ -272,41 +196,23 @@ pub async fn create_application(
             return Ok(replayed);
         }
     }
-    let person = person_of(&state, &iin).await?;
     let reason = parse_reason(req.reason.as_deref())?;
-    let (decision, assumption) = decide_for(&state, &person, reason).await?;
-    if !decision.eligible {
-        return Err(decision_error(decision, assumption));
-    }
-    let now = state.clock.now();
-    let app = Application::new_draft(
-        ApplicationId(Uuid::now_v7()),
-        iin,
-        person.document.kind,
-        person.region,
-        now,
-    );
-    let view = ApplicationView::new(&app, 1, today(&state));
-    let body_json = serde_json::to_value(&view).unwrap_or_default();
-    let actor = principal.actor();
-    let changes = Changes {
-        audit: vec![audit(
-            &actor,
-            now,
-            "application.create",
-            Some(app.id.to_string()),
-            json!({ "rules_version": decision.rules_version }),
-        )],
-        idempotency: idem
-            .as_ref()
-            .map(|i| i.record(&state, StatusCode::CREATED, &body_json)),
-        application: Some(ApplicationWrite {
-            application: app,
-            expected_version: None,
-        }),
-        ..Changes::default()
+    let today = today(&state);
+    let answer = |app: &Application, version: i64| {
+        serde_json::to_value(ApplicationView::new(app, version, today)).unwrap_or_default()
     };
-    commit_answer(&state, &idem, changes, StatusCode::CREATED, body_json).await
+    let remember = |app: &Application, version: i64| {
+        idem.as_ref()
+            .map(|i| i.record(&state, StatusCode::CREATED, &answer(app, version)))
+    };
+    match application::start(&state, iin, reason, &remember).await {
+        Ok(created) => Ok((
+            StatusCode::CREATED,
+            Json(answer(&created.application, created.version)),
+        )
+            .into_response()),
+        Err(e) => replay_after_race(&state, &idem, e).await,
+    }
 }
 
 /// The signed-in citizen's applications, newest first.
@@ -384,7 +290,7 @@ pub async fn get_application(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
     let iin = principal.citizen()?;
-    let stored = own(&state, iin, id).await?;
+    let stored = app::visible(&state, ApplicationId(id), &Actor::Citizen { iin }).await?;
     Ok(Json(
         detail_view(&state, &stored, ImageReports::WhileDraft).await?,
     ))
@@ -411,21 +317,8 @@ pub async fn choose_point(
 ) -> ApiResult<Json<ApplicationView>> {
     let iin = principal.citizen()?;
     let req: ChoosePoint = parse_json(&headers, &body, state.config.max_json_bytes)?;
-    own(&state, iin, id).await?;
-    let point: PointId = req
-        .point
-        .parse()
-        .ok()
-        .filter(|p| state.points.get(p).is_some())
-        .ok_or_else(|| ApiError::of(ErrorCode::UnknownRegistrationPoint))?;
-    let stored = transition(
-        &state,
-        ApplicationId(id),
-        &principal.actor(),
-        Command::ChooseRegistrationPoint(point),
-        |_, _, _| Ok(()),
-    )
-    .await?;
+    let actor = Actor::Citizen { iin };
+    let stored = application::choose_point(&state, &actor, ApplicationId(id), &req.point).await?;
     Ok(Json(ApplicationView::new(
         &stored.application,
         stored.version,
@@ -490,51 +383,20 @@ async fn attach(
     principal: Principal,
     id: Uuid,
     multipart: Multipart,
-    photo: bool,
+    kind: ImageKind,
 ) -> ApiResult<Json<ApplicationView>> {
     let iin = principal.citizen()?;
-    own(&state, iin, id).await?;
+    let actor = Actor::Citizen { iin };
+    // Not yours: 404 before the upload is read.
+    app::visible(&state, ApplicationId(id), &actor).await?;
     let (bytes, content_type) = read_upload(&state, multipart).await?;
-    let digest = Sha256Digest::from_bytes(sha256(&bytes));
-    let kind = if photo {
-        ImageKind::Photo
-    } else {
-        ImageKind::Signature
-    };
-    // An unreadable image is refused here and changes nothing; a readable one is attached
-    // with its check, whatever the verdict: the citizen sees what to fix, and a failed
-    // check blocks only the submission.
-    let check = checks::run(&state, kind, digest, bytes.clone()).await?;
-    let command = if photo {
-        Command::AttachPhoto(digest)
-    } else {
-        Command::AttachSignature(digest)
-    };
-    let now = state.clock.now();
-    let report = check.report.clone();
-    let stored = transition(
-        &state,
-        ApplicationId(id),
-        &principal.actor(),
-        command,
-        |_, _, changes| {
-            // The blob is written with the event that references it: never orphaned.
-            changes.blobs.push(Blob {
-                digest,
-                content_type: content_type.to_string(),
-                bytes,
-                created_at: now,
-            });
-            changes.image_checks.push(check);
-            Ok(())
-        },
-    )
-    .await?;
+    let (stored, check) =
+        application::attach_image(&state, &actor, ApplicationId(id), kind, bytes, content_type)
+            .await?;
     let mut view = ApplicationView::new(&stored.application, stored.version, today(&state));
-    if photo {
-        view.photo_check = Some(report);
-    } else {
-        view.signature_check = Some(report);
+    match kind {
+        ImageKind::Photo => view.photo_check = Some(check.report),
+        ImageKind::Signature => view.signature_check = Some(check.report),
     }
     Ok(Json(view))
 }
@@ -550,7 +412,7 @@ pub async fn upload_photo(
     ApiPath(id): ApiPath<Uuid>,
     ApiMultipart(multipart): ApiMultipart,
 ) -> ApiResult<Json<ApplicationView>> {
-    attach(state, principal, id, multipart, true).await
+    attach(state, principal, id, multipart, ImageKind::Photo).await
 }
 
 /// Upload the signature image (multipart field `file`, JPEG or PNG, size-capped).
@@ -564,7 +426,7 @@ pub async fn upload_signature(
     ApiPath(id): ApiPath<Uuid>,
     ApiMultipart(multipart): ApiMultipart,
 ) -> ApiResult<Json<ApplicationView>> {
-    attach(state, principal, id, multipart, false).await
+    attach(state, principal, id, multipart, ImageKind::Signature).await
 }
 
 async fn image(
@@ -573,15 +435,8 @@ async fn image(
     id: Uuid,
     photo: bool,
 ) -> ApiResult<Response> {
-    let stored = state
-        .store
-        .application(ApplicationId(id))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let stored = app::visible(&state, ApplicationId(id), &principal.actor()).await?;
     let app = &stored.application;
-    if !app.visible_to(&principal.actor()) {
-        return Err(ApiError::not_found());
-    }
     let digest = if photo { app.photo } else { app.signature }.ok_or_else(ApiError::not_found)?;
     let blob = state
         .store
@@ -667,63 +522,28 @@ pub async fn start_payment(
             return Ok(replayed);
         }
     }
-    let stored = own(&state, iin, id).await?;
-    let app = &stored.application;
-    app.may_start_payment(&principal.actor())?;
-    let now = state.clock.now();
-    let existing = state.store.payments_of(app.id).await?;
-    if let Some(pending) = existing
-        .iter()
-        .find(|p| p.status == kuelik_store::PaymentStatus::Pending)
-    {
-        let body = PaymentStarted {
-            payment: PaymentView::from(pending),
-            pay_url: format!("/sim-gateway/pay/{}", pending.gateway_reference),
-        };
-        return Ok((StatusCode::OK, Json(body)).into_response());
+    let answer = |started: &payment::PaymentToPay| {
+        serde_json::to_value(PaymentStarted {
+            payment: PaymentView::from(&started.record),
+            pay_url: started.pay_url.clone(),
+        })
+        .unwrap_or_default()
+    };
+    let remember = |started: &payment::PaymentToPay| {
+        idem.as_ref()
+            .map(|i| i.record(&state, StatusCode::CREATED, &answer(started)))
+    };
+    match payment::start(&state, iin, ApplicationId(id), &remember).await {
+        Ok(started) => {
+            let status = if started.started {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((status, Json(answer(&started))).into_response())
+        }
+        Err(e) => replay_after_race(&state, &idem, e).await,
     }
-    let rules = rules_at(&state, now)?;
-    let duty = kuelik_core::fees::duty_due(&rules, &state.mrp, app.document_kind, almaty_date(now))
-        .map_err(|e| ApiError::plain(duty_error(&e), e.to_string()))?;
-    let intent = state
-        .gateway
-        .create_intent(
-            duty.amount,
-            &format!("State duty: {} ({})", app.document_kind, duty.rules_version),
-        )
-        .await
-        .map_err(|e| ApiError::plain(ErrorCode::GatewayUnavailable, e.to_string()))?;
-    let record = kuelik_store::PaymentRecord {
-        id: Uuid::now_v7(),
-        application: app.id,
-        payer: iin,
-        amount: duty.amount,
-        status: kuelik_store::PaymentStatus::Pending,
-        gateway_reference: intent.reference.clone(),
-        created_at: now,
-        updated_at: now,
-    };
-    let answer = PaymentStarted {
-        payment: PaymentView::from(&record),
-        pay_url: intent.pay_url,
-    };
-    let body_json = serde_json::to_value(&answer).unwrap_or_default();
-    let actor = principal.actor();
-    let changes = Changes {
-        audit: vec![audit(
-            &actor,
-            now,
-            "payment.start",
-            Some(id.to_string()),
-            json!({ "amount_tiyn": duty.amount.0 }),
-        )],
-        idempotency: idem
-            .as_ref()
-            .map(|i| i.record(&state, StatusCode::CREATED, &body_json)),
-        payments: vec![record],
-        ..Changes::default()
-    };
-    commit_answer(&state, &idem, changes, StatusCode::CREATED, body_json).await
 }
 
 /// Ask for the code that signs the submission (sent to the phone on record).
@@ -736,8 +556,7 @@ pub async fn submission_code(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<(StatusCode, Json<OtpIssued>)> {
     let iin = principal.citizen()?;
-    own(&state, iin, id).await?;
-    let issued = auth::issue_otp(&state, iin, auth::confirm_purpose(ApplicationId(id))).await?;
+    let issued = application::request_submission_code(&state, iin, ApplicationId(id)).await?;
     Ok((StatusCode::ACCEPTED, Json(issued)))
 }
 
@@ -748,12 +567,6 @@ pub struct Submit {
     /// The 6-digit one-time code sent for this submission.
     #[schema(pattern = "^[0-9]{6}$")]
     pub code: String,
-}
-
-fn new_ticket() -> ApiResult<TicketNumber> {
-    Ok(TicketNumber::from_random_bits(u64::from_le_bytes(
-        random_bytes::<8>()?,
-    )))
 }
 
 /// Submit the application, signed with a fresh one-time code (R7): it gets its registration
@@ -777,97 +590,30 @@ pub async fn submit(
             return Ok(replayed);
         }
     }
-    let stored = own(&state, iin, id).await?;
-    let actor = principal.actor();
-    let now = state.clock.now();
-    // The facts the core decides the submission on: the attached images' checks and today's
-    // eligibility from the register.
-    let photo_check = match stored.application.photo {
-        Some(d) => Some(checks::of_attached(&state, ImageKind::Photo, d).await?),
-        None => None,
+    let today = today(&state);
+    let answer = |app: &Application, version: i64| {
+        serde_json::to_value(ApplicationView::new(app, version, today)).unwrap_or_default()
     };
-    let signature_check = match stored.application.signature {
-        Some(d) => Some(checks::of_attached(&state, ImageKind::Signature, d).await?),
-        None => None,
+    let remember = |app: &Application, version: i64| {
+        idem.as_ref()
+            .map(|i| i.record(&state, StatusCode::OK, &answer(app, version)))
     };
-    let person = person_of(&state, &iin).await?;
-    let (decision, assumption) = decide_for(&state, &person, Reason::Expiring).await?;
-    let failed = |check: &Option<kuelik_store::ImageCheck>| {
-        check.as_ref().is_some_and(|c| c.verdict == "fail")
-    };
-    let facts = SubmissionFacts {
-        photo_check_failed: failed(&photo_check),
-        signature_check_failed: failed(&signature_check),
-        eligible: decision.eligible,
-    };
-    // Refuse what would fail anyway before the code is used up. The core decides; a refusal
-    // for a failed check or for eligibility is answered with what the citizen needs to act
-    // on (the failed measures' advice; the eligibility decision).
-    let policy = policy_at(&state, now)?;
-    let probe = Command::Submit {
-        ticket: new_ticket()?,
-        facts,
-    };
-    match stored.application.decide(&probe, &actor, now, &policy) {
-        Ok(_) => {}
-        Err(LifecycleError::PhotoCheckFailed) => {
-            return Err(refused_check(ImageKind::Photo, &photo_check));
-        }
-        Err(LifecycleError::SignatureCheckFailed) => {
-            return Err(refused_check(ImageKind::Signature, &signature_check));
-        }
-        Err(LifecycleError::NotEligible) => return Err(decision_error(decision, assumption)),
-        Err(other) => return Err(other.into()),
-    }
-    let signer = auth::verify_otp(
+    let submitted = application::submit(
         &state,
+        iin,
+        ApplicationId(id),
         req.challenge_id,
         &req.code,
-        &auth::confirm_purpose(ApplicationId(id)),
+        &remember,
     )
-    .await?;
-    if signer != iin {
-        return Err(ApiError::forbidden());
-    }
-    // A ticket collision (45 random bits) is astronomically rare; draw again if it happens.
-    for _ in 0..3 {
-        let ticket = new_ticket()?;
-        let steps = [
-            (actor.clone(), Command::Submit { ticket, facts }),
-            (Actor::System, Command::Route),
-        ];
-        let today = today(&state);
-        let mut answer = None;
-        let result = transition_steps(&state, ApplicationId(id), &steps, |app, _, changes| {
-            let view = ApplicationView::new(app, stored.version + 1, today);
-            let body_json = serde_json::to_value(&view).unwrap_or_default();
-            changes.idempotency = idem
-                .as_ref()
-                .map(|i| i.record(&state, StatusCode::OK, &body_json));
-            answer = Some(body_json);
-            Ok(())
-        })
-        .await;
-        match result {
-            Ok(_) => return Ok((StatusCode::OK, Json(answer.unwrap_or_default())).into_response()),
-            Err(e) if e.code == ErrorCode::DuplicateTicket => continue,
-            Err(e) => return replay_after_race(&state, &idem, e).await,
-        }
-    }
-    Err(ApiError::plain(
-        ErrorCode::TicketUnavailable,
-        "could not draw a unique ticket; try again",
-    ))
-}
-
-/// The answer to a submission refused for a failed automatic check: the advice of each
-/// failed measure and the report.
-fn refused_check(kind: ImageKind, check: &Option<kuelik_store::ImageCheck>) -> ApiError {
-    match check {
-        Some(check) => checks::require_pass(kind, check)
-            .err()
-            .unwrap_or_else(|| LifecycleError::PhotoCheckFailed.into()),
-        None => LifecycleError::PhotoCheckFailed.into(),
+    .await;
+    match submitted {
+        Ok(stored) => Ok((
+            StatusCode::OK,
+            Json(answer(&stored.application, stored.version)),
+        )
+            .into_response()),
+        Err(e) => replay_after_race(&state, &idem, e).await,
     }
 }
 
@@ -881,15 +627,7 @@ pub async fn withdraw(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
     let iin = principal.citizen()?;
-    own(&state, iin, id).await?;
-    let stored = transition(
-        &state,
-        ApplicationId(id),
-        &principal.actor(),
-        Command::Withdraw,
-        |_, _, _| Ok(()),
-    )
-    .await?;
+    let stored = application::withdraw(&state, iin, ApplicationId(id)).await?;
     Ok(Json(ApplicationView::new(
         &stored.application,
         stored.version,
@@ -958,24 +696,6 @@ pub async fn set_reminders(
 ) -> ApiResult<Json<Reminders>> {
     let iin = principal.citizen()?;
     let req: Reminders = body.parse()?;
-    let now = state.clock.now();
-    let action = if req.enabled {
-        "reminders.opt_in"
-    } else {
-        "reminders.opt_out"
-    };
-    // The choice and its audit entry in one transaction.
-    state
-        .store
-        .commit(Changes {
-            audit: vec![audit(&principal.actor(), now, action, None, json!({}))],
-            reminder_choices: vec![kuelik_store::ReminderChoice {
-                iin,
-                opt_out: !req.enabled,
-                at: now,
-            }],
-            ..Changes::default()
-        })
-        .await?;
+    app::reminders::choose(&state, iin, req.enabled).await?;
     Ok(Json(req))
 }

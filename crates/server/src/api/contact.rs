@@ -15,7 +15,7 @@ use kuelik_core::lang::Lang;
 use kuelik_core::register::Phone;
 use kuelik_store::{Changes, ContactDetails};
 
-use crate::api::audit;
+use crate::app::audit;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::JsonBody;

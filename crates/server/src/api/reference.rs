@@ -11,8 +11,8 @@ use kuelik_core::eligibility;
 use kuelik_core::region::RegionCode;
 use kuelik_core::rules::Reason;
 
-use crate::api::rules_at;
 use crate::api::views::{EligibilityView, Text};
+use crate::app::rules_at;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::AppState;

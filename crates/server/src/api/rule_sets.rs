@@ -18,7 +18,7 @@ use kuelik_core::rules::{RuleBook, RuleSetError};
 use kuelik_core::time::almaty_date;
 use kuelik_store::{Changes, RuleActivation};
 
-use crate::api::audit;
+use crate::app::audit;
 use crate::auth::Principal;
 use kuelik_core::messages::Arg;
 

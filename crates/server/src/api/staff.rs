@@ -12,19 +12,18 @@ use uuid::Uuid;
 
 use kuelik_core::document::OldCard;
 use kuelik_core::lifecycle::{
-    AnnulmentComment, AnnulmentReason, ApplicationId, ApplicationState, Command, Role, StaffId,
+    AnnulmentComment, AnnulmentReason, ApplicationId, ApplicationState, Role,
 };
 use kuelik_core::messages;
-use kuelik_core::region::{PointId, RegionCode};
-use kuelik_core::staff::{ScopeError, StaffScope};
 use kuelik_core::ticket::TicketNumber;
 use kuelik_store::{Changes, QueueFilter, StaffAccount, StoredApplication};
 
 use crate::api::citizen::{detail_view, today, ImageReports};
 use crate::api::views::{ApplicationView, PersonView};
-use crate::api::{audit, transition};
+use crate::app::staff::NewStaff;
+use crate::app::{self, audit, desk, production, review};
 use crate::approvals;
-use crate::auth::{hash_password, Principal};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::AppState;
@@ -124,33 +123,9 @@ async fn staff_detail(
     Ok(view)
 }
 
-async fn load(state: &AppState, id: Uuid) -> ApiResult<StoredApplication> {
-    state
-        .store
-        .application(ApplicationId(id))
-        .await?
-        .ok_or_else(ApiError::not_found)
-}
-
-async fn act(
-    state: &AppState,
-    principal: &Principal,
-    id: Uuid,
-    command: Command,
-) -> ApiResult<Json<ApplicationView>> {
-    let stored = transition(
-        state,
-        ApplicationId(id),
-        &principal.actor(),
-        command,
-        |_, _, _| Ok(()),
-    )
-    .await?;
-    Ok(Json(ApplicationView::new(
-        &stored.application,
-        stored.version,
-        today(state),
-    )))
+/// The short view of an application after a step.
+fn view_of(state: &AppState, stored: &StoredApplication) -> ApplicationView {
+    ApplicationView::new(&stored.application, stored.version, today(state))
 }
 
 // ---- УМС officer ----
@@ -185,7 +160,7 @@ pub async fn officer_application(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::Officer)?;
-    let stored = load(&state, id).await?;
+    let stored = app::visible(&state, ApplicationId(id), &principal.actor()).await?;
     Ok(Json(staff_detail(&state, &principal, stored).await?))
 }
 
@@ -198,7 +173,8 @@ pub async fn take(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::Officer)?;
-    act(&state, &principal, id, Command::Take).await
+    let stored = review::take(&state, &principal.actor(), ApplicationId(id)).await?;
+    Ok(Json(view_of(&state, &stored)))
 }
 
 /// Put a taken application back in the queue.
@@ -210,7 +186,8 @@ pub async fn release(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::Officer)?;
-    act(&state, &principal, id, Command::Release).await
+    let stored = review::release(&state, &principal.actor(), ApplicationId(id)).await?;
+    Ok(Json(view_of(&state, &stored)))
 }
 
 /// The approval document to sign on your own device: canonical JSON (RFC 8785) naming the
@@ -226,15 +203,11 @@ pub async fn approval_document(
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let officer = principal.staff(Role::Officer)?;
-    let stored = load(&state, id).await?;
-    if !stored.application.visible_to(&principal.actor()) {
-        return Err(ApiError::not_found());
-    }
     let document =
-        approvals::document_to_sign(&state, &principal.actor(), officer, &stored).await?;
+        review::document_to_sign(&state, &principal.actor(), officer, ApplicationId(id)).await?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        document.canonical_bytes(),
+        document,
     )
         .into_response())
 }
@@ -294,36 +267,15 @@ pub async fn approve(
     let officer = principal.staff(Role::Officer)?;
     let req: Approve = body.parse()?;
     let signing = signing_of(req)?;
-    let stored = load(&state, id).await?;
-    if !stored.application.visible_to(&principal.actor()) {
-        return Err(ApiError::not_found());
-    }
-    let actor = principal.actor();
-    let approval = approvals::sign_approval(&state, &actor, officer, &stored, signing).await?;
-    let now = state.clock.now();
-    let stored = transition(
+    let stored = review::approve(
         &state,
+        &principal.actor(),
+        officer,
         ApplicationId(id),
-        &actor,
-        Command::Approve,
-        |_, _, changes| {
-            changes.audit.push(audit(
-                &actor,
-                now,
-                "approval.signed",
-                Some(id.to_string()),
-                json!({ "method": approval.method.as_str() }),
-            ));
-            changes.approval = Some(approval);
-            Ok(())
-        },
+        signing,
     )
     .await?;
-    Ok(Json(ApplicationView::new(
-        &stored.application,
-        stored.version,
-        today(&state),
-    )))
+    Ok(Json(view_of(&state, &stored)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -353,19 +305,15 @@ pub async fn annul(
     // The core's one refusal of a comment: empty, or longer than it keeps.
     let comment = AnnulmentComment::parse(&req.comment)
         .map_err(|_| ApiError::of(ErrorCode::CommentRequired))?;
-    let stored = transition(
+    let stored = review::annul(
         &state,
-        ApplicationId(id),
         &principal.actor(),
-        Command::Annul { reason, comment },
-        |_, _, _| Ok(()),
+        ApplicationId(id),
+        reason,
+        comment,
     )
     .await?;
-    Ok(Json(ApplicationView::new(
-        &stored.application,
-        stored.version,
-        today(&state),
-    )))
+    Ok(Json(view_of(&state, &stored)))
 }
 
 // ---- production centre ----
@@ -403,52 +351,8 @@ pub async fn accept(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::ProductionOperator)?;
-    let stored = load(&state, id).await?;
-    if stored.application.state != ApplicationState::Approved {
-        // The core answers (illegal transition), as for any other state.
-        return act(&state, &principal, id, Command::StartProduction).await;
-    }
-    let outcome = approvals::verify_for_production(&state, &stored).await?;
-    let now = state.clock.now();
-    let check = approvals::signature_check(ApplicationId(id), now, &outcome);
-    match outcome {
-        Ok(()) => {
-            let stored = transition(
-                &state,
-                ApplicationId(id),
-                &principal.actor(),
-                Command::StartProduction,
-                |_, _, changes| {
-                    changes.signature_checks.push(check);
-                    Ok(())
-                },
-            )
-            .await?;
-            Ok(Json(ApplicationView::new(
-                &stored.application,
-                stored.version,
-                today(&state),
-            )))
-        }
-        Err(refusal) => {
-            state
-                .store
-                .commit(Changes {
-                    signature_checks: vec![check],
-                    audit: vec![audit(
-                        &principal.actor(),
-                        now,
-                        "production.refused",
-                        Some(id.to_string()),
-                        json!({ "reason": refusal.code }),
-                    )],
-                    ..Changes::default()
-                })
-                .await?;
-            tracing::warn!(reason = %refusal.code, "production refused an approval");
-            Err(refusal.into())
-        }
-    }
+    let stored = production::accept(&state, &principal.actor(), ApplicationId(id)).await?;
+    Ok(Json(view_of(&state, &stored)))
 }
 
 #[derive(Debug, serde::Serialize, ToSchema)]
@@ -469,7 +373,7 @@ pub async fn signature_checks(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Vec<SignatureCheckView>>> {
     principal.staff(Role::ProductionOperator)?;
-    load(&state, id).await?;
+    app::visible(&state, ApplicationId(id), &principal.actor()).await?;
     let checks = state.store.signature_checks(ApplicationId(id)).await?;
     Ok(Json(
         checks
@@ -504,10 +408,14 @@ pub async fn dispatch(
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::ProductionOperator)?;
     let req: Dispatch = body.parse()?;
-    let command = Command::Dispatch {
-        document_number: req.document_number,
-    };
-    act(&state, &principal, id, command).await
+    let stored = production::dispatch(
+        &state,
+        &principal.actor(),
+        ApplicationId(id),
+        req.document_number,
+    )
+    .await?;
+    Ok(Json(view_of(&state, &stored)))
 }
 
 // ---- registration point ----
@@ -557,7 +465,8 @@ pub async fn receive(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::PointOperator)?;
-    act(&state, &principal, id, Command::Receive).await
+    let stored = desk::receive(&state, &principal.actor(), ApplicationId(id)).await?;
+    Ok(Json(view_of(&state, &stored)))
 }
 
 fn parse_ticket(raw: &str) -> ApiResult<TicketNumber> {
@@ -636,8 +545,7 @@ pub async fn hand_over(
         .map_err(|_| ApiError::of(ErrorCode::UnknownOldCard))?;
     let stored = by_ticket(&state, &principal, &ticket).await?;
     let ticket = parse_ticket(&ticket)?;
-    let stored =
-        crate::app::desk::hand_over(&state, &principal.actor(), stored, ticket, old_card).await?;
+    let stored = desk::hand_over(&state, &principal.actor(), stored, ticket, old_card).await?;
     Ok(Json(ApplicationView::new(
         &stored.application,
         stored.version,
@@ -683,82 +591,6 @@ pub async fn list_staff(
     Ok(Json(staff.iter().map(StaffView::from).collect()))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewStaff {
-    pub username: String,
-    pub display_name: String,
-    /// At least 12 characters.
-    pub password: String,
-    /// `officer`, `production_operator`, `point_operator` or `administrator`.
-    pub role: String,
-    /// Officers: their region code.
-    pub region: Option<String>,
-    /// Point operators: their registration point.
-    pub point: Option<String>,
-}
-
-/// Checks a new account's fields and builds it (shared with `kuelik staff add`).
-pub fn new_staff_account(
-    req: NewStaff,
-    regions: &kuelik_core::region::Regions,
-    points: &kuelik_core::region::RegistrationPoints,
-    now: jiff::Timestamp,
-) -> Result<StaffAccount, String> {
-    let username = req.username.trim().to_lowercase();
-    if username.is_empty()
-        || username.len() > 64
-        || !username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-    {
-        return Err("username: 1-64 letters, digits, '.', '_' or '-'".into());
-    }
-    if req.password.chars().count() < 12 {
-        return Err("password: at least 12 characters".into());
-    }
-    let role = Role::ALL
-        .into_iter()
-        .find(|r| r.as_str() == req.role && !matches!(r, Role::Citizen | Role::System))
-        .ok_or("role: officer, production_operator, point_operator or administrator")?;
-    // The region and the point must be real ones; which role has which is the core's rule.
-    let region: Option<RegionCode> = match &req.region {
-        Some(r) => Some(
-            r.parse()
-                .ok()
-                .filter(|c| regions.get(*c).is_some())
-                .ok_or("region: not a region code")?,
-        ),
-        None => None,
-    };
-    let point: Option<PointId> = match &req.point {
-        Some(p) => Some(
-            p.parse()
-                .ok()
-                .filter(|p| points.get(p).is_some())
-                .ok_or("point: not a registration point")?,
-        ),
-        None => None,
-    };
-    StaffScope::of(role, region, point.clone()).map_err(|e| match e {
-        ScopeError::OfficerWithoutRegion => "an officer needs --region".to_string(),
-        ScopeError::PointOperatorWithoutPoint => "a point operator needs --point".to_string(),
-        other => other.to_string(),
-    })?;
-    let password_hash = hash_password(&req.password)?;
-    Ok(StaffAccount {
-        id: StaffId(Uuid::now_v7()),
-        username,
-        display_name: req.display_name.trim().to_string(),
-        password_hash,
-        role,
-        region,
-        point,
-        active: true,
-        created_at: now,
-    })
-}
-
 /// Create a staff account with its role and scope.
 #[utoipa::path(post, path = "/admin/staff", tag = "admin", request_body = NewStaff,
     responses((status = 201, body = StaffView), (status = 409, description = "username taken"), (status = 422, description = "invalid fields")))]
@@ -769,24 +601,15 @@ pub async fn add_staff(
 ) -> ApiResult<(StatusCode, Json<StaffView>)> {
     principal.staff(Role::Administrator)?;
     let req: NewStaff = body.parse()?;
-    let now = state.clock.now();
-    let account = new_staff_account(req, &state.regions, &state.points, now)
-        .map_err(|e| ApiError::plain(ErrorCode::InvalidStaff, e))?;
-    // The account and its audit entry in one transaction.
-    state
-        .store
-        .commit(Changes {
-            audit: vec![audit(
-                &principal.actor(),
-                now,
-                "staff.add",
-                Some(account.id.to_string()),
-                json!({ "role": account.role.as_str() }),
-            )],
-            staff: vec![account.clone()],
-            ..Changes::default()
-        })
-        .await?;
+    let account = app::staff::add(
+        &*state.store,
+        &principal.actor(),
+        req,
+        (&state.regions, &state.points),
+        state.clock.now(),
+        None,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(StaffView::from(&account))))
 }
 

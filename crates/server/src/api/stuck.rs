@@ -23,8 +23,8 @@ use kuelik_store::{
     StoredApplication,
 };
 
-use crate::api::audit;
 use crate::api::citizen::today;
+use crate::app::audit;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiPath;

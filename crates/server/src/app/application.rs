@@ -1,0 +1,286 @@
+//! The citizen's application: starting it, choosing where to collect the document,
+//! attaching the photo and the signature, asking for the submission code, submitting it
+//! (→ the registration ticket) and withdrawing it.
+
+use jiff::Timestamp;
+use serde_json::json;
+use uuid::Uuid;
+
+use kuelik_core::digest::Sha256Digest;
+use kuelik_core::eligibility::{self, Decision};
+use kuelik_core::iin::Iin;
+use kuelik_core::lifecycle::{
+    Actor, Application, ApplicationId, Command, LifecycleError, SubmissionFacts,
+};
+use kuelik_core::region::PointId;
+use kuelik_core::register::Person;
+use kuelik_core::rules::Reason;
+use kuelik_core::ticket::TicketNumber;
+use kuelik_store::{
+    ApplicationWrite, Blob, Changes, IdempotencyRecord, ImageCheck, StoredApplication,
+};
+
+use super::{audit, change, policy_at, rules_at, visible};
+use crate::api::views::EligibilityView;
+use crate::auth::{self, random_bytes, OtpIssued};
+use crate::checks::{self, ImageKind};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::AppState;
+
+/// The idempotency record of a request's answer, written in the use case's transaction (the
+/// edge builds the answer from what the use case decided: the application and its version).
+pub type Remember<'a> = &'a (dyn Fn(&Application, i64) -> Option<IdempotencyRecord> + Sync);
+
+/// The person as the population register has them (404 `not_in_register` if it has not).
+pub async fn person_of(state: &AppState, iin: &Iin) -> ApiResult<Person> {
+    state
+        .register
+        .person(iin)
+        .await?
+        .ok_or_else(|| ApiError::of(ErrorCode::NotInRegister))
+}
+
+/// May `person` renew their document online now, for `reason`? With whether the rule set in
+/// force is an assumption (not yet confirmed by law).
+pub fn eligibility_of(
+    state: &AppState,
+    person: &Person,
+    reason: Reason,
+    now: Timestamp,
+) -> ApiResult<(Decision, bool)> {
+    let rules = rules_at(state, now)?;
+    Ok((
+        eligibility::decide(&person.document.facts(), reason, now, &rules),
+        rules.assumption,
+    ))
+}
+
+/// An eligibility decision that says no, as the refusal the citizen sees (its code, its
+/// message and the decision itself).
+pub fn refusal_of(decision: Decision, assumption: bool) -> ApiError {
+    use eligibility::DecisionCode as D;
+    let code = match decision.code {
+        D::TooEarly => ErrorCode::TooEarly,
+        D::WindowAfterServiceEnd => ErrorCode::WindowAfterServiceEnd,
+        D::ExpiredTooLong => ErrorCode::ExpiredTooLong,
+        D::ReasonNotServed => ErrorCode::ReasonNotServed,
+        D::DocumentNotServed => ErrorCode::DocumentNotServed,
+        D::ServiceNotActive => ErrorCode::ServiceNotActive,
+        // Not a refusal; a caller that asks for one gets the generic one.
+        D::Eligible => ErrorCode::NotEligible,
+    };
+    let message = decision.message.clone();
+    let view = EligibilityView::new(decision, assumption);
+    ApiError::new(code, message).with_extra(json!({ "eligibility": view }))
+}
+
+/// Starts an application for `iin`: a draft pre-filled from the register, only when the
+/// person is eligible today (one live application per person: the store refuses a second).
+pub async fn start(
+    state: &AppState,
+    iin: Iin,
+    reason: Reason,
+    remember: Remember<'_>,
+) -> ApiResult<StoredApplication> {
+    let person = person_of(state, &iin).await?;
+    let now = state.clock.now();
+    let (decision, assumption) = eligibility_of(state, &person, reason, now)?;
+    if !decision.eligible {
+        return Err(refusal_of(decision, assumption));
+    }
+    let app = Application::new_draft(
+        ApplicationId(Uuid::now_v7()),
+        iin,
+        person.document.kind,
+        person.region,
+        now,
+    );
+    let changes = Changes {
+        audit: vec![audit(
+            &Actor::Citizen { iin },
+            now,
+            "application.create",
+            Some(app.id.to_string()),
+            json!({ "rules_version": decision.rules_version }),
+        )],
+        idempotency: remember(&app, 1),
+        application: Some(ApplicationWrite {
+            application: app.clone(),
+            expected_version: None,
+        }),
+        ..Changes::default()
+    };
+    state.store.commit(changes).await?;
+    Ok(StoredApplication {
+        application: app,
+        version: 1,
+    })
+}
+
+/// Chooses the registration point where the document will be collected (a point the
+/// service knows; the core holds it to the applicant's region).
+pub async fn choose_point(
+    state: &AppState,
+    actor: &Actor,
+    id: ApplicationId,
+    point: &str,
+) -> ApiResult<StoredApplication> {
+    let stored = visible(state, id, actor).await?;
+    let point: PointId = point
+        .parse()
+        .ok()
+        .filter(|p| state.points.get(p).is_some())
+        .ok_or_else(|| ApiError::of(ErrorCode::UnknownRegistrationPoint))?;
+    let steps = [(actor.clone(), Command::ChooseRegistrationPoint(point))];
+    change(state, &stored, &steps, |_, _, _| Ok(())).await
+}
+
+/// Attaches the photo or the signature image after checking it. An unreadable image is
+/// refused and changes nothing; a readable one is attached with its check whatever the
+/// verdict (the citizen sees what to fix; a failed check blocks only the submission).
+pub async fn attach_image(
+    state: &AppState,
+    actor: &Actor,
+    id: ApplicationId,
+    kind: ImageKind,
+    bytes: Vec<u8>,
+    content_type: &'static str,
+) -> ApiResult<(StoredApplication, ImageCheck)> {
+    let stored = visible(state, id, actor).await?;
+    let digest = Sha256Digest::from_bytes(crate::auth::sha256(&bytes));
+    let check = checks::run(state, kind, digest, bytes.clone()).await?;
+    let command = match kind {
+        ImageKind::Photo => Command::AttachPhoto(digest),
+        ImageKind::Signature => Command::AttachSignature(digest),
+    };
+    let now = state.clock.now();
+    let kept = check.clone();
+    let stored = change(
+        state,
+        &stored,
+        &[(actor.clone(), command)],
+        |_, _, changes| {
+            // The blob is written with the event that references it: never orphaned.
+            changes.blobs.push(Blob {
+                digest,
+                content_type: content_type.to_string(),
+                bytes,
+                created_at: now,
+            });
+            changes.image_checks.push(kept);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok((stored, check))
+}
+
+/// Sends the one-time code that signs the submission to the phone on record.
+pub async fn request_submission_code(
+    state: &AppState,
+    iin: Iin,
+    id: ApplicationId,
+) -> ApiResult<OtpIssued> {
+    visible(state, id, &Actor::Citizen { iin }).await?;
+    auth::issue_otp(state, iin, auth::confirm_purpose(id)).await
+}
+
+fn new_ticket() -> ApiResult<TicketNumber> {
+    Ok(TicketNumber::from_random_bits(u64::from_le_bytes(
+        random_bytes::<8>()?,
+    )))
+}
+
+/// The submission signed with the one-time code `code` of `challenge` (R7): the
+/// application gets its registration ticket and goes to the region's queue.
+///
+/// The core decides on the facts (the attached images' checks, today's eligibility) before
+/// the code is used up, so a submission that would fail anyway costs the citizen no code; a
+/// refusal for a failed check or for eligibility carries what the citizen needs to act on.
+pub async fn submit(
+    state: &AppState,
+    iin: Iin,
+    id: ApplicationId,
+    challenge: Uuid,
+    code: &str,
+    remember: Remember<'_>,
+) -> ApiResult<StoredApplication> {
+    let actor = Actor::Citizen { iin };
+    let stored = visible(state, id, &actor).await?;
+    let photo_check = match stored.application.photo {
+        Some(d) => Some(checks::of_attached(state, ImageKind::Photo, d).await?),
+        None => None,
+    };
+    let signature_check = match stored.application.signature {
+        Some(d) => Some(checks::of_attached(state, ImageKind::Signature, d).await?),
+        None => None,
+    };
+    let now = state.clock.now();
+    let person = person_of(state, &iin).await?;
+    let (decision, assumption) = eligibility_of(state, &person, Reason::Expiring, now)?;
+    let failed = |check: &Option<ImageCheck>| check.as_ref().is_some_and(|c| c.verdict == "fail");
+    let facts = SubmissionFacts {
+        photo_check_failed: failed(&photo_check),
+        signature_check_failed: failed(&signature_check),
+        eligible: decision.eligible,
+    };
+    let policy = policy_at(state, now)?;
+    let mut ticket = new_ticket()?;
+    let submission = Command::Submit { ticket, facts };
+    match stored.application.decide(&submission, &actor, now, &policy) {
+        Ok(_) => {}
+        Err(LifecycleError::PhotoCheckFailed) => {
+            return Err(refused_check(ImageKind::Photo, &photo_check));
+        }
+        Err(LifecycleError::SignatureCheckFailed) => {
+            return Err(refused_check(ImageKind::Signature, &signature_check));
+        }
+        Err(LifecycleError::NotEligible) => return Err(refusal_of(decision, assumption)),
+        Err(other) => return Err(other.into()),
+    }
+    let signer = auth::verify_otp(state, challenge, code, &auth::confirm_purpose(id)).await?;
+    if signer != iin {
+        return Err(ApiError::forbidden());
+    }
+    // A ticket collision (45 random bits) is astronomically rare; draw again if it happens.
+    for _ in 0..3 {
+        let steps = [
+            (actor.clone(), Command::Submit { ticket, facts }),
+            (Actor::System, Command::Route),
+        ];
+        let version = stored.version + 1;
+        let result = change(state, &stored, &steps, |app, _, changes| {
+            changes.idempotency = remember(app, version);
+            Ok(())
+        })
+        .await;
+        match result {
+            Err(e) if e.code == ErrorCode::DuplicateTicket => ticket = new_ticket()?,
+            other => return other,
+        }
+    }
+    Err(ApiError::plain(
+        ErrorCode::TicketUnavailable,
+        "could not draw a unique ticket; try again",
+    ))
+}
+
+/// The refusal of a submission for a failed automatic check: the advice of each failed
+/// measure and the report.
+fn refused_check(kind: ImageKind, check: &Option<ImageCheck>) -> ApiError {
+    match check {
+        Some(check) => checks::require_pass(kind, check)
+            .err()
+            .unwrap_or_else(|| LifecycleError::PhotoCheckFailed.into()),
+        None => LifecycleError::PhotoCheckFailed.into(),
+    }
+}
+
+/// Withdraws the application (before approval); a paid duty is refunded.
+pub async fn withdraw(
+    state: &AppState,
+    iin: Iin,
+    id: ApplicationId,
+) -> ApiResult<StoredApplication> {
+    super::step(state, id, &Actor::Citizen { iin }, Command::Withdraw).await
+}

@@ -1385,8 +1385,10 @@ async fn administrators_see_stuck_work_and_reports() {
             payload: json!({ "to": "+77010000001", "text": "Код 123456" }),
             created_at: now,
             attempts: 7,
+            // Its next attempt after the test's clock jump (48 h), so that the outbox worker
+            // does not deliver it while the test looks at it.
             next_attempt_at: now
-                .checked_add(jiff::SignedDuration::from_hours(1))
+                .checked_add(jiff::SignedDuration::from_hours(24 * 30))
                 .unwrap(),
             delivered_at: None,
             last_error: Some("gateway refused +77010000001".into()),

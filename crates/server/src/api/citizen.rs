@@ -378,6 +378,15 @@ async fn read_upload(
     ))
 }
 
+/// An image upload: one multipart field `file`, a JPEG or PNG (recognised by its bytes, not
+/// its name or declared type), at most the configured size.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema only: the upload is read by `read_upload`
+pub struct ImageUpload {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
 async fn attach(
     state: AppState,
     principal: Principal,
@@ -404,7 +413,7 @@ async fn attach(
 /// Upload the photo (multipart field `file`, JPEG or PNG, size-capped).
 #[utoipa::path(put, path = "/applications/{id}/photo", tag = "citizen",
     params(("id" = Uuid, Path, description = "application id")),
-    request_body(content_type = "multipart/form-data", description = "field `file`: the image"),
+    request_body(content = ImageUpload, content_type = "multipart/form-data", description = "field `file`: the image"),
     responses((status = 200, body = ApplicationView), (status = 413, description = "too large"), (status = 415, description = "not JPEG/PNG")))]
 pub async fn upload_photo(
     State(state): State<AppState>,
@@ -418,7 +427,7 @@ pub async fn upload_photo(
 /// Upload the signature image (multipart field `file`, JPEG or PNG, size-capped).
 #[utoipa::path(put, path = "/applications/{id}/signature", tag = "citizen",
     params(("id" = Uuid, Path, description = "application id")),
-    request_body(content_type = "multipart/form-data", description = "field `file`: the image"),
+    request_body(content = ImageUpload, content_type = "multipart/form-data", description = "field `file`: the image"),
     responses((status = 200, body = ApplicationView), (status = 413, description = "too large"), (status = 415, description = "not JPEG/PNG")))]
 pub async fn upload_signature(
     State(state): State<AppState>,

@@ -95,7 +95,9 @@ fn invalid_date(field: &str) -> ApiError {
 
 fn parse_day(raw: Option<&str>, field: &str) -> ApiResult<Option<Date>> {
     match raw.map(str::trim) {
-        None | Some("") => Ok(None),
+        // A parameter given blank is not a date (the document says `format: date`); leaving
+        // it out asks for the default.
+        None => Ok(None),
         Some(s) => s.parse().map(Some).map_err(|_| invalid_date(field)),
     }
 }
@@ -256,6 +258,7 @@ mod tests {
         let code = |f, t| period(&query(f, t), today).unwrap_err().code.as_str();
         assert_eq!(code(Some("2025-13-01"), None), "invalid_date");
         assert_eq!(code(None, Some("yesterday")), "invalid_date");
+        assert_eq!(code(Some(""), None), "invalid_date");
         assert_eq!(
             code(Some("2025-12-02"), Some("2025-12-01")),
             "invalid_period"

@@ -30,8 +30,8 @@ use crate::AppState;
 
 const QUEUE_PAGE: u32 = 200;
 
-#[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+/// A work queue's query; each route documents the states it lists.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     /// Which state to list (default: the state that waits for this role).
@@ -43,8 +43,7 @@ fn parse_state(
     default: ApplicationState,
     allowed: &[ApplicationState],
 ) -> ApiResult<ApplicationState> {
-    // An empty `state=` (a form left blank) asks for the default, as no parameter does.
-    let state = match raw.map(str::trim).filter(|s| !s.is_empty()) {
+    let state = match raw {
         None => default,
         Some(s) => ApplicationState::ALL
             .into_iter()
@@ -131,7 +130,7 @@ fn view_of(state: &AppState, stored: &StoredApplication) -> ApplicationView {
 // ---- УМС officer ----
 
 /// The officer's region queue, oldest due date first (`state`: queued (default) or under_review).
-#[utoipa::path(get, path = "/officer/queue", tag = "officer", params(QueueQuery), responses((status = 200, body = [ApplicationView])))]
+#[utoipa::path(get, path = "/officer/queue", tag = "officer", params(("state" = Option<String>, Query, description = "which state to list: `queued` (default) or `under_review`", pattern = "^(queued|under_review)$")), responses((status = 200, body = [ApplicationView])))]
 pub async fn officer_queue(
     State(state): State<AppState>,
     principal: Principal,
@@ -319,7 +318,7 @@ pub async fn annul(
 // ---- production centre ----
 
 /// The production queue (`state`: approved (default) or in_production).
-#[utoipa::path(get, path = "/production/queue", tag = "production", params(QueueQuery), responses((status = 200, body = [ApplicationView])))]
+#[utoipa::path(get, path = "/production/queue", tag = "production", params(("state" = Option<String>, Query, description = "which state to list: `approved` (default) or `in_production`", pattern = "^(approved|in_production)$")), responses((status = 200, body = [ApplicationView])))]
 pub async fn production_queue(
     State(state): State<AppState>,
     principal: Principal,
@@ -421,7 +420,7 @@ pub async fn dispatch(
 // ---- registration point ----
 
 /// The point's documents (`state`: dispatched (default, on the way) or ready_for_pickup).
-#[utoipa::path(get, path = "/point/queue", tag = "registration point", params(QueueQuery), responses((status = 200, body = [ApplicationView])))]
+#[utoipa::path(get, path = "/point/queue", tag = "registration point", params(("state" = Option<String>, Query, description = "which state to list: `dispatched` (default) or `ready_for_pickup`", pattern = "^(dispatched|ready_for_pickup)$")), responses((status = 200, body = [ApplicationView])))]
 pub async fn point_queue(
     State(state): State<AppState>,
     principal: Principal,

@@ -9,6 +9,7 @@ Standard library only: it runs before schemathesis, in the same venv.
 import json
 import re
 import sys
+import time
 import urllib.request
 
 DEMO_PASSWORD = "kuelik-demo-2025"
@@ -26,10 +27,22 @@ def main():
     base, kind, who = sys.argv[1:4]
     api = base.rstrip("/") + "/api/v1"
     if kind == "citizen":
+        inbox = base.rstrip("/") + "/dev/inbox"
+        seen = {json.dumps(m, sort_keys=True) for m in call("GET", inbox)["messages"]}
         challenge = call("POST", api + "/auth/otp", {"iin": who})["challenge_id"]
-        inbox = call("GET", base.rstrip("/") + "/dev/inbox")["messages"]
-        text = json.dumps(inbox[0], ensure_ascii=False)
-        code = re.search(r"\b(\d{6})\b", text).group(1)
+        code = None
+        # The SMS goes out through the outbox worker: wait for the new message with a code.
+        for _ in range(100):
+            for message in call("GET", inbox)["messages"]:
+                found = re.search(r"\b(\d{6})\b", message["text"])
+                if json.dumps(message, sort_keys=True) not in seen and found:
+                    code = found.group(1)
+                    break
+            if code:
+                break
+            time.sleep(0.1)
+        if code is None:
+            sys.exit("no one-time code arrived in the demo inbox")
         body = {"challenge_id": challenge, "code": code, "mode": "token"}
         session = call("POST", api + "/auth/session", body)
     else:

@@ -82,16 +82,21 @@ pub fn contract(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenA
             )
             .build()
     };
-    for item in openapi.paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.delete,
-            &mut item.patch,
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let names_a_record = path.contains('{');
+        let changes_an_application = path.starts_with("/applications/")
+            || path.starts_with("/officer/applications/")
+            || path.starts_with("/production/applications/")
+            || path.starts_with("/point/");
+        for (op, writes) in [
+            (&mut item.get, false),
+            (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.delete, true),
+            (&mut item.patch, true),
         ]
         .into_iter()
-        .flatten()
+        .filter_map(|(op, writes)| op.as_mut().map(|op| (op, writes)))
         {
             let public = op
                 .tags
@@ -114,6 +119,35 @@ pub fn contract(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenA
                     .entry("403".into())
                     .or_insert_with(|| problem("the role or scope does not allow this").into());
             }
+            // The statuses every operation of its kind can answer, beside those it lists.
+            let responses = &mut op.responses.responses;
+            let mut may_answer = |status: &str, description: &str| {
+                responses
+                    .entry(status.into())
+                    .or_insert_with(|| problem(description).into());
+            };
+            if names_a_record {
+                may_answer("404", "no such record, or not yours (`not_found`)");
+            }
+            if writes && changes_an_application {
+                may_answer(
+                    "409",
+                    "not possible in the application's state, or it changed just now",
+                );
+            }
+            if op.request_body.is_some() {
+                may_answer(
+                    "400",
+                    "the body cannot be read (`malformed_json`, `bad_upload`)",
+                );
+                may_answer("413", "the body is too large (`body_too_large`)");
+                may_answer("415", "the body is not of the content type described");
+                may_answer("422", "the body does not match the schema (`invalid_body`), or a field is refused (its code)");
+            }
+            may_answer(
+                "503",
+                "the service is temporarily unavailable (`store_unavailable`)",
+            );
             // Every error status the handlers list is answered as problem+json.
             for (status, response) in op.responses.responses.iter_mut() {
                 if let (true, utoipa::openapi::RefOr::T(response)) =

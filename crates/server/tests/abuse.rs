@@ -623,6 +623,39 @@ async fn the_extremes_of_every_date_answer_at_once() {
     .await;
 }
 
+/// The extremes of the API's one number (a callback's amount, signed as the gateway would)
+/// answer 400 at once: out of range, negative, fractional or too precise, never a 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_extremes_of_every_number_answer_at_once() {
+    each_backend(|app| async move {
+        for amount in [
+            "0",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-1",
+            "1e300",
+            "0.5",
+            "123456789012345678901234567890",
+        ] {
+            let body = format!(
+                r#"{{"event_id":"evt-x","reference":"no-such-payment","status":"paid","amount_tiyn":{amount}}}"#
+            );
+            let signature = kuelik_server::gateway::sign(GATEWAY_KEY, body.as_bytes());
+            let (status, problem_body) =
+                problem(callback(&app, body.as_bytes(), &signature).await).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{amount}: {problem_body}");
+            assert!(
+                matches!(
+                    problem_body["code"].as_str(),
+                    Some("bad_callback" | "unknown_payment")
+                ),
+                "{amount}: {problem_body}"
+            );
+        }
+    })
+    .await;
+}
+
 /// An account stored without the scope its role needs (an officer without a region) acts as
 /// nobody: it cannot sign in, and a session it had is refused — never an administrator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1232,14 +1265,7 @@ async fn what_is_not_yours_answers_404_on_every_route() {
             .submitted_application(&holder_token, &holder, "71-01")
             .await;
         let officer = app.staff_token("officer71").await;
-        let r = app
-            .post(
-                &officer,
-                &format!("/officer/applications/{reviewed}/take"),
-                json!({}),
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(app.take(&officer, &reviewed).await.status(), StatusCode::OK);
         let other_token = app.citizen_token(&other_holder).await;
         let (ready, ticket) = app
             .submitted_application(&other_token, &other_holder, "71-01")

@@ -115,6 +115,52 @@ async fn replay_after_race(
     Err(err)
 }
 
+/// The answer to a change of an application that accepts `Idempotency-Key`: the
+/// application's view with `status`, remembered in the change's transaction so that a retry
+/// gets the same answer.
+struct ApplicationAnswer<'a> {
+    state: &'a AppState,
+    idem: &'a Option<Idempotency>,
+    status: StatusCode,
+    today: jiff::civil::Date,
+}
+
+impl<'a> ApplicationAnswer<'a> {
+    fn new(state: &'a AppState, idem: &'a Option<Idempotency>, status: StatusCode) -> Self {
+        ApplicationAnswer {
+            state,
+            idem,
+            status,
+            today: today(state),
+        }
+    }
+
+    fn body(&self, app: &Application, version: i64) -> serde_json::Value {
+        serde_json::to_value(ApplicationView::new(app, version, self.today)).unwrap_or_default()
+    }
+
+    fn remember(&self, app: &Application, version: i64) -> Option<IdempotencyRecord> {
+        let body = self.body(app, version);
+        self.idem
+            .as_ref()
+            .map(|i| i.record(self.state, self.status, &body))
+    }
+
+    async fn finish(
+        &self,
+        result: ApiResult<kuelik_store::StoredApplication>,
+    ) -> ApiResult<Response> {
+        match result {
+            Ok(stored) => Ok((
+                self.status,
+                Json(self.body(&stored.application, stored.version)),
+            )
+                .into_response()),
+            Err(e) => replay_after_race(self.state, self.idem, e).await,
+        }
+    }
+}
+
 pub(crate) fn today(state: &AppState) -> jiff::civil::Date {
     almaty_date(state.clock.now())
 }
@@ -197,22 +243,9 @@ pub async fn create_application(
         }
     }
     let reason = parse_reason(req.reason.as_deref())?;
-    let today = today(&state);
-    let answer = |app: &Application, version: i64| {
-        serde_json::to_value(ApplicationView::new(app, version, today)).unwrap_or_default()
-    };
-    let remember = |app: &Application, version: i64| {
-        idem.as_ref()
-            .map(|i| i.record(&state, StatusCode::CREATED, &answer(app, version)))
-    };
-    match application::start(&state, iin, reason, &remember).await {
-        Ok(created) => Ok((
-            StatusCode::CREATED,
-            Json(answer(&created.application, created.version)),
-        )
-            .into_response()),
-        Err(e) => replay_after_race(&state, &idem, e).await,
-    }
+    let answer = ApplicationAnswer::new(&state, &idem, StatusCode::CREATED);
+    let started = application::start(&state, iin, reason, &|a, v| answer.remember(a, v)).await;
+    answer.finish(started).await
 }
 
 /// The signed-in citizen's applications, newest first.
@@ -516,7 +549,7 @@ pub struct PaymentStarted {
 #[utoipa::path(post, path = "/applications/{id}/payment", tag = "citizen",
     request_body(content_type = "application/json", description = "empty"),
     params(("id" = Uuid, Path, description = "application id"), ("Idempotency-Key" = Option<String>, Header, description = "retry key: 1 to 200 visible characters", pattern = "^[!-~]{1,200}$")),
-    responses((status = 201, body = PaymentStarted), (status = 409, description = "already paid or not a draft")))]
+    responses((status = 201, body = PaymentStarted, description = "a new payment"), (status = 200, body = PaymentStarted, description = "the payment already pending"), (status = 409, description = "already paid or not a draft"), (status = 503, description = "the payment gateway or the fee table is not available")))]
 pub async fn start_payment(
     State(state): State<AppState>,
     principal: Principal,
@@ -599,31 +632,17 @@ pub async fn submit(
             return Ok(replayed);
         }
     }
-    let today = today(&state);
-    let answer = |app: &Application, version: i64| {
-        serde_json::to_value(ApplicationView::new(app, version, today)).unwrap_or_default()
-    };
-    let remember = |app: &Application, version: i64| {
-        idem.as_ref()
-            .map(|i| i.record(&state, StatusCode::OK, &answer(app, version)))
-    };
+    let answer = ApplicationAnswer::new(&state, &idem, StatusCode::OK);
     let submitted = application::submit(
         &state,
         iin,
         ApplicationId(id),
         req.challenge_id,
         &req.code,
-        &remember,
+        &|a, v| answer.remember(a, v),
     )
     .await;
-    match submitted {
-        Ok(stored) => Ok((
-            StatusCode::OK,
-            Json(answer(&stored.application, stored.version)),
-        )
-            .into_response()),
-        Err(e) => replay_after_race(&state, &idem, e).await,
-    }
+    answer.finish(submitted).await
 }
 
 /// Withdraw the application (before approval). A paid duty is refunded.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use kuelik_core::document::OldCard;
 use kuelik_core::lifecycle::{
-    AnnulmentComment, AnnulmentReason, ApplicationId, ApplicationState, Role,
+    AnnulmentComment, AnnulmentReason, ApplicationId, ApplicationState, Command, Role,
 };
 use kuelik_core::messages;
 use kuelik_core::ticket::TicketNumber;
@@ -172,7 +172,7 @@ pub async fn take(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::Officer)?;
-    let stored = review::take(&state, &principal.actor(), ApplicationId(id)).await?;
+    let stored = app::step(&state, ApplicationId(id), &principal.actor(), Command::Take).await?;
     Ok(Json(view_of(&state, &stored)))
 }
 
@@ -185,7 +185,13 @@ pub async fn release(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::Officer)?;
-    let stored = review::release(&state, &principal.actor(), ApplicationId(id)).await?;
+    let stored = app::step(
+        &state,
+        ApplicationId(id),
+        &principal.actor(),
+        Command::Release,
+    )
+    .await?;
     Ok(Json(view_of(&state, &stored)))
 }
 
@@ -304,12 +310,11 @@ pub async fn annul(
     // The core's one refusal of a comment: empty, or longer than it keeps.
     let comment = AnnulmentComment::parse(&req.comment)
         .map_err(|_| ApiError::of(ErrorCode::CommentRequired))?;
-    let stored = review::annul(
+    let stored = app::step(
         &state,
-        &principal.actor(),
         ApplicationId(id),
-        reason,
-        comment,
+        &principal.actor(),
+        Command::Annul { reason, comment },
     )
     .await?;
     Ok(Json(view_of(&state, &stored)))
@@ -407,11 +412,13 @@ pub async fn dispatch(
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::ProductionOperator)?;
     let req: Dispatch = body.parse()?;
-    let stored = production::dispatch(
+    let stored = app::step(
         &state,
-        &principal.actor(),
         ApplicationId(id),
-        req.document_number,
+        &principal.actor(),
+        Command::Dispatch {
+            document_number: req.document_number,
+        },
     )
     .await?;
     Ok(Json(view_of(&state, &stored)))
@@ -464,7 +471,13 @@ pub async fn receive(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::PointOperator)?;
-    let stored = desk::receive(&state, &principal.actor(), ApplicationId(id)).await?;
+    let stored = app::step(
+        &state,
+        ApplicationId(id),
+        &principal.actor(),
+        Command::Receive,
+    )
+    .await?;
     Ok(Json(view_of(&state, &stored)))
 }
 

@@ -1,29 +1,21 @@
-//! The registration point's desk: receiving the made document, and handing it over to its
-//! holder (R14), which also changes the person's record — the new document becomes their current one and the
-//! card it replaces is invalid from that instant (see `kuelik_core::issuance`).
+//! The registration point's desk: handing the new document over to its holder (R14), which
+//! also changes the person's record — the new document becomes their current one and the
+//! card it replaces is invalid from that instant (see `kuelik_core::issuance`). Receiving
+//! the document at the point is one step of the core (`app::step` with `Receive`).
 
 use serde_json::json;
 
 use kuelik_core::document::OldCard;
 use kuelik_core::issuance::{self, Issuance};
-use kuelik_core::lifecycle::{Actor, ApplicationId, Command};
+use kuelik_core::lifecycle::Actor;
 use kuelik_core::ticket::TicketNumber;
 use kuelik_store::{ApplicationWrite, Changes, StoredApplication};
 
-use super::{audit, policy_at, rules_at, step};
+use super::{audit, policy_at, rules_at};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::notify::notice_message;
 use crate::register_sync;
 use crate::AppState;
-
-/// The document arrived at the point.
-pub async fn receive(
-    state: &AppState,
-    actor: &Actor,
-    id: ApplicationId,
-) -> ApiResult<StoredApplication> {
-    step(state, id, actor, Command::Receive).await
-}
 
 /// Hands `stored`'s document over against `ticket`, the desk having recorded what became of
 /// the old card. One transaction: the application `issued` with its event, audit entries

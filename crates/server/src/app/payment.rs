@@ -172,41 +172,12 @@ pub async fn record_callback(state: &AppState, body: &[u8], signature: &str) -> 
                         .unwrap_or(PaymentStatus::RefundPending),
                     ..confirmed.clone()
                 };
-                state
-                    .store
-                    .commit(Changes {
-                        payments: vec![refund],
-                        audit: vec![audit(
-                            &actor,
-                            now,
-                            "payment.refund_unusable",
-                            Some(payment.application.to_string()),
-                            json!({ "reason": e.code }),
-                        )],
-                        ..Changes::default()
-                    })
-                    .await?;
+                let reason = json!({ "reason": e.code });
+                record_only(state, refund, "payment.refund_unusable", reason).await?;
             }
             Ok(())
         }
-        PaymentStatus::Failed => {
-            let failed = moved;
-            state
-                .store
-                .commit(Changes {
-                    payments: vec![failed],
-                    audit: vec![audit(
-                        &actor,
-                        now,
-                        "payment.failed",
-                        Some(payment.application.to_string()),
-                        json!({}),
-                    )],
-                    ..Changes::default()
-                })
-                .await?;
-            Ok(())
-        }
+        PaymentStatus::Failed => record_only(state, moved, "payment.failed", json!({})).await,
         PaymentStatus::Refunded => {
             let refunded = moved;
             let app = state
@@ -225,24 +196,36 @@ pub async fn record_callback(state: &AppState, body: &[u8], signature: &str) -> 
                 })
                 .await?;
             } else {
-                state
-                    .store
-                    .commit(Changes {
-                        payments: vec![refunded],
-                        audit: vec![audit(
-                            &actor,
-                            now,
-                            "payment.refunded",
-                            Some(payment.application.to_string()),
-                            json!({}),
-                        )],
-                        ..Changes::default()
-                    })
-                    .await?;
+                record_only(state, refunded, "payment.refunded", json!({})).await?;
             }
             Ok(())
         }
         // A callback never requests a refund (the service does): nothing else can follow.
         PaymentStatus::Pending | PaymentStatus::RefundPending => Ok(()),
     }
+}
+
+/// A payment's new state that changes nothing of its application, with its audit entry.
+async fn record_only(
+    state: &AppState,
+    payment: PaymentRecord,
+    action: &str,
+    details: serde_json::Value,
+) -> ApiResult<()> {
+    let entry = audit(
+        &Actor::System,
+        payment.updated_at,
+        action,
+        Some(payment.application.to_string()),
+        details,
+    );
+    state
+        .store
+        .commit(Changes {
+            payments: vec![payment],
+            audit: vec![entry],
+            ..Changes::default()
+        })
+        .await?;
+    Ok(())
 }

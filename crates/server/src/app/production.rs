@@ -1,12 +1,13 @@
 //! The production centre: accepting an approved application after verifying the officer's
-//! signature (R11), and dispatching the made document to the registration point.
+//! signature (R11). Dispatching the made document is one step of the core (`app::step` with
+//! `Dispatch`).
 
 use serde_json::json;
 
 use kuelik_core::lifecycle::{Actor, ApplicationId, ApplicationState, Command};
 use kuelik_store::{Changes, StoredApplication};
 
-use super::{audit, change, step, visible};
+use super::{audit, change, visible};
 use crate::approvals;
 use crate::error::ApiResult;
 use crate::AppState;
@@ -62,14 +63,4 @@ pub async fn accept(
             Err(refusal.into())
         }
     }
-}
-
-/// The document is made with its new number: it goes to the chosen registration point.
-pub async fn dispatch(
-    state: &AppState,
-    actor: &Actor,
-    id: ApplicationId,
-    document_number: String,
-) -> ApiResult<StoredApplication> {
-    step(state, id, actor, Command::Dispatch { document_number }).await
 }

@@ -1,36 +1,17 @@
-//! The УМС officer's review (R11–R13): taking an application from the region's queue,
-//! putting it back, approving it with an e-signature, annulling it with a reason (the duty
-//! is refunded) — and the worker that returns reviews left too long to the queue.
+//! The УМС officer's review (R11–R13): approving an application with an e-signature, and
+//! the worker that returns reviews left too long to the queue. Taking one from the queue,
+//! putting it back and annulling it (the duty is refunded) are each one step of the core
+//! (`app::step` with `Take`, `Release`, `Annul`).
 
 use serde_json::json;
 
-use kuelik_core::lifecycle::{
-    Actor, AnnulmentComment, AnnulmentReason, ApplicationId, ApplicationState, Command,
-};
+use kuelik_core::lifecycle::{Actor, ApplicationId, ApplicationState, Command};
 use kuelik_store::{QueueFilter, StaffAccount, StoredApplication};
 
-use super::{audit, change, step, visible};
+use super::{audit, change, visible};
 use crate::approvals::{self, Signing};
 use crate::error::ApiResult;
 use crate::AppState;
-
-/// Takes the application from the region's queue for review.
-pub async fn take(
-    state: &AppState,
-    actor: &Actor,
-    id: ApplicationId,
-) -> ApiResult<StoredApplication> {
-    step(state, id, actor, Command::Take).await
-}
-
-/// Puts a taken application back in the queue.
-pub async fn release(
-    state: &AppState,
-    actor: &Actor,
-    id: ApplicationId,
-) -> ApiResult<StoredApplication> {
-    step(state, id, actor, Command::Release).await
-}
 
 /// The approval document the officer signs: the application as it will be approved.
 pub async fn document_to_sign(
@@ -73,18 +54,6 @@ pub async fn approve(
         },
     )
     .await
-}
-
-/// Annuls the application with a reason and a comment for the citizen (R12); the duty paid
-/// is refunded (R13, from the core's event).
-pub async fn annul(
-    state: &AppState,
-    actor: &Actor,
-    id: ApplicationId,
-    reason: AnnulmentReason,
-    comment: AnnulmentComment,
-) -> ApiResult<StoredApplication> {
-    step(state, id, actor, Command::Annul { reason, comment }).await
 }
 
 /// Returns reviews left longer than the policy's timeout to their region's queue (the core

@@ -341,6 +341,16 @@ impl TestApp {
         self.db_url.starts_with("sqlite://")
     }
 
+    /// Takes the application for review.
+    pub async fn take(&self, token: &str, id: &str) -> Response {
+        self.post(
+            token,
+            &format!("/officer/applications/{id}/take"),
+            json!({}),
+        )
+        .await
+    }
+
     /// Approves with the officer's PIN (remote signing).
     pub async fn approve(&self, token: &str, id: &str) -> Response {
         self.post(

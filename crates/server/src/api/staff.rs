@@ -122,6 +122,20 @@ async fn staff_detail(
     Ok(view)
 }
 
+/// One step of the core by a staff member of `role` on an application they may see,
+/// answered with its short view.
+async fn staff_step(
+    state: &AppState,
+    principal: &Principal,
+    role: Role,
+    id: Uuid,
+    command: Command,
+) -> ApiResult<Json<ApplicationView>> {
+    principal.staff(role)?;
+    let stored = app::step(state, ApplicationId(id), &principal.actor(), command).await?;
+    Ok(Json(view_of(state, &stored)))
+}
+
 /// The short view of an application after a step.
 fn view_of(state: &AppState, stored: &StoredApplication) -> ApplicationView {
     ApplicationView::new(&stored.application, stored.version, today(state))
@@ -171,9 +185,7 @@ pub async fn take(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
-    principal.staff(Role::Officer)?;
-    let stored = app::step(&state, ApplicationId(id), &principal.actor(), Command::Take).await?;
-    Ok(Json(view_of(&state, &stored)))
+    staff_step(&state, &principal, Role::Officer, id, Command::Take).await
 }
 
 /// Put a taken application back in the queue.
@@ -184,15 +196,7 @@ pub async fn release(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
-    principal.staff(Role::Officer)?;
-    let stored = app::step(
-        &state,
-        ApplicationId(id),
-        &principal.actor(),
-        Command::Release,
-    )
-    .await?;
-    Ok(Json(view_of(&state, &stored)))
+    staff_step(&state, &principal, Role::Officer, id, Command::Release).await
 }
 
 /// The approval document to sign on your own device: canonical JSON (RFC 8785) naming the
@@ -310,14 +314,8 @@ pub async fn annul(
     // The core's one refusal of a comment: empty, or longer than it keeps.
     let comment = AnnulmentComment::parse(&req.comment)
         .map_err(|_| ApiError::of(ErrorCode::CommentRequired))?;
-    let stored = app::step(
-        &state,
-        ApplicationId(id),
-        &principal.actor(),
-        Command::Annul { reason, comment },
-    )
-    .await?;
-    Ok(Json(view_of(&state, &stored)))
+    let command = Command::Annul { reason, comment };
+    staff_step(&state, &principal, Role::Officer, id, command).await
 }
 
 // ---- production centre ----
@@ -412,16 +410,10 @@ pub async fn dispatch(
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::ProductionOperator)?;
     let req: Dispatch = body.parse()?;
-    let stored = app::step(
-        &state,
-        ApplicationId(id),
-        &principal.actor(),
-        Command::Dispatch {
-            document_number: req.document_number,
-        },
-    )
-    .await?;
-    Ok(Json(view_of(&state, &stored)))
+    let command = Command::Dispatch {
+        document_number: req.document_number,
+    };
+    staff_step(&state, &principal, Role::ProductionOperator, id, command).await
 }
 
 // ---- registration point ----
@@ -470,15 +462,14 @@ pub async fn receive(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
-    principal.staff(Role::PointOperator)?;
-    let stored = app::step(
+    staff_step(
         &state,
-        ApplicationId(id),
-        &principal.actor(),
+        &principal,
+        Role::PointOperator,
+        id,
         Command::Receive,
     )
-    .await?;
-    Ok(Json(view_of(&state, &stored)))
+    .await
 }
 
 fn parse_ticket(raw: &str) -> ApiResult<TicketNumber> {

@@ -105,43 +105,61 @@ mod tests {
         let region: RegionCode = "71".parse().unwrap();
         let point: PointId = "71-01".parse().unwrap();
         let of = |role, r: Option<RegionCode>, p: Option<PointId>| StaffScope::of(role, r, p);
-        assert_eq!(
-            of(Role::Officer, Some(region), None),
-            Ok(StaffScope::Officer(region))
-        );
-        assert_eq!(
-            of(Role::PointOperator, None, Some(point.clone())),
-            Ok(StaffScope::PointOperator(point.clone()))
-        );
-        assert_eq!(
-            of(Role::ProductionOperator, None, None),
-            Ok(StaffScope::ProductionOperator)
-        );
-        assert_eq!(
-            of(Role::Administrator, None, None),
-            Ok(StaffScope::Administrator)
-        );
+        let scoped = [
+            (
+                Role::Officer,
+                Some(region),
+                None,
+                StaffScope::Officer(region),
+            ),
+            (
+                Role::PointOperator,
+                None,
+                Some(point.clone()),
+                StaffScope::PointOperator(point.clone()),
+            ),
+            (
+                Role::ProductionOperator,
+                None,
+                None,
+                StaffScope::ProductionOperator,
+            ),
+            (Role::Administrator, None, None, StaffScope::Administrator),
+        ];
+        for (role, r, p, scope) in scoped {
+            assert_eq!(of(role, r, p), Ok(scope));
+        }
         // Never a guessed scope: an officer without a region is refused, not an administrator.
-        assert_eq!(
-            of(Role::Officer, None, None),
-            Err(ScopeError::OfficerWithoutRegion)
-        );
-        assert_eq!(
-            of(Role::PointOperator, None, None),
-            Err(ScopeError::PointOperatorWithoutPoint)
-        );
-        assert_eq!(
-            of(Role::Administrator, Some(region), None),
-            Err(ScopeError::RegionForAnotherRole)
-        );
-        assert_eq!(
-            of(Role::Officer, Some(region), Some(point)),
-            Err(ScopeError::PointForAnotherRole)
-        );
-        assert_eq!(
-            of(Role::Citizen, None, None),
-            Err(ScopeError::NotAStaffRole(Role::Citizen))
-        );
+        let refused = [
+            (Role::Officer, None, None, ScopeError::OfficerWithoutRegion),
+            (
+                Role::PointOperator,
+                None,
+                None,
+                ScopeError::PointOperatorWithoutPoint,
+            ),
+            (
+                Role::Administrator,
+                Some(region),
+                None,
+                ScopeError::RegionForAnotherRole,
+            ),
+            (
+                Role::Officer,
+                Some(region),
+                Some(point),
+                ScopeError::PointForAnotherRole,
+            ),
+            (
+                Role::Citizen,
+                None,
+                None,
+                ScopeError::NotAStaffRole(Role::Citizen),
+            ),
+        ];
+        for (role, r, p, error) in refused {
+            assert_eq!(of(role, r, p), Err(error), "{role:?}");
+        }
     }
 
     #[test]

@@ -12,12 +12,7 @@ async fn the_whole_life_cycle_from_eligibility_to_issue() {
     each_backend(|app| async move {
         let citizen = person(1, "71", 12, "+77010000001");
         app.add_people(std::slice::from_ref(&citizen)).await;
-        app.add_staff("officer71", Role::Officer, Some("71"), None)
-            .await;
-        app.add_staff("factory", Role::ProductionOperator, None, None)
-            .await;
-        app.add_staff("point7101", Role::PointOperator, None, Some("71-01"))
-            .await;
+        app.add_pickup_staff().await;
 
         let token = app.citizen_token(&citizen).await;
         let me: Value = app.get(&token, "/me").await.json().await.unwrap();
@@ -906,12 +901,7 @@ async fn two_instances_on_one_postgresql_serve_one_journey() {
 
     let citizen = person(10, "71", 4, "+77010000010");
     a.add_people(std::slice::from_ref(&citizen)).await;
-    a.add_staff("officer71", Role::Officer, Some("71"), None)
-        .await;
-    a.add_staff("factory", Role::ProductionOperator, None, None)
-        .await;
-    a.add_staff("point7101", Role::PointOperator, None, Some("71-01"))
-        .await;
+    a.add_pickup_staff().await;
 
     // Signed in on A, the session works on B.
     let token = a.citizen_token(&citizen).await;
@@ -1530,12 +1520,7 @@ async fn administrators_see_stuck_work_and_reports() {
         assert_eq!(report["decision_times"][0]["approved"], 1);
         assert_eq!(report["annulment_reasons"], json!([]));
         assert_eq!(report["refunds_outstanding"]["count"], 0);
-        let default: Value = app
-            .get(&admin, "/admin/reports")
-            .await
-            .json()
-            .await
-            .unwrap();
+        let default = app.get_json(&admin, "/admin/reports").await;
         assert_eq!(default["to"], "2025-10-17");
         assert_eq!(default["submitted_per_day"].as_array().unwrap().len(), 30);
         for (query, code) in [
@@ -2091,12 +2076,7 @@ async fn a_hand_over_replaces_the_card_and_the_register_hears_of_it() {
         assert_eq!(r.status(), StatusCode::OK);
         app.clock.set("2026-04-02T04:00:00Z".parse().unwrap());
         let token = app.citizen_token(&citizen).await;
-        let e: Value = app
-            .get(&token, "/me/eligibility")
-            .await
-            .json()
-            .await
-            .unwrap();
+        let e = app.get_json(&token, "/me/eligibility").await;
         assert_eq!(e["rules_version"], "continuation");
         assert_eq!(e["code"], "too_early");
         assert_eq!(e["first_eligible_date"], "2035-09-14");

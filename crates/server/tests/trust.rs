@@ -29,12 +29,7 @@ async fn taken(app: &TestApp, serial: u16) -> (String, String, String, String) {
 }
 
 async fn staff(app: &TestApp) {
-    app.add_staff("officer71", Role::Officer, Some("71"), None)
-        .await;
-    app.add_staff("factory", Role::ProductionOperator, None, None)
-        .await;
-    app.add_staff("point7101", Role::PointOperator, None, Some("71-01"))
-        .await;
+    app.add_pickup_staff().await;
     app.add_staff("point7102", Role::PointOperator, None, Some("71-02"))
         .await;
 }

@@ -341,6 +341,13 @@ impl TestApp {
         self.db_url.starts_with("sqlite://")
     }
 
+    /// `GET path` answered 200: its JSON.
+    pub async fn get_json(&self, token: &str, path: &str) -> Value {
+        let r = self.get(token, path).await;
+        assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+        r.json().await.unwrap()
+    }
+
     /// Takes the application for review.
     pub async fn take(&self, token: &str, id: &str) -> Response {
         self.post(

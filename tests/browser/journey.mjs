@@ -33,6 +33,7 @@ const KUELIK = arg("--kuelik", path.join(repo, "target/debug/kuelik"));
 const ARTIFACTS = path.resolve(arg("--artifacts", path.join(repo, "target/browser-artifacts")));
 const CHROMIUM = process.env.KUELIK_CHROMIUM || "/usr/bin/chromium";
 const PHOTO = path.join(repo, "crates/media/corpus/portrait.jpg");
+const NO_FACE = path.join(repo, "crates/media/corpus/cat.jpg");
 const SIGNATURE = path.join(repo, "crates/media/corpus/signature.jpg");
 const PASSWORD = "kuelik-demo-2025";
 const PIN = "246810";
@@ -238,9 +239,20 @@ async function citizenJourney(browser, base, run) {
   await submitForm(page, "form[action$='/photo']");
   expect(await page.locator(".error-summary a[href='#photo-file']").count() === 1, "a non-image is refused on the photo field");
   await check(page, lang, "photo-refused");
+  // A readable photo without a face: attached, but the task list says it needs fixing (not
+  // the "done" of a good one) and the duty is not offered until it is fixed.
+  await page.setInputFiles("#photo-file", NO_FACE);
+  await submitForm(page, "form[action$='/photo']");
+  expect(await page.locator("#status-photo.task-needs_fixing").count() === 1, "a failed photo needs fixing");
+  expect(await page.locator("#status-photo.task-done").count() === 0, "a failed photo is not done");
+  expect(await page.locator("form[action$='/pay']").count() === 0, "no payment while the photo needs fixing");
+  expect(await page.locator("#pay-wait").count() === 1, "the payment step says what it waits for");
+  expect(await page.locator("form[action$='/confirm']").count() === 0, "no code while parts are missing");
+  await check(page, lang, "photo-needs-fixing");
   await page.setInputFiles("#photo-file", PHOTO);
   await submitForm(page, "form[action$='/photo']");
   expect(await page.locator("img.upload-photo").count() === 1, "the uploaded photo is shown");
+  expect(await page.locator("#status-photo.task-done").count() === 1, "a passing photo is done");
 
   // Signature: drawn on the canvas where scripts run (then the scanned one), else a file.
   if (c.js) {
@@ -267,11 +279,11 @@ async function citizenJourney(browser, base, run) {
   await check(page, lang, "gateway");
   await Promise.all([page.waitForNavigation(), page.locator("button[type=submit]").click()]);
   expect(new URL(page.url()).pathname === appPath, "back on the application after paying");
-  for (let i = 0; i < 50 && (await page.locator("#step-pay .badge-pass").count()) === 0; i++) {
+  for (let i = 0; i < 50 && (await page.locator("#status-payment.task-done").count()) === 0; i++) {
     await new Promise((r) => setTimeout(r, 200));
     await page.goto(`${base}${appPath}`);
   }
-  expect(await page.locator("#step-pay .badge-pass").count() === 1, "the payment is confirmed");
+  expect(await page.locator("#status-payment.task-done").count() === 1, "the payment is confirmed");
 
   // Confirm with a code: the ticket, large, with a QR code and a printable receipt.
   const beforeConfirm = await codesSoFar(base, c.phone);

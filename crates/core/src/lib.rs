@@ -21,6 +21,7 @@ pub mod lifecycle;
 pub mod messages;
 pub mod money;
 pub mod payment;
+pub mod readiness;
 pub mod region;
 pub mod register;
 pub mod rules;

@@ -29,6 +29,7 @@ use crate::digest::Sha256Digest;
 use crate::document::{DocumentKind, DocumentNumber, ReplacedCard};
 use crate::iin::Iin;
 use crate::money::Tiyn;
+use crate::readiness::{Attached, Readiness, Task};
 use crate::region::{PointId, RegionCode};
 use crate::ticket::TicketNumber;
 use crate::time::almaty_date;
@@ -614,14 +615,10 @@ pub enum LifecycleError {
     WrongRegistrationPoint,
     #[error("registration point {point} is not in region {region}")]
     PointOutsideRegion { point: PointId, region: RegionCode },
-    #[error("choose a registration point before submitting")]
-    MissingRegistrationPoint,
-    #[error("attach a photo before submitting")]
-    MissingPhoto,
-    #[error("attach a signature before submitting")]
-    MissingSignature,
-    #[error("pay the state duty before submitting")]
-    MissingPayment,
+    /// Parts of the draft are not done (or need fixing): every one of them, in the task
+    /// list's order.
+    #[error("complete these parts first: {unfinished:?}")]
+    Incomplete { unfinished: Vec<Task> },
     #[error("the state duty for this application is already paid")]
     AlreadyPaid,
     #[error("the ticket number does not match the application")]
@@ -632,10 +629,6 @@ pub enum LifecycleError {
     NoRefundPending,
     #[error("the review has not waited the timeout yet")]
     ReviewNotAbandoned,
-    #[error("the photo failed its automatic check")]
-    PhotoCheckFailed,
-    #[error("the signature failed its automatic check")]
-    SignatureCheckFailed,
     #[error("the holder may not renew online today")]
     NotEligible,
     #[error("the register's current document is not the one this application replaces")]
@@ -654,17 +647,12 @@ impl LifecycleError {
             LifecycleError::NotTheReviewer => "not_the_reviewer",
             LifecycleError::WrongRegistrationPoint => "wrong_registration_point",
             LifecycleError::PointOutsideRegion { .. } => "point_outside_region",
-            LifecycleError::MissingRegistrationPoint => "missing_registration_point",
-            LifecycleError::MissingPhoto => "missing_photo",
-            LifecycleError::MissingSignature => "missing_signature",
-            LifecycleError::MissingPayment => "missing_payment",
+            LifecycleError::Incomplete { .. } => "application_incomplete",
             LifecycleError::AlreadyPaid => "already_paid",
             LifecycleError::TicketMismatch => "ticket_mismatch",
             LifecycleError::BadDocumentNumber => "bad_document_number",
             LifecycleError::NoRefundPending => "no_refund_pending",
             LifecycleError::ReviewNotAbandoned => "review_not_abandoned",
-            LifecycleError::PhotoCheckFailed => "photo_check_failed",
-            LifecycleError::SignatureCheckFailed => "signature_check_failed",
             LifecycleError::NotEligible => "not_eligible",
             LifecycleError::RegisterDocumentMismatch => "register_document_mismatch",
             // The calendar's own code; a due-date computation can only fail as
@@ -761,23 +749,11 @@ impl Application {
                 }
             }
             Command::Submit { ticket, facts } => {
-                if self.registration_point.is_none() {
-                    return Err(LifecycleError::MissingRegistrationPoint);
-                }
-                if self.photo.is_none() {
-                    return Err(LifecycleError::MissingPhoto);
-                }
-                if self.signature.is_none() {
-                    return Err(LifecycleError::MissingSignature);
-                }
-                if self.payment.is_none() {
-                    return Err(LifecycleError::MissingPayment);
-                }
-                if facts.photo_check_failed {
-                    return Err(LifecycleError::PhotoCheckFailed);
-                }
-                if facts.signature_check_failed {
-                    return Err(LifecycleError::SignatureCheckFailed);
+                let unfinished = self
+                    .readiness(facts.photo_check_failed, facts.signature_check_failed)
+                    .unfinished();
+                if !unfinished.is_empty() {
+                    return Err(LifecycleError::Incomplete { unfinished });
                 }
                 if !facts.eligible {
                     return Err(LifecycleError::NotEligible);
@@ -921,10 +897,15 @@ impl Application {
         ) && self.refund == Some(RefundState::Pending)
     }
 
-    /// Whether `actor` may start paying the state duty: the applicant, once, on a draft. (The
-    /// payment itself arrives later as the gateway's confirmed callback, `RecordPayment`;
-    /// starting it changes nothing here, so it is a decision without an event.)
-    pub fn may_start_payment(&self, actor: &Actor) -> Result<(), LifecycleError> {
+    /// Whether `actor` may start paying the state duty: the applicant, once, on a draft whose
+    /// other parts are all done and usable (`facts`), while eligible. (The payment itself
+    /// arrives later as the gateway's confirmed callback, `RecordPayment`; starting it changes
+    /// nothing here, so it is a decision without an event.)
+    pub fn may_start_payment(
+        &self,
+        actor: &Actor,
+        facts: &SubmissionFacts,
+    ) -> Result<(), LifecycleError> {
         match actor {
             Actor::Citizen { iin } if *iin == self.applicant => {}
             Actor::Citizen { .. } => return Err(LifecycleError::NotTheApplicant),
@@ -945,7 +926,28 @@ impl Application {
                 state: self.state,
             });
         }
+        // The duty is paid last: never for an application that cannot be sent as it is.
+        let unfinished = self
+            .readiness(facts.photo_check_failed, facts.signature_check_failed)
+            .unfinished_before_payment();
+        if !unfinished.is_empty() {
+            return Err(LifecycleError::Incomplete { unfinished });
+        }
+        if !facts.eligible {
+            return Err(LifecycleError::NotEligible);
+        }
         Ok(())
+    }
+
+    /// Where the draft stands: every part's status, from the application and whether the
+    /// automatic checks of its images failed.
+    pub fn readiness(&self, photo_check_failed: bool, signature_check_failed: bool) -> Readiness {
+        Readiness::new(
+            self.registration_point.is_some(),
+            Attached::of(self.photo.is_some(), photo_check_failed),
+            Attached::of(self.signature.is_some(), signature_check_failed),
+            self.payment.is_some(),
+        )
     }
 
     /// Taken for review and left without a decision for the policy's timeout at `at`.
@@ -1602,17 +1604,14 @@ mod tests {
             ticket: ticket(),
             facts: SubmissionFacts::ALL_CLEAR,
         };
-        let expect = [
-            LifecycleError::MissingRegistrationPoint,
-            LifecycleError::MissingPhoto,
-            LifecycleError::MissingSignature,
-            LifecycleError::MissingPayment,
-        ];
-        for (i, (missing, (fill, actor))) in expect.into_iter().zip(main_road()).enumerate() {
+        // Every part still to do is named at once; each one done leaves the rest.
+        for (i, (fill, actor)) in main_road().into_iter().take(4).enumerate() {
             let before = app.clone();
             assert_eq!(
                 app.handle(&submit, &citizen(), later(i as i64), &policy()),
-                Err(missing)
+                Err(LifecycleError::Incomplete {
+                    unfinished: Task::ALL[i..].to_vec()
+                })
             );
             assert_eq!(app, before);
             app.handle(&fill, &actor, later(i as i64), &policy())
@@ -1672,20 +1671,31 @@ mod tests {
             facts,
         };
         let clear = SubmissionFacts::ALL_CLEAR;
+        let needs_fixing = |unfinished: &[Task]| LifecycleError::Incomplete {
+            unfinished: unfinished.to_vec(),
+        };
         for (facts, expected) in [
             (
                 SubmissionFacts {
                     photo_check_failed: true,
                     ..clear
                 },
-                LifecycleError::PhotoCheckFailed,
+                needs_fixing(&[Task::Photo]),
             ),
             (
                 SubmissionFacts {
                     signature_check_failed: true,
                     ..clear
                 },
-                LifecycleError::SignatureCheckFailed,
+                needs_fixing(&[Task::Signature]),
+            ),
+            (
+                SubmissionFacts {
+                    photo_check_failed: true,
+                    signature_check_failed: true,
+                    eligible: false,
+                },
+                needs_fixing(&[Task::Photo, Task::Signature]),
             ),
             (
                 SubmissionFacts {
@@ -1700,7 +1710,7 @@ mod tests {
                 Err(expected)
             );
         }
-        // A missing part is named before any fact about the parts.
+        // A failed check and a missing payment are named together.
         let mut unpaid = reach(Draft);
         unpaid.payment = None;
         assert_eq!(
@@ -1713,7 +1723,7 @@ mod tests {
                 later(60),
                 &policy()
             ),
-            Err(LifecycleError::MissingPayment)
+            Err(needs_fixing(&[Task::Photo, Task::Payment]))
         );
         assert!(app
             .decide(&submit(clear), &citizen(), later(60), &policy())
@@ -1722,34 +1732,61 @@ mod tests {
 
     #[test]
     fn the_applicant_starts_paying_a_draft_once() {
+        let clear = SubmissionFacts::ALL_CLEAR;
         let mut unpaid = reach(Draft);
         unpaid.payment = None;
-        assert_eq!(unpaid.may_start_payment(&citizen()), Ok(()));
+        assert_eq!(unpaid.may_start_payment(&citizen(), &clear), Ok(()));
         assert_eq!(
-            unpaid.may_start_payment(&stranger()),
+            unpaid.may_start_payment(&stranger(), &clear),
             Err(LifecycleError::NotTheApplicant)
         );
         assert_eq!(
-            unpaid.may_start_payment(&officer_a()),
+            unpaid.may_start_payment(&officer_a(), &clear),
             Err(LifecycleError::WrongRole {
                 command: "start_payment",
                 role: Role::Officer
             })
         );
         assert_eq!(
-            reach(Draft).may_start_payment(&citizen()),
+            reach(Draft).may_start_payment(&citizen(), &clear),
             Err(LifecycleError::AlreadyPaid)
         );
         let mut withdrawn_unpaid = reach(Draft);
         withdrawn_unpaid.payment = None;
         withdrawn_unpaid.state = Withdrawn;
         assert_eq!(
-            withdrawn_unpaid.may_start_payment(&citizen()),
+            withdrawn_unpaid.may_start_payment(&citizen(), &clear),
             Err(LifecycleError::IllegalTransition {
                 command: "start_payment",
                 state: Withdrawn
             })
         );
+        // Paid last: not while another part is to do or to fix, nor while not eligible.
+        let mut no_point = unpaid.clone();
+        no_point.registration_point = None;
+        let failed_photo = SubmissionFacts {
+            photo_check_failed: true,
+            ..clear
+        };
+        for (app, facts, refused) in [
+            (
+                &no_point,
+                failed_photo,
+                LifecycleError::Incomplete {
+                    unfinished: vec![Task::RegistrationPoint, Task::Photo],
+                },
+            ),
+            (
+                &unpaid,
+                SubmissionFacts {
+                    eligible: false,
+                    ..clear
+                },
+                LifecycleError::NotEligible,
+            ),
+        ] {
+            assert_eq!(app.may_start_payment(&citizen(), &facts), Err(refused));
+        }
     }
 
     #[test]
@@ -2109,10 +2146,9 @@ mod tests {
                 point: point("75-01"),
                 region: region("71"),
             },
-            E::MissingRegistrationPoint,
-            E::MissingPhoto,
-            E::MissingSignature,
-            E::MissingPayment,
+            E::Incomplete {
+                unfinished: vec![Task::Photo],
+            },
             E::AlreadyPaid,
             E::TicketMismatch,
             E::BadDocumentNumber,

@@ -150,6 +150,16 @@ pub fn annulment_reason(reason: AnnulmentReason) -> Localized {
 pub fn lifecycle_error(err: &LifecycleError) -> Localized {
     let id = format!("lifecycle-error-{}", err.code());
     match err {
+        LifecycleError::Incomplete { unfinished } => Localized::from_fn(|lang| {
+            let parts: Vec<String> = unfinished
+                .iter()
+                .map(|task| {
+                    Catalog::builtin().text(lang, &format!("task-todo-{}", task.as_str()), &[])
+                })
+                .collect();
+            let args = [("parts", Arg::Text(parts.join("; ")))];
+            Catalog::builtin().text(lang, &id, &args)
+        }),
         LifecycleError::IllegalTransition { state, .. } => {
             let names = state_name(*state);
             Localized::from_fn(|lang| {
@@ -345,18 +355,15 @@ mod tests {
                 point: "71-01".parse().unwrap(),
                 region: "75".parse().unwrap(),
             },
-            LifecycleError::MissingRegistrationPoint,
-            LifecycleError::MissingPhoto,
-            LifecycleError::MissingSignature,
-            LifecycleError::MissingPayment,
+            LifecycleError::Incomplete {
+                unfinished: crate::readiness::Task::ALL.to_vec(),
+            },
             LifecycleError::AlreadyPaid,
             LifecycleError::TicketMismatch,
             LifecycleError::BadDocumentNumber,
             LifecycleError::NoRefundPending,
             LifecycleError::RegisterDocumentMismatch,
             LifecycleError::ReviewNotAbandoned,
-            LifecycleError::PhotoCheckFailed,
-            LifecycleError::SignatureCheckFailed,
             LifecycleError::NotEligible,
             LifecycleError::Calendar(CalendarError::NotCovered(2027)),
         ];

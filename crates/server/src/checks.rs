@@ -7,10 +7,9 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use kuelik_core::digest::Sha256Digest;
-use kuelik_core::lang::Localized;
 use kuelik_media::{check_photo, check_signature, IngestError, Verdict};
 use kuelik_store::{Changes, ImageCheck};
 
@@ -145,49 +144,4 @@ pub async fn of_attached(
         })
         .await?;
     Ok(check)
-}
-
-/// The advice of every failed measure, joined, in each language.
-fn failed_advice(report: &Value) -> Localized {
-    let failed: Vec<&Value> = report["measures"]
-        .as_array()
-        .map(|m| m.iter().filter(|m| m["status"] == "fail").collect())
-        .unwrap_or_default();
-    Localized::from_fn(|lang| {
-        failed
-            .iter()
-            .filter_map(|m| m["message"][lang.tag()].as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
-    })
-}
-
-/// Refuses a submission whose photo or signature failed its check.
-pub fn require_pass(kind: ImageKind, check: &ImageCheck) -> ApiResult<()> {
-    if check.verdict != "fail" {
-        return Ok(());
-    }
-    let code = match kind {
-        ImageKind::Photo => ErrorCode::PhotoCheckFailed,
-        ImageKind::Signature => ErrorCode::SignatureCheckFailed,
-    };
-    Err(ApiError::new(code, failed_advice(&check.report))
-        .with_extra(json!({ kind.as_str(): check.report })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn advice_lists_only_failed_measures() {
-        let report = json!({ "measures": [
-            { "name": "a", "status": "fail", "message": { "kk": "A-kk", "ru": "A-ru", "en": "A-en" } },
-            { "name": "b", "status": "warn", "message": { "kk": "B", "ru": "B", "en": "B" } },
-            { "name": "c", "status": "fail", "message": { "kk": "C-kk", "ru": "C-ru", "en": "C-en" } },
-        ]});
-        let advice = failed_advice(&report);
-        assert_eq!(advice.en, "A-en C-en");
-        assert_eq!(advice.kk, "A-kk C-kk");
-    }
 }

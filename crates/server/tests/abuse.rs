@@ -64,6 +64,7 @@ async fn a_replayed_payment_callback_pays_once_and_changes_nothing() {
         app.add_people(std::slice::from_ref(&citizen)).await;
         let token = app.citizen_token(&citizen).await;
         let id = new_draft(&app, &token).await;
+        app.complete_all_but_payment(&token, &id, "71-01").await;
         let r = app
             .post(&token, &format!("/applications/{id}/payment"), json!({}))
             .await;
@@ -151,6 +152,7 @@ async fn a_paid_application_refuses_a_second_payment() {
         app.add_people(std::slice::from_ref(&citizen)).await;
         let token = app.citizen_token(&citizen).await;
         let id = new_draft(&app, &token).await;
+        app.complete_all_but_payment(&token, &id, "71-01").await;
         let pay = format!("/applications/{id}/payment");
         // While a payment is open, asking again returns the same one, not a second.
         let first: Value = app

@@ -280,31 +280,35 @@ async fn annulment_refunds_and_a_new_application_needs_a_new_payment() {
         );
         let r = app.choose_point(&token, &second, "75-01").await;
         assert_eq!(r.status(), StatusCode::OK);
-        let r = app
-            .post(
-                &token,
-                &format!("/applications/{second}/submit/code"),
-                json!({}),
-            )
-            .await;
-        let challenge = r.json::<Value>().await.unwrap()["challenge_id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let code = app.code_sent_to(citizen.phone.as_str()).await;
+        // Unpaid: no code is sent for a submission the core would refuse; the refusal names
+        // the one part left, and the task list says the rest is done.
+        let codes_before = app.codes_received(citizen.phone.as_str());
         let (status, body) = problem(
             app.post(
                 &token,
-                &format!("/applications/{second}/submit"),
-                json!({ "challenge_id": challenge, "code": code }),
+                &format!("/applications/{second}/submit/code"),
+                json!({}),
             )
             .await,
         )
         .await;
         assert_eq!(
             (status, body["code"].as_str()),
-            (StatusCode::CONFLICT, Some("missing_payment"))
+            (StatusCode::CONFLICT, Some("application_incomplete"))
         );
+        let tasks = body["readiness"]["tasks"].as_array().unwrap();
+        let status_of = |task: &str| {
+            tasks.iter().find(|t| t["task"] == task).unwrap()["status"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(status_of("payment"), "not_started");
+        for task in ["registration_point", "photo", "signature"] {
+            assert_eq!(status_of(task), "done", "{task}");
+        }
+        assert_eq!(body["readiness"]["ready_to_pay"], true);
+        assert_eq!(app.codes_received(citizen.phone.as_str()), codes_before);
         app.pay(&token, &second).await;
         app.submit(&token, &citizen, &second).await;
     })
@@ -1199,7 +1203,9 @@ async fn photo_checks_say_what_to_fix_block_a_failed_submission_and_flag_reuse()
         for lang in ["kk", "ru", "en"] {
             assert!(!face["message"][lang].as_str().unwrap().is_empty());
         }
-        // Everything else ready, the failed photo blocks the submission, with the advice.
+        // Everything else ready, the failed photo needs fixing: the task list says so (the
+        // photo is not "done"), and before the citizen pays or spends a code, the duty, the
+        // submission code and the submission are all refused naming it.
         assert_eq!(
             app.upload(&token, &format!("/applications/{id}/signature"), SIGNATURE)
                 .await
@@ -1208,22 +1214,34 @@ async fn photo_checks_say_what_to_fix_block_a_failed_submission_and_flag_reuse()
         );
         let r = app.choose_point(&token, &id, "71-01").await;
         assert_eq!(r.status(), StatusCode::OK);
-        app.pay(&token, &id).await;
-        let r = app
-            .post(
-                &token,
-                &format!("/applications/{id}/submit"),
-                json!({ "challenge_id": uuid::Uuid::now_v7(), "code": "000000" }),
-            )
-            .await;
-        let (status, body) = problem(r).await;
+        let a = app.get_json(&token, &format!("/applications/{id}")).await;
         assert_eq!(
-            (status, body["code"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some("photo_check_failed"))
+            a["readiness"]["tasks"][1],
+            json!({ "task": "photo", "status": "needs_fixing" })
         );
-        assert_eq!(body["photo"]["verdict"], "fail");
+        assert_eq!(a["readiness"]["ready_to_pay"], false);
+        let codes_before = app.codes_received(citizen.phone.as_str());
+        for (path, body) in [
+            (format!("/applications/{id}/payment"), json!({})),
+            (format!("/applications/{id}/submit/code"), json!({})),
+            (
+                format!("/applications/{id}/submit"),
+                json!({ "challenge_id": uuid::Uuid::now_v7(), "code": "000000" }),
+            ),
+        ] {
+            let (status, refusal) = problem(app.post(&token, &path, body).await).await;
+            assert_eq!(
+                (status, refusal["code"].as_str()),
+                (StatusCode::CONFLICT, Some("application_incomplete")),
+                "{path}"
+            );
+            assert_eq!(refusal["readiness"]["tasks"][1]["status"], "needs_fixing");
+        }
+        assert_eq!(app.codes_received(citizen.phone.as_str()), codes_before);
+        let a = app.get_json(&token, &format!("/applications/{id}")).await;
+        assert_eq!(a["payments"], json!([]), "nothing was charged");
 
-        // A compliant photo replaces it; the submission goes through.
+        // A compliant photo replaces it; the duty is paid and the submission goes through.
         let a: Value = app
             .upload(&token, &photo, PORTRAIT)
             .await
@@ -1231,6 +1249,7 @@ async fn photo_checks_say_what_to_fix_block_a_failed_submission_and_flag_reuse()
             .await
             .unwrap();
         assert_ne!(a["photo_check"]["verdict"], "fail", "{}", a["photo_check"]);
+        app.pay(&token, &id).await;
         app.submit(&token, &citizen, &id).await;
 
         // Someone else uploads the same portrait: the officer sees it flagged.

@@ -21,7 +21,7 @@ use kuelik_core::time::almaty_date;
 use kuelik_store::{Changes, IdempotencyRecord};
 
 use crate::api::views::{
-    ApplicationView, EligibilityView, EventView, NoticeView, PaymentView, PersonView,
+    ApplicationView, EligibilityView, EventView, NoticeView, PaymentView, PersonView, ReadinessView,
 };
 use crate::app::application::{self, eligibility_of, person_of};
 use crate::app::{self, audit, payment};
@@ -277,17 +277,17 @@ pub async fn detail_view(
         ImageReports::Always => true,
         ImageReports::WhileDraft => app.state == ApplicationState::Draft,
     };
-    let report = |digest: Option<Sha256Digest>| async move {
+    let check = |digest: Option<Sha256Digest>| async move {
         match digest.filter(|_| with_reports) {
-            Some(d) => Ok(state.store.image_check(&d).await?.map(|c| c.report)),
+            Some(d) => state.store.image_check(&d).await,
             None => Ok::<_, kuelik_store::StoreError>(None),
         }
     };
     let (timeline, payments, photo_check, signature_check) = tokio::try_join!(
         state.store.timeline(app.id),
         state.store.payments_of(app.id),
-        report(app.photo),
-        report(app.signature),
+        check(app.photo),
+        check(app.signature),
     )?;
     view.history = Some(
         timeline
@@ -297,8 +297,14 @@ pub async fn detail_view(
             .collect(),
     );
     view.payments = Some(payments.iter().map(PaymentView::from).collect());
-    view.photo_check = photo_check;
-    view.signature_check = signature_check;
+    if app.state == ApplicationState::Draft && with_reports {
+        let failed =
+            |c: &Option<kuelik_store::ImageCheck>| c.as_ref().is_some_and(|c| c.verdict == "fail");
+        let readiness = app.readiness(failed(&photo_check), failed(&signature_check));
+        view.readiness = Some(ReadinessView::from(&readiness));
+    }
+    view.photo_check = photo_check.map(|c| c.report);
+    view.signature_check = signature_check.map(|c| c.report);
     Ok(view)
 }
 

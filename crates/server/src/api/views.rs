@@ -10,6 +10,7 @@ use kuelik_core::issuance::DocumentRecord;
 use kuelik_core::lang::Localized;
 use kuelik_core::lifecycle::Application;
 use kuelik_core::messages;
+use kuelik_core::readiness::Readiness;
 use kuelik_core::register::Person;
 use kuelik_store::{Notice, PaymentRecord, TimelineEntry};
 
@@ -310,6 +311,46 @@ pub struct ApplicationView {
     /// Staff only: other people's applications with the same photo (perceptual hash).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub same_photo_elsewhere: Option<Vec<Uuid>>,
+    /// A draft's task list, as the core decides it (the application's own read only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<ReadinessView>,
+}
+
+/// Where a draft stands: every part with its status, and what may be done next.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadinessView {
+    /// In the task list's order: `registration_point`, `photo`, `signature`, `payment`.
+    pub tasks: Vec<TaskView>,
+    /// Every part other than the payment is done: the duty may be paid.
+    pub ready_to_pay: bool,
+    /// Every part is done: the submission code may be asked for.
+    pub ready_to_submit: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskView {
+    #[schema(pattern = "^(registration_point|photo|signature|payment)$")]
+    pub task: String,
+    /// `not_started`, `needs_fixing` (an image whose check failed) or `done`.
+    #[schema(pattern = "^(not_started|needs_fixing|done)$")]
+    pub status: String,
+}
+
+impl From<&Readiness> for ReadinessView {
+    fn from(r: &Readiness) -> ReadinessView {
+        ReadinessView {
+            tasks: r
+                .tasks()
+                .iter()
+                .map(|(task, status)| TaskView {
+                    task: task.as_str().into(),
+                    status: status.as_str().into(),
+                })
+                .collect(),
+            ready_to_pay: r.unfinished_before_payment().is_empty(),
+            ready_to_submit: r.complete(),
+        }
+    }
 }
 
 impl ApplicationView {
@@ -344,6 +385,7 @@ impl ApplicationView {
             photo_check: None,
             signature_check: None,
             same_photo_elsewhere: None,
+            readiness: None,
         }
     }
 }

@@ -21,7 +21,7 @@ use kuelik_store::{
 };
 
 use super::{audit, change, policy_at, rules_at, visible};
-use crate::api::views::EligibilityView;
+use crate::api::views::{EligibilityView, ReadinessView};
 use crate::auth::{self, random_bytes, OtpIssued};
 use crate::checks::{self, ImageKind};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -175,13 +175,78 @@ pub async fn attach_image(
     Ok((stored, check))
 }
 
-/// Sends the one-time code that signs the submission to the phone on record.
+/// What the core decides a draft on besides the draft itself: its images' automatic checks
+/// and whether the holder may still renew online today (the register's facts can change
+/// between the draft and the submission).
+pub struct DraftFacts {
+    pub facts: SubmissionFacts,
+    eligibility: (Decision, bool),
+}
+
+impl DraftFacts {
+    pub async fn of(state: &AppState, app: &Application, now: Timestamp) -> ApiResult<DraftFacts> {
+        let failed = |check: Option<ImageCheck>| check.is_some_and(|c| c.verdict == "fail");
+        let photo = match app.photo {
+            Some(d) => Some(checks::of_attached(state, ImageKind::Photo, d).await?),
+            None => None,
+        };
+        let signature = match app.signature {
+            Some(d) => Some(checks::of_attached(state, ImageKind::Signature, d).await?),
+            None => None,
+        };
+        let person = person_of(state, &app.applicant).await?;
+        let (decision, assumption) = eligibility_of(state, &person, Reason::Expiring, now)?;
+        Ok(DraftFacts {
+            facts: SubmissionFacts {
+                photo_check_failed: failed(photo),
+                signature_check_failed: failed(signature),
+                eligible: decision.eligible,
+            },
+            eligibility: (decision, assumption),
+        })
+    }
+
+    /// The core's refusal, answered with what the citizen needs to act on: for an
+    /// unfinished draft the whole task list (every part at once), for lost eligibility the
+    /// decision.
+    pub fn refusal(self, app: &Application, err: LifecycleError) -> ApiError {
+        match err {
+            LifecycleError::Incomplete { .. } => {
+                let readiness = app.readiness(
+                    self.facts.photo_check_failed,
+                    self.facts.signature_check_failed,
+                );
+                ApiError::from(err)
+                    .with_extra(json!({ "readiness": ReadinessView::from(&readiness) }))
+            }
+            LifecycleError::NotEligible => {
+                let (decision, assumption) = self.eligibility;
+                refusal_of(decision, assumption)
+            }
+            other => other.into(),
+        }
+    }
+}
+
+/// Sends the one-time code that signs the submission to the phone on record — only for a
+/// draft the core would accept now (no code is spent on one that is not ready).
 pub async fn request_submission_code(
     state: &AppState,
     iin: Iin,
     id: ApplicationId,
 ) -> ApiResult<OtpIssued> {
-    visible(state, id, &Actor::Citizen { iin }).await?;
+    let actor = Actor::Citizen { iin };
+    let stored = visible(state, id, &actor).await?;
+    let now = state.clock.now();
+    let draft = DraftFacts::of(state, &stored.application, now).await?;
+    let policy = policy_at(state, now)?;
+    let submission = Command::Submit {
+        ticket: new_ticket()?,
+        facts: draft.facts,
+    };
+    if let Err(e) = stored.application.decide(&submission, &actor, now, &policy) {
+        return Err(draft.refusal(&stored.application, e));
+    }
     auth::issue_otp(state, iin, auth::confirm_purpose(id)).await
 }
 
@@ -207,36 +272,14 @@ pub async fn submit(
 ) -> ApiResult<StoredApplication> {
     let actor = Actor::Citizen { iin };
     let stored = visible(state, id, &actor).await?;
-    let photo_check = match stored.application.photo {
-        Some(d) => Some(checks::of_attached(state, ImageKind::Photo, d).await?),
-        None => None,
-    };
-    let signature_check = match stored.application.signature {
-        Some(d) => Some(checks::of_attached(state, ImageKind::Signature, d).await?),
-        None => None,
-    };
     let now = state.clock.now();
-    let person = person_of(state, &iin).await?;
-    let (decision, assumption) = eligibility_of(state, &person, Reason::Expiring, now)?;
-    let failed = |check: &Option<ImageCheck>| check.as_ref().is_some_and(|c| c.verdict == "fail");
-    let facts = SubmissionFacts {
-        photo_check_failed: failed(&photo_check),
-        signature_check_failed: failed(&signature_check),
-        eligible: decision.eligible,
-    };
+    let draft = DraftFacts::of(state, &stored.application, now).await?;
+    let facts = draft.facts;
     let policy = policy_at(state, now)?;
     let mut ticket = new_ticket()?;
     let submission = Command::Submit { ticket, facts };
-    match stored.application.decide(&submission, &actor, now, &policy) {
-        Ok(_) => {}
-        Err(LifecycleError::PhotoCheckFailed) => {
-            return Err(refused_check(ImageKind::Photo, &photo_check));
-        }
-        Err(LifecycleError::SignatureCheckFailed) => {
-            return Err(refused_check(ImageKind::Signature, &signature_check));
-        }
-        Err(LifecycleError::NotEligible) => return Err(refusal_of(decision, assumption)),
-        Err(other) => return Err(other.into()),
+    if let Err(e) = stored.application.decide(&submission, &actor, now, &policy) {
+        return Err(draft.refusal(&stored.application, e));
     }
     let signer = auth::verify_otp(state, challenge, code, &auth::confirm_purpose(id)).await?;
     if signer != iin {
@@ -263,17 +306,6 @@ pub async fn submit(
         ErrorCode::TicketUnavailable,
         "could not draw a unique ticket; try again",
     ))
-}
-
-/// The refusal of a submission for a failed automatic check: the advice of each failed
-/// measure and the report.
-fn refused_check(kind: ImageKind, check: &Option<ImageCheck>) -> ApiError {
-    match check {
-        Some(check) => checks::require_pass(kind, check)
-            .err()
-            .unwrap_or_else(|| LifecycleError::PhotoCheckFailed.into()),
-        None => LifecycleError::PhotoCheckFailed.into(),
-    }
 }
 
 /// Withdraws the application (before approval); a paid duty is refunded.

@@ -13,6 +13,7 @@ use kuelik_core::payment::PaymentEvent;
 use kuelik_core::time::almaty_date;
 use kuelik_store::{Changes, IdempotencyRecord, PaymentRecord, PaymentStatus};
 
+use super::application::DraftFacts;
 use super::{audit, change, rules_at, visible};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::gateway::{self, Callback, CallbackStatus};
@@ -38,8 +39,11 @@ pub async fn start(
     let actor = Actor::Citizen { iin };
     let stored = visible(state, id, &actor).await?;
     let app = &stored.application;
-    app.may_start_payment(&actor)?;
     let now = state.clock.now();
+    let draft = DraftFacts::of(state, app, now).await?;
+    if let Err(e) = app.may_start_payment(&actor, &draft.facts) {
+        return Err(draft.refusal(app, e));
+    }
     let existing = state.store.payments_of(app.id).await?;
     if let Some(pending) = existing.iter().find(|p| p.status == PaymentStatus::Pending) {
         return Ok(PaymentToPay {

@@ -85,20 +85,16 @@ error_codes! {
     TruncatedImage = "truncated_image" => UNPROCESSABLE_ENTITY,
     CorruptImage = "corrupt_image" => UNPROCESSABLE_ENTITY,
     MemoryLimitExceeded = "memory_limit_exceeded" => UNPROCESSABLE_ENTITY,
-    PhotoCheckFailed = "photo_check_failed" => UNPROCESSABLE_ENTITY,
-    SignatureCheckFailed = "signature_check_failed" => UNPROCESSABLE_ENTITY,
     NotEligible = "not_eligible" => UNPROCESSABLE_ENTITY,
     LiveApplicationExists = "live_application_exists" => CONFLICT,
 
     // The life cycle (the core's refusals).
     IllegalTransition = "illegal_transition" => CONFLICT,
+    /// Parts of the draft are not done or need fixing; `readiness` lists every part.
+    ApplicationIncomplete = "application_incomplete" => CONFLICT,
     WrongRole = "wrong_role" => FORBIDDEN,
     NotTheReviewer = "not_the_reviewer" => CONFLICT,
     PointOutsideRegion = "point_outside_region" => UNPROCESSABLE_ENTITY,
-    MissingRegistrationPoint = "missing_registration_point" => CONFLICT,
-    MissingPhoto = "missing_photo" => CONFLICT,
-    MissingSignature = "missing_signature" => CONFLICT,
-    MissingPayment = "missing_payment" => CONFLICT,
     AlreadyPaid = "already_paid" => CONFLICT,
     TicketMismatch = "ticket_mismatch" => UNPROCESSABLE_ENTITY,
     BadDocumentNumber = "bad_document_number" => UNPROCESSABLE_ENTITY,

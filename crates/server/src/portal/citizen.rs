@@ -421,6 +421,13 @@ async fn render_application(
             _ => json!(""),
         });
     let qr = app["ticket"].as_str().map(ticket_qr).unwrap_or_default();
+    // The core's task list, by part: {"photo": "needs_fixing", …}.
+    let tasks: serde_json::Map<String, Value> = app["readiness"]["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| Some((t["task"].as_str()?.to_string(), t["status"].clone())))
+        .collect();
     let title = if app["state"] == "draft" {
         page.t("application-draft-title")
     } else {
@@ -435,6 +442,7 @@ async fn render_application(
             "me": me,
             "points": points,
             "point": point,
+            "tasks": tasks,
             "pending_payment": pending,
             "pending_pay_url": pending_pay_url,
             "reminders": reminders,

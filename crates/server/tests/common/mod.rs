@@ -604,6 +604,14 @@ impl TestApp {
         id: &str,
         point: &str,
     ) -> (String, String) {
+        self.complete_all_but_payment(token, id, point).await;
+        self.pay(token, id).await;
+        let ticket = self.submit(token, p, id).await;
+        (id.to_string(), ticket)
+    }
+
+    /// Every part of the draft but the payment: the photo, the signature and `point`.
+    pub async fn complete_all_but_payment(&self, token: &str, id: &str, point: &str) {
         assert_eq!(
             self.upload(token, &format!("/applications/{id}/photo"), PORTRAIT)
                 .await
@@ -618,9 +626,6 @@ impl TestApp {
         );
         let r = self.choose_point(token, id, point).await;
         assert_eq!(r.status(), StatusCode::OK);
-        self.pay(token, id).await;
-        let ticket = self.submit(token, p, id).await;
-        (id.to_string(), ticket)
     }
 
     pub async fn pay(&self, token: &str, id: &str) {

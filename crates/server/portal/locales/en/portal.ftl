@@ -396,3 +396,10 @@ validity-link = Check a document's validity
 my-documents-title = Your documents
 my-documents-invalid-from = since { $when }
 officer-documents-title = The person's documents
+
+# The task list: each part's status, as the core decides it.
+task-not_started = Not started
+task-needs_fixing = Needs fixing
+task-done = Done
+pay-wait = You can pay once every part above is done: the registration point, and a photo and a signature that meet the requirements. Nothing is charged before.
+submit-wait = You can ask for the confirmation code once every part above is done, the state duty included.

@@ -393,3 +393,10 @@ validity-link = Құжаттың жарамдылығын тексеру
 my-documents-title = Сіздің құжаттарыңыз
 my-documents-invalid-from = { $when } бастап
 officer-documents-title = Адамның құжаттары
+
+# The task list: each part's status, as the core decides it.
+task-not_started = Басталмаған
+task-needs_fixing = Түзету керек
+task-done = Дайын
+pay-wait = Жоғарыдағының бәрі дайын болғанда төлеуге болады: тіркеу пункті таңдалған, фотосурет пен қолтаңба талаптарға сай. Оған дейін ешнәрсе алынбайды.
+submit-wait = Растау кодын жоғарыдағының бәрі, соның ішінде баж төлемі дайын болғанда алуға болады.

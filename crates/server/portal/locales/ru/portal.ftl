@@ -399,3 +399,10 @@ validity-link = Проверить действительность докуме
 my-documents-title = Ваши документы
 my-documents-invalid-from = с { $when }
 officer-documents-title = Документы человека
+
+# The task list: each part's status, as the core decides it.
+task-not_started = Не начато
+task-needs_fixing = Нужно исправить
+task-done = Готово
+pay-wait = Оплатить можно, когда всё выше готово: выбран регистрационный пункт, фотография и подпись соответствуют требованиям. До этого ничего не списывается.
+submit-wait = Код подтверждения можно получить, когда всё выше готово, включая оплату пошлины.

@@ -169,19 +169,23 @@ async function citizenJourney(browser, base, run) {
 
   // The eligibility check: an empty date is an error linked to its field; a lost document
   // gets the ЦОН message; a date in the window says yes.
-  await submitForm(page, "form[action='/eligibility']");
+  await submitForm(page, "form[action^='/eligibility']");
   expect(await page.locator(".error-summary a[href='#expires']").count() === 1, "error summary links to the date field");
   await check(page, lang, "start-error");
   await page.fill("#expires", "2026-12-01");
   await page.check("#reason-loss");
-  await submitForm(page, "form[action='/eligibility']");
+  await submitForm(page, "form[action^='/eligibility']");
   const refusal = { kk: "ХҚКО-ға жүгініңіз", ru: "Оформление недоступно, обратитесь в ЦОН", en: "Public Service Centre" }[lang];
   expect(await page.locator(".result-no").count() === 1, "not online for a lost document");
   expect((await page.textContent("#check-result")).includes(refusal), `the ЦОН message for a lost document: ${await page.textContent("#check-result")}`);
   await page.fill("#expires", new Date(Date.now() + 10 * 86400e3).toISOString().slice(0, 10));
   await page.check("#reason-expiring");
-  await submitForm(page, "form[action='/eligibility']");
+  await submitForm(page, "form[action^='/eligibility']");
   expect(await page.locator(".result-yes").count() === 1, "eligible in the window");
+  expect(await page.evaluate(() => {
+    const r = document.getElementById("check-result").getBoundingClientRect();
+    return r.top >= 0 && r.top < window.innerHeight;
+  }), "the eligibility answer is in view after Check");
   await check(page, lang, "eligibility-yes");
 
   // Sign in: a wrong code first (error), then the code from the SMS.
@@ -365,6 +369,10 @@ async function staffJourney(browser, base, run, citizen) {
   page = point.page;
   await check(page, lang, "point-desk");
   await Promise.all([page.waitForNavigation(), page.locator("tr", { hasText: ticket }).locator("button").click()]);
+  // Received: the citizen's page leads with where to collect it, the ticket kept.
+  await citizen.page.goto(`${base}${citizen.appPath}`);
+  expect(await citizen.page.locator("#state-lead.state-lead-ready_for_pickup strong").count() === 1, "ready: the page leads with where to collect");
+  expect(await citizen.page.locator(".ticket-panel").count() === 1, "ready: the ticket to collect with");
   const typo = ticket.slice(0, 10) + (ticket[10] === "0" ? "1" : "0");
   await page.fill("#number", typo);
   if (c.js) {
@@ -394,6 +402,8 @@ async function staffJourney(browser, base, run, citizen) {
   currentPage = page;
   await page.goto(`${base}${citizen.appPath}`);
   expect(await page.locator(".state-issued").count() >= 1, "issued");
+  expect(await page.locator("#state-lead.state-lead-issued").count() === 1, "issued: the page leads with it");
+  expect(await page.locator(".ticket-panel").count() === 0, "issued: no ticket panel (nothing left to collect)");
   expect(await page.locator(".timeline li").count() >= 8, "every step on the timeline");
   await check(page, lang, "citizen-issued");
   // The person's record: the new document is current, the replaced one listed as invalid.

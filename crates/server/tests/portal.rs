@@ -828,3 +828,53 @@ async fn the_desk_records_the_old_card_and_everyone_sees_it_is_no_longer_valid()
         .await;
     assert!(html.contains("<h2>Valid</h2>"), "{html}");
 }
+
+/// An annulled application's page leads with what happened and what to do — why, the
+/// refund, applying again — and shows no ticket panel (there is nothing to collect), in every
+/// language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_annulled_application_leads_with_why_and_shows_no_ticket() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let citizen = person(614, "71", 5, "+77015556614");
+    app.add_people(std::slice::from_ref(&citizen)).await;
+    app.add_staff("officer71", Role::Officer, Some("71"), None)
+        .await;
+    let token = app.citizen_token(&citizen).await;
+    let (id, ticket) = app.submitted_application(&token, &citizen, "71-01").await;
+    let officer = app.staff_token("officer71").await;
+    assert_eq!(app.take(&officer, &id).await.status(), StatusCode::OK);
+    let r = app
+        .post(
+            &officer,
+            &format!("/officer/applications/{id}/annul"),
+            json!({ "reason": "photo_non_compliant", "comment": "Лицо в тени." }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let mut b = signed_in(&app, &citizen).await;
+    for (lang, annulled) in [
+        ("ru", "Заявление аннулировано"),
+        ("kk", "Өтініштің күші жойылды"),
+        ("en", "This application was annulled"),
+    ] {
+        let (status, html) = b.get(&app, &format!("/my/applications/{id}"), lang).await;
+        assert_eq!(status, StatusCode::OK);
+        let lead = html
+            .find("id=\"state-lead\"")
+            .expect("the page leads with the state");
+        assert!(
+            html[lead..].contains(annulled),
+            "{lang}: says it is annulled"
+        );
+        assert!(
+            html.contains("Лицо в тени."),
+            "{lang}: the officer's comment"
+        );
+        assert!(!html.contains("ticket-panel"), "{lang}: no ticket panel");
+        assert!(
+            !html.contains(&ticket),
+            "{lang}: no ticket number to collect with"
+        );
+    }
+}

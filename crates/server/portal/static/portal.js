@@ -7,6 +7,10 @@
   // The error summary takes the focus, so a screen reader announces it first.
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
+  // The answer of the eligibility check is where the eye goes next (without scripts the
+  // form's #check-result brings it into view).
+  var result = document.getElementById("check-result");
+  if (result && !summary) { result.focus(); result.scrollIntoView({ block: "start" }); }
 
   // Preview of the chosen image before uploading.
   document.querySelectorAll("form[data-upload]").forEach(function (form) {

@@ -403,3 +403,12 @@ task-needs_fixing = Needs fixing
 task-done = Done
 pay-wait = You can pay once every part above is done: the registration point, and a photo and a signature that meet the requirements. Nothing is charged before.
 submit-wait = You can ask for the confirmation code once every part above is done, the state duty included.
+
+# What the application's state means, first on its page.
+state-lead-draft = Complete every part below, then confirm the application with a one-time code.
+state-lead-in-progress = The Migration Service is dealing with your application. There is nothing to do now: you will get a message when the document is ready. It is due by { $date }.
+state-lead-ready = Your document is ready. Collect it at { $point }, { $address }: show your ticket number and your current identity document.
+state-lead-ready-anywhere = Your document is ready at the registration point you chose: show your ticket number and your current identity document.
+state-lead-issued = Your new document has been handed over. The card it replaces is no longer valid.
+state-lead-annulled = This application was annulled. The reason is below; you can apply again.
+state-lead-withdrawn = You withdrew this application. You can start a new one.

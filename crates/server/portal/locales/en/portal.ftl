@@ -412,3 +412,4 @@ state-lead-ready-anywhere = Your document is ready at the registration point you
 state-lead-issued = Your new document has been handed over. The card it replaces is no longer valid.
 state-lead-annulled = This application was annulled. The reason is below; you can apply again.
 state-lead-withdrawn = You withdrew this application. You can start a new one.
+reports-per-day-table = Submissions per day, as a table

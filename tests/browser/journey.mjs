@@ -300,7 +300,15 @@ async function citizenJourney(browser, base, run) {
   const beforeConfirm = await codesSoFar(base, c.phone);
   await submitForm(page, "form[action$='/confirm']");
   await check(page, lang, "confirm");
-  await page.fill("#code", await codeFor(base, c.phone, beforeConfirm));
+  expect(await page.locator("#new-code").count() === 1, "a new code can be asked for where the code is asked");
+  const submissionCode = await codeFor(base, c.phone, beforeConfirm);
+  // A typo is told as a typo, with the attempts left; the same code then still works.
+  await page.fill("#code", submissionCode === "000000" ? "111111" : "000000");
+  await submitForm(page, "form[action$='/submit']");
+  expect(await page.locator(".error-summary a[href='#code']").count() === 1, "a mistyped code is an error on the code field");
+  expect(/4/.test(await page.textContent("#code-error")), `the attempts left are said: ${await page.textContent("#code-error")}`);
+  await check(page, lang, "confirm-wrong-code");
+  await page.fill("#code", submissionCode);
   await submitForm(page, "form[action$='/submit']");
   const ticket = (await page.textContent("#ticket-number")).trim();
   expect(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/.test(ticket), `a ticket number, got ${ticket}`);

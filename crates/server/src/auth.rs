@@ -259,7 +259,9 @@ pub fn parse_iin(raw: &str) -> ApiResult<Iin> {
 pub async fn issue_otp(state: &AppState, iin: Iin, purpose: OtpPurpose) -> ApiResult<OtpIssued> {
     let now = state.clock.now();
     let window_start = now.checked_sub(OTP_ISSUE_WINDOW).unwrap_or(now);
-    if state.store.otps_since(&iin, window_start).await? >= OTP_ISSUE_LIMIT {
+    // Sign-in and submission codes are budgeted apart: signing in again and again cannot
+    // leave the citizen without a code at the last step.
+    if state.store.otps_since(&iin, &purpose, window_start).await? >= OTP_ISSUE_LIMIT {
         return Err(ApiError::of(ErrorCode::TooManyCodes));
     }
     let id = Uuid::now_v7();
@@ -329,12 +331,33 @@ fn otp_text(code: &str, purpose: &OtpPurpose) -> Localized {
     }
 }
 
-fn wrong_code() -> ApiError {
-    ApiError::of(ErrorCode::WrongCode)
+/// A typo: the code stays good for the attempts left.
+fn wrong_code(attempts_left: u32) -> ApiError {
+    if attempts_left == 0 {
+        return ApiError::of(ErrorCode::CodeLocked);
+    }
+    let left = i64::from(attempts_left);
+    ApiError::of_with(ErrorCode::WrongCode, |_| {
+        vec![("left", messages::Arg::Number(left))]
+    })
+    .with_extra(serde_json::json!({ "attempts_left": attempts_left }))
+}
+
+/// Why a challenge takes no more guesses: used or expired (ask for a new code), or out of
+/// attempts (locked: ask for a new code). An unknown challenge is answered as expired.
+async fn no_more_guesses(state: &AppState, challenge_id: Uuid, now: Timestamp) -> ApiError {
+    match state.store.otp(challenge_id).await {
+        Ok(Some(c)) if c.consumed_at.is_none() && c.expires_at > now => {
+            ApiError::of(ErrorCode::CodeLocked)
+        }
+        Ok(_) => ApiError::of(ErrorCode::CodeExpired),
+        Err(e) => e.into(),
+    }
 }
 
 /// Checks a code against a challenge of `purpose` and uses it up. Every guess counts
-/// against the challenge's attempt limit, right or wrong.
+/// against the challenge's attempt limit, right or wrong; the refusal says which of a typo
+/// (with the attempts left), an expired or used code, or a locked one it was.
 pub async fn verify_otp(
     state: &AppState,
     challenge_id: Uuid,
@@ -342,17 +365,21 @@ pub async fn verify_otp(
     purpose: &OtpPurpose,
 ) -> ApiResult<Iin> {
     let now = state.clock.now();
-    let challenge = state
+    let Some(challenge) = state
         .store
         .attempt_otp(challenge_id, now, OTP_MAX_ATTEMPTS)
         .await?
-        .ok_or_else(wrong_code)?;
+    else {
+        return Err(no_more_guesses(state, challenge_id, now).await);
+    };
     let expected = code_hash(&state.config.secrets.otp_key, challenge.id, code);
     if challenge.purpose != *purpose || !constant_time_eq(&expected, &challenge.code_hash) {
-        return Err(wrong_code());
+        return Err(wrong_code(
+            OTP_MAX_ATTEMPTS.saturating_sub(challenge.attempts),
+        ));
     }
     if !state.store.consume_otp(challenge.id, now).await? {
-        return Err(wrong_code());
+        return Err(ApiError::of(ErrorCode::CodeExpired));
     }
     Ok(challenge.iin)
 }

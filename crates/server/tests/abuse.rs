@@ -699,46 +699,120 @@ async fn a_staff_account_without_its_scope_acts_as_nobody() {
     .await;
 }
 
+/// A one-time code's refusal says which it is: a typo (with the attempts left; the code
+/// still works), an expired or used code, or a locked one (too many typos) — the last two
+/// ask for a new code. Sign-in and submission codes have budgets of their own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn guessing_a_code_locks_the_challenge_even_for_the_right_code() {
+async fn a_code_is_refused_as_a_typo_expired_used_or_locked_and_budgets_are_apart() {
     each_backend(|app| async move {
         let citizen = person(25, "71", 5, "+77010000025");
         app.add_people(std::slice::from_ref(&citizen)).await;
-        let (challenge, code) = new_sign_in_code(&app, &citizen).await;
-        let sign_in = |code: String| {
+        let sign_in = |challenge: String, code: String| {
             app.client
                 .post(app.api("/auth/session"))
+                .header("accept-language", "ru")
                 .json(&json!({ "challenge_id": challenge, "code": code, "mode": "token" }))
                 .send()
         };
-        let mut guess = 0u32;
-        for _ in 0..kuelik_server::auth::OTP_MAX_ATTEMPTS {
-            let wrong = loop {
-                let g = format!("{guess:06}");
-                guess += 1;
-                if g != code {
-                    break g;
-                }
-            };
-            let (status, body) = problem(sign_in(wrong).await.unwrap()).await;
-            assert_eq!(
-                (status, body["code"].as_str()),
-                (StatusCode::UNPROCESSABLE_ENTITY, Some("wrong_code"))
-            );
+
+        // Typos: each says how many attempts are left; the last one locks the code, and
+        // then even the right code is refused as locked.
+        let (challenge, code) = new_sign_in_code(&app, &citizen).await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let max = kuelik_server::auth::OTP_MAX_ATTEMPTS;
+        for tried in 1..=max {
+            let (status, body) =
+                problem(sign_in(challenge.clone(), wrong.into()).await.unwrap()).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+            let left = max - tried;
+            if left > 0 {
+                assert_eq!(body["code"], "wrong_code", "{body}");
+                assert_eq!(body["attempts_left"], left);
+                assert!(
+                    body["detail"].as_str().unwrap().contains(&left.to_string()),
+                    "{body}"
+                );
+            } else {
+                assert_eq!(body["code"], "code_locked", "{body}");
+            }
         }
-        // Locked: the right code no longer opens a session, with the same answer.
-        let (status, body) = problem(sign_in(code.clone()).await.unwrap()).await;
         assert_eq!(
-            (status, body["code"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some("wrong_code"))
+            body_code(sign_in(challenge, code).await.unwrap()).await,
+            "code_locked"
         );
-        // A fresh challenge works (the lock is the challenge's, not the person's).
+        // Russian plural forms: 4 → «попытки».
+        let (challenge, code) = new_sign_in_code(&app, &citizen).await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let (_, body) = problem(sign_in(challenge.clone(), wrong.into()).await.unwrap()).await;
+        assert_eq!(body["code"], "wrong_code");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Осталось 4 попытки"),
+            "{body}"
+        );
+        // A typo does not kill the code: the right one still signs in, once.
+        let r = sign_in(challenge.clone(), code.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            body_code(sign_in(challenge, code).await.unwrap()).await,
+            "code_expired"
+        );
+
+        // Expired: five minutes later the right code asks for a new one.
+        let (challenge, code) = new_sign_in_code(&app, &citizen).await;
+        app.clock.advance(jiff::SignedDuration::from_mins(6));
+        assert_eq!(
+            body_code(sign_in(challenge, code).await.unwrap()).await,
+            "code_expired"
+        );
+        // An unknown challenge is answered the same way.
+        let unknown = uuid::Uuid::now_v7().to_string();
+        assert_eq!(
+            body_code(sign_in(unknown, "123456".into()).await.unwrap()).await,
+            "code_expired"
+        );
+
+        // Budgets apart: the sign-in budget spent, a submission code still goes out.
         let token = app.citizen_token(&citizen).await;
-        assert_eq!(app.get(&token, "/me").await.status(), StatusCode::OK);
-        let apps: Vec<Value> = app.get(&token, "/applications").await.json().await.unwrap();
-        assert!(apps.is_empty());
+        let id = new_draft(&app, &token).await;
+        app.complete_all_but_payment(&token, &id, "71-01").await;
+        app.pay(&token, &id).await;
+        loop {
+            let r = app
+                .client
+                .post(app.api("/auth/otp"))
+                .json(&json!({ "iin": citizen.iin.to_string() }))
+                .send()
+                .await
+                .unwrap();
+            if r.status() == StatusCode::TOO_MANY_REQUESTS {
+                break;
+            }
+            assert_eq!(r.status(), StatusCode::ACCEPTED);
+        }
+        let r = app
+            .post(
+                &token,
+                &format!("/applications/{id}/submit/code"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::ACCEPTED,
+            "the submission has its own budget"
+        );
     })
     .await;
+}
+
+async fn body_code(r: Response) -> String {
+    problem(r).await.1["code"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
 
 fn session_cookie(r: &Response) -> Option<String> {

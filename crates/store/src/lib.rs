@@ -425,6 +425,16 @@ pub enum OtpPurpose {
     },
 }
 
+impl OtpPurpose {
+    /// The kind, as stored in the purpose's `purpose` member: each kind has its own budget.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OtpPurpose::SignIn => "sign_in",
+            OtpPurpose::ConfirmSubmission { .. } => "confirm_submission",
+        }
+    }
+}
+
 /// A one-time code sent to a citizen's phone. Only a keyed hash of the code is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OtpChallenge {
@@ -634,8 +644,16 @@ pub trait Store: Send + Sync + 'static {
     // ---- sign-in ----
 
     async fn put_otp(&self, otp: &OtpChallenge) -> StoreResult<()>;
-    /// How many challenges were created for `iin` since `since` (to rate-limit SMS).
-    async fn otps_since(&self, iin: &Iin, since: Timestamp) -> StoreResult<u64>;
+    /// How many challenges of the kind of `purpose` (sign-in, or confirming a submission —
+    /// each budget counted apart) were created for `iin` since `since` (to rate-limit SMS).
+    async fn otps_since(
+        &self,
+        iin: &Iin,
+        purpose: &OtpPurpose,
+        since: Timestamp,
+    ) -> StoreResult<u64>;
+    /// A challenge as stored (to tell a citizen why a code is no longer accepted).
+    async fn otp(&self, id: Uuid) -> StoreResult<Option<OtpChallenge>>;
     /// Counts one attempt at a live challenge and returns it (with the new count), or `None`
     /// when there is no such challenge, it expired, was consumed, or has `max_attempts`
     /// attempts already. Atomic: concurrent guesses cannot exceed the limit.

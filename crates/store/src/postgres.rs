@@ -38,10 +38,10 @@ use crate::codec::{self, db_err, limit, micros, AppRow, ChangeRows};
 use crate::{
     ActivityReport, ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry,
     ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord, ImageCheck, Notice,
-    OfficerCredential, OtpChallenge, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus,
-    PaymentTotals, QueueFilter, ReportPeriod, RuleActivation, Session, SignatureCheck,
-    StaffAccount, Store, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
-    TimelineEntry, SAME_PHOTO_LIMIT,
+    OfficerCredential, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry, PaymentRecord,
+    PaymentStatus, PaymentTotals, QueueFilter, ReportPeriod, RuleActivation, Session,
+    SignatureCheck, StaffAccount, Store, StoreError, StoreResult, StoredApplication,
+    StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
 };
 
 /// People per `INSERT … SELECT FROM UNNEST(…)` statement.
@@ -1164,16 +1164,35 @@ impl Store for PostgresStore {
         Ok(deleted)
     }
 
-    async fn otps_since(&self, iin: &Iin, since: Timestamp) -> StoreResult<u64> {
+    async fn otps_since(
+        &self,
+        iin: &Iin,
+        purpose: &OtpPurpose,
+        since: Timestamp,
+    ) -> StoreResult<u64> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM otp_challenges WHERE iin = $1 AND created_at >= $2",
+            "SELECT COUNT(*) FROM otp_challenges WHERE iin = $1 AND created_at >= $2 \
+             AND purpose->>'purpose' = $3",
         )
         .bind(iin.to_string())
         .bind(since.as_microsecond())
+        .bind(purpose.kind())
         .fetch_one(&self.pool)
         .await
         .map_err(db_err)?;
         count(n)
+    }
+
+    async fn otp(&self, otp: Uuid) -> StoreResult<Option<OtpChallenge>> {
+        sqlx::query(&format!(
+            "SELECT {OTP_COLUMNS} FROM otp_challenges WHERE id = $1"
+        ))
+        .bind(otp)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::otp(&r))
+        .transpose()
     }
 
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>> {

@@ -77,10 +77,10 @@ use crate::codec::{self, limit, lite_err, micros, AppRow, ChangeRows, PersonRow}
 use crate::{
     ActivityReport, ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry,
     ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord, ImageCheck, Notice,
-    OfficerCredential, OtpChallenge, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus,
-    PaymentTotals, QueueFilter, ReportPeriod, RuleActivation, Session, SignatureCheck,
-    StaffAccount, Store, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
-    TimelineEntry, SAME_PHOTO_LIMIT,
+    OfficerCredential, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry, PaymentRecord,
+    PaymentStatus, PaymentTotals, QueueFilter, ReportPeriod, RuleActivation, Session,
+    SignatureCheck, StaffAccount, Store, StoreError, StoreResult, StoredApplication,
+    StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
 };
 
 /// The most jobs one transaction carries.
@@ -1624,13 +1624,26 @@ impl Store for SqliteStore {
         Ok(deleted)
     }
 
-    async fn otps_since(&self, iin: &Iin, since: Timestamp) -> StoreResult<u64> {
+    async fn otps_since(
+        &self,
+        iin: &Iin,
+        purpose: &OtpPurpose,
+        since: Timestamp,
+    ) -> StoreResult<u64> {
         self.lookup(|c| {
             count_of(
                 c,
-                "SELECT COUNT(*) FROM otp_challenges WHERE iin = ? AND created_at >= ?",
-                params![iin.to_string(), since.as_microsecond()],
+                "SELECT COUNT(*) FROM otp_challenges WHERE iin = ? AND created_at >= ? \
+                 AND json_extract(purpose, '$.purpose') = ?",
+                params![iin.to_string(), since.as_microsecond(), purpose.kind()],
             )
+        })
+    }
+
+    async fn otp(&self, otp: Uuid) -> StoreResult<Option<OtpChallenge>> {
+        self.lookup(|c| {
+            let sql = format!("SELECT {OTP_COLUMNS} FROM otp_challenges WHERE id = ?");
+            query_opt(c, &sql, params![id(otp)], |r| codec::otp(r))
         })
     }
 

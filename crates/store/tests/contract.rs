@@ -1040,6 +1040,30 @@ async fn otp_attempts_are_limited_consumed_once_and_expire(db: &Db) {
             .purpose,
         OtpPurpose::SignIn
     );
+
+    // Read back as stored (to say why a code is refused), with its attempts.
+    let stored = s.otp(once.id).await.unwrap().unwrap();
+    assert_eq!((stored.attempts, stored.consumed_at), (1, Some(t(2))));
+    assert_eq!(s.otp(Uuid::from_u128(1)).await.unwrap(), None);
+
+    // Each kind of code has its own count: iin(3) has one sign-in code and no submission
+    // code (challenge 5 was replaced by the sign-in one above), iin(2) two submission codes.
+    let submission = OtpPurpose::ConfirmSubmission {
+        application: kuelik_core::lifecycle::ApplicationId(Uuid::from_u128(42)),
+    };
+    let count = |who, purpose| {
+        let purpose: OtpPurpose = purpose;
+        async move { s.otps_since(&iin(who), &purpose, t(0)).await.unwrap() }
+    };
+    assert_eq!(count(3, OtpPurpose::SignIn).await, 1);
+    assert_eq!(count(3, submission.clone()).await, 0);
+    assert_eq!(count(2, submission.clone()).await, 2, "any application's");
+    assert_eq!(count(2, OtpPurpose::SignIn).await, 0);
+    assert_eq!(
+        s.otps_since(&iin(2), &submission, t(1)).await.unwrap(),
+        0,
+        "since"
+    );
 }
 
 /// A session is found until it expires, then not; deleting one ends it.

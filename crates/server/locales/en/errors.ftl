@@ -60,7 +60,10 @@ error-no_remote_signing_key = No remote signing key is registered for you.
 error-staff_scope_invalid = Your account lacks the scope its role needs (a region or a registration point). Ask an administrator.
 error-cross_site_request = The request came from another site and was refused.
 error-too_many_codes = Too many codes requested. Try again in 15 minutes.
-error-wrong_code = The code is wrong, expired or out of attempts. Request a new code.
+error-wrong_code = The code is not right. { $left ->
+    [one] One more try is left.
+   *[other] { $left } more tries are left.
+}
 error-wrong_credentials = Wrong username or password.
 error-holder_not_in_register = The population register has no record of the holder: the document cannot be handed over.
 error-invalid_date = Write the date as YYYY-MM-DD.
@@ -120,3 +123,5 @@ error-amount_mismatch = The callback's amount differs from the payment's.
 error-bad_mrp_table = The МРП table is not valid: the duty cannot be computed. An administrator must correct it.
 error-no_mrp_for_year = The МРП for this year is not known: the duty cannot be computed. An administrator must add it.
 error-no_duty_for_kind = The rules in force set no duty for this document. An administrator must correct them.
+error-code_expired = This code has expired or was already used. Ask for a new code.
+error-code_locked = This code was entered wrongly too many times. Ask for a new code.

@@ -51,7 +51,12 @@ error_codes! {
     CrossSiteRequest = "cross_site_request" => FORBIDDEN,
     StaffScopeInvalid = "staff_scope_invalid" => FORBIDDEN,
     WrongCredentials = "wrong_credentials" => UNAUTHORIZED,
+    /// A typo: `attempts_left` says how many more guesses the code takes.
     WrongCode = "wrong_code" => UNPROCESSABLE_ENTITY,
+    /// The code expired or was used: ask for a new one.
+    CodeExpired = "code_expired" => UNPROCESSABLE_ENTITY,
+    /// Too many wrong guesses at this code: ask for a new one.
+    CodeLocked = "code_locked" => UNPROCESSABLE_ENTITY,
     TooManyCodes = "too_many_codes" => TOO_MANY_REQUESTS,
     TooManyChecks = "too_many_checks" => TOO_MANY_REQUESTS,
     IinWrongLength = "iin_wrong_length" => UNPROCESSABLE_ENTITY,

@@ -749,15 +749,7 @@ impl Application {
                 }
             }
             Command::Submit { ticket, facts } => {
-                let unfinished = self
-                    .readiness(facts.photo_check_failed, facts.signature_check_failed)
-                    .unfinished();
-                if !unfinished.is_empty() {
-                    return Err(LifecycleError::Incomplete { unfinished });
-                }
-                if !facts.eligible {
-                    return Err(LifecycleError::NotEligible);
-                }
+                self.ready(facts, Readiness::unfinished)?;
                 // The deadline counts from the Kazakhstan date of submission, not UTC's.
                 let due_date = policy
                     .calendar
@@ -927,9 +919,18 @@ impl Application {
             });
         }
         // The duty is paid last: never for an application that cannot be sent as it is.
-        let unfinished = self
-            .readiness(facts.photo_check_failed, facts.signature_check_failed)
-            .unfinished_before_payment();
+        self.ready(facts, Readiness::unfinished_before_payment)
+    }
+
+    /// Every part `needed` names is done (else all of them are named at once), and the
+    /// holder is still eligible.
+    fn ready(
+        &self,
+        facts: &SubmissionFacts,
+        needed: fn(&Readiness) -> Vec<Task>,
+    ) -> Result<(), LifecycleError> {
+        let readiness = self.readiness(facts.photo_check_failed, facts.signature_check_failed);
+        let unfinished = needed(&readiness);
         if !unfinished.is_empty() {
             return Err(LifecycleError::Incomplete { unfinished });
         }

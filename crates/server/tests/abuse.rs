@@ -780,13 +780,7 @@ async fn a_code_is_refused_as_a_typo_expired_used_or_locked_and_budgets_are_apar
         app.complete_all_but_payment(&token, &id, "71-01").await;
         app.pay(&token, &id).await;
         loop {
-            let r = app
-                .client
-                .post(app.api("/auth/otp"))
-                .json(&json!({ "iin": citizen.iin.to_string() }))
-                .send()
-                .await
-                .unwrap();
+            let r = app.request_otp(&citizen.iin).await;
             if r.status() == StatusCode::TOO_MANY_REQUESTS {
                 break;
             }
@@ -1021,13 +1015,7 @@ async fn a_whole_journey_logs_no_personal_data_and_no_code() {
                 )
                 .await;
             assert_eq!(r.status(), StatusCode::OK);
-            let r = app
-                .post(
-                    &officer,
-                    &format!("/officer/applications/{id}/annul"),
-                    json!({ "reason": "photo_non_compliant", "comment": "Retake, please." }),
-                )
-                .await;
+            let r = app.annul_photo(&officer, &id, "Retake, please.").await;
             assert_eq!(r.status(), StatusCode::OK);
             app.wait_for(&token, &id, |a| a["refund"] == "refunded")
                 .await;

@@ -764,13 +764,7 @@ async fn browser_sessions_are_secure_cookies_and_refuse_cross_site_writes() {
     let app = TestApp::start(Backend::Sqlite).await.unwrap();
     let citizen = person(9, "71", 2, "+77010000009");
     app.add_people(std::slice::from_ref(&citizen)).await;
-    let r = app
-        .client
-        .post(app.api("/auth/otp"))
-        .json(&json!({ "iin": citizen.iin.to_string() }))
-        .send()
-        .await
-        .unwrap();
+    let r = app.request_otp(&citizen.iin).await;
     let challenge = r.json::<Value>().await.unwrap()["challenge_id"]
         .as_str()
         .unwrap()

@@ -843,13 +843,7 @@ async fn an_annulled_application_leads_with_why_and_shows_no_ticket() {
     let (id, ticket) = app.submitted_application(&token, &citizen, "71-01").await;
     let officer = app.staff_token("officer71").await;
     assert_eq!(app.take(&officer, &id).await.status(), StatusCode::OK);
-    let r = app
-        .post(
-            &officer,
-            &format!("/officer/applications/{id}/annul"),
-            json!({ "reason": "photo_non_compliant", "comment": "Лицо в тени." }),
-        )
-        .await;
+    let r = app.annul_photo(&officer, &id, "Лицо в тени.").await;
     assert_eq!(r.status(), StatusCode::OK);
 
     let mut b = signed_in(&app, &citizen).await;

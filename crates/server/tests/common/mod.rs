@@ -348,6 +348,23 @@ impl TestApp {
         r.json().await.unwrap()
     }
 
+    /// Asks for a sign-in code for `iin` (anonymous).
+    pub async fn request_otp(&self, iin: &Iin) -> Response {
+        self.client
+            .post(self.api("/auth/otp"))
+            .json(&json!({ "iin": iin.to_string() }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Annuls the application for a non-compliant photo, with `comment` for the citizen.
+    pub async fn annul_photo(&self, token: &str, id: &str, comment: &str) -> Response {
+        let body = json!({ "reason": "photo_non_compliant", "comment": comment });
+        self.post(token, &format!("/officer/applications/{id}/annul"), body)
+            .await
+    }
+
     /// Takes the application for review.
     pub async fn take(&self, token: &str, id: &str) -> Response {
         self.post(

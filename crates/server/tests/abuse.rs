@@ -1000,8 +1000,7 @@ async fn a_whole_journey_logs_no_personal_data_and_no_code() {
             app.add_people(std::slice::from_ref(&citizen)).await;
             app.add_staff("officer71", Role::Officer, Some("71"), None)
                 .await;
-            let token = app.citizen_token(&citizen).await;
-            let (id, ticket) = app.submitted_application(&token, &citizen, "71-01").await;
+            let (token, id, ticket) = app.submitted_by(&citizen, "71-01").await;
             let officer = app.staff_token("officer71").await;
             let seen = app
                 .get(&officer, &format!("/officer/applications/{id}"))

@@ -839,8 +839,7 @@ async fn an_annulled_application_leads_with_why_and_shows_no_ticket() {
     app.add_people(std::slice::from_ref(&citizen)).await;
     app.add_staff("officer71", Role::Officer, Some("71"), None)
         .await;
-    let token = app.citizen_token(&citizen).await;
-    let (id, ticket) = app.submitted_application(&token, &citizen, "71-01").await;
+    let (_, id, ticket) = app.submitted_by(&citizen, "71-01").await;
     let officer = app.staff_token("officer71").await;
     assert_eq!(app.take(&officer, &id).await.status(), StatusCode::OK);
     let r = app.annul_photo(&officer, &id, "Лицо в тени.").await;

@@ -348,6 +348,14 @@ impl TestApp {
         r.json().await.unwrap()
     }
 
+    /// `p` signs in and submits an application collected at `point`: their token, the
+    /// application's id and its ticket.
+    pub async fn submitted_by(&self, p: &Person, point: &str) -> (String, String, String) {
+        let token = self.citizen_token(p).await;
+        let (id, ticket) = self.submitted_application(&token, p, point).await;
+        (token, id, ticket)
+    }
+
     /// Asks for a sign-in code for `iin` (anonymous).
     pub async fn request_otp(&self, iin: &Iin) -> Response {
         self.client

@@ -370,6 +370,7 @@ async function staffJourney(browser, base, run, citizen) {
   await input.fill("12345678X");
   await Promise.all([page.waitForNavigation(), page.locator("form", { has: input }).locator("[type=submit]").click()]);
   expect(await page.locator(".error-summary").count() === 1, "a malformed document number is refused");
+  expect(await page.locator("tr", { hasText: ticket }).locator("input[type=text]").inputValue() === "12345678X", "the refused number is kept as typed");
   await check(page, lang, "production-refused-number");
   const number = String(100000000 + Math.floor(Math.random() * 899999999));
   await page.locator("tr", { hasText: ticket }).locator("input[type=text]").fill(number);
@@ -396,6 +397,7 @@ async function staffJourney(browser, base, run, citizen) {
   }
   await submitForm(page, "form[action='/staff/point/ticket']");
   expect(await page.locator(".error-summary a[href='#number']").count() === 1, "a mistyped ticket is refused");
+  expect(await page.inputValue("#number") === typo, "the mistyped ticket is kept as typed");
   await page.fill("#number", ticket.toLowerCase());
   await submitForm(page, "form[action='/staff/point/ticket']");
   expect(await page.locator("img.upload-photo").count() === 1, "the photo for the identity check");

@@ -444,7 +444,12 @@ async fn production_dispatch(page: Page, body: Bytes) -> Response {
             .result;
         match result {
             Ok(_) => sent += 1,
-            Err(p) => errors.push(field_error(name, p.message)),
+            // The refused number stays in its field, as typed, to be corrected.
+            Err(p) => {
+                let mut error = field_error(name, p.message);
+                error["value"] = json!(number);
+                errors.push(error);
+            }
         }
     }
     if sent == 0 && errors.is_empty() {
@@ -560,14 +565,10 @@ async fn point_ticket(page: Page, Query(q): Query<TicketQuery>) -> Response {
         Ok(app) => render_point(&page, Vec::new(), StatusCode::OK, None, app).await,
         Err(p) if p.status.is_client_error() && p.status != StatusCode::UNAUTHORIZED => {
             let status = p.status;
-            render_point(
-                &page,
-                vec![field_error("number", p.message)],
-                status,
-                None,
-                Value::Null,
-            )
-            .await
+            // The refused ticket stays in its field, as typed, to be corrected.
+            let mut error = field_error("number", p.message);
+            error["value"] = json!(number);
+            render_point(&page, vec![error], status, None, Value::Null).await
         }
         Err(p) => staff_problem(&page, &p),
     }

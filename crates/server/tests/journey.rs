@@ -1352,14 +1352,7 @@ async fn administrators_see_stuck_work_and_reports() {
         let token = app.citizen_token(&citizen).await;
         let (id, ticket) = app.submitted_application(&token, &citizen, "71-01").await;
         let officer = app.staff_token("officer71").await;
-        let r = app
-            .post(
-                &officer,
-                &format!("/officer/applications/{id}/take"),
-                json!({}),
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(app.take(&officer, &id).await.status(), StatusCode::OK);
         assert_eq!(app.approve(&officer, &id).await.status(), StatusCode::OK);
 
         // Only administrators.

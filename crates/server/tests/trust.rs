@@ -17,14 +17,7 @@ async fn taken(app: &TestApp, serial: u16) -> (String, String, String, String) {
     let token = app.citizen_token(&citizen).await;
     let (id, ticket) = app.submitted_application(&token, &citizen, "71-01").await;
     let officer = app.staff_token("officer71").await;
-    let r = app
-        .post(
-            &officer,
-            &format!("/officer/applications/{id}/take"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(app.take(&officer, &id).await.status(), StatusCode::OK);
     (id, ticket, officer, token)
 }
 

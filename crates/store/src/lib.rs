@@ -200,6 +200,14 @@ pub struct ImageCheck {
     pub checked_at: Timestamp,
 }
 
+impl ImageCheck {
+    /// The image failed its check: the officer would annul the application for it, so it
+    /// needs fixing before the citizen pays or submits (a warning does not block).
+    pub fn failed(&self) -> bool {
+        self.verdict == "fail"
+    }
+}
+
 /// A reminder that was sent: at most one per person and card.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReminderSent {

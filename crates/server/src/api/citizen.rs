@@ -298,8 +298,7 @@ pub async fn detail_view(
     );
     view.payments = Some(payments.iter().map(PaymentView::from).collect());
     if app.state == ApplicationState::Draft && with_reports {
-        let failed =
-            |c: &Option<kuelik_store::ImageCheck>| c.as_ref().is_some_and(|c| c.verdict == "fail");
+        let failed = |c: &Option<kuelik_store::ImageCheck>| c.as_ref().is_some_and(|c| c.failed());
         let readiness = app.readiness(failed(&photo_check), failed(&signature_check));
         view.readiness = Some(ReadinessView::from(&readiness));
     }
@@ -435,12 +434,11 @@ async fn attach(
 ) -> ApiResult<Json<ApplicationView>> {
     let iin = principal.citizen()?;
     let actor = Actor::Citizen { iin };
-    // Not yours: 404 before the upload is read.
-    app::visible(&state, ApplicationId(id), &actor).await?;
+    // Not yours: 404 before the upload is read (the one read of the application).
+    let stored = app::visible(&state, ApplicationId(id), &actor).await?;
     let (bytes, content_type) = read_upload(&state, multipart).await?;
     let (stored, check) =
-        application::attach_image(&state, &actor, ApplicationId(id), kind, bytes, content_type)
-            .await?;
+        application::attach_image(&state, &actor, &stored, kind, bytes, content_type).await?;
     let mut view = ApplicationView::new(&stored.application, stored.version, today(&state));
     match kind {
         ImageKind::Photo => view.photo_check = Some(check.report),

@@ -135,18 +135,18 @@ pub async fn choose_point(
     change(state, &stored, &steps, |_, _, _| Ok(())).await
 }
 
-/// Attaches the photo or the signature image after checking it. An unreadable image is
+/// Attaches the photo or the signature image to the application as read (`stored`, which
+/// the edge reads before it takes the upload) after checking it. An unreadable image is
 /// refused and changes nothing; a readable one is attached with its check whatever the
-/// verdict (the citizen sees what to fix; a failed check blocks only the submission).
+/// verdict (the citizen sees what to fix; a failed check holds back payment and submission).
 pub async fn attach_image(
     state: &AppState,
     actor: &Actor,
-    id: ApplicationId,
+    stored: &StoredApplication,
     kind: ImageKind,
     bytes: Vec<u8>,
     content_type: &'static str,
 ) -> ApiResult<(StoredApplication, ImageCheck)> {
-    let stored = visible(state, id, actor).await?;
     let digest = Sha256Digest::from_bytes(crate::auth::sha256(&bytes));
     let check = checks::run(state, kind, digest, bytes.clone()).await?;
     let command = match kind {
@@ -157,7 +157,7 @@ pub async fn attach_image(
     let kept = check.clone();
     let stored = change(
         state,
-        &stored,
+        stored,
         &[(actor.clone(), command)],
         |_, _, changes| {
             // The blob is written with the event that references it: never orphaned.
@@ -185,21 +185,23 @@ pub struct DraftFacts {
 
 impl DraftFacts {
     pub async fn of(state: &AppState, app: &Application, now: Timestamp) -> ApiResult<DraftFacts> {
-        let failed = |check: Option<ImageCheck>| check.is_some_and(|c| c.verdict == "fail");
-        let photo = match app.photo {
-            Some(d) => Some(checks::of_attached(state, ImageKind::Photo, d).await?),
-            None => None,
+        let failed = |check: Option<Sha256Digest>, kind| async move {
+            match check {
+                Some(d) => Ok(checks::of_attached(state, kind, d).await?.failed()),
+                None => Ok::<_, ApiError>(false),
+            }
         };
-        let signature = match app.signature {
-            Some(d) => Some(checks::of_attached(state, ImageKind::Signature, d).await?),
-            None => None,
-        };
-        let person = person_of(state, &app.applicant).await?;
+        // Independent reads, at once.
+        let (photo_failed, signature_failed, person) = tokio::try_join!(
+            failed(app.photo, ImageKind::Photo),
+            failed(app.signature, ImageKind::Signature),
+            person_of(state, &app.applicant),
+        )?;
         let (decision, assumption) = eligibility_of(state, &person, Reason::Expiring, now)?;
         Ok(DraftFacts {
             facts: SubmissionFacts {
-                photo_check_failed: failed(photo),
-                signature_check_failed: failed(signature),
+                photo_check_failed: photo_failed,
+                signature_check_failed: signature_failed,
                 eligible: decision.eligible,
             },
             eligibility: (decision, assumption),
@@ -235,19 +237,30 @@ pub async fn request_submission_code(
     iin: Iin,
     id: ApplicationId,
 ) -> ApiResult<OtpIssued> {
+    submission_the_core_accepts(state, iin, id).await?;
+    auth::issue_otp(state, iin, auth::confirm_purpose(id)).await
+}
+
+/// The application `id` of `iin`, the facts of its submission and a ticket, once the core
+/// has accepted the submission as it stands — or the core's refusal, with what the citizen
+/// needs to act on. Asked before a code is sent and before a code is used up.
+async fn submission_the_core_accepts(
+    state: &AppState,
+    iin: Iin,
+    id: ApplicationId,
+) -> ApiResult<(StoredApplication, SubmissionFacts, TicketNumber)> {
     let actor = Actor::Citizen { iin };
     let stored = visible(state, id, &actor).await?;
     let now = state.clock.now();
     let draft = DraftFacts::of(state, &stored.application, now).await?;
     let policy = policy_at(state, now)?;
-    let submission = Command::Submit {
-        ticket: new_ticket()?,
-        facts: draft.facts,
-    };
-    if let Err(e) = stored.application.decide(&submission, &actor, now, &policy) {
-        return Err(draft.refusal(&stored.application, e));
+    let ticket = new_ticket()?;
+    let facts = draft.facts;
+    let submission = Command::Submit { ticket, facts };
+    match stored.application.decide(&submission, &actor, now, &policy) {
+        Ok(_) => Ok((stored, facts, ticket)),
+        Err(e) => Err(draft.refusal(&stored.application, e)),
     }
-    auth::issue_otp(state, iin, auth::confirm_purpose(id)).await
 }
 
 fn new_ticket() -> ApiResult<TicketNumber> {
@@ -271,16 +284,7 @@ pub async fn submit(
     remember: Remember<'_>,
 ) -> ApiResult<StoredApplication> {
     let actor = Actor::Citizen { iin };
-    let stored = visible(state, id, &actor).await?;
-    let now = state.clock.now();
-    let draft = DraftFacts::of(state, &stored.application, now).await?;
-    let facts = draft.facts;
-    let policy = policy_at(state, now)?;
-    let mut ticket = new_ticket()?;
-    let submission = Command::Submit { ticket, facts };
-    if let Err(e) = stored.application.decide(&submission, &actor, now, &policy) {
-        return Err(draft.refusal(&stored.application, e));
-    }
+    let (stored, facts, mut ticket) = submission_the_core_accepts(state, iin, id).await?;
     let signer = auth::verify_otp(state, challenge, code, &auth::confirm_purpose(id)).await?;
     if signer != iin {
         return Err(ApiError::forbidden());

@@ -307,7 +307,7 @@ mod tests {
         let d = at_offset(0);
         assert_eq!(d.last_eligible_date, Some(date(2025, 10, 25)));
         assert!(d.detail.ru.contains("25.10.2025"), "{}", d.detail.ru);
-        assert!(d.detail.en.contains("2025-10-25"));
+        assert!(d.detail.en.contains("25/10/2025"), "{}", d.detail.en);
     }
 
     #[test]
@@ -394,7 +394,7 @@ mod tests {
         let after: Timestamp = "2026-03-31T19:00:00Z".parse().unwrap();
         let d = decide(&facts, Reason::Expiring, after, &pilot());
         assert_eq!(d.code, DecisionCode::ServiceNotActive);
-        assert!(d.detail.en.contains("2026-03-31"), "{}", d.detail.en);
+        assert!(d.detail.en.contains("31/03/2026"), "{}", d.detail.en);
         // With the (assumed) continuation the same request is served.
         let cont = RuleSet::builtin("continuation").unwrap();
         let d = decide(&facts, Reason::Expiring, after, &cont);

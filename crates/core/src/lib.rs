@@ -13,6 +13,7 @@ pub mod digest;
 pub mod document;
 pub mod eligibility;
 pub mod fees;
+pub mod format;
 pub mod hex;
 pub mod iin;
 pub mod issuance;

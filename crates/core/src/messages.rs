@@ -1,7 +1,7 @@
 //! User-facing messages in Kazakh, Russian and English, from Fluent files (`locales/`).
 //!
 //! The files are compiled in; a message is looked up by id with named arguments. Dates are
-//! written the way each language's readers expect (DD.MM.YYYY in kk/ru, ISO in en).
+//! written the way each language's readers expect (`crate::format`, CLDR through ICU4X).
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -36,14 +36,6 @@ pub struct Catalog {
 }
 
 static BUILTIN: LazyLock<Catalog> = LazyLock::new(|| Catalog::from_sources(&SOURCES));
-
-/// How a date is written in running text for `lang`.
-pub fn format_date(lang: Lang, date: Date) -> String {
-    match lang {
-        Lang::Kk | Lang::Ru => format!("{:02}.{:02}.{:04}", date.day(), date.month(), date.year()),
-        Lang::En => date.to_string(),
-    }
-}
 
 impl Catalog {
     /// The compiled-in catalogue.
@@ -95,7 +87,7 @@ impl Catalog {
             let value: FluentValue = match arg {
                 Arg::Text(s) => FluentValue::String(Cow::Owned(s.clone())),
                 Arg::Number(n) => FluentValue::from(*n),
-                Arg::Date(d) => FluentValue::String(Cow::Owned(format_date(lang, *d))),
+                Arg::Date(d) => FluentValue::String(Cow::Owned(crate::format::date(lang, *d))),
             };
             fluent_args.set(*name, value);
         }
@@ -275,7 +267,7 @@ mod tests {
             "eligibility-service-not-active-before-detail",
             &args,
         );
-        assert_eq!(en, "The online service starts on 2025-05-28.");
+        assert_eq!(en, "The online service starts on 28/05/2025.");
         assert!(!ru.contains('\u{2068}') && !ru.contains('\u{2069}'));
     }
 

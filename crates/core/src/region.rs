@@ -122,7 +122,8 @@ pub struct RegistrationPoint {
     pub id: PointId,
     pub region: RegionCode,
     pub name: Localized,
-    pub address: String,
+    /// Written in each language, as the citizen reads it on the page and in the SMS.
+    pub address: Localized,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -195,7 +196,9 @@ struct PointRow {
     name_kk: String,
     name_ru: String,
     name_en: String,
-    address: String,
+    address_kk: String,
+    address_ru: String,
+    address_en: String,
 }
 
 /// The region list, ordered by code.
@@ -261,7 +264,7 @@ impl RegistrationPoints {
             .unwrap_or(RegistrationPoints(BTreeMap::new()))
     }
 
-    /// Parses `id,region_code,name_kk,name_ru,name_en,address` rows (`#` starts a comment)
+    /// Parses `id,region_code,name_kk,name_ru,name_en,address_kk,address_ru,address_en` rows (`#` starts a comment)
     /// and checks them against the region list.
     pub fn from_csv(text: &str, regions: &Regions) -> Result<RegistrationPoints, ReferenceError> {
         let mut map = BTreeMap::new();
@@ -283,7 +286,11 @@ impl RegistrationPoints {
                     ru: row.name_ru,
                     en: row.name_en,
                 },
-                address: row.address,
+                address: Localized {
+                    kk: row.address_kk,
+                    ru: row.address_ru,
+                    en: row.address_en,
+                },
             };
             if map.insert(id.clone(), point).is_some() {
                 return Err(ReferenceError::DuplicatePoint(id));
@@ -348,29 +355,31 @@ mod tests {
         }
         let p = points.get(&"75-02".parse().unwrap()).unwrap();
         assert_eq!(p.region.to_string(), "75");
-        assert!(p.address.starts_with("Almaty"));
+        assert!(p.address.en.starts_with("Almaty"));
+        assert!(p.address.ru.starts_with("г. Алматы"), "{}", p.address.ru);
+        assert!(p.address.kk.starts_with("Алматы"), "{}", p.address.kk);
     }
 
     #[test]
     fn edited_lists_are_checked() {
         let regions = Regions::builtin();
-        let header = "id,region_code,name_kk,name_ru,name_en,address\n";
-        let missing = format!("{header}71-01,71,a,b,c,d\n");
+        let header = "id,region_code,name_kk,name_ru,name_en,address_kk,address_ru,address_en\n";
+        let missing = format!("{header}71-01,71,a,b,c,d,e,f\n");
         assert!(matches!(
             RegistrationPoints::from_csv(&missing, &regions),
             Err(ReferenceError::RegionWithoutPoint(_))
         ));
-        let unknown = format!("{header}99-01,99,a,b,c,d\n");
+        let unknown = format!("{header}99-01,99,a,b,c,d,e,f\n");
         assert!(matches!(
             RegistrationPoints::from_csv(&unknown, &regions),
             Err(ReferenceError::UnknownRegion { .. })
         ));
-        let mismatch = format!("{header}71-01,75,a,b,c,d\n");
+        let mismatch = format!("{header}71-01,75,a,b,c,d,e,f\n");
         assert!(matches!(
             RegistrationPoints::from_csv(&mismatch, &regions),
             Err(ReferenceError::PointRegionMismatch { .. })
         ));
-        let dup = format!("{BUILTIN_POINTS}71-01,71,a,b,c,d\n");
+        let dup = format!("{BUILTIN_POINTS}71-01,71,a,b,c,d,e,f\n");
         assert!(matches!(
             RegistrationPoints::from_csv(&dup, &regions),
             Err(ReferenceError::DuplicatePoint(_))

@@ -95,6 +95,119 @@ impl StaffScope {
     }
 }
 
+/// The shortest password a staff account may have (staff sign in with it and a second
+/// factor is not yet required, so it is long rather than complex).
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// A new staff account's fields as an administrator gives them.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountRequest<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub role: &'a str,
+    pub region: Option<&'a str>,
+    pub point: Option<&'a str>,
+}
+
+/// A new staff account whose fields hold: its sign-in name (lowercase) and its scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedAccount {
+    pub username: String,
+    pub scope: StaffScope,
+}
+
+/// Why a new staff account is refused, each with the form field it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    #[error("username: 1-64 letters, digits, '.', '_' or '-'")]
+    Username,
+    #[error("password: at least {MIN_PASSWORD_CHARS} characters")]
+    PasswordTooShort,
+    #[error("role: officer, production_operator, point_operator or administrator")]
+    UnknownRole,
+    #[error("region: not a region code")]
+    UnknownRegion,
+    #[error("point: not a registration point")]
+    UnknownPoint,
+    #[error("{0}")]
+    Scope(ScopeError),
+}
+
+impl AccountError {
+    /// A stable code for the refusal (its text is looked up by it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AccountError::Username => "username",
+            AccountError::PasswordTooShort => "password_too_short",
+            AccountError::UnknownRole => "unknown_role",
+            AccountError::UnknownRegion => "unknown_region",
+            AccountError::UnknownPoint => "unknown_point",
+            AccountError::Scope(e) => e.code(),
+        }
+    }
+
+    /// The field of the account form the refusal is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            AccountError::Username => "username",
+            AccountError::PasswordTooShort => "password",
+            AccountError::UnknownRole | AccountError::Scope(ScopeError::NotAStaffRole(_)) => "role",
+            AccountError::UnknownRegion
+            | AccountError::Scope(ScopeError::OfficerWithoutRegion)
+            | AccountError::Scope(ScopeError::RegionForAnotherRole) => "region",
+            AccountError::UnknownPoint
+            | AccountError::Scope(ScopeError::PointOperatorWithoutPoint)
+            | AccountError::Scope(ScopeError::PointForAnotherRole) => "point",
+        }
+    }
+}
+
+/// Checks a new account's fields against the rules and the reference data: a sign-in name
+/// of safe characters, a long enough password, a staff role, a real region or point, and
+/// exactly the scope of the role.
+pub fn check_account(
+    req: AccountRequest<'_>,
+    regions: &crate::region::Regions,
+    points: &crate::region::RegistrationPoints,
+) -> Result<CheckedAccount, AccountError> {
+    let username = req.username.trim().to_lowercase();
+    if username.is_empty()
+        || username.len() > 64
+        || !username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
+        return Err(AccountError::Username);
+    }
+    if req.password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::PasswordTooShort);
+    }
+    let role = Role::ALL
+        .into_iter()
+        .find(|r| r.as_str() == req.role && !matches!(r, Role::Citizen | Role::System))
+        .ok_or(AccountError::UnknownRole)?;
+    let region = req
+        .region
+        .map(|r| {
+            r.parse::<RegionCode>()
+                .ok()
+                .filter(|c| regions.get(*c).is_some())
+                .ok_or(AccountError::UnknownRegion)
+        })
+        .transpose()?;
+    let point = req
+        .point
+        .map(|p| {
+            p.parse::<PointId>()
+                .ok()
+                .filter(|p| points.get(p).is_some())
+                .ok_or(AccountError::UnknownPoint)
+        })
+        .transpose()?;
+    let scope = StaffScope::of(role, region, point).map_err(AccountError::Scope)?;
+    Ok(CheckedAccount { username, scope })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +272,86 @@ mod tests {
         ];
         for (role, r, p, error) in refused {
             assert_eq!(of(role, r, p), Err(error), "{role:?}");
+        }
+    }
+
+    #[test]
+    fn a_new_account_is_refused_on_the_field_that_is_wrong() {
+        let regions = crate::region::Regions::builtin();
+        let points = crate::region::RegistrationPoints::builtin(&regions);
+        let good = AccountRequest {
+            username: " Officer.Aigerim ",
+            password: "twelve-chars",
+            role: "officer",
+            region: Some("71"),
+            point: None,
+        };
+        let checked = check_account(good, &regions, &points).unwrap();
+        assert_eq!(checked.username, "officer.aigerim");
+        assert_eq!(checked.scope, StaffScope::Officer("71".parse().unwrap()));
+        let refused = [
+            (
+                AccountRequest {
+                    username: "a b",
+                    ..good
+                },
+                "username",
+            ),
+            (
+                AccountRequest {
+                    username: "  ",
+                    ..good
+                },
+                "username",
+            ),
+            (
+                AccountRequest {
+                    password: "eleven-char",
+                    ..good
+                },
+                "password",
+            ),
+            (
+                AccountRequest {
+                    role: "citizen",
+                    ..good
+                },
+                "role",
+            ),
+            (
+                AccountRequest {
+                    region: Some("99"),
+                    ..good
+                },
+                "region",
+            ),
+            (
+                AccountRequest {
+                    region: None,
+                    ..good
+                },
+                "region",
+            ),
+            (
+                AccountRequest {
+                    point: Some("71-01"),
+                    ..good
+                },
+                "point",
+            ),
+            (
+                AccountRequest {
+                    role: "point_operator",
+                    region: None,
+                    point: Some("71-99"),
+                    ..good
+                },
+                "point",
+            ),
+        ];
+        for (req, field) in refused {
+            let error = check_account(req, &regions, &points).unwrap_err();
+            assert_eq!(error.field(), field, "{req:?}: {error}");
         }
     }
 

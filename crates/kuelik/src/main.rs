@@ -463,7 +463,7 @@ fn points(region: Option<RegionCode>, json: bool) -> Outcome {
         print_json(&chosen)?;
     } else {
         for p in chosen {
-            println!("{}  {}  ({})", p.id, p.name.en, p.address);
+            println!("{}  {}  ({})", p.id, p.name.en, p.address.en);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -288,57 +288,98 @@ async fn sim_page(
         kuelik_core::lang::Lang::Ru => ru,
         kuelik_core::lang::Lang::En => en,
     };
-    match sim.describe(&reference) {
-        Some((amount, status, description)) => {
-            let title = words(
-                "Төлем шлюзі (симулятор)",
-                "Платёжный шлюз (симулятор)",
-                "Payment gateway (simulator)",
-            );
-            let back = return_path(uri.query());
-            let paid = status != SimStatus::Open;
-            let action = match &back {
-                Some(b) => format!(
-                    "/sim-gateway/pay/{}?return_to={}",
-                    escape(&reference),
-                    escape(&serde_urlencoded::to_string([("", b)]).unwrap_or_default()[1..])
-                ),
-                None => format!("/sim-gateway/pay/{}", escape(&reference)),
-            };
-            let body = if paid {
-                let link = back
-                    .map(|b| {
-                        format!(
-                            "<p><a href=\"{}\">{}</a></p>",
-                            escape(&b),
-                            words(
-                                "Қызметке оралу",
-                                "Вернуться в сервис",
-                                "Back to the service"
-                            )
-                        )
-                    })
-                    .unwrap_or_default();
-                format!("<p>{}</p>{link}", words("Төленді.", "Оплачено.", "Paid."))
-            } else {
-                format!(
-                    "<form method=\"post\" action=\"{action}\"><button type=\"submit\">{}</button></form>",
-                    words("Төлеу", "Оплатить", "Pay")
+    let Some((amount, status, _description)) = sim.describe(&reference) else {
+        return ApiError::not_found().into_response();
+    };
+    let title = words("Төлем", "Оплата", "Payment");
+    let back = return_path(uri.query());
+    let paid = status != SimStatus::Open;
+    let action = match &back {
+        Some(b) => format!(
+            "/sim-gateway/pay/{}?return_to={}",
+            escape(&reference),
+            escape(&serde_urlencoded::to_string([("", b)]).unwrap_or_default()[1..])
+        ),
+        None => format!("/sim-gateway/pay/{}", escape(&reference)),
+    };
+    let back_link = back
+        .map(|b| {
+            format!(
+                "<p><a href=\"{}\">{}</a></p>",
+                escape(&b),
+                words(
+                    "Қызметке оралу",
+                    "Вернуться в сервис",
+                    "Back to the service"
                 )
-            };
-            Html(format!(
-                "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-                 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-                 <title>{title}</title></head><body><main><h1>{title}</h1><p>{}</p>\
-                 <p>{}: {amount}</p>{body}</main></body></html>",
-                escape(&description),
-                words("Сомасы", "Сумма", "Amount"),
-            ))
-            .into_response()
-        }
-        None => ApiError::not_found().into_response(),
-    }
+            )
+        })
+        .unwrap_or_default();
+    let body = if paid {
+        format!(
+            "<p class=\"done\" role=\"status\">{}</p>{back_link}",
+            words("Төленді.", "Оплачено.", "Paid.")
+        )
+    } else {
+        format!(
+            "<form method=\"post\" action=\"{action}\"><button type=\"submit\">{} {}</button></form>{back_link}",
+            words("Төлеу", "Оплатить", "Pay"),
+            kuelik_core::format::money(lang, amount),
+        )
+    };
+    let rows = [
+        (
+            words("Алушы", "Получатель", "Payee"),
+            words(
+                "Көші-қон қызметі (мемлекеттік баж)",
+                "Миграционная служба (государственная пошлина)",
+                "Migration Service (state duty)",
+            )
+            .to_string(),
+        ),
+        (
+            words("Сомасы", "Сумма", "Amount"),
+            kuelik_core::format::money(lang, amount),
+        ),
+        (
+            words("Төлем нөмірі", "Номер платежа", "Payment reference"),
+            escape(&reference),
+        ),
+    ]
+    .iter()
+    .map(|(k, v)| format!("<div><dt>{k}</dt><dd>{v}</dd></div>"))
+    .collect::<String>();
+    // A bank's page, not the service's: its own look, so a citizen sees they have left the
+    // portal (a real gateway's page is the bank's), in the payer's language.
+    Html(format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} — {bank}</title><style>{SIM_PAGE_CSS}</style></head><body>\
+         <header><p>{bank}</p></header><main><h1>{title}</h1><dl>{rows}</dl>{body}\
+         <p class=\"note\">{note}</p></main></body></html>",
+        bank = words(
+            "Демо-банк (симулятор)",
+            "Демо-банк (симулятор)",
+            "Demo bank (simulator)"
+        ),
+        note = words(
+            "Бұл – сынақ төлем беті: ақша алынбайды.",
+            "Это тестовая страница оплаты: деньги не списываются.",
+            "This is a test payment page: no money is taken.",
+        ),
+    ))
+    .into_response()
 }
+
+/// The simulated bank's look: plain, legible at 390 px, with a focus ring.
+const SIM_PAGE_CSS: &str = "body{margin:0;font:1.05rem/1.5 system-ui,sans-serif;color:#1b1b1b;background:#f3f5f4}\
+header{background:#0b5e3c;color:#fff;padding:.75rem 1rem;font-weight:600}header p{margin:0;max-width:32rem;margin:auto}\
+main{max-width:32rem;margin:1.5rem auto;padding:1.25rem;background:#fff;border-radius:.5rem}\
+h1{margin-top:0;font-size:1.5rem}dl div{display:flex;flex-wrap:wrap;justify-content:space-between;gap:.5rem;border-bottom:1px solid #d8dedb;padding:.4rem 0}\
+dt{color:#454f4a}dd{margin:0;font-weight:600;overflow-wrap:anywhere}\
+button{margin-top:1rem;width:100%;padding:.8rem;font:inherit;font-weight:600;color:#fff;background:#0b5e3c;border:0;border-radius:.375rem;cursor:pointer}\
+button:focus-visible,a:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}a{color:#0b5e3c}\
+.done{font-weight:600;color:#0b5e3c}.note{font-size:.9rem;color:#454f4a}";
 
 async fn sim_pay(
     State(state): State<AppState>,

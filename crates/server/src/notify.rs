@@ -17,10 +17,12 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use kuelik_core::format;
 use kuelik_core::iin::Iin;
 use kuelik_core::lang::{Lang, Localized};
 use kuelik_core::lifecycle::{Application, ApplicationId, Event, EventKind};
-use kuelik_core::messages::{self, format_date};
+use kuelik_core::messages;
+use kuelik_core::region::RegistrationPoints;
 use kuelik_store::{Notice, OutboxMessage};
 
 use crate::AppState;
@@ -136,12 +138,12 @@ pub struct NoticePayload {
 }
 
 /// What the citizen is told about an event on their application.
-pub fn notice_text(app: &Application, event: &Event) -> Localized {
+pub fn notice_text(app: &Application, event: &Event, points: &RegistrationPoints) -> Localized {
     let ticket = app.ticket.map(|t| t.to_string()).unwrap_or_default();
     let state = messages::state_name(event.to);
     match &event.kind {
         EventKind::Submitted { due_date, .. } => Localized::from_fn(|lang| {
-            let due = format_date(lang, *due_date);
+            let due = format::date(lang, *due_date);
             match lang {
                 Lang::Kk => format!(
                     "Өтінішіңіз қабылданды. Талон нөмірі: {ticket}. Орындау мерзімі: {due}."
@@ -166,17 +168,17 @@ pub fn notice_text(app: &Application, event: &Event) -> Localized {
             })
         }
         EventKind::Received => {
-            let point = app
-                .registration_point
-                .as_ref()
-                .map(|p| p.to_string())
-                .unwrap_or_default();
+            // The point by its name and address in the reader's language, as on the page.
+            let point = app.registration_point.as_ref().and_then(|p| points.get(p));
             Localized::from_fn(|lang| {
+                let at = point
+                    .map(|p| format!("{}, {}", p.name.get(lang), p.address.get(lang)))
+                    .unwrap_or_default();
                 match lang {
-                Lang::Kk => format!("Құжатыңыз дайын: оны {point} тіркеу пунктінен {ticket} талон нөмірін көрсетіп алыңыз."),
-                Lang::Ru => format!("Ваш документ готов: получите его в регистрационном пункте {point}, назвав номер талона {ticket}."),
-                Lang::En => format!("Your document is ready: collect it at registration point {point} by giving ticket number {ticket}."),
-            }
+                    Lang::Kk => format!("Құжатыңыз дайын: оны тіркеу пунктінен ({at}) {ticket} талон нөмірін көрсетіп алыңыз."),
+                    Lang::Ru => format!("Ваш документ готов: получите его в регистрационном пункте ({at}), назвав номер талона {ticket}."),
+                    Lang::En => format!("Your document is ready: collect it at the registration point ({at}) by giving ticket number {ticket}."),
+                }
             })
         }
         EventKind::HandedOver {
@@ -186,14 +188,7 @@ pub fn notice_text(app: &Application, event: &Event) -> Localized {
             let at = event
                 .at
                 .to_zoned_datetime(kuelik_core::time::ALMATY.clone());
-            let when = Localized::from_fn(|lang| {
-                format!(
-                    "{} {:02}:{:02}",
-                    format_date(lang, at.date()),
-                    at.hour(),
-                    at.minute()
-                )
-            });
+            let when = Localized::from_fn(|lang| format::date_time(lang, at.datetime()));
             messages::handed_over_notice(
                 app.document_kind,
                 app.document_number.as_deref().unwrap_or(""),
@@ -210,6 +205,7 @@ pub fn notice_text(app: &Application, event: &Event) -> Localized {
         EventKind::PaymentRecorded { payment } => {
             let amount = payment.amount;
             Localized::from_fn(|lang| {
+                let amount = format::money(lang, amount);
                 match lang {
                 Lang::Kk => format!("Мемлекеттік баж төленді: {amount}. Енді өтінішке қол қойып, жіберіңіз."),
                 Lang::Ru => format!("Государственная пошлина оплачена: {amount}. Теперь подпишите и подайте заявку."),
@@ -246,7 +242,11 @@ pub fn is_noticed(event: &Event) -> bool {
 }
 
 /// The outbox message that will tell the applicant about `event`.
-pub fn notice_message(app: &Application, event: &Event) -> Option<OutboxMessage> {
+pub fn notice_message(
+    app: &Application,
+    event: &Event,
+    points: &RegistrationPoints,
+) -> Option<OutboxMessage> {
     if !is_noticed(event) {
         return None;
     }
@@ -254,7 +254,7 @@ pub fn notice_message(app: &Application, event: &Event) -> Option<OutboxMessage>
         iin: app.applicant,
         application: Some(app.id),
         kind: event.kind.as_str().to_string(),
-        message: notice_text(app, event),
+        message: notice_text(app, event, points),
     };
     Some(OutboxMessage {
         id: Uuid::now_v7(),

@@ -8,8 +8,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use kuelik_core::eligibility;
+use kuelik_core::format;
 use kuelik_core::lang::{Lang, Localized};
-use kuelik_core::messages::format_date;
 use kuelik_core::register::Person;
 use kuelik_core::rules::Reason;
 use kuelik_core::time::{add_days, almaty_date};
@@ -23,7 +23,7 @@ const PAGE: u32 = 500;
 fn reminder_text(person: &Person, last_eligible: jiff::civil::Date) -> Localized {
     let valid = person.document.last_valid_day;
     Localized::from_fn(|lang| {
-        let (v, l) = (format_date(lang, valid), format_date(lang, last_eligible));
+        let (v, l) = (format::date(lang, valid), format::date(lang, last_eligible));
         match lang {
             Lang::Kk => format!("{}, жеке куәлігіңіз {v} қоса алғанда жарамды. Оны үйден шықпай онлайн ауыстыруға болады: {l} дейін eGov порталында өтініш беріңіз.", person.given_name),
             Lang::Ru => format!("{}, ваше удостоверение личности действительно по {v}. Его можно заменить онлайн, не выходя из дома: подайте заявку на портале eGov до {l}.", person.given_name),

@@ -2024,7 +2024,7 @@ async fn a_hand_over_replaces_the_card_and_the_register_hears_of_it() {
         let notice = notice.expect("a hand-over notice");
         let ru = notice["message"]["ru"].as_str().unwrap();
         assert!(ru.contains("061234567") && ru.contains(&old_number), "{ru}");
-        assert!(ru.contains("недействителен с 15.10.2025"), "{ru}");
+        assert!(ru.contains("недействителен с 15.10.2025, 12:00"), "{ru}");
 
         // The register was down: the change waits in the outbox and shows in stuck work.
         app.clock.advance(jiff::SignedDuration::from_mins(20));

@@ -477,7 +477,7 @@ async fn a_citizen_who_cannot_apply_online_is_told_why_and_when() {
     let mut b = signed_in(&app, &early).await;
     let (status, html) = b.get(&app, "/my", "ru").await;
     assert_eq!(status, StatusCode::OK);
-    let opens = kuelik_core::messages::format_date(Lang::Ru, add_days(today(), 60));
+    let opens = kuelik_core::format::date(Lang::Ru, add_days(today(), 60));
     assert!(html.contains(&opens), "says from which date: {opens}");
     assert!(
         !html.contains("action=\"/my/applications\""),
@@ -847,7 +847,7 @@ async fn an_annulled_application_leads_with_why_and_shows_no_ticket() {
 
     let mut b = signed_in(&app, &citizen).await;
     for (lang, annulled) in [
-        ("ru", "Заявление аннулировано"),
+        ("ru", "Заявка аннулирована"),
         ("kk", "Өтініштің күші жойылды"),
         ("en", "This application was annulled"),
     ] {
@@ -870,4 +870,118 @@ async fn an_annulled_application_leads_with_why_and_shows_no_ticket() {
             "{lang}: no ticket number to collect with"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn points_money_and_the_bank_page_speak_the_page_language() {
+    let (app, p) = app_with_citizen().await;
+    let token = app.citizen_token(&p).await;
+    let r = app.post(&token, "/applications", json!({})).await;
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut b = signed_in(&app, &p).await;
+    let path = format!("/my/applications/{id}");
+    // Before anything is done: the duty, and the points by name and address, each in the
+    // page's language (0.2 MCI of 2025 is 786.40 tenge).
+    for (lang, duty, address) in [
+        ("kk", "786,40\u{a0}₸", "Астана қ., Кенесары көшесі, 4"),
+        ("ru", "786,40\u{a0}₸", "г. Астана, ул. Кенесары, 4"),
+        ("en", "₸786.40", "Astana, Kenesary st. 4"),
+    ] {
+        let (status, html) = b.get(&app, &path, lang).await;
+        assert_eq!(status, StatusCode::OK);
+        let at = html.find("id=\"duty-amount\"").expect("the duty is shown");
+        let line = html[at..].lines().next().unwrap_or("");
+        assert!(line.contains(duty), "{lang}: {line}");
+        assert!(html.contains(address), "{lang}: the point's address");
+        assert!(!html.contains('⟦'), "{lang}");
+    }
+
+    // The bank's page: styled, in the payer's language, the amount written their way.
+    app.complete_all_but_payment(&token, &id, "71-01").await;
+    let r = app
+        .post(&token, &format!("/applications/{id}/payment"), json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let pay_url = r.json::<Value>().await.unwrap()["pay_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (lang, words, amount) in [
+        ("kk", "Төлем", "786,40\u{a0}₸"),
+        ("ru", "Оплата", "786,40\u{a0}₸"),
+        ("en", "Payment", "₸786.40"),
+    ] {
+        let page = app
+            .client
+            .get(app.url(&format!("{pay_url}?lang={lang}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(html.contains(&format!("<html lang=\"{lang}\"")), "{html}");
+        assert!(html.contains(&format!("<h1>{words}</h1>")), "{lang}");
+        assert!(html.contains(amount), "{lang}");
+        assert!(html.contains("<style>"), "the bank's page has its look");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrators_refusals_are_in_the_page_language_on_their_field() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    app.add_staff("admin", Role::Administrator, None, None)
+        .await;
+    let (mut b, csrf) = staff_signed_in(&app, "admin").await;
+    let before = app.state.store.list_staff().await.unwrap().len();
+    let form = |password: &'static str, role: &'static str, region: &'static str| {
+        vec![
+            ("username", "new.officer"),
+            ("display_name", "Айгерим Н."),
+            ("password", password),
+            ("role", role),
+            ("region", region),
+            ("point", ""),
+        ]
+    };
+    for (lang, fields, field, text) in [
+        (
+            "ru",
+            form("short", "officer", "71"),
+            "password",
+            "Пароль должен содержать не менее 12 символов",
+        ),
+        (
+            "kk",
+            form("long-enough-pass", "officer", ""),
+            "region",
+            "КҚБ қызметкері бір өңірде жұмыс істейді",
+        ),
+        (
+            "en",
+            form("long-enough-pass", "officer", "99"),
+            "region",
+            "Choose a region from the list",
+        ),
+    ] {
+        let (_, _) = b
+            .get(&app, &format!("/staff/admin?lang={lang}"), lang)
+            .await;
+        let mut with_token = fields.clone();
+        with_token.push(("csrf", &csrf));
+        let (status, _, html) = b.post(&app, "/staff/admin/staff", &with_token).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{lang}");
+        assert!(
+            html.contains(&format!("href=\"#{field}\"")),
+            "{lang}: on its field"
+        );
+        assert!(html.contains(text), "{lang}: {text}");
+        assert!(
+            html.contains("value=\"new.officer\""),
+            "{lang}: what was typed stays"
+        );
+    }
+    assert_eq!(app.state.store.list_staff().await.unwrap().len(), before);
 }

@@ -815,7 +815,7 @@ fn notice(id: Uuid, to: Iin, created_at: Timestamp) -> Notice {
         kind: "submitted".into(),
         message: Localized {
             kk: "Өтінім қабылданды".into(),
-            ru: "Заявление принято".into(),
+            ru: "Заявка принята".into(),
             en: "Application received".into(),
         },
         created_at,

@@ -45,7 +45,7 @@ state-queued = кезекте
 state-under_review = қаралуда
 state-approved = мақұлданды
 state-in_production = дайындалуда
-state-dispatched = беру пунктіне жөнелтілді
+state-dispatched = тіркеу пунктіне жөнелтілді
 state-ready_for_pickup = алуға дайын
 state-issued = табыс етілді
 state-annulled = күші жойылды
@@ -54,7 +54,7 @@ state-withdrawn = кері қайтарылды
 ## Күшін жою себептері (R12)
 annulment-photo_non_compliant = Фотосурет талаптарға сәйкес келмейді
 annulment-signature_non_compliant = Қолтаңба талаптарға сәйкес келмейді
-annulment-additional_verification_required = Көші-қон қызметінің қосымша тексеруі қажет
+annulment-additional_verification_required = КҚБ тарапынан қосымша тексеру қажет
 
 ## Өтініштің өмірлік циклінің қателері
 lifecycle-error-illegal_transition = Өтініш «{ $state }» мәртебесінде тұрғанда бұл әрекет мүмкін емес.
@@ -67,13 +67,13 @@ lifecycle-error-point_outside_region = Өз өңіріңіздегі тірке�
 lifecycle-error-application_incomplete = Әлі бәрі дайын емес: { $parts }.
 task-todo-registration_point = құжатты алатын тіркеу пунктін таңдаңыз
 task-todo-photo = талаптарға сай фотосуретті жүктеңіз
-task-todo-signature = талаптарға сай қолтаңба үлгісін жүктеңіз
+task-todo-signature = талаптарға сай қолтаңбаны жүктеңіз
 task-todo-payment = мемлекеттік бажды төлеңіз
 lifecycle-error-already_paid = Осы өтініш бойынша мемлекеттік баж төленген.
 lifecycle-error-ticket_mismatch = Талон нөмірі өтінішке сәйкес келмейді.
 lifecycle-error-bad_document_number = Жаңа құжаттың нөмірі форматқа сәйкес емес (жеке куәлік — 9 цифр, паспорт — N және 8 цифр).
 lifecycle-error-no_refund_pending = Бұл өтініш бойынша күтілетін қайтару жоқ.
-lifecycle-error-register_document_mismatch = Халықты тіркеу дерекқорында бұл өтініш ауыстыратын құжат көрсетілмеген. Құжатты беру алдында тіркелім жазбасын тексеріңіз.
+lifecycle-error-register_document_mismatch = Халықты тіркеу тізілімінде бұл өтініш ауыстыратын құжат көрсетілмеген. Құжатты беру алдында тізілім жазбасын тексеріңіз.
 lifecycle-error-review_not_abandoned = Қарау әлі босату үшін жеткілікті ұзақ күткен жоқ.
 lifecycle-error-not_eligible = Бүгін құжатты онлайн рәсімдеу мүмкін емес.
 lifecycle-error-calendar_not_covered = Орындау мерзімін есептеу мүмкін емес: жұмыс күндері күнтізбесінде бұл жылға дерек жоқ. Әкімші оларды қосуы керек.

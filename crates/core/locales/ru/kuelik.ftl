@@ -45,14 +45,14 @@ state-queued = в очереди
 state-under_review = на рассмотрении
 state-approved = одобрена
 state-in_production = в изготовлении
-state-dispatched = отправлена в пункт выдачи
+state-dispatched = отправлена в регистрационный пункт
 state-ready_for_pickup = готова к выдаче
 state-issued = выдана
 state-annulled = аннулирована
 state-withdrawn = отозвана
 
 ## Причины аннулирования (R12)
-annulment-photo_non_compliant = Фотоизображение не соответствует требованиям
+annulment-photo_non_compliant = Фотография не соответствует требованиям
 annulment-signature_non_compliant = Подпись не соответствует требованиям
 annulment-additional_verification_required = Требуется дополнительная проверка со стороны УМС
 
@@ -67,7 +67,7 @@ lifecycle-error-point_outside_region = Выберите регистрацион
 lifecycle-error-application_incomplete = Ещё не всё готово: { $parts }.
 task-todo-registration_point = выберите регистрационный пункт, где получите документ
 task-todo-photo = загрузите фотографию, соответствующую требованиям
-task-todo-signature = загрузите образец подписи, соответствующий требованиям
+task-todo-signature = загрузите подпись, соответствующую требованиям
 task-todo-payment = оплатите государственную пошлину
 lifecycle-error-already_paid = Государственная пошлина по этой заявке уже оплачена.
 lifecycle-error-ticket_mismatch = Номер талона не совпадает с заявкой.

@@ -13,10 +13,20 @@ error-bad_upload = Жүктелген файлды оқу мүмкін болм�
 error-bad_date = Күнді ЖЖЖЖ-АА-КК түрінде енгізіңіз.
 error-bad_region = Өңірді оның кодымен таңдаңыз.
 error-unknown_reason = Себепті таңдаңыз: мерзімі аяқталуда, аты-жөнінің өзгеруі, жоғалту, бүліну немесе басқа.
-error-unknown_state = Бұл күйді мұнда көрсету мүмкін емес.
-error-state_not_in_queue = Бұл күйді мұнда көрсету мүмкін емес.
-error-unknown_annulment_reason = Себепті таңдаңыз: фото талаптарға сай емес, қолтаңба талаптарға сай емес немесе қосымша тексеру қажет.
+error-unknown_state = Бұл мәртебені мұнда көрсету мүмкін емес.
+error-state_not_in_queue = Бұл мәртебені мұнда көрсету мүмкін емес.
+error-unknown_annulment_reason = Себепті таңдаңыз: фотосурет талаптарға сай емес, қолтаңба талаптарға сай емес немесе қосымша тексеру қажет.
 error-invalid_staff = Қызметкердің есептік жазбасының деректері қате.
+error-invalid_staff-username = Пайдаланушы аты: 1–64 латын әрпі, сан, «.», «_» немесе «-».
+error-invalid_staff-password_too_short = Құпиясөз кемінде 12 таңбадан тұруы керек.
+error-invalid_staff-unknown_role = Рөлді таңдаңыз: КҚБ қызметкері, дайындау операторы, тіркеу пунктінің операторы немесе әкімші.
+error-invalid_staff-unknown_region = Тізімнен өңірді таңдаңыз.
+error-invalid_staff-unknown_point = Тізімнен тіркеу пунктін таңдаңыз.
+error-invalid_staff-officer_without_region = КҚБ қызметкері бір өңірде жұмыс істейді: оны таңдаңыз.
+error-invalid_staff-point_operator_without_point = Оператор бір тіркеу пунктінде жұмыс істейді: оны таңдаңыз.
+error-invalid_staff-region_for_another_role = Өңір тек КҚБ қызметкеріне көрсетіледі: бұл рөл үшін бос қалдырыңыз.
+error-invalid_staff-point_for_another_role = Тіркеу пункті тек оның операторына көрсетіледі: бұл рөл үшін бос қалдырыңыз.
+error-invalid_staff-not_a_staff_role = Бұл рөл қызметкерлерге жатпайды.
 
 ## Қызмет
 error-internal_error = Біздің тарапта қате болды. Ештеңе өзгерген жоқ; қайталап көріңіз.
@@ -24,7 +34,7 @@ error-workers_not_running = Қызметтің фондық жұмыстары �
 error-rules_unavailable = Бүгін ешқандай ереже күшінде емес: онлайн қызмет белсенді емес.
 error-ticket_unavailable = Талон нөмірін беру мүмкін болмады. Қайталап көріңіз.
 error-entropy_unavailable = Біздің тарапта қате болды. Ештеңе өзгерген жоқ; қайталап көріңіз.
-error-image_checks_unavailable = Фото мен қолтаңбаны тексеру қазір қолжетімсіз. Қайталап көріңіз.
+error-image_checks_unavailable = Фотосурет пен қолтаңбаны тексеру қазір қолжетімсіз. Қайталап көріңіз.
 error-gateway_unavailable = Төлем қызметі қазір қолжетімсіз. Кейінірек қайталап көріңіз.
 
 ## Қолтаңбалар (сенім тізбегі)
@@ -62,7 +72,7 @@ error-cross_site_request = Сұрау басқа сайттан келді жә�
 error-too_many_codes = Кодтар тым көп сұралды. 15 минуттан кейін қайталаңыз.
 error-wrong_code = Код қате. Тағы { $left } әрекет қалды.
 error-wrong_credentials = Пайдаланушы аты немесе құпиясөз қате.
-error-holder_not_in_register = Халықты тіркеу дерекқорында құжат иесі туралы жазба жоқ: құжатты беруге болмайды.
+error-holder_not_in_register = Халықты тіркеу тізілімінде құжат иесі туралы жазба жоқ: құжатты беруге болмайды.
 error-invalid_date = Күнді ЖЖЖЖ-АА-КК түрінде жазыңыз.
 error-invalid_period = Кезеңнің басы соңынан кейін тұр.
 error-period_too_long = Кезең 366 күннен аспауы керек.
@@ -71,7 +81,7 @@ error-refund_not_pending = Бұл төлем бойынша қайтару кү�
 error-bad_phone = Телефон нөмірін +7XXXXXXXXXX түрінде енгізіңіз (мысалы, +7 701 123 45 67).
 error-bad_language = Тілді таңдаңыз: қазақша, орысша немесе ағылшынша.
 error-idempotency_key_reused = Бұл Idempotency-Key басқа сұрауға қолданылған.
-error-not_in_register = Халықты тіркеу дерекқорында сіз туралы мәлімет табылмады. ХҚКО-ға жүгініңіз.
+error-not_in_register = Халықты тіркеу тізілімінде сіз туралы мәлімет табылмады. ХҚКО-ға жүгініңіз.
 error-unknown_registration_point = Мұндай тіркеу пункті жоқ.
 error-upload_too_large = Файл тым үлкен.
 error-unsupported_image = Тек JPEG немесе PNG суреттері қабылданады.
@@ -79,7 +89,7 @@ error-too_many_checks = Тексерулер тым көп. Біраз уақы�
 error-activation_in_past = Ережелерді өткен күннен бастап енгізуге болмайды: қабылданған шешімдер өз күнінің ережелерімен қабылданған. Бүгінгі немесе кейінгі күнді таңдаңыз.
 error-activation_too_far_ahead = Ережелерді екі жылдан артық алдағы күннен бастап енгізуге болмайды.
 error-signature_required = Мақұлдау қолтаңбамен ғана жасалады: құжат пен CMS қолтаңбасын, не PIN-кодты жіберіңіз.
-error-ticket_not_at_this_point = Бұл талон бойынша құжат осы тіркеу орнында күтіп тұрған жоқ.
+error-ticket_not_at_this_point = Бұл талон бойынша құжат осы тіркеу пунктінде күтіп тұрған жоқ.
 error-unknown_old_card = Бұрынғы куәлікпен не болғанын белгілеңіз: тапсырылды (surrendered) немесе көрсетілмеді (not_presented).
 
 ## Who is asking, and the store

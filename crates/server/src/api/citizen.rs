@@ -300,7 +300,17 @@ pub async fn detail_view(
     if app.state == ApplicationState::Draft && with_reports {
         let failed = |c: &Option<kuelik_store::ImageCheck>| c.as_ref().is_some_and(|c| c.failed());
         let readiness = app.readiness(failed(&photo_check), failed(&signature_check));
-        view.readiness = Some(ReadinessView::from(&readiness));
+        let mut readiness = ReadinessView::from(&readiness);
+        // The amount is shown before the citizen decides to pay (the fee table in force
+        // today); the payment itself recomputes it when it starts.
+        let now = state.clock.now();
+        let duty = app::rules_at(state, now).ok().and_then(|rules| {
+            kuelik_core::fees::duty_due(&rules, &state.mrp, app.document_kind, almaty_date(now))
+                .ok()
+        });
+        readiness.duty_tiyn = duty.as_ref().map(|d| d.amount.0);
+        readiness.duty_tenge = duty.map(|d| d.amount.tenge_string());
+        view.readiness = Some(readiness);
     }
     view.photo_check = photo_check.map(|c| c.report);
     view.signature_check = signature_check.map(|c| c.report);

@@ -22,7 +22,8 @@ pub struct PointView {
     pub id: String,
     pub region: String,
     pub name: Text,
-    pub address: String,
+    /// The address in kk, ru and en.
+    pub address: Text,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
@@ -57,7 +58,7 @@ pub async fn registration_points(
                 id: p.id.to_string(),
                 region: p.region.to_string(),
                 name: p.name.clone().into(),
-                address: p.address.clone(),
+                address: p.address.clone().into(),
             })
             .collect(),
     ))

@@ -108,11 +108,12 @@ const EARLIEST_DAY: Date = jiff::civil::date(2025, 1, 1);
 
 fn out_of_range(field: &str, today: Date) -> ApiError {
     let latest = add_days(today, MAX_DAYS);
-    use kuelik_core::messages::{format_date, Arg};
+    use kuelik_core::format;
+    use kuelik_core::messages::Arg;
     ApiError::of_with(ErrorCode::DateOutOfRange, |lang| {
         vec![
-            ("earliest", Arg::Text(format_date(lang, EARLIEST_DAY))),
-            ("latest", Arg::Text(format_date(lang, latest))),
+            ("earliest", Arg::Text(format::date(lang, EARLIEST_DAY))),
+            ("latest", Arg::Text(format::date(lang, latest))),
         ]
     })
     .with_extra(serde_json::json!({ "field": field }))

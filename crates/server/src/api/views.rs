@@ -325,6 +325,10 @@ pub struct ReadinessView {
     pub ready_to_pay: bool,
     /// Every part is done: the submission code may be asked for.
     pub ready_to_submit: bool,
+    /// The state duty due if paid today, in tiyn (absent when the fee table cannot say).
+    pub duty_tiyn: Option<u64>,
+    /// The same amount in tenge with two decimals, e.g. `"4325.00"`.
+    pub duty_tenge: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -349,6 +353,8 @@ impl From<&Readiness> for ReadinessView {
                 .collect(),
             ready_to_pay: r.unfinished_before_payment().is_empty(),
             ready_to_submit: r.complete(),
+            duty_tiyn: None,
+            duty_tenge: None,
         }
     }
 }

@@ -65,7 +65,9 @@ pub async fn hand_over(
         Some(app.id.to_string()),
         json!({ "from": event.from, "to": event.to, "rules_version": rules.version }),
     ));
-    changes.outbox.extend(notice_message(&app, event));
+    changes
+        .outbox
+        .extend(notice_message(&app, event, &state.points));
     record_issuance(&mut changes, actor, &issuance);
     changes.events.push(issuance.event);
     changes.application = Some(ApplicationWrite {

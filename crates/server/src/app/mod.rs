@@ -107,7 +107,9 @@ pub async fn change(
             Some(id.to_string()),
             json!({ "from": event.from, "to": event.to, "rules_version": rules.version }),
         ));
-        changes.outbox.extend(notice_message(&app, &event));
+        changes
+            .outbox
+            .extend(notice_message(&app, &event, &state.points));
         events.push(event);
     }
     // The duty goes back when the core says an event asks for it (R13), whoever acted.

@@ -7,9 +7,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use kuelik_core::lifecycle::{Actor, Role, StaffId};
-use kuelik_core::region::{PointId, RegionCode, Regions, RegistrationPoints};
-use kuelik_core::staff::{ScopeError, StaffScope};
+use kuelik_core::lifecycle::{Actor, StaffId};
+use kuelik_core::region::{Regions, RegistrationPoints};
+use kuelik_core::staff::{check_account, AccountError, AccountRequest, StaffScope};
 use kuelik_store::{Changes, StaffAccount, Store};
 
 use super::audit;
@@ -31,65 +31,52 @@ pub struct NewStaff {
     pub point: Option<String>,
 }
 
-/// Checks a new account's fields and builds it.
+/// Checks a new account's fields (the core's rules) and builds it with its password hash.
 pub fn new_staff_account(
     req: NewStaff,
     regions: &Regions,
     points: &RegistrationPoints,
     now: jiff::Timestamp,
-) -> Result<StaffAccount, String> {
-    let username = req.username.trim().to_lowercase();
-    if username.is_empty()
-        || username.len() > 64
-        || !username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-    {
-        return Err("username: 1-64 letters, digits, '.', '_' or '-'".into());
-    }
-    if req.password.chars().count() < 12 {
-        return Err("password: at least 12 characters".into());
-    }
-    let role = Role::ALL
-        .into_iter()
-        .find(|r| r.as_str() == req.role && !matches!(r, Role::Citizen | Role::System))
-        .ok_or("role: officer, production_operator, point_operator or administrator")?;
-    // The region and the point must be real ones; which role has which is the core's rule.
-    let region: Option<RegionCode> = match &req.region {
-        Some(r) => Some(
-            r.parse()
-                .ok()
-                .filter(|c| regions.get(*c).is_some())
-                .ok_or("region: not a region code")?,
-        ),
-        None => None,
+) -> ApiResult<StaffAccount> {
+    let checked = check_account(
+        AccountRequest {
+            username: &req.username,
+            password: &req.password,
+            role: &req.role,
+            region: req.region.as_deref(),
+            point: req.point.as_deref(),
+        },
+        regions,
+        points,
+    )
+    .map_err(refusal)?;
+    let password_hash =
+        hash_password(&req.password).map_err(|e| ApiError::plain(ErrorCode::InternalError, e))?;
+    let (region, point) = match &checked.scope {
+        StaffScope::Officer(region) => (Some(*region), None),
+        StaffScope::PointOperator(point) => (None, Some(point.clone())),
+        StaffScope::ProductionOperator | StaffScope::Administrator => (None, None),
     };
-    let point: Option<PointId> = match &req.point {
-        Some(p) => Some(
-            p.parse()
-                .ok()
-                .filter(|p| points.get(p).is_some())
-                .ok_or("point: not a registration point")?,
-        ),
-        None => None,
-    };
-    StaffScope::of(role, region, point.clone()).map_err(|e| match e {
-        ScopeError::OfficerWithoutRegion => "an officer needs --region".to_string(),
-        ScopeError::PointOperatorWithoutPoint => "a point operator needs --point".to_string(),
-        other => other.to_string(),
-    })?;
-    let password_hash = hash_password(&req.password)?;
     Ok(StaffAccount {
         id: StaffId(Uuid::now_v7()),
-        username,
+        username: checked.username,
         display_name: req.display_name.trim().to_string(),
         password_hash,
-        role,
+        role: checked.scope.role(),
         region,
         point,
         active: true,
         created_at: now,
     })
+}
+
+/// `invalid_staff` in the reader's language, naming the field (`field`) and the rule
+/// (`reason`) so a form can show it where it belongs.
+fn refusal(e: AccountError) -> ApiError {
+    let detail = crate::error::catalogued_text(&format!("error-invalid_staff-{}", e.code()))
+        .unwrap_or_else(|| kuelik_core::lang::Localized::from_fn(|_| e.to_string()));
+    ApiError::new(ErrorCode::InvalidStaff, detail)
+        .with_extra(json!({ "field": e.field(), "reason": e.code() }))
 }
 
 /// Creates a staff account with its role and scope, and its audit entry, in one
@@ -102,8 +89,7 @@ pub async fn add(
     now: jiff::Timestamp,
     via: Option<&str>,
 ) -> ApiResult<StaffAccount> {
-    let account = new_staff_account(req, regions, points, now)
-        .map_err(|e| ApiError::plain(ErrorCode::InvalidStaff, e))?;
+    let account = new_staff_account(req, regions, points, now)?;
     let mut details = json!({ "role": account.role.as_str() });
     if let Some(via) = via {
         details["via"] = json!(via);

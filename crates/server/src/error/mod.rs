@@ -48,6 +48,15 @@ pub fn catalogued(code: ErrorCode) -> Option<Localized> {
         .then(|| ERRORS.localized(&id, &[]))
 }
 
+/// A catalogue text by id (`error-<code>-<detail>` for a code's finer reasons), if it is
+/// there in all three languages.
+pub fn catalogued_text(id: &str) -> Option<Localized> {
+    Lang::ALL
+        .iter()
+        .all(|lang| ERRORS.has(*lang, id))
+        .then(|| ERRORS.localized(id, &[]))
+}
+
 impl ApiError {
     /// `code` with a detail the domain words itself (the core's refusals, an eligibility
     /// decision, the advice of a failed photo check).

@@ -224,10 +224,10 @@ mod tests {
             Bar::count("Алматы", 5),
             Bar::count("Шымкент", 0),
         ];
-        let svg = bar_chart("Өтінімдер", "—", &bars);
+        let svg = bar_chart("Өтініштер", "—", &bars);
         assert_well_formed(&svg);
-        assert!(svg.contains("aria-label=\"Өтінімдер\""));
-        assert!(svg.contains("<title>Өтінімдер</title>"));
+        assert!(svg.contains("aria-label=\"Өтініштер\""));
+        assert!(svg.contains("<title>Өтініштер</title>"));
         let widths = rect_sizes(&svg, "width");
         assert_eq!(widths.len(), 3);
         assert!((widths[0] - 2.0 * widths[1]).abs() < 0.11, "{widths:?}");

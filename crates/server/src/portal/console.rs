@@ -34,8 +34,31 @@ pub(crate) fn console(page: &Page, role: &str, title: String, mut ctx: Value) ->
         m.insert("title".into(), json!(title));
         m.insert("area".into(), json!("staff"));
         m.insert("nav".into(), nav(page, role));
+        m.insert("point_names".into(), point_names(page));
+        m.insert("region_names".into(), region_names(page));
     }
     ctx
+}
+
+/// Each registration point's name in the page's language, by id: staff read "Astana city
+/// registration point 1", not "71-01".
+fn point_names(page: &Page) -> Value {
+    page.state
+        .points
+        .iter()
+        .map(|p| (p.id.to_string(), json!(p.name.get(page.lang))))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Each region's name in the page's language, by code.
+fn region_names(page: &Page) -> Value {
+    page.state
+        .regions
+        .iter()
+        .map(|r| (r.code.to_string(), json!(r.name.get(page.lang))))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// Calls the API for a console page; the page for a refusal otherwise.

@@ -150,4 +150,67 @@ mod tests {
         assert_ne!(one, many);
         assert!(many.contains('5'));
     }
+
+    /// One term per concept per language: the glossary's "avoid" list (docs/GLOSSARY.md)
+    /// holds in every message file of the service (the core's, the API's errors, the portal's).
+    #[test]
+    fn every_message_file_keeps_to_the_glossary() {
+        let glossary = include_str!("../../../../docs/GLOSSARY.md");
+        let rules = glossary
+            .split("<!-- avoid: begin -->")
+            .nth(1)
+            .and_then(|r| r.split("<!-- avoid: end -->").next())
+            .expect("the glossary has its avoid list");
+        let files: [(Lang, &str, &str); 9] = [
+            (Lang::Kk, "portal", SOURCES[0].1),
+            (Lang::Ru, "portal", SOURCES[1].1),
+            (Lang::En, "portal", SOURCES[2].1),
+            (
+                Lang::Kk,
+                "errors",
+                include_str!("../../locales/kk/errors.ftl"),
+            ),
+            (
+                Lang::Ru,
+                "errors",
+                include_str!("../../locales/ru/errors.ftl"),
+            ),
+            (
+                Lang::En,
+                "errors",
+                include_str!("../../locales/en/errors.ftl"),
+            ),
+            (
+                Lang::Kk,
+                "core",
+                include_str!("../../../core/locales/kk/kuelik.ftl"),
+            ),
+            (
+                Lang::Ru,
+                "core",
+                include_str!("../../../core/locales/ru/kuelik.ftl"),
+            ),
+            (
+                Lang::En,
+                "core",
+                include_str!("../../../core/locales/en/kuelik.ftl"),
+            ),
+        ];
+        let mut checked = 0;
+        for line in rules.lines().filter(|l| l.contains('→')) {
+            let (lang, rule) = line.split_once(':').expect("lang: avoid → use");
+            let lang: Lang = lang.trim().parse().expect("kk, ru or en");
+            let avoid = rule.split('→').next().unwrap_or("").trim().to_lowercase();
+            assert!(!avoid.is_empty(), "{line}");
+            for (_, name, text) in files.iter().filter(|(l, _, _)| *l == lang) {
+                let hit = text.lines().find(|l| l.to_lowercase().contains(&avoid));
+                assert!(
+                    hit.is_none(),
+                    "{lang} {name}: {avoid:?} in {hit:?} ({line})"
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked >= 10, "the glossary lists what to avoid");
+    }
 }

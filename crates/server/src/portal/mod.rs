@@ -475,13 +475,12 @@ pub fn local_time(lang: Lang, rfc3339: &str) -> String {
         return rfc3339.to_string();
     };
     let zoned = ts.to_zoned_datetime(kuelik_core::time::ALMATY.clone());
-    let date = kuelik_core::messages::format_date(lang, zoned.date());
-    format!("{date} {:02}:{:02}", zoned.hour(), zoned.minute())
+    kuelik_core::format::date_time(lang, zoned.datetime())
 }
 
 /// Formats a `YYYY-MM-DD` date the way the language writes dates.
 pub fn local_date(lang: Lang, iso: &str) -> String {
     iso.parse::<jiff::civil::Date>()
-        .map(|d| kuelik_core::messages::format_date(lang, d))
+        .map(|d| kuelik_core::format::date(lang, d))
         .unwrap_or_else(|_| iso.to_string())
 }

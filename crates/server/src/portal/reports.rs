@@ -124,7 +124,7 @@ fn report_context(page: &Page, report: &Value) -> Value {
         "reasons_chart": bar_chart(&page.t("reports-reasons-title"), &empty, &reason_bars),
         "refunds": {
             "count": refunds["count"],
-            "amount": Tiyn(refunds["amount_tiyn"].as_u64().unwrap_or(0)).tenge_string(),
+            "amount": kuelik_core::format::money(page.lang, Tiyn(refunds["amount_tiyn"].as_u64().unwrap_or(0))),
         },
     })
 }

@@ -808,17 +808,11 @@ async fn admin_add_staff(page: Page, body: Bytes) -> Response {
     {
         Ok(_) => page.redirect("/staff/admin?done=staff-added"),
         Err(p) if p.status.is_client_error() && p.status != StatusCode::UNAUTHORIZED => {
-            let field = if p.code.contains("password") {
-                "password"
-            } else if p.code.contains("region") {
-                "region"
-            } else if p.code.contains("point") {
-                "point"
-            } else if p.code.contains("role") {
-                "role"
-            } else {
-                "username"
-            };
+            // The API names the field its refusal is about (the core's rule for each).
+            let field = p.extra["field"]
+                .as_str()
+                .filter(|f| ["password", "region", "point", "role"].contains(f))
+                .unwrap_or("username");
             let status = p.status;
             let values = json!({
                 "username": form.text("username"), "display_name": form.text("display_name"),

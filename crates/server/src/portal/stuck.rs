@@ -45,12 +45,14 @@ fn state_label(page: &Page, state: &str) -> String {
 }
 
 /// Adds the region's and the state's names to each row that has them, and the amount in
-/// tenge to each payment.
+/// the page's language to each payment.
 fn label_rows(page: &Page, rows: &mut Value) {
     for row in rows.as_array_mut().into_iter().flatten() {
         let region = row["region"].as_str().map(|r| region_label(page, r));
         let state = row["state"].as_str().map(|s| state_label(page, s));
-        let amount = row["amount_tiyn"].as_u64().map(|a| Tiyn(a).tenge_string());
+        let amount = row["amount_tiyn"]
+            .as_u64()
+            .map(|a| kuelik_core::format::money(page.lang, Tiyn(a)));
         if let Some(m) = row.as_object_mut() {
             if let Some(r) = region {
                 m.insert("region_name".into(), json!(r));
@@ -59,7 +61,7 @@ fn label_rows(page: &Page, rows: &mut Value) {
                 m.insert("state_name".into(), json!(s));
             }
             if let Some(a) = amount {
-                m.insert("amount_tenge".into(), json!(a));
+                m.insert("amount_text".into(), json!(a));
             }
         }
     }

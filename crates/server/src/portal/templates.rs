@@ -204,6 +204,14 @@ fn day(state: &State, value: JValue) -> String {
         .unwrap_or_default()
 }
 
+/// An amount in tiyn (a number) as the page's language writes money: "4 325 ₸", "₸4,325".
+fn money(state: &State, value: JValue) -> String {
+    match value.as_i64().and_then(|n| u64::try_from(n).ok()) {
+        Some(tiyn) => kuelik_core::format::money(page_lang(state), kuelik_core::money::Tiyn(tiyn)),
+        None => String::new(),
+    }
+}
+
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
@@ -216,6 +224,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_filter("tr", tr);
     env.add_filter("when", when);
     env.add_filter("day", day);
+    env.add_filter("money", money);
     env
 });
 

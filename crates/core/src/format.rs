@@ -1,0 +1,124 @@
+//! How dates, times and money are written for a reader of each language: CLDR's patterns
+//! through ICU4X (data compiled in), not hand-written ones. Dates are numeric with the full
+//! year — "05.12.2026" (kk, ru), "05/12/2026" (en, British order) — the form on Kazakh
+//! documents, which also sits inside a sentence without a trailing "г." meeting its full
+//! stop; times use a 24-hour clock; money has the language's separators: "786,40 ₸".
+//!
+//! Document numbers and ticket numbers are identifiers, not quantities: they are shown
+//! exactly as issued (leading zeros kept) and never pass through a number formatter.
+
+use icu_datetime::fieldsets::{YMD, YMDT};
+use icu_datetime::input::{Date as IcuDate, DateTime as IcuDateTime, Time as IcuTime};
+use icu_datetime::options::{TimePrecision, YearStyle};
+use icu_datetime::DateTimeFormatter;
+use icu_decimal::input::Decimal;
+use icu_decimal::DecimalFormatter;
+use icu_locale_core::{locale, Locale};
+use jiff::civil::{Date, DateTime};
+
+use crate::lang::Lang;
+use crate::money::Tiyn;
+
+fn locale_of(lang: Lang) -> Locale {
+    match lang {
+        Lang::Kk => locale!("kk"),
+        Lang::Ru => locale!("ru"),
+        // en-GB: day before month and a 24-hour clock, as readers in Kazakhstan expect.
+        Lang::En => locale!("en-GB"),
+    }
+}
+
+/// The ISO calendar date ICU4X formats (jiff's years, months and days are always in range).
+macro_rules! icu_date {
+    ($date:expr) => {
+        IcuDate::try_new_iso(
+            i32::from($date.year()),
+            $date.month().unsigned_abs(),
+            $date.day().unsigned_abs(),
+        )
+    };
+}
+
+/// A day: "05.12.2026" (kk, ru), "05/12/2026" (en).
+pub fn date(lang: Lang, date: Date) -> String {
+    let formatter = DateTimeFormatter::try_new(
+        locale_of(lang).into(),
+        YMD::short().with_year_style(YearStyle::Full),
+    );
+    match (formatter, icu_date!(date)) {
+        (Ok(f), Ok(d)) => f.format(&d).to_string(),
+        // Only a locale without data could get here (all three are compiled in).
+        _ => date.to_string(),
+    }
+}
+
+/// A local date and time to the minute: "05.12.2026, 14:30" (kk, ru), "05/12/2026, 14:30" (en).
+pub fn date_time(lang: Lang, at: DateTime) -> String {
+    let formatter = DateTimeFormatter::try_new(
+        locale_of(lang).into(),
+        YMDT::short()
+            .with_year_style(YearStyle::Full)
+            .with_time_precision(TimePrecision::Minute),
+    );
+    let time = IcuTime::try_new(at.hour().unsigned_abs(), at.minute().unsigned_abs(), 0, 0);
+    match (formatter, icu_date!(at.date()), time) {
+        (Ok(f), Ok(date), Ok(time)) => f.format(&IcuDateTime { date, time }).to_string(),
+        _ => at.strftime("%Y-%m-%d %H:%M").to_string(),
+    }
+}
+
+/// An amount of money in tenge: "865 ₸", "786,40 ₸" (kk, ru), "₸786.40" (en). Kopecks —
+/// tiyn — show only when there are some, as receipts in Kazakhstan print them.
+pub fn money(lang: Lang, amount: Tiyn) -> String {
+    let mut number = Decimal::from(amount.0);
+    if amount.0 % 100 == 0 {
+        number = Decimal::from(amount.0 / 100);
+    } else {
+        number.multiply_pow10(-2);
+    }
+    let digits = DecimalFormatter::try_new(locale_of(lang).into(), Default::default())
+        .map(|f| f.format(&number).to_string())
+        .unwrap_or_else(|_| amount.tenge_string());
+    // CLDR's currency patterns for these locales: "#,##0.00 ¤" (kk, ru), "¤#,##0.00" (en).
+    match lang {
+        Lang::Kk | Lang::Ru => format!("{digits}\u{a0}₸"),
+        Lang::En => format!("₸{digits}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_as_each_language_writes_them() {
+        let day = jiff::civil::date(2026, 12, 5);
+        assert_eq!(date(Lang::Ru, day), "05.12.2026");
+        assert_eq!(date(Lang::Kk, day), "05.12.2026");
+        assert_eq!(date(Lang::En, day), "05/12/2026");
+    }
+
+    #[test]
+    fn times_use_a_24_hour_clock() {
+        let at = jiff::civil::date(2026, 1, 9).at(14, 5, 59, 0);
+        for lang in Lang::ALL {
+            let text = date_time(lang, at);
+            assert!(text.contains("14:05"), "{lang}: {text}");
+            assert!(text.contains("2026"), "{lang}: {text}");
+        }
+    }
+
+    #[test]
+    fn money_has_the_languages_separators_and_no_empty_kopecks() {
+        assert_eq!(money(Lang::Ru, Tiyn(86_500)), "865\u{a0}₸");
+        assert_eq!(money(Lang::Ru, Tiyn(78_640)), "786,40\u{a0}₸");
+        assert_eq!(money(Lang::Kk, Tiyn(78_640)), "786,40\u{a0}₸");
+        assert_eq!(money(Lang::En, Tiyn(78_640)), "₸786.40");
+        assert_eq!(money(Lang::En, Tiyn(1_234_500)), "₸12,345");
+        let ru = money(Lang::Ru, Tiyn(1_234_500));
+        assert!(
+            ru.starts_with("12") && ru.ends_with("345\u{a0}₸") && !ru.contains(','),
+            "{ru}"
+        );
+    }
+}

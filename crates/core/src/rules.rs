@@ -170,7 +170,8 @@ fn toml_date_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Da
 #[serde(deny_unknown_fields)]
 pub struct RuleSet {
     pub version: String,
-    pub title: String,
+    /// What the set is, in kk, ru and en (shown to administrators on their pages).
+    pub title: crate::lang::Localized,
     /// True when the set is this project's assumption rather than a published act.
     #[serde(default)]
     pub assumption: bool,

@@ -445,7 +445,7 @@ fn rules(json: bool) -> Outcome {
             let assumption = if s.assumption { ", assumption" } else { "" };
             println!(
                 "{} [{state}{assumption}] {} – {until}: {}",
-                s.version, s.effective_from, s.title
+                s.version, s.effective_from, s.title.en
             );
         }
     }

@@ -155,7 +155,7 @@ fn rules_can_come_from_a_file() {
         &file,
         r#"
 version = "wide-window"
-title = "test: a 60-day window"
+title = { kk = "сынақ", ru = "тест", en = "test: a 60-day window" }
 effective_from = 2025-01-01
 document_kinds = ["identity-card", "passport"]
 reasons = ["expiring"]

@@ -558,6 +558,17 @@ async fn an_administrator_activates_a_rule_set_from_the_admin_page() {
     let (status, html) = b.get(&app, "/staff/admin", "en").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("action=\"/staff/admin/rule-sets\""));
+    // The rule sets' titles are in the page's language.
+    for (lang, title) in [
+        ("kk", "бірлескен бұйрық"),
+        ("ru", "совместный приказ"),
+        ("en", "joint order"),
+    ] {
+        let (_, html) = b
+            .get(&app, &format!("/staff/admin?lang={lang}"), lang)
+            .await;
+        assert!(html.contains(title), "{lang}");
+    }
     assert!(
         html.contains("<option value=\"continuation\""),
         "a set not in force can be chosen"

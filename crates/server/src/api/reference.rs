@@ -67,7 +67,8 @@ pub async fn registration_points(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RulesView {
     pub version: String,
-    pub title: String,
+    /// In kk, ru and en.
+    pub title: Text,
     /// True when the rule set is this project's assumption, not law.
     pub assumption: bool,
     pub in_force: bool,
@@ -85,7 +86,7 @@ pub async fn rules(State(state): State<AppState>) -> ApiResult<Json<RulesView>> 
     let r = rules_at(&state, now)?;
     Ok(Json(RulesView {
         version: r.version.clone(),
-        title: r.title.clone(),
+        title: r.title.clone().into(),
         assumption: r.assumption,
         in_force: r.in_force_on(kuelik_core::time::almaty_date(now)),
         effective_from: r.effective_from.to_string(),

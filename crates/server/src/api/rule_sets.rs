@@ -22,6 +22,7 @@ use crate::app::audit;
 use crate::auth::Principal;
 use kuelik_core::messages::Arg;
 
+use crate::api::views::Text;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, JsonBody};
 use crate::AppState;
@@ -29,7 +30,8 @@ use crate::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RuleSetView {
     pub version: String,
-    pub title: String,
+    /// In kk, ru and en.
+    pub title: Text,
     /// True when the rule set is this project's assumption, not law.
     pub assumption: bool,
     /// Switched on (by `rules_enabled` or an activation); only enabled sets can be in force.
@@ -51,7 +53,7 @@ fn views(book: &RuleBook, today: jiff::civil::Date) -> Vec<RuleSetView> {
     book.iter()
         .map(|r| RuleSetView {
             version: r.version.clone(),
-            title: r.title.clone(),
+            title: r.title.clone().into(),
             assumption: r.assumption,
             enabled: book.is_enabled(&r.version),
             in_force: current.as_deref() == Some(r.version.as_str()),

@@ -86,6 +86,22 @@ pub fn money(lang: Lang, amount: Tiyn) -> String {
     }
 }
 
+/// A measured value to two decimals at most, with the language's separators: "0,85" (kk, ru),
+/// "0.85" (en); "12" rather than "12,00".
+pub fn number(lang: Lang, value: f64) -> String {
+    if !value.is_finite() {
+        return "—".to_string();
+    }
+    // Hundredths as an integer: no float formatting, and no value can overflow it.
+    let hundredths = (value * 100.0).round().clamp(-1e15, 1e15) as i64;
+    let mut number = Decimal::from(hundredths);
+    number.multiply_pow10(-2);
+    number.trim_end();
+    DecimalFormatter::try_new(locale_of(lang).into(), Default::default())
+        .map(|f| f.format(&number).to_string())
+        .unwrap_or_else(|_| format!("{value:.2}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +122,16 @@ mod tests {
             assert!(text.contains("14:05"), "{lang}: {text}");
             assert!(text.contains("2026"), "{lang}: {text}");
         }
+    }
+
+    #[test]
+    fn measured_values_have_the_languages_decimal_sign() {
+        assert_eq!(number(Lang::Ru, 0.8512), "0,85");
+        assert_eq!(number(Lang::Kk, 0.8512), "0,85");
+        assert_eq!(number(Lang::En, 0.8512), "0.85");
+        assert_eq!(number(Lang::En, 12.0), "12");
+        assert_eq!(number(Lang::En, -3.5), "-3.5");
+        assert_eq!(number(Lang::En, f64::NAN), "—");
     }
 
     #[test]

@@ -1258,7 +1258,9 @@ async fn photo_checks_say_what_to_fix_block_a_failed_submission_and_flag_reuse()
             .json()
             .await
             .unwrap();
-        assert_eq!(seen["same_photo_elsewhere"], json!([id]));
+        assert_eq!(seen["same_photo_elsewhere"][0]["id"], json!(id));
+        assert_eq!(seen["same_photo_elsewhere"][0]["region"], "71");
+        assert!(seen["same_photo_elsewhere"][0]["ticket"].is_string());
         assert!(
             seen["photo_check"]["measures"].is_array(),
             "the officer sees the measures"

@@ -996,3 +996,51 @@ async fn an_administrators_refusals_are_in_the_page_language_on_their_field() {
     }
     assert_eq!(app.state.store.list_staff().await.unwrap().len(), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_officer_sees_every_measure_with_its_value_and_the_applications_sharing_the_photo() {
+    let (app, p) = app_with_citizen().await;
+    let other = person(612, "71", 12, "+77015556612");
+    app.add_people(std::slice::from_ref(&other)).await;
+    app.add_staff("officer71", Role::Officer, Some("71"), None)
+        .await;
+    let (_, first, first_ticket) = app.submitted_by(&p, "71-01").await;
+    let token = app.citizen_token(&other).await;
+    let (second, _) = app.submitted_application(&token, &other, "71-02").await;
+    let (mut b, _) = staff_signed_in(&app, "officer71").await;
+    for lang in ["kk", "ru", "en"] {
+        let (status, html) = b
+            .get(
+                &app,
+                &format!("/staff/officer/applications/{second}?lang={lang}"),
+                lang,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{lang}");
+        assert!(!html.contains('⟦'), "{lang}: every measure has its name");
+        // Every measure, passing or not, with its value written the language's way.
+        for measure in ["face_count", "head_height_ratio", "sharpness"] {
+            let at = html
+                .find(&format!("id=\"photo-measure-{measure}\""))
+                .unwrap_or_else(|| panic!("{lang}: {measure} is listed"));
+            let row = &html[at..at + html[at..].find("</tr>").unwrap()];
+            assert!(row.contains("data-label"), "{row}");
+        }
+        let at = html.find("id=\"photo-measure-head_height_ratio\"").unwrap();
+        let row = &html[at..at + html[at..].find("</tr>").unwrap()];
+        let decimal = if lang == "en" { "0." } else { "0," };
+        assert!(row.contains(decimal), "{lang}: {row}");
+        assert!(
+            html.contains("id=\"signature-measure-"),
+            "{lang}: the signature's too"
+        );
+        // The other application with the same photo, by its ticket, one click away.
+        assert!(
+            html.contains(&format!("href=\"/staff/officer/applications/{first}\"")),
+            "{lang}"
+        );
+        assert!(html.contains(&first_ticket), "{lang}");
+        // Staff read the parts by name, not by the citizen's step numbers.
+        assert!(!html.contains(">3. ") && !html.contains(">5. "), "{lang}");
+    }
+}

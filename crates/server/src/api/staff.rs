@@ -19,7 +19,7 @@ use kuelik_core::ticket::TicketNumber;
 use kuelik_store::{Changes, QueueFilter, StaffAccount, StoredApplication};
 
 use crate::api::citizen::{detail_view, today, ImageReports};
-use crate::api::views::{ApplicationView, PersonView};
+use crate::api::views::{ApplicationView, PersonView, SamePhotoView};
 use crate::app::staff::NewStaff;
 use crate::app::{self, audit, desk, production, review};
 use crate::approvals;
@@ -103,7 +103,21 @@ async fn staff_detail(
                 .store
                 .applications_with_photo_hash(hash, &stored.application.applicant)
                 .await?;
-            view.same_photo_elsewhere = Some(others.into_iter().map(|a| a.0).collect());
+            let mut same = Vec::with_capacity(others.len());
+            // At most SAME_PHOTO_LIMIT reads, on a staff page that is read one at a time.
+            for id in others {
+                if let Some(other) = state.store.application(id).await? {
+                    let a = &other.application;
+                    same.push(SamePhotoView {
+                        id: a.id.0,
+                        ticket: a.ticket.map(|t| t.to_string()),
+                        region: a.region.to_string(),
+                        state: a.state.as_str().into(),
+                        state_name: kuelik_core::messages::state_name(a.state).into(),
+                    });
+                }
+            }
+            view.same_photo_elsewhere = Some(same);
         }
     }
     state

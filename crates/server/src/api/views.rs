@@ -310,10 +310,21 @@ pub struct ApplicationView {
     pub signature_check: Option<serde_json::Value>,
     /// Staff only: other people's applications with the same photo (perceptual hash).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub same_photo_elsewhere: Option<Vec<Uuid>>,
+    pub same_photo_elsewhere: Option<Vec<SamePhotoView>>,
     /// A draft's task list, as the core decides it (the application's own read only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub readiness: Option<ReadinessView>,
+}
+
+/// Another person's application with the same photo: enough for the officer to open it (in
+/// their region) or to name it to the other region's migration service.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SamePhotoView {
+    pub id: Uuid,
+    pub ticket: Option<String>,
+    pub region: String,
+    pub state: String,
+    pub state_name: Text,
 }
 
 /// Where a draft stands: every part with its status, and what may be done next.

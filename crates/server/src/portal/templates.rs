@@ -212,6 +212,14 @@ fn money(state: &State, value: JValue) -> String {
     }
 }
 
+/// A measured value (a number) with the page's language's decimal sign, two decimals at most.
+fn number(state: &State, value: JValue) -> String {
+    match f64::try_from(value) {
+        Ok(v) => kuelik_core::format::number(page_lang(state), v),
+        Err(_) => String::new(),
+    }
+}
+
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
@@ -225,6 +233,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_filter("when", when);
     env.add_filter("day", day);
     env.add_filter("money", money);
+    env.add_filter("number", number);
     env
 });
 

@@ -413,3 +413,44 @@ state-lead-issued = Your new document has been handed over. The card it replaces
 state-lead-annulled = This application was annulled. The reason is below; you can apply again.
 state-lead-withdrawn = You withdrew this application. You can start a new one.
 reports-per-day-table = Applications submitted per day, as a table
+
+## The automatic checks' measures, by name (the officer sees each with its value)
+check-col-measure = Measure
+check-col-value = Value
+check-col-score = Quality (0–100)
+check-col-verdict = Result
+officer-checks-caption = Every measure of the automatic check
+measure-aspect_ratio = Aspect ratio (width/height)
+measure-background_lightness = Background lightness
+measure-background_noise = Background noise
+measure-background_uniformity = Background uniformity
+measure-colour = Colour image
+measure-compression_artifacts = Compression artefacts
+measure-contrast = Contrast
+measure-dynamic_range = Dynamic range
+measure-face_centre_offset = Face offset from centre
+measure-face_count = Number of faces
+measure-head_height_ratio = Head height (share of frame)
+measure-head_roll = Head tilt (degrees)
+measure-illumination_uniformity = Even lighting
+measure-ink_coverage = Ink coverage
+measure-ink_present = Signature present
+measure-inter_eye_distance = Distance between the eyes (pixels)
+measure-luminance_mean = Mean brightness
+measure-luminance_variance = Brightness spread
+measure-margin = Margin
+measure-margin_above = Space above the head
+measure-margin_below = Space below the chin
+measure-margin_left = Space on the left
+measure-margin_right = Space on the right
+measure-natural_colour = Natural colour
+measure-over_exposure = Over-exposure
+measure-sharpness = Sharpness
+measure-strokes = Number of strokes
+measure-under_exposure = Under-exposure
+
+## The parts of an application without the citizen's step numbers (staff pages)
+part-photo = Photo
+part-signature = Signature
+part-duty = State duty
+officer-same-photo-draft = an application not yet submitted

@@ -410,3 +410,44 @@ state-lead-issued = Жаңа құжат берілді. Ол ауыстырға�
 state-lead-annulled = Өтініштің күші жойылды. Себебі төменде көрсетілген; өтінішті қайта беруге болады.
 state-lead-withdrawn = Бұл өтініш кері қайтарылды. Жаңасын бастауға болады.
 reports-per-day-table = Күн сайын берілген өтініштер, кесте
+
+## The automatic checks' measures, by name (the officer sees each with its value)
+check-col-measure = Көрсеткіш
+check-col-value = Мәні
+check-col-score = Сапа (0–100)
+check-col-verdict = Нәтиже
+officer-checks-caption = Автоматты тексерудің әр көрсеткіші
+measure-aspect_ratio = Пропорциялары (ені/биіктігі)
+measure-background_lightness = Фонның ашықтығы
+measure-background_noise = Фондағы шу
+measure-background_uniformity = Фонның біркелкілігі
+measure-colour = Түсті сурет
+measure-compression_artifacts = Сығу ақаулары
+measure-contrast = Контраст
+measure-dynamic_range = Динамикалық диапазон
+measure-face_centre_offset = Беттің ортадан ығысуы
+measure-face_count = Беттер саны
+measure-head_height_ratio = Бастың биіктігі (кадрдың үлесі)
+measure-head_roll = Бастың қисаюы (градус)
+measure-illumination_uniformity = Жарықтың біркелкілігі
+measure-ink_coverage = Сиямен толтырылуы
+measure-ink_present = Қолтаңба бар
+measure-inter_eye_distance = Көз аралығы (пиксель)
+measure-luminance_mean = Орташа жарықтық
+measure-luminance_variance = Жарықтық айырмашылығы
+measure-margin = Жиек
+measure-margin_above = Бастың үстіндегі жиек
+measure-margin_below = Иектің астындағы жиек
+measure-margin_left = Сол жақ жиек
+measure-margin_right = Оң жақ жиек
+measure-natural_colour = Табиғи түс
+measure-over_exposure = Шамадан тыс жарық
+measure-sharpness = Анықтық
+measure-strokes = Штрихтар саны
+measure-under_exposure = Жарықтың жетіспеуі
+
+## The parts of an application without the citizen's step numbers (staff pages)
+part-photo = Фотосурет
+part-signature = Қолтаңба
+part-duty = Мемлекеттік баж
+officer-same-photo-draft = жіберілмеген өтініш

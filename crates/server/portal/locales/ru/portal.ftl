@@ -416,3 +416,44 @@ state-lead-issued = Новый документ выдан. Прежнее уд�
 state-lead-annulled = Заявка аннулирована. Причина указана ниже; вы можете подать заявку снова.
 state-lead-withdrawn = Вы отозвали эту заявку. Можно подать новую.
 reports-per-day-table = Поданные заявки по дням, таблица
+
+## The automatic checks' measures, by name (the officer sees each with its value)
+check-col-measure = Показатель
+check-col-value = Значение
+check-col-score = Качество (0–100)
+check-col-verdict = Итог
+officer-checks-caption = Каждый показатель автоматической проверки
+measure-aspect_ratio = Пропорции (ширина/высота)
+measure-background_lightness = Светлота фона
+measure-background_noise = Шум фона
+measure-background_uniformity = Равномерность фона
+measure-colour = Цветное изображение
+measure-compression_artifacts = Артефакты сжатия
+measure-contrast = Контраст
+measure-dynamic_range = Динамический диапазон
+measure-face_centre_offset = Смещение лица от центра
+measure-face_count = Число лиц
+measure-head_height_ratio = Высота головы (доля кадра)
+measure-head_roll = Наклон головы (градусы)
+measure-illumination_uniformity = Равномерность освещения
+measure-ink_coverage = Заполнение чернилами
+measure-ink_present = Подпись присутствует
+measure-inter_eye_distance = Расстояние между глазами (пиксели)
+measure-luminance_mean = Средняя яркость
+measure-luminance_variance = Разброс яркости
+measure-margin = Поля
+measure-margin_above = Поле над головой
+measure-margin_below = Поле под подбородком
+measure-margin_left = Поле слева
+measure-margin_right = Поле справа
+measure-natural_colour = Естественный цвет
+measure-over_exposure = Пересвет
+measure-sharpness = Резкость
+measure-strokes = Число штрихов
+measure-under_exposure = Недосвет
+
+## The parts of an application without the citizen's step numbers (staff pages)
+part-photo = Фотография
+part-signature = Подпись
+part-duty = Госпошлина
+officer-same-photo-draft = неподанная заявка

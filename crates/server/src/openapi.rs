@@ -7,7 +7,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::{
-    citizen, contact, documents, payments, reference, reports, rule_sets, staff, stuck,
+    audit, citizen, contact, documents, payments, reference, reports, rule_sets, staff, stuck,
 };
 use crate::auth;
 use crate::AppState;
@@ -232,7 +232,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(staff::ticket_lookup))
         .routes(routes!(staff::hand_over))
         .routes(routes!(staff::list_staff, staff::add_staff))
-        .routes(routes!(staff::audit_log))
+        .routes(routes!(audit::audit_log))
         .routes(routes!(stuck::stuck_work))
         .routes(routes!(stuck::retry_outbox))
         .routes(routes!(stuck::retry_refund))

@@ -1496,7 +1496,7 @@ async fn administrators_see_stuck_work_and_reports() {
             (StatusCode::CONFLICT, Some("refund_not_pending"))
         );
         let audit: Value = app.get(&admin, "/admin/audit").await.json().await.unwrap();
-        let retries: Vec<&Value> = audit
+        let retries: Vec<&Value> = audit["entries"]
             .as_array()
             .unwrap()
             .iter()
@@ -1646,7 +1646,7 @@ async fn administrators_activate_a_rule_set_from_a_date() {
             "the pilot decides today"
         );
         let audit: Value = app.get(&admin, "/admin/audit").await.json().await.unwrap();
-        assert!(audit
+        assert!(audit["entries"]
             .as_array()
             .unwrap()
             .iter()

@@ -1044,3 +1044,82 @@ async fn the_officer_sees_every_measure_with_its_value_and_the_applications_shar
         assert!(!html.contains(">3. ") && !html.contains(">5. "), "{lang}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_pages_names_people_and_finds_by_ticket_iin_and_staff() {
+    let (app, p) = app_with_citizen().await;
+    app.add_staff("admin", Role::Administrator, None, None)
+        .await;
+    app.add_staff("officer71", Role::Officer, Some("71"), None)
+        .await;
+    let (_, id, ticket) = app.submitted_by(&p, "71-01").await;
+    let officer = app.staff_token("officer71").await;
+    assert_eq!(app.take(&officer, &id).await.status(), StatusCode::OK);
+    // Enough reads to need more than one page.
+    for _ in 0..55 {
+        let r = app
+            .get(&officer, &format!("/officer/applications/{id}"))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let (mut b, _) = staff_signed_in(&app, "admin").await;
+    let officer_name = app.staff_account("officer71").await.display_name;
+
+    let (status, html) = b.get(&app, "/staff/admin/audit?lang=ru", "ru").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        html.matches("<tr><td data-label").count(),
+        50,
+        "a page of fifty"
+    );
+    assert!(
+        html.contains("Заявка просмотрена"),
+        "actions in the page's language"
+    );
+    assert!(!html.contains(">application."), "no raw action codes");
+    assert!(html.contains(&officer_name), "the officer by name");
+    assert!(html.contains(&ticket), "the application by its ticket");
+    // The next page continues where this one ended, and the last one has no "older" link.
+    let at = html.find("id=\"audit-older\"").expect("an older page");
+    let href_at = html[..at].rfind("href=\"").unwrap() + 6;
+    let href = html[href_at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/");
+    let (status, older) = b.get(&app, &href, "ru").await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = older.matches("<tr><td data-label").count();
+    assert!(rows > 0 && rows <= 50, "{rows}");
+    assert!(
+        older.contains("Новейшие записи"),
+        "a way back to the newest"
+    );
+
+    // Found by ticket, by IIN, by username and by part of the name; nothing for a stranger.
+    let name_part = officer_name.split_whitespace().next().unwrap().to_string();
+    for q in [
+        ticket.clone(),
+        p.iin.to_string(),
+        "officer71".into(),
+        name_part,
+    ] {
+        let path = format!("/staff/admin/audit?q={}", urlencoding(&q));
+        let (status, html) = b.get(&app, &path, "en").await;
+        assert_eq!(status, StatusCode::OK, "{q}");
+        assert!(html.contains("id=\"audit-entries\""), "{q}: found");
+    }
+    let (_, html) = b
+        .get(&app, "/staff/admin/audit?q=nobody-at-all", "en")
+        .await;
+    assert!(html.contains("id=\"audit-none\""));
+    assert!(!html.contains("id=\"audit-entries\""));
+    // A made-up page cursor is refused, not a server error.
+    let (status, _) = b.get(&app, "/staff/admin/audit?before=oops", "en").await;
+    assert!(status.is_client_error(), "{status}");
+}
+
+fn urlencoding(text: &str) -> String {
+    serde_urlencoded::to_string([("q", text)]).unwrap()[2..].to_string()
+}

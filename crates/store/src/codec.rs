@@ -32,12 +32,12 @@ use kuelik_core::region::RegionCode;
 use kuelik_core::register::Person;
 
 use crate::{
-    ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry, ChainLink,
-    ChainSource, Changes, ContactDetails, DayCount, DecisionTimes, IdempotencyRecord, ImageCheck,
-    Notice, OfficerCredential, OtpChallenge, OutboxMessage, PaymentRecord, PaymentStatus,
-    PaymentTotals, ReasonCount, RegionCount, RuleActivation, Session, SignatureCheck,
-    SigningMethod, StaffAccount, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
-    TimelineEntry,
+    ApplicationCount, Approval, AuditCursor, AuditEntry, AuditRecord, Blob, ChainCandidate,
+    ChainEntry, ChainLink, ChainSource, Changes, ContactDetails, DayCount, DecisionTimes,
+    IdempotencyRecord, ImageCheck, Notice, OfficerCredential, OtpChallenge, OutboxMessage,
+    PaymentRecord, PaymentStatus, PaymentTotals, ReasonCount, RegionCount, RuleActivation, Session,
+    SignatureCheck, SigningMethod, StaffAccount, StoreError, StoreResult, StoredApplication,
+    StoredCheckpoint, TimelineEntry,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -555,6 +555,17 @@ pub(crate) fn audit<R: RowExt>(row: &R) -> StoreResult<AuditEntry> {
         action: row.text("action")?,
         target: row.opt_text("target")?,
         details: row.json("details")?,
+    })
+}
+
+pub(crate) fn audit_record<R: RowExt>(row: &R) -> StoreResult<AuditRecord> {
+    let entry = audit(row)?;
+    Ok(AuditRecord {
+        cursor: AuditCursor {
+            at: entry.at,
+            pos: row.int("pos")?,
+        },
+        entry,
     })
 }
 

@@ -172,6 +172,45 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
+/// Where an audit entry sits in the log (newest first by time, then by order of writing): a
+/// page of the log continues after the last entry of the one before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditCursor {
+    pub at: Timestamp,
+    pub pos: i64,
+}
+
+/// Which audit entries a page of the log shows: newest first, after `before` when it is
+/// given, and — when a search names them — only those about these targets or by these people.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub before: Option<AuditCursor>,
+    /// `None`: every entry. A search that names nobody and nothing finds nothing.
+    pub search: Option<AuditSearch>,
+}
+
+/// Entries about any of `targets` (e.g. an application id), or made by any of `staff`, or by
+/// the citizen with the IIN `citizen`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditSearch {
+    pub targets: Vec<String>,
+    pub staff: Vec<StaffId>,
+    pub citizen: Option<Iin>,
+}
+
+impl AuditSearch {
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty() && self.staff.is_empty() && self.citizen.is_none()
+    }
+}
+
+/// An audit entry with its place in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub cursor: AuditCursor,
+    pub entry: AuditEntry,
+}
+
 /// The first answer to a request made with an `Idempotency-Key`, replayed on retries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
@@ -859,7 +898,13 @@ pub trait Store: Send + Sync + 'static {
     // ---- audit ----
 
     /// The newest audit entries, newest first.
-    async fn audit_entries(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// The newest `limit` audit entries.
+    async fn audit_entries(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let page = self.audit_page(&AuditQuery::default(), limit).await?;
+        Ok(page.into_iter().map(|r| r.entry).collect())
+    }
+    /// A page of at most `limit` audit entries, newest first (see [`AuditQuery`]).
+    async fn audit_page(&self, query: &AuditQuery, limit: u32) -> StoreResult<Vec<AuditRecord>>;
     /// Rows waiting for the sequencer, in the order they were written.
     async fn audit_pending(&self, limit: u32) -> StoreResult<Vec<ChainCandidate>>;
     async fn audit_pending_count(&self) -> StoreResult<u64>;

@@ -36,11 +36,11 @@ use kuelik_core::ticket::TicketNumber;
 
 use crate::codec::{self, db_err, limit, micros, AppRow, ChangeRows};
 use crate::{
-    ActivityReport, ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry,
-    ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord, ImageCheck, Notice,
-    OfficerCredential, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry, PaymentRecord,
-    PaymentStatus, PaymentTotals, QueueFilter, ReportPeriod, RuleActivation, Session,
-    SignatureCheck, StaffAccount, Store, StoreError, StoreResult, StoredApplication,
+    ActivityReport, ApplicationCount, Approval, AuditEntry, AuditQuery, AuditRecord, Blob,
+    ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord,
+    ImageCheck, Notice, OfficerCredential, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry,
+    PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter, ReportPeriod, RuleActivation,
+    Session, SignatureCheck, StaffAccount, Store, StoreError, StoreResult, StoredApplication,
     StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
 };
 
@@ -1462,17 +1462,44 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn audit_entries(&self, max: u32) -> StoreResult<Vec<AuditEntry>> {
-        let rows = sqlx::query(
-            "SELECT id, at, actor, action, target, details FROM audit_entries \
-             ORDER BY at DESC, pos DESC LIMIT $1",
-        )
-        .bind(limit(max))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        decode_all(rows, codec::audit)
+    async fn audit_page(&self, query: &AuditQuery, max: u32) -> StoreResult<Vec<AuditRecord>> {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT pos, id, at, actor, action, target, details FROM audit_entries WHERE TRUE",
+        );
+        if let Some(before) = query.before {
+            q.push(" AND (at, pos) < (")
+                .push_bind(micros(before.at))
+                .push(", ")
+                .push_bind(before.pos)
+                .push(")");
+        }
+        if let Some(search) = &query.search {
+            if search.is_empty() {
+                return Ok(Vec::new());
+            }
+            q.push(" AND (FALSE");
+            if !search.targets.is_empty() {
+                q.push(" OR target = ANY(")
+                    .push_bind(search.targets.clone())
+                    .push(")");
+            }
+            if !search.staff.is_empty() {
+                let staff: Vec<String> = search.staff.iter().map(|s| s.0.to_string()).collect();
+                q.push(" OR actor ->> 'staff' = ANY(")
+                    .push_bind(staff)
+                    .push(")");
+            }
+            if let Some(iin) = &search.citizen {
+                q.push(" OR actor ->> 'iin' = ").push_bind(iin.to_string());
+            }
+            q.push(")");
+        }
+        q.push(" ORDER BY at DESC, pos DESC LIMIT ")
+            .push_bind(limit(max));
+        let rows = q.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        decode_all(rows, codec::audit_record)
     }
+
     async fn officer_credential(&self, staff: StaffId) -> StoreResult<Option<OfficerCredential>> {
         sqlx::query(
             "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \

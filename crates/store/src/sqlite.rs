@@ -75,11 +75,11 @@ use kuelik_core::ticket::TicketNumber;
 
 use crate::codec::{self, limit, lite_err, micros, AppRow, ChangeRows, PersonRow};
 use crate::{
-    ActivityReport, ApplicationCount, Approval, AuditEntry, Blob, ChainCandidate, ChainEntry,
-    ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord, ImageCheck, Notice,
-    OfficerCredential, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry, PaymentRecord,
-    PaymentStatus, PaymentTotals, QueueFilter, ReportPeriod, RuleActivation, Session,
-    SignatureCheck, StaffAccount, Store, StoreError, StoreResult, StoredApplication,
+    ActivityReport, ApplicationCount, Approval, AuditEntry, AuditQuery, AuditRecord, Blob,
+    ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord,
+    ImageCheck, Notice, OfficerCredential, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry,
+    PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter, ReportPeriod, RuleActivation,
+    Session, SignatureCheck, StaffAccount, Store, StoreError, StoreResult, StoredApplication,
     StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
 };
 
@@ -1935,15 +1935,44 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn audit_entries(&self, max: u32) -> StoreResult<Vec<AuditEntry>> {
+    async fn audit_page(&self, query: &AuditQuery, max: u32) -> StoreResult<Vec<AuditRecord>> {
+        let mut sql = String::from(
+            "SELECT pos, id, at, actor, action, target, details FROM audit_entries WHERE 1 = 1",
+        );
+        let mut values: Vec<Value> = Vec::new();
+        if let Some(before) = query.before {
+            sql.push_str(" AND (at < ? OR (at = ? AND pos < ?))");
+            values.extend([micros(before.at), micros(before.at), before.pos].map(Value::from));
+        }
+        if let Some(search) = &query.search {
+            if search.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut any = Vec::new();
+            let list = |n: usize| vec!["?"; n].join(", ");
+            if !search.targets.is_empty() {
+                any.push(format!("target IN ({})", list(search.targets.len())));
+                values.extend(search.targets.iter().cloned().map(Value::from));
+            }
+            if !search.staff.is_empty() {
+                any.push(format!(
+                    "json_extract(actor, '$.staff') IN ({})",
+                    list(search.staff.len())
+                ));
+                values.extend(search.staff.iter().map(|s| Value::from(s.0.to_string())));
+            }
+            if let Some(iin) = &search.citizen {
+                any.push("json_extract(actor, '$.iin') = ?".to_string());
+                values.push(Value::from(iin.to_string()));
+            }
+            sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+        }
+        sql.push_str(" ORDER BY at DESC, pos DESC LIMIT ?");
+        values.push(Value::from(limit(max)));
         self.scan(move |c| {
-            query_all(
-                c,
-                "SELECT id, at, actor, action, target, details FROM audit_entries \
-                 ORDER BY at DESC, pos DESC LIMIT ?",
-                [limit(max)],
-                |r| codec::audit(r),
-            )
+            query_all(c, &sql, params_from_iter(values), |r| {
+                codec::audit_record(r)
+            })
         })
         .await
     }

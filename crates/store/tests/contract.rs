@@ -42,10 +42,10 @@ use kuelik_core::ticket::TicketNumber;
 use kuelik_store::postgres::PostgresStore;
 use kuelik_store::sqlite::SqliteStore;
 use kuelik_store::{
-    ApplicationWrite, AuditEntry, Blob, Changes, ContactDetails, IdempotencyRecord, ImageCheck,
-    Notice, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus,
-    QueueFilter, ReminderSent, ReportPeriod, RuleActivation, Session, SessionSubject, StaffAccount,
-    Store, StoreError,
+    ApplicationWrite, AuditEntry, AuditQuery, AuditSearch, Blob, Changes, ContactDetails,
+    IdempotencyRecord, ImageCheck, Notice, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry,
+    PaymentRecord, PaymentStatus, QueueFilter, ReminderSent, ReportPeriod, RuleActivation, Session,
+    SessionSubject, StaffAccount, Store, StoreError,
 };
 
 const PG_URL_VAR: &str = "KUELIK_TEST_DATABASE_URL";
@@ -266,6 +266,7 @@ contract!(
     concurrent_claims_never_share_a_message,
     inbox_order_and_marking_read,
     audit_entries_newest_first,
+    the_audit_log_pages_and_finds_by_target_and_actor,
     concurrent_commits_all_land,
     reopening_applies_no_migration_and_keeps_data,
     reminders_go_once_per_card_to_those_who_want_them,
@@ -2391,6 +2392,88 @@ async fn audit_entries_newest_first(db: &Db) {
     assert!(s.audit_entries(0).await.unwrap().is_empty());
     assert_eq!(all[0].details["note"], "проверено");
     assert_eq!(all[0].actor.role(), Role::Officer);
+}
+
+async fn the_audit_log_pages_and_finds_by_target_and_actor(db: &Db) {
+    let s = db.store();
+    let by = |n: u128, actor: Actor, target: Option<String>| AuditEntry {
+        actor,
+        target,
+        ..audit(n, t(n as i64), "a.step")
+    };
+    let (ana, bek) = (iin(11), iin(12));
+    let entries = vec![
+        by(1, citizen(ana), Some(app_id(100).to_string())),
+        by(2, officer(7, "71"), Some(app_id(100).to_string())),
+        by(3, officer(8, "71"), Some(app_id(200).to_string())),
+        by(4, citizen(bek), Some(app_id(200).to_string())),
+        by(5, Actor::System, None),
+        by(6, officer(7, "71"), Some(app_id(300).to_string())),
+    ];
+    s.commit(Changes {
+        audit: entries.clone(),
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    let ids = |page: &[kuelik_store::AuditRecord]| -> Vec<u128> {
+        page.iter()
+            .map(|r| r.entry.id.as_u128() - 0xa0d1_0000)
+            .collect()
+    };
+    // Pages of two, newest first, each after the last of the one before; nothing is lost.
+    let mut seen = Vec::new();
+    let mut query = AuditQuery::default();
+    loop {
+        let page = s.audit_page(&query, 2).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        seen.extend(ids(&page));
+        query.before = Some(page.last().unwrap().cursor);
+    }
+    assert_eq!(seen, vec![6, 5, 4, 3, 2, 1]);
+    let find = |search: AuditSearch| AuditQuery {
+        before: None,
+        search: Some(search),
+    };
+    // By what it is about, by a staff member, by a citizen, and any of them at once.
+    let about_100 = find(AuditSearch {
+        targets: vec![app_id(100).to_string()],
+        ..AuditSearch::default()
+    });
+    assert_eq!(
+        ids(&s.audit_page(&about_100, 10).await.unwrap()),
+        vec![2, 1]
+    );
+    let by_7 = find(AuditSearch {
+        staff: vec![staff_id(7)],
+        ..AuditSearch::default()
+    });
+    assert_eq!(ids(&s.audit_page(&by_7, 10).await.unwrap()), vec![6, 2]);
+    let by_bek = find(AuditSearch {
+        citizen: Some(bek),
+        ..AuditSearch::default()
+    });
+    assert_eq!(ids(&s.audit_page(&by_bek, 10).await.unwrap()), vec![4]);
+    let any = find(AuditSearch {
+        targets: vec![app_id(200).to_string()],
+        staff: vec![staff_id(7)],
+        citizen: Some(ana),
+    });
+    assert_eq!(
+        ids(&s.audit_page(&any, 10).await.unwrap()),
+        vec![6, 4, 3, 2, 1]
+    );
+    let mut second = any.clone();
+    second.before = Some(s.audit_page(&any, 2).await.unwrap()[1].cursor);
+    assert_eq!(
+        ids(&s.audit_page(&second, 10).await.unwrap()),
+        vec![3, 2, 1]
+    );
+    // A search that names nobody finds nothing (not everything).
+    let nobody = find(AuditSearch::default());
+    assert!(s.audit_page(&nobody, 10).await.unwrap().is_empty());
 }
 
 /// 32 tasks commit at once (two commits each), along with 8 that must fail: every good

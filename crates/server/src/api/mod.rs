@@ -2,6 +2,7 @@
 //! answer shapes ([`views`]). Handlers parse, authenticate and map the answer; the use cases
 //! they call are in `crate::app`.
 
+pub mod audit;
 pub mod citizen;
 pub mod contact;
 pub mod documents;

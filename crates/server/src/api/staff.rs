@@ -629,34 +629,3 @@ pub async fn add_staff(
     .await?;
     Ok((StatusCode::CREATED, Json(StaffView::from(&account))))
 }
-
-#[derive(Debug, serde::Serialize, ToSchema)]
-pub struct AuditView {
-    pub id: Uuid,
-    pub at: String,
-    pub actor_role: String,
-    pub action: String,
-    pub target: Option<String>,
-}
-
-/// The newest audit entries (administrators).
-#[utoipa::path(get, path = "/admin/audit", tag = "admin", responses((status = 200, body = [AuditView])))]
-pub async fn audit_log(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> ApiResult<Json<Vec<AuditView>>> {
-    principal.staff(Role::Administrator)?;
-    let entries = state.store.audit_entries(500).await?;
-    Ok(Json(
-        entries
-            .iter()
-            .map(|e| AuditView {
-                id: e.id,
-                at: e.at.to_string(),
-                actor_role: e.actor.role().as_str().into(),
-                action: e.action.clone(),
-                target: e.target.clone(),
-            })
-            .collect(),
-    ))
-}

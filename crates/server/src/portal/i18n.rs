@@ -39,6 +39,14 @@ static CATALOG: LazyLock<Catalog> = LazyLock::new(|| Catalog {
         .collect(),
 });
 
+/// Whether `lang`'s catalogue has `key` (for words looked up by a code from elsewhere).
+pub fn has(lang: Lang, key: &str) -> bool {
+    CATALOG
+        .bundles
+        .iter()
+        .any(|(l, b)| *l == lang && b.get_message(key).is_some())
+}
+
 /// The text of `key` in `lang` with named arguments; `⟦key⟧` when it is missing.
 pub fn text(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
     let Some(bundle) = CATALOG

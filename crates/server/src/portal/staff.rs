@@ -834,35 +834,71 @@ async fn admin_add_staff(page: Page, body: Bytes) -> Response {
 #[derive(serde::Deserialize, Default)]
 struct AuditQuery {
     q: Option<String>,
+    before: Option<String>,
 }
 
+/// The audit log a page at a time: who did what (in the page's language) to which
+/// application; searched by ticket, IIN, staff username or name.
 async fn admin_audit(page: Page, Query(q): Query<AuditQuery>) -> Response {
-    let entries = match fetch(&page, "/admin/audit").await {
+    let search = q.q.unwrap_or_default().trim().to_string();
+    let mut params = vec![("limit", "50".to_string())];
+    if !search.is_empty() {
+        params.push(("q", search.clone()));
+    }
+    if let Some(before) = q.before.as_deref().filter(|b| !b.is_empty()) {
+        params.push(("before", before.to_string()));
+    }
+    let query = serde_urlencoded::to_string(&params).unwrap_or_default();
+    let log = match fetch(&page, &format!("/admin/audit?{query}")).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let filter = q.q.unwrap_or_default().trim().to_lowercase();
-    let shown: Vec<Value> = entries
+    let entries: Vec<Value> = log["entries"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|e| {
-            filter.is_empty()
-                || e["action"]
-                    .as_str()
-                    .is_some_and(|a| a.to_lowercase().contains(&filter))
-                || e["target"]
-                    .as_str()
-                    .is_some_and(|t| t.to_lowercase().contains(&filter))
-                || e["actor_role"]
-                    .as_str()
-                    .is_some_and(|r| r.contains(&filter))
+        .map(|e| {
+            let mut e = e.clone();
+            let action = e["action"].as_str().unwrap_or("").to_string();
+            e["action_name"] = json!(action_name(&page, &action));
+            e
         })
-        .cloned()
         .collect();
-    let ctx = json!({ "entries": shown, "filter": filter });
+    // The next page keeps the search; the first page is the newest.
+    let older = log["next"].as_str().map(|next| {
+        let mut p = vec![("before", next.to_string())];
+        if !search.is_empty() {
+            p.push(("q", search.clone()));
+        }
+        format!(
+            "/staff/admin/audit?{}",
+            serde_urlencoded::to_string(&p).unwrap_or_default()
+        )
+    });
+    let newest = q.before.is_some().then(|| {
+        if search.is_empty() {
+            "/staff/admin/audit".to_string()
+        } else {
+            format!(
+                "/staff/admin/audit?{}",
+                serde_urlencoded::to_string([("q", &search)]).unwrap_or_default()
+            )
+        }
+    });
+    let ctx = json!({ "entries": entries, "filter": search, "older": older, "newest": newest });
     page.render(
         "admin_audit.html",
         console(&page, "admin", page.t("admin-audit-title"), ctx),
     )
+}
+
+/// An audit action in the page's language ("application.approve" → "Approved"); one the
+/// catalogue does not name yet shows as its code.
+fn action_name(page: &Page, action: &str) -> String {
+    let key = format!("audit-action-{}", action.replace(['.', '_'], "-"));
+    if super::i18n::has(page.lang, &key) {
+        page.t(&key)
+    } else {
+        action.to_string()
+    }
 }

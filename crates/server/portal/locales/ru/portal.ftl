@@ -270,13 +270,8 @@ admin-region = Регион (для сотрудников УМС)
 admin-region-hint = Две цифры, например 71.
 admin-point-hint = Для операторов регистрационных пунктов.
 admin-add-button = Добавить
-admin-audit-filter = Фильтр по действию, объекту или роли
-admin-audit-apply = Применить
-admin-audit-count = { $count ->
-    [one] { $count } запись (сначала новые).
-    [few] { $count } записи (сначала новые).
-   *[other] { $count } записей (сначала новые).
-}
+admin-audit-filter = Поиск
+admin-audit-apply = Найти
 admin-audit-at = Время
 admin-audit-action = Действие
 admin-audit-target = Объект
@@ -457,3 +452,50 @@ part-photo = Фотография
 part-signature = Подпись
 part-duty = Госпошлина
 officer-same-photo-draft = неподанная заявка
+admin-audit-filter-hint = Номер талона, ИИН, логин или фамилия сотрудника
+admin-audit-who = Кто
+admin-audit-none-found = По этому запросу записей нет.
+admin-audit-empty = Журнал пока пуст.
+admin-audit-pages = Страницы журнала
+admin-audit-newest = Новейшие записи
+admin-audit-older = Более ранние записи
+
+## The audit log's actions, by code (dots and underscores as hyphens)
+audit-action-application-create = Заявка создана
+audit-action-application-read = Заявка просмотрена
+audit-action-application-read-photo = Фотография просмотрена
+audit-action-application-read-signature = Подпись просмотрена
+audit-action-application-choose-registration-point = Выбран регистрационный пункт
+audit-action-application-attach-photo = Фотография загружена
+audit-action-application-attach-signature = Подпись загружена
+audit-action-application-record-payment = Госпошлина оплачена
+audit-action-application-submit = Заявка подана
+audit-action-application-route = Направлена в УМС
+audit-action-application-take = Взята на рассмотрение
+audit-action-application-release = Возвращена в очередь
+audit-action-application-approve = Одобрена и подписана
+audit-action-application-annul = Аннулирована
+audit-action-application-withdraw = Отозвана
+audit-action-application-start-production = Принята в изготовление
+audit-action-application-dispatch = Отправлена в регистрационный пункт
+audit-action-application-receive = Получена регистрационным пунктом
+audit-action-application-hand-over = Документ выдан
+audit-action-application-confirm-refund = Пошлина возвращена
+audit-action-approval-signed = Подписано ЭЦП
+audit-action-approval-wrong-pin = Неверный PIN
+audit-action-contact-changed = Изменены контакты для уведомлений
+audit-action-document-handed-over = Документ записан в реестр
+audit-action-document-validity-checked = Проверена действительность документа
+audit-action-outbox-retry = Сообщение отправлено повторно
+audit-action-payment-start = Начата оплата
+audit-action-payment-failed = Платёж не прошёл
+audit-action-payment-refunded = Платёж возвращён
+audit-action-payment-refund-unusable = Возврат невозможен
+audit-action-production-refused = Изготовление отклонено
+audit-action-refund-retry = Возврат запрошен повторно
+audit-action-reminders-opt-in = Напоминания включены
+audit-action-reminders-opt-out = Напоминания выключены
+audit-action-retention-purge = Изображения удалены по сроку хранения
+audit-action-rule-set-activated = Набор правил введён в действие
+audit-action-staff-add = Добавлен сотрудник
+audit-action-staff-sign-in = Вход сотрудника

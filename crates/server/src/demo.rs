@@ -18,7 +18,9 @@ use kuelik_core::lifecycle::{
 use kuelik_core::register::{Person, Phone, RegisteredDocument};
 use kuelik_core::ticket::TicketNumber;
 use kuelik_core::time::{add_days, almaty_date};
-use kuelik_store::{ApplicationWrite, Blob, Changes, PaymentRecord, PaymentStatus, StaffAccount};
+use kuelik_store::{
+    ApplicationWrite, Blob, Changes, PaymentRecord, PaymentStatus, RegisterPhoto, StaffAccount,
+};
 
 use crate::app::rules_at;
 use crate::auth::{hash_password, random_bytes, sha256};
@@ -73,6 +75,17 @@ async fn bind_demo_officers(
 /// so that every demo application has a photo and a signature an officer can look at.
 const DEMO_PHOTO: &[u8] = include_bytes!("../../media/corpus/portrait.jpg");
 const DEMO_SIGNATURE: &[u8] = include_bytes!("../../media/corpus/signature.jpg");
+
+/// The demo register's document photo: the portrait in greyscale, as a JPEG.
+fn register_photo() -> Result<Vec<u8>, String> {
+    let portrait = image::load_from_memory(DEMO_PHOTO).map_err(|e| e.to_string())?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    portrait
+        .grayscale()
+        .write_to(&mut out, image::ImageFormat::Jpeg)
+        .map_err(|e| e.to_string())?;
+    Ok(out.into_inner())
+}
 
 struct DemoPerson {
     serial: u16,
@@ -344,6 +357,25 @@ pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result
     }
     if !missing.is_empty() {
         store.put_people(&missing).await.map_err(e)?;
+        // The register holds the photo of each one's current document (the officer compares
+        // it with the uploaded one): an older, black-and-white print of the demo portrait.
+        let photo = register_photo()?;
+        let photos = missing
+            .iter()
+            .map(|p| RegisterPhoto {
+                iin: p.iin,
+                document_number: p.document.number.clone(),
+                content_type: "image/jpeg".into(),
+                bytes: photo.clone(),
+            })
+            .collect();
+        store
+            .commit(Changes {
+                register_photos: photos,
+                ..Changes::default()
+            })
+            .await
+            .map_err(e)?;
     }
     let mut created = (missing.len(), 0, 0);
     {

@@ -218,6 +218,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(payments::callback))
         .routes(routes!(staff::officer_queue))
         .routes(routes!(staff::officer_application))
+        .routes(routes!(staff::register_photo))
         .routes(routes!(staff::take))
         .routes(routes!(staff::release))
         .routes(routes!(staff::approval_document))

@@ -16,7 +16,7 @@ use kuelik_core::document::DocumentKind;
 use kuelik_core::iin::Iin;
 use kuelik_core::issuance::DocumentRecord;
 use kuelik_core::register::Person;
-use kuelik_store::{Store, StoreResult};
+use kuelik_store::{RegisterPhoto, Store, StoreResult};
 
 #[async_trait]
 pub trait PopulationRegister: Send + Sync + 'static {
@@ -24,6 +24,8 @@ pub trait PopulationRegister: Send + Sync + 'static {
     async fn person(&self, iin: &Iin) -> StoreResult<Option<Person>>;
     /// The records of a person's documents issued or invalidated by the service.
     async fn documents_of(&self, iin: &Iin) -> StoreResult<Vec<DocumentRecord>>;
+    /// The photo of the person's current document, if the register has it.
+    async fn document_photo(&self, iin: &Iin) -> StoreResult<Option<RegisterPhoto>>;
     /// A document by kind and number (recorded, or someone's current register document).
     async fn document(
         &self,
@@ -52,5 +54,9 @@ impl PopulationRegister for LocalRegister {
         number: &str,
     ) -> StoreResult<Option<DocumentRecord>> {
         self.0.document(kind, number).await
+    }
+
+    async fn document_photo(&self, iin: &Iin) -> StoreResult<Option<RegisterPhoto>> {
+        self.0.register_photo(iin).await
     }
 }

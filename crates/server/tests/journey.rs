@@ -1857,7 +1857,54 @@ async fn a_hand_over_replaces_the_card_and_the_register_hears_of_it() {
         app.add_staff("admin", Role::Administrator, None, None)
             .await;
         let token = app.citizen_token(&citizen).await;
+        // The register has the photo of the current document: the officer sees it beside the
+        // uploaded one (and reading it is audited).
+        let old_photo = kuelik_store::RegisterPhoto {
+            iin: citizen.iin,
+            document_number: old_number.clone(),
+            content_type: "image/jpeg".into(),
+            bytes: b"\xff\xd8 an old photo".to_vec(),
+        };
+        app.state
+            .store
+            .commit(kuelik_store::Changes {
+                register_photos: vec![old_photo.clone()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         let (id, ticket) = app.submitted_application(&token, &citizen, "71-01").await;
+        let officer = app.staff_token("officer71").await;
+        let seen: Value = app
+            .get(&officer, &format!("/officer/applications/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(seen["register_photo_of"], old_number.as_str());
+        let r = app
+            .get(
+                &officer,
+                &format!("/officer/applications/{id}/register-photo"),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            r.bytes().await.unwrap().as_ref(),
+            old_photo.bytes.as_slice()
+        );
+        let read = app.state.store.audit_entries(20).await.unwrap();
+        assert!(read
+            .iter()
+            .any(|e| e.action == "application.read_register_photo"));
+        // Not the citizen's to fetch, nor another region's officer's.
+        let r = app
+            .get(
+                &token,
+                &format!("/officer/applications/{id}/register-photo"),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
         app.ready_for_pickup(&id, "061234567").await;
         let point = app.staff_token("point7101").await;
 
@@ -1890,6 +1937,17 @@ async fn a_hand_over_replaces_the_card_and_the_register_hears_of_it() {
             .post(&point, &hand_over, json!({ "old_card": "not_presented" }))
             .await;
         assert_eq!(r.status(), StatusCode::OK);
+
+        // The register's photo is now the new document's: the application's photo.
+        let photo = app
+            .state
+            .store
+            .register_photo(&citizen.iin)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(photo.document_number, "061234567");
+        assert_eq!(photo.bytes, PORTRAIT);
 
         // The person's record: the new document is current, the old one invalid.
         let me: Value = app.get(&token, "/me").await.json().await.unwrap();

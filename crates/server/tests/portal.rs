@@ -1007,7 +1007,28 @@ async fn the_officer_sees_every_measure_with_its_value_and_the_applications_shar
     let (_, first, first_ticket) = app.submitted_by(&p, "71-01").await;
     let token = app.citizen_token(&other).await;
     let (second, _) = app.submitted_application(&token, &other, "71-02").await;
+    // The register has the photo of the second applicant's current document only.
+    app.state
+        .store
+        .commit(kuelik_store::Changes {
+            register_photos: vec![kuelik_store::RegisterPhoto {
+                iin: other.iin,
+                document_number: other.document.number.clone(),
+                content_type: "image/jpeg".into(),
+                bytes: PORTRAIT.to_vec(),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let (mut b, _) = staff_signed_in(&app, "officer71").await;
+    let (_, html) = b
+        .get(&app, &format!("/staff/officer/applications/{first}"), "en")
+        .await;
+    assert!(
+        html.contains("id=\"no-register-photo\""),
+        "says the register has none"
+    );
     for lang in ["kk", "ru", "en"] {
         let (status, html) = b
             .get(
@@ -1016,6 +1037,15 @@ async fn the_officer_sees_every_measure_with_its_value_and_the_applications_shar
                 lang,
             )
             .await;
+        let src = format!("/api/v1/officer/applications/{second}/register-photo");
+        assert!(
+            html.contains(&src),
+            "{lang}: the register's photo beside the uploaded one"
+        );
+        assert!(
+            html.contains(&other.document.number),
+            "{lang}: of which document"
+        );
         assert_eq!(status, StatusCode::OK, "{lang}");
         assert!(!html.contains('⟦'), "{lang}: every measure has its name");
         // Every measure, passing or not, with its value written the language's way.

@@ -35,9 +35,9 @@ use crate::{
     ApplicationCount, Approval, AuditCursor, AuditEntry, AuditRecord, Blob, ChainCandidate,
     ChainEntry, ChainLink, ChainSource, Changes, ContactDetails, DayCount, DecisionTimes,
     IdempotencyRecord, ImageCheck, Notice, OfficerCredential, OtpChallenge, OutboxMessage,
-    PaymentRecord, PaymentStatus, PaymentTotals, ReasonCount, RegionCount, RuleActivation, Session,
-    SignatureCheck, SigningMethod, StaffAccount, StoreError, StoreResult, StoredApplication,
-    StoredCheckpoint, TimelineEntry,
+    PaymentRecord, PaymentStatus, PaymentTotals, ReasonCount, RegionCount, RegisterPhoto,
+    RuleActivation, Session, SignatureCheck, SigningMethod, StaffAccount, StoreError, StoreResult,
+    StoredApplication, StoredCheckpoint, TimelineEntry,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -569,6 +569,15 @@ pub(crate) fn audit_record<R: RowExt>(row: &R) -> StoreResult<AuditRecord> {
     })
 }
 
+pub(crate) fn register_photo<R: RowExt>(row: &R) -> StoreResult<RegisterPhoto> {
+    Ok(RegisterPhoto {
+        iin: row.text("iin")?.parse().map_err(|e| corrupt("iin", e))?,
+        document_number: row.text("document_number")?,
+        content_type: row.text("content_type")?,
+        bytes: row.bytes("bytes")?,
+    })
+}
+
 pub(crate) fn idempotency<R: RowExt>(row: &R) -> StoreResult<IdempotencyRecord> {
     let status = u16::try_from(row.int("status")?).map_err(|e| corrupt("status", e))?;
     Ok(IdempotencyRecord {
@@ -911,6 +920,7 @@ pub(crate) struct ChangeRows {
     /// (iin, opt out, at µs)
     pub reminder_choices: Vec<(String, bool, i64)>,
     pub officer_credentials: Vec<OfficerCredential>,
+    pub register_photos: Vec<RegisterPhoto>,
 }
 
 /// One document record, ready to bind (see the `documents` table).
@@ -1152,6 +1162,7 @@ pub(crate) fn changes(c: &Changes) -> StoreResult<ChangeRows> {
             .map(|r| (r.iin.to_string(), r.opt_out, micros(r.at)))
             .collect(),
         officer_credentials: c.officer_credentials.clone(),
+        register_photos: c.register_photos.clone(),
     })
 }
 

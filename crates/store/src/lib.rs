@@ -321,6 +321,18 @@ pub struct Changes {
     pub reminder_choices: Vec<ReminderChoice>,
     /// Certificates bound to officers (see [`Store::put_officer_credential`]).
     pub officer_credentials: Vec<OfficerCredential>,
+    /// The register's photo of a person's document, inserted or replaced by IIN.
+    pub register_photos: Vec<RegisterPhoto>,
+}
+
+/// The register's photo of a person's current document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterPhoto {
+    pub iin: Iin,
+    /// The document the photo is on (the person's current one when it was written).
+    pub document_number: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A person stops (or restarts) the reminders that their card can be renewed online.
@@ -905,6 +917,8 @@ pub trait Store: Send + Sync + 'static {
     }
     /// A page of at most `limit` audit entries, newest first (see [`AuditQuery`]).
     async fn audit_page(&self, query: &AuditQuery, limit: u32) -> StoreResult<Vec<AuditRecord>>;
+    /// The register's photo of the person's current document, if the register has one.
+    async fn register_photo(&self, iin: &Iin) -> StoreResult<Option<RegisterPhoto>>;
     /// Rows waiting for the sequencer, in the order they were written.
     async fn audit_pending(&self, limit: u32) -> StoreResult<Vec<ChainCandidate>>;
     async fn audit_pending_count(&self) -> StoreResult<u64>;

@@ -39,9 +39,9 @@ use crate::{
     ActivityReport, ApplicationCount, Approval, AuditEntry, AuditQuery, AuditRecord, Blob,
     ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord,
     ImageCheck, Notice, OfficerCredential, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry,
-    PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter, ReportPeriod, RuleActivation,
-    Session, SignatureCheck, StaffAccount, Store, StoreError, StoreResult, StoredApplication,
-    StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
+    PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter, RegisterPhoto, ReportPeriod,
+    RuleActivation, Session, SignatureCheck, StaffAccount, Store, StoreError, StoreResult,
+    StoredApplication, StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
 };
 
 /// People per `INSERT … SELECT FROM UNNEST(…)` statement.
@@ -321,6 +321,21 @@ async fn commit_changes(conn: &mut PgConnection, c: &ChangeRows) -> StoreResult<
         .bind(&a.document)
         .bind(&a.signature)
         .bind(a.signed_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for p in &c.register_photos {
+        sqlx::query(
+            "INSERT INTO register_photos (iin, document_number, content_type, bytes) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (iin) DO UPDATE SET \
+             document_number = excluded.document_number, \
+             content_type = excluded.content_type, bytes = excluded.bytes",
+        )
+        .bind(p.iin.to_string())
+        .bind(&p.document_number)
+        .bind(&p.content_type)
+        .bind(&p.bytes)
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -1460,6 +1475,18 @@ impl Store for PostgresStore {
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn register_photo(&self, iin: &Iin) -> StoreResult<Option<RegisterPhoto>> {
+        sqlx::query(
+            "SELECT iin, document_number, content_type, bytes FROM register_photos WHERE iin = $1",
+        )
+        .bind(iin.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::register_photo(&r))
+        .transpose()
     }
 
     async fn audit_page(&self, query: &AuditQuery, max: u32) -> StoreResult<Vec<AuditRecord>> {

@@ -78,9 +78,9 @@ use crate::{
     ActivityReport, ApplicationCount, Approval, AuditEntry, AuditQuery, AuditRecord, Blob,
     ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord,
     ImageCheck, Notice, OfficerCredential, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry,
-    PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter, ReportPeriod, RuleActivation,
-    Session, SignatureCheck, StaffAccount, Store, StoreError, StoreResult, StoredApplication,
-    StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
+    PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter, RegisterPhoto, ReportPeriod,
+    RuleActivation, Session, SignatureCheck, StaffAccount, Store, StoreError, StoreResult,
+    StoredApplication, StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
 };
 
 /// The most jobs one transaction carries.
@@ -857,6 +857,21 @@ fn commit_changes(conn: &Connection, c: ChangeRows) -> StoreResult<()> {
                 a.document,
                 a.signature,
                 a.signed_at,
+            ],
+        )?;
+    }
+    for p in &c.register_photos {
+        execute(
+            conn,
+            "INSERT INTO register_photos (iin, document_number, content_type, bytes) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (iin) DO UPDATE SET \
+             document_number = excluded.document_number, \
+             content_type = excluded.content_type, bytes = excluded.bytes",
+            params![
+                p.iin.to_string(),
+                p.document_number,
+                p.content_type,
+                p.bytes
             ],
         )?;
     }
@@ -1933,6 +1948,19 @@ impl Store for SqliteStore {
             Ok(done == 1)
         })
         .await
+    }
+
+    async fn register_photo(&self, iin: &Iin) -> StoreResult<Option<RegisterPhoto>> {
+        let iin = iin.to_string();
+        self.lookup(move |c| {
+            query_opt(
+                c,
+                "SELECT iin, document_number, content_type, bytes FROM register_photos \
+                 WHERE iin = ?",
+                [iin],
+                |r| codec::register_photo(r),
+            )
+        })
     }
 
     async fn audit_page(&self, query: &AuditQuery, max: u32) -> StoreResult<Vec<AuditRecord>> {

@@ -44,8 +44,8 @@ use kuelik_store::sqlite::SqliteStore;
 use kuelik_store::{
     ApplicationWrite, AuditEntry, AuditQuery, AuditSearch, Blob, Changes, ContactDetails,
     IdempotencyRecord, ImageCheck, Notice, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry,
-    PaymentRecord, PaymentStatus, QueueFilter, ReminderSent, ReportPeriod, RuleActivation, Session,
-    SessionSubject, StaffAccount, Store, StoreError,
+    PaymentRecord, PaymentStatus, QueueFilter, RegisterPhoto, ReminderSent, ReportPeriod,
+    RuleActivation, Session, SessionSubject, StaffAccount, Store, StoreError,
 };
 
 const PG_URL_VAR: &str = "KUELIK_TEST_DATABASE_URL";
@@ -267,6 +267,7 @@ contract!(
     inbox_order_and_marking_read,
     audit_entries_newest_first,
     the_audit_log_pages_and_finds_by_target_and_actor,
+    the_registers_photo_is_kept_and_replaced_by_iin,
     concurrent_commits_all_land,
     reopening_applies_no_migration_and_keeps_data,
     reminders_go_once_per_card_to_those_who_want_them,
@@ -1835,6 +1836,12 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
             sealed_key: None,
             bound_at: t(2),
         }],
+        register_photos: vec![RegisterPhoto {
+            iin: x,
+            document_number: renewed.number.clone(),
+            content_type: "image/jpeg".into(),
+            bytes: b"photo-x".to_vec(),
+        }],
     };
     match s.commit(changes.clone()).await {
         Err(StoreError::Duplicate("idempotency_key")) => {}
@@ -1864,6 +1871,7 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
         "045678912"
     );
     assert_eq!(s.staff_by_username("newclerk").await.unwrap(), None);
+    assert_eq!(s.register_photo(&x).await.unwrap(), None);
     assert!(!s.reminder_opted_out(&x).await.unwrap());
     assert_eq!(
         s.officer_credential(account(77, "newclerk", Role::Officer).id)
@@ -1897,6 +1905,7 @@ async fn a_failing_commit_writes_nothing(db: &Db) {
     assert_eq!(s.documents_of(&x).await.unwrap().len(), 1);
     assert_eq!(s.person(&x).await.unwrap().unwrap().document, renewed);
     assert!(s.staff_by_username("newclerk").await.unwrap().is_some());
+    assert!(s.register_photo(&x).await.unwrap().is_some());
     assert!(s.reminder_opted_out(&x).await.unwrap());
     assert!(s
         .officer_credential(account(77, "newclerk", Role::Officer).id)
@@ -2392,6 +2401,27 @@ async fn audit_entries_newest_first(db: &Db) {
     assert!(s.audit_entries(0).await.unwrap().is_empty());
     assert_eq!(all[0].details["note"], "проверено");
     assert_eq!(all[0].actor.role(), Role::Officer);
+}
+
+async fn the_registers_photo_is_kept_and_replaced_by_iin(db: &Db) {
+    let s = db.store();
+    let photo = |n: u8, number: &str| RegisterPhoto {
+        iin: iin(21),
+        document_number: number.into(),
+        content_type: "image/jpeg".into(),
+        bytes: vec![0xff, 0xd8, n, 0, 255],
+    };
+    assert_eq!(s.register_photo(&iin(21)).await.unwrap(), None);
+    for p in [photo(1, "041234567"), photo(2, "061234567")] {
+        s.commit(Changes {
+            register_photos: vec![p.clone()],
+            ..Changes::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(s.register_photo(&iin(21)).await.unwrap(), Some(p));
+    }
+    assert_eq!(s.register_photo(&iin(22)).await.unwrap(), None);
 }
 
 async fn the_audit_log_pages_and_finds_by_target_and_actor(db: &Db) {

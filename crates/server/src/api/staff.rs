@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
@@ -188,7 +189,55 @@ pub async fn officer_application(
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::Officer)?;
     let stored = app::visible(&state, ApplicationId(id), &principal.actor()).await?;
-    Ok(Json(staff_detail(&state, &principal, stored).await?))
+    let applicant = stored.application.applicant;
+    let mut view = staff_detail(&state, &principal, stored).await?;
+    // The officer compares the uploaded photo with the one on the current document.
+    view.register_photo_of = state
+        .register
+        .document_photo(&applicant)
+        .await?
+        .map(|p| p.document_number);
+    Ok(Json(view))
+}
+
+/// The register's photo of the applicant's current document, to compare with the uploaded
+/// one (the read is audited).
+#[utoipa::path(get, path = "/officer/applications/{id}/register-photo", tag = "officer",
+    params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, content_type = "image/jpeg", description = "the image"), (status = 404, description = "not in your region, or the register has no photo")))]
+pub async fn register_photo(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    principal.staff(Role::Officer)?;
+    let actor = principal.actor();
+    let stored = app::visible(&state, ApplicationId(id), &actor).await?;
+    let photo = state
+        .register
+        .document_photo(&stored.application.applicant)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    state
+        .store
+        .commit(Changes {
+            audit: vec![audit(
+                &actor,
+                state.clock.now(),
+                "application.read_register_photo",
+                Some(id.to_string()),
+                json!({ "document_number": photo.document_number }),
+            )],
+            ..Changes::default()
+        })
+        .await?;
+    let mut response = photo.bytes.into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&photo.content_type) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_TYPE, v);
+    }
+    Ok(response)
 }
 
 /// Take an application from the queue for review.

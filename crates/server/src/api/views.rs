@@ -311,6 +311,10 @@ pub struct ApplicationView {
     /// Staff only: other people's applications with the same photo (perceptual hash).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub same_photo_elsewhere: Option<Vec<SamePhotoView>>,
+    /// Officers: the number of the document whose photo the register has (its image is at
+    /// `/officer/applications/{id}/register-photo`); absent when the register has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub register_photo_of: Option<String>,
     /// A draft's task list, as the core decides it (the application's own read only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub readiness: Option<ReadinessView>,
@@ -402,6 +406,7 @@ impl ApplicationView {
             photo_check: None,
             signature_check: None,
             same_photo_elsewhere: None,
+            register_photo_of: None,
             readiness: None,
         }
     }

@@ -9,7 +9,7 @@ use kuelik_core::document::OldCard;
 use kuelik_core::issuance::{self, Issuance};
 use kuelik_core::lifecycle::Actor;
 use kuelik_core::ticket::TicketNumber;
-use kuelik_store::{ApplicationWrite, Changes, StoredApplication};
+use kuelik_store::{ApplicationWrite, Changes, RegisterPhoto, StoredApplication};
 
 use super::{audit, policy_at, rules_at};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -69,6 +69,18 @@ pub async fn hand_over(
         .outbox
         .extend(notice_message(&app, event, &state.points));
     record_issuance(&mut changes, actor, &issuance);
+    // The new document's photo is the application's: the register keeps its own copy (the
+    // application's images are purged after their retention period).
+    if let Some(photo) = app.photo {
+        if let Some(blob) = state.store.blob(&photo).await? {
+            changes.register_photos.push(RegisterPhoto {
+                iin: holder,
+                document_number: issuance.new_document.number.clone(),
+                content_type: blob.content_type,
+                bytes: blob.bytes,
+            });
+        }
+    }
     changes.events.push(issuance.event);
     changes.application = Some(ApplicationWrite {
         application: app.clone(),

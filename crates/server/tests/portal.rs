@@ -1153,3 +1153,98 @@ async fn the_audit_log_pages_names_people_and_finds_by_ticket_iin_and_staff() {
 fn urlencoding(text: &str) -> String {
     serde_urlencoded::to_string([("q", text)]).unwrap()[2..].to_string()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_session_ends_signing_in_brings_the_citizen_back_to_their_page() {
+    let (app, p) = app_with_citizen().await;
+    let api_token = app.citizen_token(&p).await;
+    let r = app.post(&api_token, "/applications", json!({})).await;
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut b = signed_in(&app, &p).await;
+    let page = format!("/my/applications/{id}");
+    let (_, html) = b.get(&app, &page, "en").await;
+    let csrf = token(&html);
+
+    // The session ends (an hour without a request) while the photo is being chosen.
+    app.clock.advance(jiff::SignedDuration::from_hours(2));
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(PORTRAIT.to_vec()).file_name("me.jpg"),
+        );
+    let r = b
+        .client
+        .post(app.url(&format!("{page}/photo")))
+        .header("cookie", b.header())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to_sign_in = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to_sign_in.starts_with("/sign-in?next="), "{to_sign_in}");
+    // A GET of the page itself also asks to sign in again, and comes back to it.
+    let (status, _) = b.get(&app, &page, "en").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Signing in again (the page says why), the citizen lands on the application, asked
+    // to choose the photo again.
+    let (_, html) = b.get(&app, &to_sign_in, "en").await;
+    assert!(html.contains("id=\"session-ended\""));
+    assert!(html.contains("name=\"next\""));
+    let phone = p.phone.as_str().to_string();
+    let before = app.codes_received(&phone);
+    let next = serde_urlencoded::from_str::<Vec<(String, String)>>(&to_sign_in[9..]).unwrap()[0]
+        .1
+        .clone();
+    let (_, _, html) = b
+        .post(
+            &app,
+            "/sign-in",
+            &[
+                ("iin", &p.iin.to_string()),
+                ("next", &next),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert!(html.contains("name=\"next\""), "kept through the code step");
+    let at = html.find("name=\"challenge\" value=\"").unwrap() + 24;
+    let challenge = html[at..at + 36].to_string();
+    let code = app.code_after(&phone, before).await;
+    let (status, location, _) = b
+        .post(
+            &app,
+            "/sign-in/code",
+            &[
+                ("challenge", &challenge),
+                ("code", &code),
+                ("next", &next),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("{page}?again=photo#step-photo").as_str())
+    );
+    let (status, html) = b.get(&app, &format!("{page}?again=photo"), "en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("id=\"photo-again\""),
+        "asked to choose the photo again"
+    );
+
+    // Never somewhere else: another site or a path outside the citizen's pages.
+    for bad in ["https://evil.example/", "//evil.example/my", "/staff/admin"] {
+        let (_, html) = b
+            .get(&app, &format!("/sign-in?next={}", urlencoding(bad)), "en")
+            .await;
+        assert!(!html.contains("name=\"next\""), "{bad}");
+    }
+}

@@ -4,7 +4,7 @@
 //! printable receipt, the status timeline and the notifications.
 
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path};
+use axum::extract::{Multipart, Path, Query};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -162,10 +162,17 @@ fn non_empty(s: String) -> Value {
     }
 }
 
-async fn sign_in_page(page: Page) -> Response {
+/// Where the citizen goes after signing in (`?next=` from a page whose session ended).
+#[derive(serde::Deserialize, Default)]
+struct Next {
+    next: Option<String>,
+}
+
+async fn sign_in_page(page: Page, Query(q): Query<Next>) -> Response {
+    let next = q.next.as_deref().and_then(super::safe_next);
     page.render(
         "sign_in.html",
-        json!({ "title": page.t("sign-in-title"), "step": "iin", "form": {} }),
+        json!({ "title": page.t("sign-in-title"), "step": "iin", "form": {}, "next": next }),
     )
 }
 
@@ -179,9 +186,10 @@ async fn request_code(page: Page, body: Bytes) -> Response {
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
+    let next = super::safe_next(&form.text("next")).map(str::to_string);
     let mut ctx = json!({
         "title": page.t("sign-in-title"), "step": "iin", "form": { "iin": iin },
-        "switch_path": "/sign-in",
+        "switch_path": "/sign-in", "next": next,
     });
     if iin.is_empty() {
         ctx["errors"] = json!([field_error("iin", page.t("sign-in-iin-missing"))]);
@@ -213,9 +221,10 @@ async fn sign_in_with_code(page: Page, body: Bytes) -> Response {
     };
     let code = form.text("code");
     let challenge = form.text("challenge");
+    let next = super::safe_next(&form.text("next")).map(str::to_string);
     let mut ctx = json!({
         "title": page.t("sign-in-title"), "step": "code", "challenge": challenge,
-        "form": { "iin": form.text("iin") }, "switch_path": "/sign-in",
+        "form": { "iin": form.text("iin") }, "switch_path": "/sign-in", "next": next,
     });
     if code.is_empty() {
         ctx["errors"] = json!([field_error("code", page.t("sign-in-code-missing"))]);
@@ -229,7 +238,7 @@ async fn sign_in_with_code(page: Page, body: Bytes) -> Response {
         )
         .await;
     match answer.result {
-        Ok(_) => page.redirect_with_cookies("/my", &answer.headers),
+        Ok(_) => page.redirect_with_cookies(next.as_deref().unwrap_or("/my"), &answer.headers),
         Err(p) if p.status.is_client_error() => {
             ctx["errors"] = json!([field_error("code", p.message)]);
             page.render_status(p.status, "sign_in.html", ctx)
@@ -245,12 +254,16 @@ async fn sign_out(page: Page, body: Bytes) -> Response {
 /// The signed-in citizen's register record, or the response to give instead.
 async fn me(page: &Page) -> Result<Value, Response> {
     if page.session.is_none() {
-        return Err(page.redirect("/sign-in"));
+        return Err(page.sign_in_again(&page.path));
     }
     page.api(Method::GET, "/me", None)
         .await
         .result
-        .map_err(|p| page.problem_page(&p))
+        .map_err(|p| match p.status {
+            // The session ended: sign in again, then back to this page.
+            StatusCode::UNAUTHORIZED => page.sign_in_again(&page.path),
+            _ => page.problem_page(&p),
+        })
 }
 
 async fn my_page(page: Page) -> Response {
@@ -369,6 +382,17 @@ async fn render_application(
     errors: Vec<Value>,
     status: StatusCode,
 ) -> Response {
+    show_application(page, id, errors, status, None).await
+}
+
+/// The application page; `again` names the file to choose again after a session ended.
+async fn show_application(
+    page: &Page,
+    id: Uuid,
+    errors: Vec<Value>,
+    status: StatusCode,
+    again: Option<&str>,
+) -> Response {
     let me = match me(page).await {
         Ok(m) => m,
         Err(r) => return r,
@@ -450,6 +474,7 @@ async fn render_application(
             "contact_phone": contact_phone,
             "qr": qr,
             "errors": errors,
+            "again": again,
             "switch_path": format!("/my/applications/{id}"),
         }),
     )
@@ -460,12 +485,19 @@ fn pay_url(reference: &str, id: Uuid) -> String {
     format!("/sim-gateway/pay/{reference}?return_to=/my/applications/{id}")
 }
 
-async fn application_page(page: Page, Path(id): Path<String>) -> Response {
+/// `?again=photo|signature`: the session ended while that file was being sent.
+#[derive(serde::Deserialize, Default)]
+struct Again {
+    again: Option<String>,
+}
+
+async fn application_page(page: Page, Path(id): Path<String>, Query(q): Query<Again>) -> Response {
     let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,
     };
-    render_application(&page, id, Vec::new(), StatusCode::OK).await
+    let again = q.again.filter(|k| k == "photo" || k == "signature");
+    show_application(&page, id, Vec::new(), StatusCode::OK, again.as_deref()).await
 }
 
 /// Which step of the application page an API refusal belongs to.
@@ -494,9 +526,17 @@ async fn after_action(
 ) -> Response {
     match result {
         Ok(_) => page.redirect(&format!("/my/applications/{id}")),
-        Err(p) if p.status == StatusCode::UNAUTHORIZED || p.status == StatusCode::NOT_FOUND => {
-            page.problem_page(&p)
+        // The session ended while the form was filled in: back to the application after
+        // signing in — for a file, with the request to choose it again (it was not kept).
+        Err(p) if p.status == StatusCode::UNAUTHORIZED => {
+            let again = match field {
+                Some("photo-file") => "?again=photo#step-photo",
+                Some("signature-file") => "?again=signature#step-signature",
+                _ => "",
+            };
+            page.sign_in_again(&format!("/my/applications/{id}{again}"))
         }
+        Err(p) if p.status == StatusCode::NOT_FOUND => page.problem_page(&p),
         Err(p) if p.status.is_client_error() => {
             let field = field.unwrap_or_else(|| step_of(&p));
             let status = p.status;
@@ -861,7 +901,7 @@ async fn receipt(page: Page, Path(id): Path<String>) -> Response {
 
 async fn notifications(page: Page) -> Response {
     if page.session.is_none() {
-        return page.redirect("/sign-in");
+        return page.sign_in_again("/my/notifications");
     }
     let notices = match page.api(Method::GET, "/notifications", None).await.result {
         Ok(n) => n,

@@ -341,11 +341,10 @@ impl Page {
     /// The page for an API refusal that is not about one form field.
     pub fn problem_page(&self, problem: &Problem) -> Response {
         if problem.status == StatusCode::UNAUTHORIZED {
-            return self.redirect(if self.path.starts_with("/staff") {
-                "/staff/sign-in"
-            } else {
-                "/sign-in"
-            });
+            if self.path.starts_with("/staff") {
+                return self.redirect("/staff/sign-in");
+            }
+            return self.sign_in_again(&self.path);
         }
         let status = if problem.status.is_client_error() {
             problem.status
@@ -389,6 +388,19 @@ impl Page {
     }
 
     /// 303 See Other to `to` (after a form post: reloading does not post again).
+    /// To the sign-in page, which brings the citizen back to `next` (a page of theirs)
+    /// once they are signed in again: a session that ended loses nothing but the moment.
+    pub fn sign_in_again(&self, next: &str) -> Response {
+        let next = return_page(next);
+        let next = safe_next(&next).unwrap_or("/my");
+        if next == "/my" {
+            // Where signing in leads anyway: nothing to come back to.
+            return self.redirect("/sign-in");
+        }
+        let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+        self.redirect(&format!("/sign-in?{query}"))
+    }
+
     pub fn redirect(&self, to: &str) -> Response {
         let mut response = StatusCode::SEE_OTHER.into_response();
         if let Ok(v) = HeaderValue::from_str(to) {
@@ -467,6 +479,28 @@ pub fn ticket_symbols(raw: &str) -> String {
     raw.chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect()
+}
+
+/// The page to come back to from `path`: a form's action on an application returns to the
+/// application's page; starting one returns to "my applications".
+fn return_page(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["", "my", "applications", id, _, ..] => format!("/my/applications/{id}"),
+        ["", "my", "applications"] => "/my".to_string(),
+        _ => path.to_string(),
+    }
+}
+
+/// `next` when it is a citizen's page on this site (`/my…`, printable ASCII, no second
+/// slash at the start, no backslash): never another host (no open redirect).
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with("/my")
+        && !next.starts_with("//")
+        && next.len() <= 200
+        && !next.contains('\\')
+        && next.chars().all(|c| c.is_ascii_graphic());
+    ok.then_some(next)
 }
 
 /// Formats an RFC 3339 instant as the Almaty local date and time, as people read it.

@@ -502,3 +502,8 @@ officer-register-photo-alt = Photo of the current document (No. { $number })
 officer-register-photo-of = The register's photo of document No. { $number }. Compare it with the uploaded photo.
 officer-register-photo-none = The register has no photo of this person: check their identity another way.
 audit-action-application-read-register-photo = Register photo viewed
+
+## A session that ended: sign in again and come back
+sign-in-session-ended = Your session has ended. Sign in again and you will return to the page you were on.
+upload-again-photo = Your session ended before the photo was sent. Choose the photo again and upload it.
+upload-again-signature = Your session ended before the signature was sent. Choose the signature again and upload it.

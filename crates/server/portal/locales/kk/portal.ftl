@@ -500,3 +500,8 @@ officer-register-photo-alt = Қолданыстағы құжаттағы фот�
 officer-register-photo-of = Тізілімдегі № { $number } құжаттың фотосуреті. Жүктелген фотосуретпен салыстырыңыз.
 officer-register-photo-none = Тізілімде бұл адамның фотосуреті жоқ: тұлғаны басқа жолмен тексеріңіз.
 audit-action-application-read-register-photo = Тізілімдегі фотосурет қаралды
+
+## A session that ended: sign in again and come back
+sign-in-session-ended = Сеансыңыз аяқталды. Қайта кіріңіз: сіз тоқтаған беттен жалғастырасыз.
+upload-again-photo = Фотосурет жіберілмей тұрып сеанс аяқталды. Фотосуретті қайта таңдап, жүктеңіз.
+upload-again-signature = Қолтаңба жіберілмей тұрып сеанс аяқталды. Қолтаңбаны қайта таңдап, жүктеңіз.

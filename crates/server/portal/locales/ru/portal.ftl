@@ -504,3 +504,8 @@ officer-register-photo-alt = Фотография действующего до�
 officer-register-photo-of = Фотография документа № { $number } из реестра. Сравните её с загруженной фотографией.
 officer-register-photo-none = В реестре нет фотографии этого человека: проверьте личность иначе.
 audit-action-application-read-register-photo = Просмотрена фотография из реестра
+
+## A session that ended: sign in again and come back
+sign-in-session-ended = Сеанс завершился. Войдите снова — вы вернётесь на ту страницу, где остановились.
+upload-again-photo = Сеанс завершился до того, как фотография была отправлена. Выберите фотографию ещё раз и загрузите её.
+upload-again-signature = Сеанс завершился до того, как подпись была отправлена. Выберите подпись ещё раз и загрузите её.

@@ -141,6 +141,10 @@ async function check(page, lang, name) {
   await page.setViewportSize({ width: 390, height: 844 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   if (overflow > 0) { fail(`${name} (${lang}): ${overflow} px wider than a 390 px screen`); }
+  // Charts stay readable on a phone: no chart label drawn smaller than 10 px.
+  const smallest = await page.evaluate(() => Math.min(...[...document.querySelectorAll("svg.chart text")]
+    .map((t) => t.getBoundingClientRect().height).filter((h) => h > 0), Infinity));
+  if (smallest < 10) { fail(`${name} (${lang}): a chart label is ${smallest.toFixed(1)} px high at 390 px`); }
   await page.screenshot({ path: file.replace(/\.png$/, "-390.png"), fullPage: true });
   await page.setViewportSize(viewport);
   if (!scriptsOn) { return; }
@@ -258,6 +262,7 @@ async function citizenJourney(browser, base, run) {
   expect(await page.locator("#status-photo.task-done").count() === 0, "a failed photo is not done");
   expect(await page.locator("form[action$='/pay']").count() === 0, "no payment while the photo needs fixing");
   expect(await page.locator("#pay-wait").count() === 1, "the payment step says what it waits for");
+  expect((await page.textContent("#duty-amount")).includes("₸"), "the duty is shown before paying");
   expect(await page.locator("form[action$='/confirm']").count() === 0, "no code while parts are missing");
   await check(page, lang, "photo-needs-fixing");
   await page.setInputFiles("#photo-file", PHOTO);
@@ -351,6 +356,12 @@ async function staffJourney(browser, base, run, citizen) {
   const row = page.locator("tr", { hasText: ticket });
   await Promise.all([page.waitForNavigation(), row.locator("button").click()]);
   await check(page, lang, "officer-review");
+  // The register's photo beside the upload (the demo's register has one), every measure with
+  // its value, the parts without the citizen's step numbers.
+  expect(await page.locator("#photo-comparison #register-photo").count() === 1, "the register's photo is shown");
+  expect(await page.evaluate(() => document.querySelector("#register-photo").naturalWidth > 0), "the register's photo loads");
+  expect(await page.locator("#photo-measure-face_count").count() === 1, "each measure has its row");
+  expect(!/>\s*\d\.\s/.test(await page.innerHTML("#photo-comparison")), "no step numbers on the officer's page");
   await page.fill("#pin", "000000");
   await submitForm(page, "form[action$='/approve']");
   expect(await page.locator(".error-summary a[href='#pin']").count() === 1, "a wrong PIN is an error on the PIN field");
@@ -463,13 +474,19 @@ async function adminJourney(browser, base, lang) {
   await page.selectOption("#role", "officer");
   await page.fill("#region", "71");
   await submitForm(page, "form[action='/staff/admin/staff']");
-  expect(await page.locator(".error-summary").count() === 1, "a short password is refused");
+  expect(await page.locator(".error-summary a[href='#password']").count() === 1, "a short password is refused on its field");
+  if (lang !== "en") {
+    expect(!(await page.textContent(".error-summary")).includes("at least"), "the refusal is in the page's language");
+  }
   await check(page, lang, "admin-refused");
   await page.fill("#password", "a-long-enough-password");
   await submitForm(page, "form[action='/staff/admin/staff']");
   expect(await page.locator(".notice").count() === 1, "the account is created");
   expect((await page.textContent("table[aria-labelledby=staff-title]")).includes(`newofficer${lang}`), "the account is listed");
-  await page.goto(`${base}/staff/admin/audit?q=approve`);
+  // The audit log finds the officer's actions by username, names them in the page's language.
+  await page.goto(`${base}/staff/admin/audit?q=${CITIZENS[lang].officer}`);
+  expect(await page.locator("#audit-entries tbody tr").count() > 0, "the officer's actions are found");
+  expect(!(await page.textContent("#audit-entries")).includes("application."), "actions are named, not coded");
   await check(page, lang, "admin-audit");
   // A page that is not there, and a form whose token is gone (as after a long pause or from
   // another site): each a page in the language that says what happened, not an error dump.

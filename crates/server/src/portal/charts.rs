@@ -26,7 +26,9 @@ impl Bar {
     }
 }
 
-const WIDTH: f64 = 640.0;
+/// Narrow, so that on a phone (about 350 px of page) the drawing is at about its own size
+/// and a 12-unit label reads as 12 px; wider screens cap the chart's width (portal.css).
+const WIDTH: f64 = 360.0;
 const BAR_COLOUR: &str = "#1d70b8";
 const TEXT_COLOUR: &str = "#0b0c0c";
 const AXIS_COLOUR: &str = "#505a5f";
@@ -94,34 +96,36 @@ fn empty_chart(title: &str, empty: &str) -> String {
     svg
 }
 
-/// Horizontal bars, one row each, label on the left and the shown value after the bar.
-/// `empty` is said when there is nothing to draw.
+/// Horizontal bars, one row each: the label on its own line (the full width is the
+/// label's, so a long region name fits a phone), the bar under it and the shown value after
+/// the bar. `empty` is said when there is nothing to draw.
 pub fn bar_chart(title: &str, empty: &str, bars: &[Bar]) -> String {
     if bars.is_empty() {
         return empty_chart(title, empty);
     }
-    const ROW: f64 = 26.0;
-    const LABEL: f64 = 260.0;
-    // About as many 12 px characters as fit in the label column.
-    const LABEL_CHARS: usize = 40;
-    const SPAN: f64 = WIDTH - LABEL - 70.0;
-    let height = ROW * bars.len() as f64 + 8.0;
+    const ROW: f64 = 40.0;
+    // About as many 12-unit characters as fit across the chart.
+    const LABEL_CHARS: usize = 52;
+    // Room after the longest bar for its value.
+    const SPAN: f64 = WIDTH - 70.0;
+    let height = ROW * bars.len() as f64 + 4.0;
     let max = scale_max(bars);
     let mut svg = open(title, height);
     for (i, bar) in bars.iter().enumerate() {
-        let y = 4.0 + ROW * i as f64;
+        let y = 2.0 + ROW * i as f64;
         let w = length(bar.value, max, SPAN);
         let _ = write!(
             svg,
             "<g><title>{full}: {shown}</title>\
-             <text x=\"{x:.1}\" y=\"{ty:.1}\" text-anchor=\"end\" {FONT} fill=\"{TEXT_COLOUR}\">{label}</text>\
-             <rect x=\"{LABEL}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"18\" fill=\"{BAR_COLOUR}\"/>\
-             <text x=\"{vx:.1}\" y=\"{ty:.1}\" {FONT} fill=\"{TEXT_COLOUR}\">{shown}</text></g>",
-            x = LABEL - 6.0,
-            ty = y + 13.0,
+             <text x=\"0\" y=\"{ly:.1}\" {FONT} fill=\"{TEXT_COLOUR}\">{label}</text>\
+             <rect x=\"0\" y=\"{by:.1}\" width=\"{w:.1}\" height=\"16\" fill=\"{BAR_COLOUR}\"/>\
+             <text x=\"{vx:.1}\" y=\"{vy:.1}\" {FONT} fill=\"{TEXT_COLOUR}\">{shown}</text></g>",
+            ly = y + 12.0,
+            by = y + 17.0,
+            vy = y + 29.5,
             full = escape(&bar.label),
             label = escape(&fit(&bar.label, LABEL_CHARS)),
-            vx = LABEL + w + 6.0,
+            vx = w + 6.0,
             shown = escape(&bar.shown),
         );
     }
@@ -142,8 +146,8 @@ pub fn column_chart(title: &str, empty: &str, columns: &[Bar]) -> String {
     let max = scale_max(columns);
     let step = (WIDTH - LEFT) / columns.len() as f64;
     let gap = (step * 0.2).min(4.0);
-    // About eight labels whatever the period's length.
-    let every = columns.len().div_ceil(8);
+    // About six labels whatever the period's length (each has ~50 units of room).
+    let every = columns.len().div_ceil(6);
     let mut svg = open(title, HEIGHT);
     let base = TOP + SPAN;
     let top_value = columns
@@ -276,11 +280,12 @@ mod tests {
 
     #[test]
     fn long_labels_are_cut_and_kept_whole_in_the_title() {
-        let long = "Additional verification by the Migration Service is needed";
+        let long = "Additional verification by the Migration Service is needed for this one";
         let svg = bar_chart("Reasons", "—", &[Bar::count(long, 3)]);
         assert_well_formed(&svg);
         assert!(svg.contains(&format!("<title>{long}: 3</title>")));
-        assert!(svg.contains(">Additional verification by the Migratio…</text>"));
+        let cut: String = long.chars().take(51).collect();
+        assert!(svg.contains(&format!(">{cut}…</text>")), "{svg}");
         assert_eq!(fit("short", 40), "short");
     }
 

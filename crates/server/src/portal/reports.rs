@@ -42,7 +42,12 @@ fn rows(report: &Value, key: &str) -> Vec<Value> {
 /// The charts and tables of one report.
 fn report_context(page: &Page, report: &Value) -> Value {
     let empty = page.t("reports-no-data");
-    let hours = |h: f64| page.t_args("reports-hours", &[("hours", format!("{h:.1}"))]);
+    let hours = |h: f64| {
+        page.t_args(
+            "reports-hours",
+            &[("hours", kuelik_core::format::number(page.lang, h))],
+        )
+    };
 
     let days: Vec<Bar> = rows(report, "submitted_per_day")
         .iter()

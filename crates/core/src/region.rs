@@ -124,6 +124,8 @@ pub struct RegistrationPoint {
     pub name: Localized,
     /// Written in each language, as the citizen reads it on the page and in the SMS.
     pub address: Localized,
+    /// When documents can be collected there, in each language.
+    pub hours: Localized,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -199,6 +201,9 @@ struct PointRow {
     address_kk: String,
     address_ru: String,
     address_en: String,
+    hours_kk: String,
+    hours_ru: String,
+    hours_en: String,
 }
 
 /// The region list, ordered by code.
@@ -264,7 +269,7 @@ impl RegistrationPoints {
             .unwrap_or(RegistrationPoints(BTreeMap::new()))
     }
 
-    /// Parses `id,region_code,name_kk,name_ru,name_en,address_kk,address_ru,address_en` rows (`#` starts a comment)
+    /// Parses `id,region_code,name_kk,name_ru,name_en,address_kk,address_ru,address_en` rows, then `hours_kk,hours_ru,hours_en` (`#` starts a comment)
     /// and checks them against the region list.
     pub fn from_csv(text: &str, regions: &Regions) -> Result<RegistrationPoints, ReferenceError> {
         let mut map = BTreeMap::new();
@@ -290,6 +295,11 @@ impl RegistrationPoints {
                     kk: row.address_kk,
                     ru: row.address_ru,
                     en: row.address_en,
+                },
+                hours: Localized {
+                    kk: row.hours_kk,
+                    ru: row.hours_ru,
+                    en: row.hours_en,
                 },
             };
             if map.insert(id.clone(), point).is_some() {
@@ -363,23 +373,23 @@ mod tests {
     #[test]
     fn edited_lists_are_checked() {
         let regions = Regions::builtin();
-        let header = "id,region_code,name_kk,name_ru,name_en,address_kk,address_ru,address_en\n";
-        let missing = format!("{header}71-01,71,a,b,c,d,e,f\n");
+        let header = "id,region_code,name_kk,name_ru,name_en,address_kk,address_ru,address_en,hours_kk,hours_ru,hours_en\n";
+        let missing = format!("{header}71-01,71,a,b,c,d,e,f,g,h,i\n");
         assert!(matches!(
             RegistrationPoints::from_csv(&missing, &regions),
             Err(ReferenceError::RegionWithoutPoint(_))
         ));
-        let unknown = format!("{header}99-01,99,a,b,c,d,e,f\n");
+        let unknown = format!("{header}99-01,99,a,b,c,d,e,f,g,h,i\n");
         assert!(matches!(
             RegistrationPoints::from_csv(&unknown, &regions),
             Err(ReferenceError::UnknownRegion { .. })
         ));
-        let mismatch = format!("{header}71-01,75,a,b,c,d,e,f\n");
+        let mismatch = format!("{header}71-01,75,a,b,c,d,e,f,g,h,i\n");
         assert!(matches!(
             RegistrationPoints::from_csv(&mismatch, &regions),
             Err(ReferenceError::PointRegionMismatch { .. })
         ));
-        let dup = format!("{BUILTIN_POINTS}71-01,71,a,b,c,d,e,f\n");
+        let dup = format!("{BUILTIN_POINTS}71-01,71,a,b,c,d,e,f,g,h,i\n");
         assert!(matches!(
             RegistrationPoints::from_csv(&dup, &regions),
             Err(ReferenceError::DuplicatePoint(_))

@@ -1248,3 +1248,42 @@ async fn after_a_session_ends_signing_in_brings_the_citizen_back_to_their_page()
         assert!(!html.contains("name=\"next\""), "{bad}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ready_document_says_where_and_when_to_collect_it() {
+    let (app, p) = app_with_citizen().await;
+    app.add_pickup_staff().await;
+    let (_, id, _) = app.submitted_by(&p, "71-01").await;
+    app.ready_for_pickup(&id, "061234567").await;
+    let mut b = signed_in(&app, &p).await;
+    for (lang, point, address, hours) in [
+        (
+            "kk",
+            "Астана қаласы ПД КҚБ тіркеу пункті №1",
+            "Астана қ., Кенесары көшесі, 4",
+            "Дс–Жм 09:00–18:00",
+        ),
+        (
+            "ru",
+            "город Астана №1",
+            "г. Астана, ул. Кенесары, 4",
+            "Пн–Пт 09:00–18:00",
+        ),
+        (
+            "en",
+            "Astana city migration service registration point 1",
+            "Astana, Kenesary st. 4",
+            "Mon–Fri 09:00–18:00",
+        ),
+    ] {
+        let (status, html) = b
+            .get(&app, &format!("/my/applications/{id}?lang={lang}"), lang)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let at = html.find("id=\"state-lead\"").expect("a lead");
+        let lead = &html[at..at + html[at..].find("</div>").unwrap()];
+        for words in [point, address, hours] {
+            assert!(lead.contains(words), "{lang}: {words} in {lead}");
+        }
+    }
+}

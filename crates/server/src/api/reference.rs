@@ -24,6 +24,8 @@ pub struct PointView {
     pub name: Text,
     /// The address in kk, ru and en.
     pub address: Text,
+    /// When documents are handed over there, in kk, ru and en.
+    pub hours: Text,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
@@ -59,6 +61,7 @@ pub async fn registration_points(
                 region: p.region.to_string(),
                 name: p.name.clone().into(),
                 address: p.address.clone().into(),
+                hours: p.hours.clone().into(),
             })
             .collect(),
     ))

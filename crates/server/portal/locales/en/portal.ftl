@@ -149,7 +149,7 @@ withdraw-button = Withdraw the application
 ticket-title = Your registration ticket
 ticket-keep = Keep this number: you show it at the registration point to collect your document.
 ticket-qr-label = QR code of ticket { $ticket }
-ticket-collect-at = Collect at: { $point }, { $address }.
+ticket-collect-at = Collect at: { $point }, { $address }. Opening hours: { $hours }.
 receipt-open = Receipt to print
 receipt-title = Registration ticket
 receipt-submitted = Submitted
@@ -403,7 +403,7 @@ submit-wait = You can ask for the one-time code once every part above is done, t
 # What the application's state means, first on its page.
 state-lead-draft = Complete every part below, then confirm the application with a one-time code.
 state-lead-in-progress = The Migration Service is dealing with your application. There is nothing to do now: you will get a message when the document is ready. It is due by { $date }.
-state-lead-ready = Your document is ready. Collect it at { $point }, { $address }: show your ticket number and your current identity document.
+state-lead-ready = Your document is ready. Collect it at { $point }, { $address } (open { $hours }): show your ticket number and your current identity document.
 state-lead-ready-anywhere = Your document is ready at the registration point you chose: show your ticket number and your current identity document.
 state-lead-issued = Your new document has been handed over. The card it replaces is no longer valid.
 state-lead-annulled = This application was annulled. The reason is below; you can apply again.

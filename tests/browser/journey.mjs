@@ -101,7 +101,11 @@ async function startServer() {
     c.iin = line && line.trim().split(/\s+/)[0];
     expect(c.iin && /^\d{12}$/.test(c.iin), `no IIN for ${c.name} in:\n${out}`);
   }
-  return { base, child, dataDir, log: () => out };
+  // And the owner of the demo's application in each state.
+  const states = {};
+  for (const m of out.matchAll(/^\s+(\d{12})\s+(\+\d+)\s+([a-z_]+)\s*$/gm)) { states[m[3]] = { iin: m[1], phone: m[2] }; }
+  expect(states.annulled, `no annulled application's owner in:\n${out}`);
+  return { base, child, dataDir, states, log: () => out };
 }
 
 /// The newest one-time code sent to `phone` after `after` codes (demo inbox).
@@ -326,6 +330,26 @@ async function citizenJourney(browser, base, run) {
   await check(page, lang, "notifications");
   if (consoleErrors.length) { fail(`${lang}: console errors: ${consoleErrors.join("; ")}`); }
   return { context, page, appPath, ticket };
+}
+
+/// An annulled application, as its owner reads it: why, the refund, how to apply again —
+/// and no ticket panel (there is nothing to collect).
+async function annulledPage(browser, base, lang, owner) {
+  const context = await browser.newContext({ locale: lang, bypassCSP: true });
+  const page = await context.newPage();
+  currentPage = page;
+  await page.goto(`${base}/sign-in?lang=${lang}`);
+  const before = await codesSoFar(base, owner.phone);
+  await page.fill("#iin", owner.iin);
+  await submitForm(page, "form[action='/sign-in']");
+  await page.fill("#code", await codeFor(base, owner.phone, before));
+  await submitForm(page, "form[action='/sign-in/code']");
+  await Promise.all([page.waitForNavigation(), page.locator("main table a[href^='/my/applications/']").first().click()]);
+  expect(await page.locator(".state-annulled").count() > 0, "the annulled application");
+  expect(await page.locator(".ticket-panel").count() === 0, "annulled: no ticket panel");
+  expect(await page.locator("#state-lead").count() === 1, "annulled: the page leads with what it means");
+  await check(page, lang, "citizen-annulled");
+  await context.close();
 }
 
 async function staffSignIn(browser, base, lang, username, js = true) {
@@ -568,7 +592,10 @@ async function main() {
       try {
         const citizen = await citizenJourney(browser, server.base, run);
         await staffJourney(browser, server.base, run, citizen);
-        if (CITIZENS[run].js) { await adminJourney(browser, server.base, run); }
+        if (CITIZENS[run].js) {
+          await adminJourney(browser, server.base, run);
+          await annulledPage(browser, server.base, run, server.states.annulled);
+        }
         console.log(`ok: the whole journey in ${run}`);
       } catch (e) {
         fail(`${run}: ${e.stack || e}`);

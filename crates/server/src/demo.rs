@@ -286,7 +286,7 @@ fn road_to(
     road.extend(later.iter().take(steps).cloned());
     if let (Annulled, Ok(comment)) = (
         target,
-        AnnulmentComment::parse("Demo: the photo is too dark."),
+        AnnulmentComment::parse("Фотография слишком тёмная: лицо в тени."),
     ) {
         road.push((
             officer.clone(),
@@ -629,6 +629,19 @@ pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result
             out,
             "  {}  {} {}: {}",
             person.iin, person.given_name, person.surname, p.note
+        );
+    }
+    let _ = writeln!(
+        out,
+        "An application in each state, one person each (to see how each reads):"
+    );
+    for (person, state) in people[PEOPLE.len()..].iter().zip(ApplicationState::ALL) {
+        let _ = writeln!(
+            out,
+            "  {}  {}  {}",
+            person.iin,
+            person.phone.as_str(),
+            state.as_str()
         );
     }
     Ok(out)

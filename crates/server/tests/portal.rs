@@ -1240,6 +1240,12 @@ async fn after_a_session_ends_signing_in_brings_the_citizen_back_to_their_page()
         "asked to choose the photo again"
     );
 
+    // A query that does not parse is a page all the same, not an error.
+    let (status, _) = b.get(&app, "/sign-in?next=/my&next=/my", "en").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = b.get(&app, &format!("{page}?again=a&again=b"), "en").await;
+    assert_eq!(status, StatusCode::OK);
+
     // Never somewhere else: another site or a path outside the citizen's pages.
     for bad in ["https://evil.example/", "//evil.example/my", "/staff/admin"] {
         let (_, html) = b

@@ -4,6 +4,7 @@
 //! printable receipt, the status timeline and the notifications.
 
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Path, Query};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -168,7 +169,9 @@ struct Next {
     next: Option<String>,
 }
 
-async fn sign_in_page(page: Page, Query(q): Query<Next>) -> Response {
+async fn sign_in_page(page: Page, q: Result<Query<Next>, QueryRejection>) -> Response {
+    // A query that does not parse names no page to come back to.
+    let q = q.map(|Query(q)| q).unwrap_or_default();
     let next = q.next.as_deref().and_then(super::safe_next);
     page.render(
         "sign_in.html",
@@ -491,7 +494,12 @@ struct Again {
     again: Option<String>,
 }
 
-async fn application_page(page: Page, Path(id): Path<String>, Query(q): Query<Again>) -> Response {
+async fn application_page(
+    page: Page,
+    Path(id): Path<String>,
+    q: Result<Query<Again>, QueryRejection>,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
     let id = match page.id(&id) {
         Ok(id) => id,
         Err(r) => return r,

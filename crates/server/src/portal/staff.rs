@@ -839,7 +839,12 @@ struct AuditQuery {
 
 /// The audit log a page at a time: who did what (in the page's language) to which
 /// application; searched by ticket, IIN, staff username or name.
-async fn admin_audit(page: Page, Query(q): Query<AuditQuery>) -> Response {
+async fn admin_audit(
+    page: Page,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    // A query that does not parse is the newest page, unsearched.
+    let q = q.map(|Query(q)| q).unwrap_or_default();
     let search = q.q.unwrap_or_default().trim().to_string();
     let mut params = vec![("limit", "50".to_string())];
     if !search.is_empty() {

@@ -271,7 +271,7 @@ async fn insert_per_commit(scratch: &Scratch, secs: f64) -> Result<Rate, String>
     match scratch {
         Scratch::SqliteDir(dir) => {
             // The store's driver and settings: rusqlite, WAL, synchronous=FULL (see
-            // kuelik-store's sqlite.rs), a prepared statement, one commit per INSERT.
+            // kuelik-store's sqlite/writer.rs), a prepared statement, one commit per INSERT.
             let dir = dir.clone();
             let lite = |e: rusqlite::Error| format!("durability ceiling: {e}");
             micros = tokio::task::spawn_blocking(move || -> Result<Vec<u32>, String> {

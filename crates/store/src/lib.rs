@@ -637,6 +637,8 @@ pub trait Store: Send + Sync + 'static {
     async fn put_people(&self, people: &[Person]) -> StoreResult<u64>;
     async fn person(&self, iin: &Iin) -> StoreResult<Option<Person>>;
     async fn count_people(&self) -> StoreResult<u64>;
+    /// The register's photo of the person's current document, if the register has one.
+    async fn register_photo(&self, iin: &Iin) -> StoreResult<Option<RegisterPhoto>>;
 
     /// People whose document's last valid day is in `[from, to]`, not yet reminded about
     /// that document, not opted out, and without a live application; oldest expiry first.
@@ -909,16 +911,13 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- audit ----
 
-    /// The newest audit entries, newest first.
-    /// The newest `limit` audit entries.
+    /// The newest `limit` audit entries, newest first.
     async fn audit_entries(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         let page = self.audit_page(&AuditQuery::default(), limit).await?;
         Ok(page.into_iter().map(|r| r.entry).collect())
     }
     /// A page of at most `limit` audit entries, newest first (see [`AuditQuery`]).
     async fn audit_page(&self, query: &AuditQuery, limit: u32) -> StoreResult<Vec<AuditRecord>>;
-    /// The register's photo of the person's current document, if the register has one.
-    async fn register_photo(&self, iin: &Iin) -> StoreResult<Option<RegisterPhoto>>;
     /// Rows waiting for the sequencer, in the order they were written.
     async fn audit_pending(&self, limit: u32) -> StoreResult<Vec<ChainCandidate>>;
     async fn audit_pending_count(&self) -> StoreResult<u64>;

@@ -14,22 +14,10 @@
 //! on one thread, statements are prepared once per connection and cached.
 //!
 //! **Group commit.** An fsync per request would cap the service at a few hundred writes a
-//! second, so writes are batched instead of made weaker:
-//!
-//! - One writer thread owns the only write connection. Every write — [`Store::commit`] and
-//!   all the small ones (sessions, OTPs, outbox leases, …) — is a *job* sent to it over a
-//!   bounded channel, with a oneshot channel for its answer.
-//! - The writer takes the first job and whatever else is already queued (up to
-//!   [`MAX_BATCH`]), runs `BEGIN IMMEDIATE`, then each job inside its own `SAVEPOINT`. A job
-//!   that fails is rolled back to its savepoint and keeps its error; the other jobs of the
-//!   batch are unaffected. Then one `COMMIT` — one fsync for the whole batch — and only then
-//!   does every job get its answer. While a batch commits, the next one queues up, so the
-//!   batch size follows the load.
-//! - If `BEGIN`, a savepoint statement or `COMMIT` itself fails, the whole batch is rolled
-//!   back and every job in it gets an error: no caller is ever told `Ok` for a write that is
-//!   not on disk.
-//! - A job runs on the writer thread, not on the caller's task: a caller that gives up
-//!   waiting (a dropped HTTP request) cannot leave a transaction half-done.
+//! second, so writes are batched instead of made weaker: every write — [`Store::commit`] and
+//! all the small ones (sessions, OTPs, outbox leases, …) — is a job for the one writer thread,
+//! which commits whatever is queued in one transaction, each job in its own savepoint, and
+//! answers each job only once the batch is on disk (`writer.rs`).
 //!
 //! Values are encoded (JSON, digests checked) on the caller's task before the job is sent, so
 //! the writer only binds and executes.
@@ -62,7 +50,7 @@ use rusqlite::{params, params_from_iter, Connection, OpenFlags, Params, Row};
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::Connection as _;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use kuelik_core::digest::Sha256Digest;
@@ -74,6 +62,9 @@ use kuelik_core::register::Person;
 use kuelik_core::ticket::TicketNumber;
 
 use crate::codec::{self, limit, lite_err, micros, AppRow, ChangeRows, PersonRow};
+use writer::{writer_gone, Writer};
+
+mod writer;
 use crate::{
     ActivityReport, ApplicationCount, Approval, AuditEntry, AuditQuery, AuditRecord, Blob,
     ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord,
@@ -83,10 +74,7 @@ use crate::{
     StoredApplication, StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
 };
 
-/// The most jobs one transaction carries.
-pub const MAX_BATCH: usize = 64;
-/// Jobs waiting for the writer before senders wait too (back-pressure).
-const QUEUE: usize = 1024;
+pub use writer::MAX_BATCH;
 /// People per job of [`Store::put_people`].
 pub const PEOPLE_PER_JOB: usize = 20_000;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -101,7 +89,7 @@ const STATEMENT_CACHE: usize = 128;
 /// dropped.
 #[derive(Clone)]
 pub struct SqliteStore {
-    writer: mpsc::Sender<Box<dyn Job>>,
+    writer: Writer,
     readers: Arc<Readers>,
     path: PathBuf,
     vault: crate::BlobVault,
@@ -233,11 +221,7 @@ impl SqliteStore {
         let conn = tokio::task::spawn_blocking(move || open_writer(&writer_path))
             .await
             .map_err(|e| StoreError::Open(format!("opening the writer panicked: {e}")))??;
-        let (writer, jobs) = mpsc::channel(QUEUE);
-        std::thread::Builder::new()
-            .name("kuelik-sqlite-writer".into())
-            .spawn(move || run_writer(conn, jobs))
-            .map_err(|e| StoreError::Open(format!("cannot start the writer thread: {e}")))?;
+        let writer = Writer::start(conn)?;
         let readers = Arc::new(Readers {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
@@ -296,12 +280,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        self.writer
-            .send(Box::new(Op { work, reply }))
-            .await
-            .map_err(|_| writer_gone())?;
-        Ok(answer)
+        self.writer.submit(work).await
     }
 
     async fn write<T, F>(&self, work: F) -> StoreResult<T>
@@ -309,8 +288,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let answer = self.submit(work).await?;
-        answer.await.map_err(|_| writer_gone())?
+        self.writer.write(work).await
     }
 
     /// A lookup, on the calling task (see the module documentation).
@@ -380,10 +358,6 @@ pub struct WriterSettings {
     pub busy_timeout_ms: i64,
 }
 
-fn writer_gone() -> StoreError {
-    StoreError::Database("the SQLite writer has stopped".into())
-}
-
 // ---------------------------------------------------------------------------------------
 // Statements
 // ---------------------------------------------------------------------------------------
@@ -434,140 +408,6 @@ fn col<T: rusqlite::types::FromSql>(row: &Row<'_>, i: usize) -> StoreResult<T> {
 fn count_of(conn: &Connection, sql: &str, params: impl Params) -> StoreResult<u64> {
     let n: i64 = query_opt(conn, sql, params, |r| col(r, 0))?.unwrap_or(0);
     count(n)
-}
-
-// ---------------------------------------------------------------------------------------
-// The writer
-// ---------------------------------------------------------------------------------------
-
-/// A write waiting for the writer thread.
-trait Job: Send {
-    /// Runs the job's statements (inside its savepoint).
-    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Ran>;
-    /// Answers a job that was never run because its batch failed first.
-    fn fail(self: Box<Self>, error: StoreError);
-}
-
-/// A job that ran and waits for its batch's commit to answer.
-trait Ran: Send {
-    fn succeeded(&self) -> bool;
-    /// `commit` is the batch's outcome.
-    fn answer(self: Box<Self>, commit: Result<(), &StoreError>);
-}
-
-struct Op<T, F> {
-    work: F,
-    reply: oneshot::Sender<StoreResult<T>>,
-}
-
-impl<T, F> Job for Op<T, F>
-where
-    T: Send + 'static,
-    F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
-{
-    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Ran> {
-        let Op { work, reply } = *self;
-        let result = work(conn);
-        Box::new(Answer { result, reply })
-    }
-
-    fn fail(self: Box<Self>, error: StoreError) {
-        // The caller may have stopped waiting; nothing to do then.
-        let _ = self.reply.send(Err(error));
-    }
-}
-
-struct Answer<T> {
-    result: StoreResult<T>,
-    reply: oneshot::Sender<StoreResult<T>>,
-}
-
-impl<T: Send> Ran for Answer<T> {
-    fn succeeded(&self) -> bool {
-        self.result.is_ok()
-    }
-
-    fn answer(self: Box<Self>, commit: Result<(), &StoreError>) {
-        let result = match (commit, self.result) {
-            (Ok(()), result) => result,
-            (Err(e), Ok(_)) => Err(not_committed(e)),
-            // It failed on its own; its own error says more.
-            (Err(_), Err(own)) => Err(own),
-        };
-        let _ = self.reply.send(result);
-    }
-}
-
-fn not_committed(e: &StoreError) -> StoreError {
-    StoreError::Database(format!("the transaction was rolled back: {e}"))
-}
-
-/// The writer thread: batches until every sender is gone (the store was dropped).
-fn run_writer(conn: Connection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
-    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = jobs.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        run_batch(&conn, batch.drain(..));
-    }
-}
-
-/// Runs one statement of the writer's own (`BEGIN`, `SAVEPOINT`, …).
-fn exec(conn: &Connection, sql: &str) -> StoreResult<()> {
-    execute(conn, sql, []).map(|_| ())
-}
-
-fn run_batch(conn: &Connection, batch: impl ExactSizeIterator<Item = Box<dyn Job>>) {
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
-        for job in batch {
-            job.fail(not_committed(&e));
-        }
-        return;
-    }
-    let mut ran: Vec<Box<dyn Ran>> = Vec::with_capacity(batch.len());
-    let mut broken: Option<StoreError> = None;
-    for job in batch {
-        if let Some(e) = &broken {
-            job.fail(not_committed(e));
-            continue;
-        }
-        if let Err(e) = exec(conn, "SAVEPOINT job") {
-            job.fail(not_committed(&e));
-            broken = Some(e);
-            continue;
-        }
-        let done = job.run(conn);
-        let end = if done.succeeded() {
-            exec(conn, "RELEASE SAVEPOINT job")
-        } else {
-            // Undo this job only. If SQLite already rolled the whole transaction back (it
-            // does on I/O errors or a full disk), the savepoint is gone and so is the batch.
-            match exec(conn, "ROLLBACK TO SAVEPOINT job") {
-                Ok(()) => exec(conn, "RELEASE SAVEPOINT job"),
-                Err(e) => Err(e),
-            }
-        };
-        ran.push(done);
-        if let Err(e) = end {
-            broken = Some(e);
-        }
-    }
-    let outcome = match broken {
-        Some(e) => Err(e),
-        None => exec(conn, "COMMIT"),
-    };
-    if outcome.is_err() {
-        // Best effort: the transaction may already be gone.
-        let _ = exec(conn, "ROLLBACK");
-    }
-    for done in ran {
-        done.answer(outcome.as_ref().map(|_| ()));
-    }
 }
 
 // ---------------------------------------------------------------------------------------

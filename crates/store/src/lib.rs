@@ -4,9 +4,14 @@
 //! `synchronous=FULL`, group commit) and PostgreSQL. The server never writes SQL and never
 //! branches on the backend.
 //!
-//! Writes that belong together go through [`Store::commit`] as one [`Changes`] value — the
-//! application's new state, its event, its blobs, payments, outbox messages, audit entries and
-//! the idempotency record — in one transaction or not at all. A successful return means the
+//! The store is read by area, one trait each — [`PeopleStore`] (people and their documents),
+//! [`ApplicationStore`], [`StaffStore`] (staff and sessions), [`PaymentStore`],
+//! [`OutboxStore`] (the outbox and workers), [`AuditStore`], [`ReportStore`] — with matching
+//! files in each backend (`sqlite/people.rs`, `postgres/people.rs`, …).
+//!
+//! Writes that belong together go through [`Transactions::commit`] as one [`Changes`] value —
+//! the application's new state, its event, its blobs, payments, outbox messages, audit entries
+//! and the idempotency record — in one transaction or not at all. A successful return means the
 //! change is durable on disk.
 #![cfg_attr(
     not(test),
@@ -37,6 +42,30 @@ mod codec;
 pub mod copy;
 pub mod postgres;
 pub mod sqlite;
+
+mod applications;
+mod audit;
+mod outbox;
+mod payments;
+mod people;
+mod reports;
+mod staff;
+pub use applications::ApplicationStore;
+pub use audit::AuditStore;
+pub use outbox::OutboxStore;
+pub use payments::PaymentStore;
+pub use people::PeopleStore;
+pub use reports::ReportStore;
+
+/// The store's traits in one import, for calling its methods on a concrete backend
+/// (`SqliteStore`, `PostgresStore`); through `dyn Store` they need no import.
+pub mod prelude {
+    pub use crate::{
+        ApplicationStore, AuditStore, OutboxStore, PaymentStore, PeopleStore, ReportStore,
+        StaffStore, Store, Transactions,
+    };
+}
+pub use staff::StaffStore;
 pub mod vault;
 
 pub use vault::{BlobKey, BlobVault};
@@ -74,7 +103,7 @@ impl StoreError {
     }
 }
 
-/// One event as an application's timeline shows it (see [`Store::timeline`]). Its instant
+/// One event as an application's timeline shows it (see [`ApplicationStore::timeline`]). Its instant
 /// is the stored column's, to the microsecond.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimelineEntry {
@@ -282,7 +311,7 @@ pub struct RuleActivation {
 /// At most this many other applications are named as having the same photo.
 pub const SAME_PHOTO_LIMIT: usize = 20;
 
-/// Everything one request changes, written atomically by [`Store::commit`].
+/// Everything one request changes, written atomically by [`Transactions::commit`].
 #[derive(Debug, Clone, Default)]
 pub struct Changes {
     pub application: Option<ApplicationWrite>,
@@ -319,7 +348,7 @@ pub struct Changes {
     pub staff: Vec<StaffAccount>,
     /// A person's choice about reminders (opting out, or back in).
     pub reminder_choices: Vec<ReminderChoice>,
-    /// Certificates bound to officers (see [`Store::put_officer_credential`]).
+    /// Certificates bound to officers (see [`StaffStore::put_officer_credential`]).
     pub officer_credentials: Vec<OfficerCredential>,
     /// The register's photo of a person's document, inserted or replaced by IIN.
     pub register_photos: Vec<RegisterPhoto>,
@@ -626,321 +655,41 @@ impl QueueFilter {
     }
 }
 
+/// What every area of the store shares: which backend it is, and the one way to write —
+/// [`Transactions::commit`], all of a [`Changes`] or nothing.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Transactions: Send + Sync + 'static {
     /// Which backend this is (`sqlite` or `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;
-
-    // ---- the population register (the local register table) ----
-
-    /// Inserts or replaces people by IIN; returns how many were written.
-    async fn put_people(&self, people: &[Person]) -> StoreResult<u64>;
-    async fn person(&self, iin: &Iin) -> StoreResult<Option<Person>>;
-    async fn count_people(&self) -> StoreResult<u64>;
-    /// The register's photo of the person's current document, if the register has one.
-    async fn register_photo(&self, iin: &Iin) -> StoreResult<Option<RegisterPhoto>>;
-
-    /// People whose document's last valid day is in `[from, to]`, not yet reminded about
-    /// that document, not opted out, and without a live application; oldest expiry first.
-    async fn people_to_remind(
-        &self,
-        from: jiff::civil::Date,
-        to: jiff::civil::Date,
-        limit: u32,
-    ) -> StoreResult<Vec<Person>>;
-    /// Stops (or restarts) reminders for a person (alone; with its audit entry, commit a
-    /// [`Changes::reminder_choices`]).
-    async fn set_reminder_opt_out(
-        &self,
-        iin: &Iin,
-        opt_out: bool,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        self.commit(Changes {
-            reminder_choices: vec![ReminderChoice {
-                iin: *iin,
-                opt_out,
-                at: now,
-            }],
-            ..Changes::default()
-        })
-        .await
-    }
-    async fn reminder_opted_out(&self, iin: &Iin) -> StoreResult<bool>;
-    /// The contact details a citizen set, if any.
-    async fn contact_details(&self, iin: &Iin) -> StoreResult<Option<ContactDetails>>;
-
-    // ---- the person's documents ----
-
-    /// The records kept of a person's documents (issued or invalidated here), newest first.
-    async fn documents_of(&self, iin: &Iin) -> StoreResult<Vec<DocumentRecord>>;
-    /// A document by kind and number: its record, else the register's current document of
-    /// someone with that number (as a record with nothing changed).
-    async fn document(
-        &self,
-        kind: DocumentKind,
-        number: &str,
-    ) -> StoreResult<Option<DocumentRecord>>;
-
-    // ---- rule sets ----
-
-    /// Every activation, oldest first (a later one of the same version replaces it).
-    async fn rule_activations(&self) -> StoreResult<Vec<RuleActivation>>;
-
-    // ---- staff ----
-
-    /// [`StoreError::Duplicate`]`("username")` if the username is taken. (Alone; with its
-    /// audit entry, commit a [`Changes::staff`].)
-    async fn add_staff(&self, staff: &StaffAccount) -> StoreResult<()> {
-        self.commit(Changes {
-            staff: vec![staff.clone()],
-            ..Changes::default()
-        })
-        .await
-    }
-    async fn staff(&self, id: StaffId) -> StoreResult<Option<StaffAccount>>;
-    async fn staff_by_username(&self, username: &str) -> StoreResult<Option<StaffAccount>>;
-    async fn list_staff(&self) -> StoreResult<Vec<StaffAccount>>;
-
-    // ---- sign-in ----
-
-    async fn put_otp(&self, otp: &OtpChallenge) -> StoreResult<()>;
-    /// How many challenges of the kind of `purpose` (sign-in, or confirming a submission —
-    /// each budget counted apart) were created for `iin` since `since` (to rate-limit SMS).
-    async fn otps_since(
-        &self,
-        iin: &Iin,
-        purpose: &OtpPurpose,
-        since: Timestamp,
-    ) -> StoreResult<u64>;
-    /// A challenge as stored (to tell a citizen why a code is no longer accepted).
-    async fn otp(&self, id: Uuid) -> StoreResult<Option<OtpChallenge>>;
-    /// Counts one attempt at a live challenge and returns it (with the new count), or `None`
-    /// when there is no such challenge, it expired, was consumed, or has `max_attempts`
-    /// attempts already. Atomic: concurrent guesses cannot exceed the limit.
-    async fn attempt_otp(
-        &self,
-        id: Uuid,
-        now: Timestamp,
-        max_attempts: u32,
-    ) -> StoreResult<Option<OtpChallenge>>;
-    /// Marks a challenge used; false if it already was (a code works once).
-    async fn consume_otp(&self, id: Uuid, now: Timestamp) -> StoreResult<bool>;
-    async fn put_session(&self, session: &Session) -> StoreResult<()>;
-    /// A session that has not expired at `now`.
-    async fn session(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Session>>;
-    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
-
-    // ---- applications ----
-
     /// Writes all of `changes` in one durable transaction, or nothing.
     async fn commit(&self, changes: Changes) -> StoreResult<()>;
-    async fn application(&self, id: ApplicationId) -> StoreResult<Option<StoredApplication>>;
-    async fn application_by_ticket(
-        &self,
-        ticket: &TicketNumber,
-    ) -> StoreResult<Option<StoredApplication>>;
-    /// A person's applications, newest first.
-    async fn applications_of(&self, iin: &Iin) -> StoreResult<Vec<StoredApplication>>;
-    /// The events of an application in the order they happened.
-    async fn history(&self, id: ApplicationId) -> StoreResult<Vec<Event>>;
-    /// The same events as [`Store::history`], as the timeline shows them: read from the
-    /// event rows' own columns, without decoding each event (a citizen's status read).
-    async fn timeline(&self, id: ApplicationId) -> StoreResult<Vec<TimelineEntry>>;
-    /// Applications matching `filter`, oldest due date first (then oldest submission).
-    async fn work_queue(
-        &self,
-        filter: &QueueFilter,
-        limit: u32,
-    ) -> StoreResult<Vec<StoredApplication>>;
-    async fn blob(&self, digest: &Sha256Digest) -> StoreResult<Option<Blob>>;
-    async fn image_check(&self, digest: &Sha256Digest) -> StoreResult<Option<ImageCheck>>;
-    /// Applications of people other than `excluding` whose photo has this perceptual hash:
-    /// at most [`SAME_PHOTO_LIMIT`], oldest first, from at most 64 matching photos.
-    async fn applications_with_photo_hash(
-        &self,
-        perceptual_hash: u64,
-        excluding: &Iin,
-    ) -> StoreResult<Vec<ApplicationId>>;
-    /// Finished applications (issued, annulled, withdrawn) whose last event is before
-    /// `before` and whose images have not been purged yet; oldest first.
-    async fn applications_to_purge(
-        &self,
-        before: Timestamp,
-        limit: u32,
-    ) -> StoreResult<Vec<ApplicationId>>;
-    /// Deletes a finished application's photo and signature (unless an application not yet
-    /// purged uses the same image), their checks and the notices about it, and records the
-    /// purge with `audit`, in one transaction. Returns how many images were deleted.
-    async fn purge_application_images(
-        &self,
-        application: ApplicationId,
-        audit: AuditEntry,
-        now: Timestamp,
-    ) -> StoreResult<u64>;
-    /// Applications per region and state.
-    async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>>;
+}
 
-    // ---- stuck work and reports (administrators) ----
+/// The whole store: every area's reads over one [`Transactions::commit`]. A backend
+/// implements each area (its files `sqlite/<area>.rs`, `postgres/<area>.rs`); this trait
+/// comes with them.
+pub trait Store:
+    Transactions
+    + PeopleStore
+    + ApplicationStore
+    + StaffStore
+    + PaymentStore
+    + OutboxStore
+    + AuditStore
+    + ReportStore
+{
+}
 
-    /// Applications past their due date on `today` and still waiting for the service
-    /// (the states of `Application::is_overdue`), oldest due date first.
-    async fn overdue_applications(
-        &self,
-        today: jiff::civil::Date,
-        limit: u32,
-    ) -> StoreResult<Vec<StoredApplication>>;
-    /// The same applications counted per region and state.
-    async fn overdue_counts(&self, today: jiff::civil::Date) -> StoreResult<Vec<ApplicationCount>>;
-    /// Applications in `state` that entered it (their latest event into it) before
-    /// `entered_before`; longest waiting first.
-    async fn applications_waiting_since(
-        &self,
-        state: ApplicationState,
-        entered_before: Timestamp,
-        limit: u32,
-    ) -> StoreResult<Vec<StoredApplication>>;
-    /// A period's submissions, decision times and annulment reasons (see [`ActivityReport`]).
-    async fn activity_report(&self, period: &ReportPeriod) -> StoreResult<ActivityReport>;
-
-    // ---- payments ----
-
-    async fn payment(&self, id: Uuid) -> StoreResult<Option<PaymentRecord>>;
-    async fn payment_by_reference(&self, reference: &str) -> StoreResult<Option<PaymentRecord>>;
-    async fn payments_of(&self, application: ApplicationId) -> StoreResult<Vec<PaymentRecord>>;
-    /// Payments in a status, oldest first (the refund worker reads `RefundPending`).
-    async fn payments_in(
-        &self,
-        status: PaymentStatus,
-        limit: u32,
-    ) -> StoreResult<Vec<PaymentRecord>>;
-    /// How many payments are in a status (refunds outstanding, for metrics).
-    async fn payments_count(&self, status: PaymentStatus) -> StoreResult<u64>;
-    /// How many payments are in a status and their sum (refunds outstanding, for reports).
-    async fn payment_totals(&self, status: PaymentStatus) -> StoreResult<PaymentTotals>;
-    /// Payments in a status since before `updated_before` (stuck work), oldest first.
-    async fn payments_stale(
-        &self,
-        status: PaymentStatus,
-        updated_before: Timestamp,
-        limit: u32,
-    ) -> StoreResult<Vec<PaymentRecord>>;
-
-    // ---- idempotency ----
-
-    async fn idempotency_record(
-        &self,
-        scope: &str,
-        key: &str,
-    ) -> StoreResult<Option<IdempotencyRecord>>;
-
-    // ---- outbox and inbox ----
-
-    /// Leases up to `limit` undelivered messages due at `now` for `lease`; a worker that
-    /// dies leaves them to be claimed again after the lease.
-    async fn claim_outbox(
-        &self,
-        now: Timestamp,
-        lease: SignedDuration,
-        limit: u32,
-    ) -> StoreResult<Vec<OutboxMessage>>;
-    /// Marks a message delivered and, in the same transaction, puts its notice (if any) in
-    /// the inbox — at most once, whatever the number of retries.
-    async fn outbox_delivered(
-        &self,
-        id: Uuid,
-        now: Timestamp,
-        notice: Option<&Notice>,
-    ) -> StoreResult<()>;
-    /// Records a failed attempt and when to try again.
-    async fn outbox_failed(
-        &self,
-        id: Uuid,
-        error: &str,
-        next_attempt_at: Timestamp,
-    ) -> StoreResult<()>;
-    /// Undelivered messages (for `/readyz`, metrics and the stuck-work view).
-    async fn outbox_backlog(&self) -> StoreResult<u64>;
-    /// Undelivered messages tried at least `attempts_at_least` times, or created before
-    /// `created_before`: the ones retrying has not got through. Oldest first.
-    async fn outbox_stuck(
-        &self,
-        attempts_at_least: u32,
-        created_before: Timestamp,
-        limit: u32,
-    ) -> StoreResult<Vec<OutboxMessage>>;
-    /// An administrator's "retry now": an undelivered message becomes due at `now`, and
-    /// `audit` is written in the same transaction. A delivered or unknown message is left
-    /// alone (and nothing is audited).
-    async fn retry_outbox_message(
-        &self,
-        id: Uuid,
-        now: Timestamp,
-        audit: AuditEntry,
-    ) -> StoreResult<OutboxRetry>;
-    /// A citizen's notices, newest first.
-    async fn inbox(&self, iin: &Iin) -> StoreResult<Vec<Notice>>;
-    /// Marks a notice read; false if it is not this citizen's or does not exist.
-    async fn mark_notice_read(&self, iin: &Iin, id: Uuid, now: Timestamp) -> StoreResult<bool>;
-
-    // ---- the trust chain ----
-
-    /// Binds a certificate (and sealed key) to an officer; binding the same certificate
-    /// again replaces its sealed key (a new PIN). Earlier certificates stay bound (what they
-    /// signed still verifies). [`StoreError::Duplicate`]`("certificate")` if the
-    /// certificate is another's.
-    async fn put_officer_credential(&self, credential: &OfficerCredential) -> StoreResult<()> {
-        self.commit(Changes {
-            officer_credentials: vec![credential.clone()],
-            ..Changes::default()
-        })
-        .await
-    }
-    /// The officer's newest binding.
-    async fn officer_credential(&self, staff: StaffId) -> StoreResult<Option<OfficerCredential>>;
-    async fn officer_credential_by_fingerprint(
-        &self,
-        fingerprint: &str,
-    ) -> StoreResult<Option<OfficerCredential>>;
-    async fn approval(&self, application: ApplicationId) -> StoreResult<Option<Approval>>;
-    /// An application's signature checks, oldest first.
-    async fn signature_checks(
-        &self,
-        application: ApplicationId,
-    ) -> StoreResult<Vec<SignatureCheck>>;
-
-    // ---- audit ----
-
-    /// The newest `limit` audit entries, newest first.
-    async fn audit_entries(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let page = self.audit_page(&AuditQuery::default(), limit).await?;
-        Ok(page.into_iter().map(|r| r.entry).collect())
-    }
-    /// A page of at most `limit` audit entries, newest first (see [`AuditQuery`]).
-    async fn audit_page(&self, query: &AuditQuery, limit: u32) -> StoreResult<Vec<AuditRecord>>;
-    /// Rows waiting for the sequencer, in the order they were written.
-    async fn audit_pending(&self, limit: u32) -> StoreResult<Vec<ChainCandidate>>;
-    async fn audit_pending_count(&self) -> StoreResult<u64>;
-    async fn last_audit_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>>;
-    /// Appends a sequenced batch and its checkpoint and takes the rows off the pending list,
-    /// in one transaction; [`StoreError::Duplicate`]`("audit_chain")` when another sequencer
-    /// appended first (nothing is written; resume from the new last checkpoint).
-    async fn append_audit_chain(
-        &self,
-        links: Vec<ChainLink>,
-        checkpoint: StoredCheckpoint,
-    ) -> StoreResult<()>;
-    /// Sequenced entries after `after_seq`, in order.
-    async fn audit_chain(&self, after_seq: u64, limit: u32) -> StoreResult<Vec<ChainEntry>>;
-    /// Checkpoints after `after_seq`, in order.
-    async fn audit_checkpoints(
-        &self,
-        after_seq: u64,
-        limit: u32,
-    ) -> StoreResult<Vec<StoredCheckpoint>>;
-    /// Event and audit rows that are neither sequenced nor waiting (written behind the
-    /// service's back with the triggers dropped), first `limit`.
-    async fn audit_unchained(&self, limit: u32) -> StoreResult<Vec<(ChainSource, i64)>>;
+impl<T> Store for T where
+    T: Transactions
+        + PeopleStore
+        + ApplicationStore
+        + StaffStore
+        + PaymentStore
+        + OutboxStore
+        + AuditStore
+        + ReportStore
+{
 }
 
 /// The SQLite file a store URL names, if it names one.

@@ -40,6 +40,7 @@ use kuelik_core::region::{PointId, RegionCode};
 use kuelik_core::register::{Person, Phone, RegisteredDocument};
 use kuelik_core::ticket::TicketNumber;
 use kuelik_store::postgres::PostgresStore;
+use kuelik_store::prelude::*;
 use kuelik_store::sqlite::SqliteStore;
 use kuelik_store::{
     ApplicationWrite, AuditEntry, AuditQuery, AuditSearch, Blob, Changes, ContactDetails,

@@ -5,7 +5,8 @@
 //! here to see what an intruder with disk access would see.
 
 use kuelik_core::digest::Sha256Digest;
-use kuelik_store::{Blob, BlobKey, BlobVault, Changes, Store};
+use kuelik_store::prelude::*;
+use kuelik_store::{Blob, BlobKey, BlobVault, Changes};
 use sha2::{Digest, Sha256};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,8 @@ use kuelik_core::lifecycle::{ApplicationId, ApplicationState};
 use kuelik_core::region::RegionCode;
 use kuelik_core::time::almaty_date;
 use kuelik_store::postgres::PostgresStore;
-use kuelik_store::{QueueFilter, ReportPeriod, Store};
+use kuelik_store::prelude::*;
+use kuelik_store::{QueueFilter, ReportPeriod};
 
 /// The officer queue's page size (`QUEUE_PAGE` in crates/server/src/api/staff.rs).
 pub const QUEUE_PAGE: u32 = 200;

@@ -16,9 +16,9 @@ use kuelik_core::lifecycle::ApplicationId;
 use kuelik_core::register::synthetic::Generator;
 use kuelik_core::time::almaty_date;
 use kuelik_store::postgres::PostgresStore;
-use kuelik_store::Store;
 
 use history::Histories;
+use kuelik_store::prelude::*;
 use load::TableLoad;
 use measure::Latency;
 

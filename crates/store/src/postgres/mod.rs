@@ -1,0 +1,524 @@
+//! The PostgreSQL store, for several server instances on one database.
+//!
+//! A [`PgPool`]; [`crate::Transactions::commit`] runs in one transaction. PostgreSQL groups the commits of
+//! concurrent transactions by itself, so there is no writer task here. Correctness under
+//! concurrency rests on the database, not on the process:
+//!
+//! - an application update is `UPDATE … WHERE id = $1 AND version = $2` (a concurrent writer
+//!   waits on the row lock, then finds the version changed: [`StoreError::Conflict`]);
+//! - one live application per person, unique tickets, usernames, idempotency keys and
+//!   payment references are unique indexes, reported by name;
+//! - outbox messages are claimed with `FOR UPDATE SKIP LOCKED`, so two instances never lease
+//!   the same message, and a lease runs out by itself if its worker dies;
+//! - OTP attempts are counted with one conditional `UPDATE … RETURNING`.
+//!
+//! [`crate::PeopleStore::put_people`] sends `UNNEST` arrays of [`PEOPLE_PER_STATEMENT`] people per
+//! statement; each statement commits on its own.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use kuelik_core::digest::Sha256Digest;
+use kuelik_core::document::DocumentKind;
+use kuelik_core::iin::Iin;
+use kuelik_core::issuance::DocumentRecord;
+use kuelik_core::lifecycle::{ApplicationId, ApplicationState, Event, StaffId};
+use kuelik_core::register::Person;
+use kuelik_core::ticket::TicketNumber;
+
+use crate::codec::{self, db_err, limit, micros, AppRow, ChangeRows};
+use crate::{
+    ActivityReport, ApplicationCount, Approval, AuditEntry, AuditQuery, AuditRecord, Blob,
+    ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord,
+    ImageCheck, Notice, OfficerCredential, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry,
+    PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter, RegisterPhoto, ReportPeriod,
+    RuleActivation, Session, SignatureCheck, StaffAccount, StoreError, StoreResult,
+    StoredApplication, StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
+};
+use crate::{
+    ApplicationStore, AuditStore, OutboxStore, PaymentStore, PeopleStore, ReportStore, StaffStore,
+    Transactions,
+};
+
+/// People per `INSERT … SELECT FROM UNNEST(…)` statement.
+pub const PEOPLE_PER_STATEMENT: usize = 10_000;
+const MAX_CONNECTIONS: u32 = 16;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The PostgreSQL implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    vault: crate::BlobVault,
+}
+
+impl PostgresStore {
+    /// Keeps image bytes where `vault` says (and sealed as it says).
+    pub fn with_vault(mut self, vault: crate::BlobVault) -> PostgresStore {
+        self.vault = vault;
+        self
+    }
+
+    /// Connects to the database `url` names and applies the migrations not applied yet
+    /// (sqlx holds an advisory lock meanwhile, so instances starting together take turns).
+    pub async fn open(url: &str) -> StoreResult<PostgresStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Open(format!("PostgreSQL: {e}")))?;
+        migrate(&pool)
+            .await
+            .map_err(|e| StoreError::Open(format!("PostgreSQL migrations: {e}")))?;
+        Ok(PostgresStore {
+            pool,
+            vault: crate::BlobVault::default(),
+        })
+    }
+
+    /// The connection pool (for health checks and tools).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Boxed so that the future of [`PostgresStore::open`] is `Send` for every lifetime (the
+/// generic `Migrator::run` otherwise defeats the compiler's proof).
+fn migrate(pool: &PgPool) -> Pin<Box<dyn Future<Output = Result<(), MigrateError>> + Send + '_>> {
+    Box::pin(MIGRATOR.run(pool))
+}
+
+/// Decision times per region for decisions in `[$1, $2)`: how many approved and annulled,
+/// and the nearest-rank median and 90th percentile of submission → decision (µs), ranked by
+/// a window function so the database does the sorting.
+const DECISION_TIMES_SQL: &str = "WITH decided AS ( \
+       SELECT a.region, e.to_state AS outcome, e.at - a.submitted_at AS waited \
+       FROM events e JOIN applications a ON a.id = e.application_id \
+       WHERE e.kind IN ('approved', 'annulled') AND e.at >= $1 AND e.at < $2 \
+         AND a.submitted_at IS NOT NULL), \
+     ranked AS ( \
+       SELECT region, outcome, waited, \
+         ROW_NUMBER() OVER (PARTITION BY region ORDER BY waited) AS rn, \
+         COUNT(*) OVER (PARTITION BY region) AS n \
+       FROM decided) \
+     SELECT region, \
+       SUM(CASE WHEN outcome = 'approved' THEN 1 ELSE 0 END), \
+       SUM(CASE WHEN outcome = 'annulled' THEN 1 ELSE 0 END), \
+       MIN(CASE WHEN rn * 2 >= n THEN waited END), \
+       MIN(CASE WHEN rn * 10 >= n * 9 THEN waited END) \
+     FROM ranked GROUP BY region ORDER BY region";
+
+const OTP_COLUMNS: &str =
+    "id, iin, purpose, code_hash, created_at, expires_at, attempts, consumed_at";
+const PAYMENT_COLUMNS: &str =
+    "id, application_id, payer, amount, status, gateway_reference, created_at, updated_at";
+const NOTICE_COLUMNS: &str = "id, iin, application_id, kind, message, created_at, read_at";
+/// Every column of the event or audit row an audit-chain row `x` stands for, as text where
+/// the type differs from SQLite's (see `codec::chain_entry`).
+const CHAIN_ROW_COLUMNS: &str = "e.seq AS e_seq, e.application_id::text AS e_application_id, \
+    e.kind AS e_kind, e.from_state AS e_from_state, e.to_state AS e_to_state, \
+    e.actor_role AS e_actor_role, e.actor_staff::text AS e_actor_staff, e.at AS e_at, \
+    e.data::text AS e_data, a.pos AS a_pos, a.id::text AS a_id, a.at AS a_at, \
+    a.actor_role AS a_actor_role, a.actor::text AS a_actor, a.action AS a_action, \
+    a.target AS a_target, a.details::text AS a_details";
+const CHAIN_ROW_JOINS: &str = "LEFT JOIN events e ON x.source = 'event' AND e.seq = x.source_pos \
+    LEFT JOIN audit_entries a ON x.source = 'audit' AND a.pos = x.source_pos";
+
+fn decode_all<T>(
+    rows: Vec<PgRow>,
+    decode: impl Fn(&PgRow) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    rows.iter().map(decode).collect()
+}
+
+fn count(n: i64) -> StoreResult<u64> {
+    u64::try_from(n).map_err(|e| StoreError::Corrupt(format!("count: {e}")))
+}
+
+async fn write_application(conn: &mut PgConnection, a: &AppRow) -> StoreResult<()> {
+    match a.expected_version {
+        None => {
+            sqlx::query(
+                "INSERT INTO applications (id, applicant, region, registration_point, state, \
+                 ticket, due_date, submitted_at, taken_at, reviewer, created_at, version, data) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12::jsonb)",
+            )
+            .bind(a.id)
+            .bind(&a.applicant)
+            .bind(&a.region)
+            .bind(&a.registration_point)
+            .bind(a.state)
+            .bind(&a.ticket)
+            .bind(&a.due_date)
+            .bind(a.submitted_at)
+            .bind(a.taken_at)
+            .bind(a.reviewer)
+            .bind(a.created_at)
+            .bind(&a.data)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        }
+        Some(expected) => {
+            let done = sqlx::query(
+                "UPDATE applications SET applicant = $1, region = $2, registration_point = $3, \
+                 state = $4, ticket = $5, due_date = $6, submitted_at = $7, taken_at = $8, \
+                 reviewer = $9, data = $10::jsonb, version = version + 1 \
+                 WHERE id = $11 AND version = $12",
+            )
+            .bind(&a.applicant)
+            .bind(&a.region)
+            .bind(&a.registration_point)
+            .bind(a.state)
+            .bind(&a.ticket)
+            .bind(&a.due_date)
+            .bind(a.submitted_at)
+            .bind(a.taken_at)
+            .bind(a.reviewer)
+            .bind(&a.data)
+            .bind(a.id)
+            .bind(expected)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn commit_changes(conn: &mut PgConnection, c: &ChangeRows) -> StoreResult<()> {
+    if let Some(a) = &c.application {
+        write_application(conn, a).await?;
+    }
+    for e in &c.events {
+        sqlx::query(
+            "INSERT INTO events (application_id, kind, from_state, to_state, actor_role, \
+             actor_staff, at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+        )
+        .bind(e.application_id)
+        .bind(e.kind)
+        .bind(e.from_state)
+        .bind(e.to_state)
+        .bind(e.actor_role)
+        .bind(e.actor_staff)
+        .bind(e.at)
+        .bind(&e.data)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for b in &c.blobs {
+        sqlx::query(
+            "INSERT INTO blobs (digest, content_type, size, bytes, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(&b.digest)
+        .bind(&b.content_type)
+        .bind(b.size)
+        .bind(&b.bytes)
+        .bind(b.created_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for p in &c.payments {
+        sqlx::query(
+            "INSERT INTO payments (id, application_id, payer, amount, status, \
+             gateway_reference, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, \
+             status = excluded.status, gateway_reference = excluded.gateway_reference, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(p.id)
+        .bind(p.application_id)
+        .bind(&p.payer)
+        .bind(p.amount)
+        .bind(p.status)
+        .bind(&p.gateway_reference)
+        .bind(p.created_at)
+        .bind(p.updated_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for m in &c.outbox {
+        sqlx::query(
+            "INSERT INTO outbox (id, topic, payload, created_at, attempts, next_attempt_at, \
+             delivered_at, last_error) VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8)",
+        )
+        .bind(m.id)
+        .bind(&m.topic)
+        .bind(&m.payload)
+        .bind(m.created_at)
+        .bind(m.attempts)
+        .bind(m.next_attempt_at)
+        .bind(m.delivered_at)
+        .bind(&m.last_error)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for a in &c.audit {
+        sqlx::query(
+            "INSERT INTO audit_entries (id, at, actor_role, actor, action, target, details) \
+             VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb)",
+        )
+        .bind(a.id)
+        .bind(a.at)
+        .bind(a.actor_role)
+        .bind(&a.actor)
+        .bind(&a.action)
+        .bind(&a.target)
+        .bind(&a.details)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for (digest, kind, verdict, phash, report, at) in &c.image_checks {
+        sqlx::query(
+            "INSERT INTO image_checks (digest, kind, verdict, perceptual_hash, report, checked_at) \
+             VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT (digest) DO UPDATE SET \
+             kind = excluded.kind, verdict = excluded.verdict, perceptual_hash = excluded.perceptual_hash, \
+             report = excluded.report, checked_at = excluded.checked_at",
+        )
+        .bind(digest)
+        .bind(kind)
+        .bind(verdict)
+        .bind(phash)
+        .bind(report)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for (iin, last_valid_day, sent_at) in &c.reminders {
+        sqlx::query("INSERT INTO reminders (iin, last_valid_day, sent_at) VALUES ($1, $2, $3)")
+            .bind(iin)
+            .bind(last_valid_day)
+            .bind(sent_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    if let Some(a) = &c.approval {
+        sqlx::query(
+            "INSERT INTO approvals (application_id, officer, method, document, signature, \
+             signed_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(a.application_id)
+        .bind(a.officer)
+        .bind(a.method)
+        .bind(&a.document)
+        .bind(&a.signature)
+        .bind(a.signed_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for p in &c.register_photos {
+        sqlx::query(
+            "INSERT INTO register_photos (iin, document_number, content_type, bytes) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (iin) DO UPDATE SET \
+             document_number = excluded.document_number, \
+             content_type = excluded.content_type, bytes = excluded.bytes",
+        )
+        .bind(p.iin.to_string())
+        .bind(&p.document_number)
+        .bind(&p.content_type)
+        .bind(&p.bytes)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for (iin, phone, language, at) in &c.contacts {
+        sqlx::query(
+            "INSERT INTO contact_details (iin, phone, language, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (iin) DO UPDATE SET phone = excluded.phone, \
+             language = excluded.language, updated_at = excluded.updated_at",
+        )
+        .bind(iin)
+        .bind(phone)
+        .bind(language)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for (aid, version, from, by, at) in &c.rule_activations {
+        sqlx::query(
+            "INSERT INTO rule_activations (id, version, active_from, activated_by, activated_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(aid)
+        .bind(version)
+        .bind(from)
+        .bind(by)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    // A hand-over's effect on the person: the document records, and the person's current
+    // document in the register's copy.
+    for d in &c.documents {
+        sqlx::query(
+            "INSERT INTO documents (kind, number, holder, issued_on, last_valid_day, issued_for, \
+             status, reason, invalidated_at, invalidated_by, old_card) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (kind, number) DO UPDATE SET status = excluded.status, \
+             reason = excluded.reason, invalidated_at = excluded.invalidated_at, \
+             invalidated_by = excluded.invalidated_by, old_card = excluded.old_card, \
+             issued_for = COALESCE(documents.issued_for, excluded.issued_for)",
+        )
+        .bind(d.kind)
+        .bind(&d.number)
+        .bind(&d.holder)
+        .bind(&d.issued_on)
+        .bind(&d.last_valid_day)
+        .bind(d.issued_for)
+        .bind(d.status)
+        .bind(d.reason)
+        .bind(d.invalidated_at)
+        .bind(d.invalidated_by)
+        .bind(d.old_card)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for (iin, document) in &c.current_documents {
+        let done = sqlx::query(
+            "UPDATE people SET data = jsonb_set(data, '{document}', $1::jsonb) WHERE iin = $2",
+        )
+        .bind(document)
+        .bind(iin)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() != 1 {
+            // The person left the register since the hand-over read them.
+            return Err(StoreError::Conflict);
+        }
+    }
+    // Staff accounts, reminder choices and officers' certificates, with the audit entry of
+    // whoever made them.
+    for s in &c.staff {
+        sqlx::query(
+            "INSERT INTO staff (id, username, role, region, point, active, created_at, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+        )
+        .bind(s.id)
+        .bind(&s.username)
+        .bind(s.role)
+        .bind(&s.region)
+        .bind(&s.point)
+        .bind(s.active)
+        .bind(s.created_at)
+        .bind(&s.data)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    for (iin, opt_out, at) in &c.reminder_choices {
+        let q = if *opt_out {
+            sqlx::query(
+                "INSERT INTO reminder_opt_outs (iin, at) VALUES ($1, $2) ON CONFLICT (iin) DO NOTHING",
+            )
+            .bind(iin)
+            .bind(at)
+        } else {
+            sqlx::query("DELETE FROM reminder_opt_outs WHERE iin = $1").bind(iin)
+        };
+        q.execute(&mut *conn).await.map_err(db_err)?;
+    }
+    for k in &c.officer_credentials {
+        let done = sqlx::query(
+            "INSERT INTO officer_credentials (staff_id, fingerprint, certificate, sealed_key, \
+             bound_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (fingerprint) DO UPDATE SET sealed_key = excluded.sealed_key, \
+             bound_at = excluded.bound_at WHERE officer_credentials.staff_id = excluded.staff_id",
+        )
+        .bind(k.staff.0)
+        .bind(&k.fingerprint)
+        .bind(&k.certificate)
+        .bind(&k.sealed_key)
+        .bind(micros(k.bound_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        // The conflict update is skipped when the certificate is someone else's.
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Duplicate("certificate"));
+        }
+    }
+    for k in &c.signature_checks {
+        sqlx::query(
+            "INSERT INTO signature_checks (id, application_id, at, outcome, code, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(k.id)
+        .bind(k.application_id)
+        .bind(k.at)
+        .bind(k.outcome)
+        .bind(&k.code)
+        .bind(&k.detail)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    if let Some(r) = &c.idempotency {
+        sqlx::query(
+            "INSERT INTO idempotency (scope, idempotency_key, request_digest, status, body, \
+             created_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
+        )
+        .bind(&r.scope)
+        .bind(&r.key)
+        .bind(&r.request_digest)
+        .bind(r.status)
+        .bind(&r.body)
+        .bind(r.created_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Transactions for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn commit(&self, changes: Changes) -> StoreResult<()> {
+        let mut rows = codec::changes(&changes)?;
+        for b in &mut rows.blobs {
+            b.bytes = self.vault.put(&b.digest, &b.bytes).await?;
+        }
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // On an error `tx` is dropped, which rolls everything back.
+        commit_changes(&mut tx, &rows).await?;
+        tx.commit().await.map_err(db_err)
+    }
+}
+
+mod applications;
+mod audit;
+mod outbox;
+mod payments;
+mod people;
+mod reports;
+mod staff;

@@ -1,0 +1,202 @@
+//! Staff and sessions in PostgreSQL: [`StaffStore`].
+
+use super::*;
+
+#[async_trait]
+impl StaffStore for PostgresStore {
+    async fn staff(&self, staff: StaffId) -> StoreResult<Option<StaffAccount>> {
+        sqlx::query("SELECT data FROM staff WHERE id = $1")
+            .bind(staff.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::staff(&r))
+            .transpose()
+    }
+
+    async fn staff_by_username(&self, username: &str) -> StoreResult<Option<StaffAccount>> {
+        sqlx::query("SELECT data FROM staff WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::staff(&r))
+            .transpose()
+    }
+
+    async fn list_staff(&self) -> StoreResult<Vec<StaffAccount>> {
+        // username is in the "C" collation: the same byte order as SQLite's, whatever the
+        // database's locale.
+        let rows = sqlx::query("SELECT data FROM staff ORDER BY username")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        decode_all(rows, codec::staff)
+    }
+
+    async fn put_otp(&self, otp: &OtpChallenge) -> StoreResult<()> {
+        let o = codec::otp_row(otp)?;
+        sqlx::query(
+            "INSERT INTO otp_challenges (id, iin, purpose, code_hash, created_at, expires_at, \
+             attempts, consumed_at) VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8)",
+        )
+        .bind(o.id)
+        .bind(&o.iin)
+        .bind(&o.purpose)
+        .bind(&o.code_hash)
+        .bind(o.created_at)
+        .bind(o.expires_at)
+        .bind(o.attempts)
+        .bind(o.consumed_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn attempt_otp(
+        &self,
+        otp: Uuid,
+        now: Timestamp,
+        max_attempts: u32,
+    ) -> StoreResult<Option<OtpChallenge>> {
+        sqlx::query(&format!(
+            "UPDATE otp_challenges SET attempts = attempts + 1 \
+             WHERE id = $1 AND attempts < $2 AND consumed_at IS NULL AND expires_at > $3 \
+             RETURNING {OTP_COLUMNS}"
+        ))
+        .bind(otp)
+        .bind(i64::from(max_attempts))
+        .bind(micros(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::otp(&r))
+        .transpose()
+    }
+
+    async fn consume_otp(&self, otp: Uuid, now: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE otp_challenges SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL",
+        )
+        .bind(micros(now))
+        .bind(otp)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn put_session(&self, session: &Session) -> StoreResult<()> {
+        let s = codec::session_row(session)?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, subject, created_at, expires_at) \
+             VALUES ($1, $2::jsonb, $3, $4)",
+        )
+        .bind(&s.token_hash)
+        .bind(&s.subject)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Session>> {
+        sqlx::query(
+            "SELECT token_hash, subject, created_at, expires_at FROM sessions \
+             WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(micros(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::session(&r))
+        .transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn rule_activations(&self) -> StoreResult<Vec<RuleActivation>> {
+        sqlx::query(
+            "SELECT id, version, active_from, activated_by, activated_at FROM rule_activations \
+             ORDER BY activated_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(codec::rule_activation)
+        .collect()
+    }
+
+    async fn otps_since(
+        &self,
+        iin: &Iin,
+        purpose: &OtpPurpose,
+        since: Timestamp,
+    ) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM otp_challenges WHERE iin = $1 AND created_at >= $2 \
+             AND purpose->>'purpose' = $3",
+        )
+        .bind(iin.to_string())
+        .bind(since.as_microsecond())
+        .bind(purpose.kind())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        count(n)
+    }
+
+    async fn otp(&self, otp: Uuid) -> StoreResult<Option<OtpChallenge>> {
+        sqlx::query(&format!(
+            "SELECT {OTP_COLUMNS} FROM otp_challenges WHERE id = $1"
+        ))
+        .bind(otp)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::otp(&r))
+        .transpose()
+    }
+
+    async fn officer_credential(&self, staff: StaffId) -> StoreResult<Option<OfficerCredential>> {
+        sqlx::query(
+            "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \
+             FROM officer_credentials WHERE staff_id = $1 \
+             ORDER BY bound_at DESC LIMIT 1",
+        )
+        .bind(staff.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::officer_credential(&r))
+        .transpose()
+    }
+
+    async fn officer_credential_by_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> StoreResult<Option<OfficerCredential>> {
+        sqlx::query(
+            "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \
+             FROM officer_credentials WHERE fingerprint = $1",
+        )
+        .bind(fingerprint)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| codec::officer_credential(&r))
+        .transpose()
+    }
+}

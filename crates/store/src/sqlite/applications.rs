@@ -1,0 +1,288 @@
+//! Applications in SQLite: [`ApplicationStore`].
+
+use super::*;
+
+#[async_trait]
+impl ApplicationStore for SqliteStore {
+    async fn application(&self, app: ApplicationId) -> StoreResult<Option<StoredApplication>> {
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT data, version FROM applications WHERE id = ?",
+                [id(app.0)],
+                |r| codec::application(r),
+            )
+        })
+    }
+
+    async fn application_by_ticket(
+        &self,
+        ticket: &TicketNumber,
+    ) -> StoreResult<Option<StoredApplication>> {
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT data, version FROM applications WHERE ticket = ?",
+                [ticket.compact()],
+                |r| codec::application(r),
+            )
+        })
+    }
+
+    async fn applications_of(&self, iin: &Iin) -> StoreResult<Vec<StoredApplication>> {
+        self.lookup(|c| {
+            query_all(
+                c,
+                "SELECT data, version FROM applications WHERE applicant = ? \
+                 ORDER BY created_at DESC, id DESC",
+                [iin.to_string()],
+                |r| codec::application(r),
+            )
+        })
+    }
+
+    async fn history(&self, app: ApplicationId) -> StoreResult<Vec<Event>> {
+        self.lookup(|c| {
+            query_all(
+                c,
+                "SELECT data FROM events WHERE application_id = ? ORDER BY seq",
+                [id(app.0)],
+                |r| codec::event(r),
+            )
+        })
+    }
+
+    async fn timeline(&self, app: ApplicationId) -> StoreResult<Vec<TimelineEntry>> {
+        self.lookup(|c| {
+            query_all(
+                c,
+                "SELECT kind, from_state, to_state, actor_role, at FROM events \
+                 WHERE application_id = ? ORDER BY seq",
+                [id(app.0)],
+                |r| codec::timeline_entry(r),
+            )
+        })
+    }
+
+    async fn work_queue(
+        &self,
+        filter: &QueueFilter,
+        max: u32,
+    ) -> StoreResult<Vec<StoredApplication>> {
+        let mut sql = String::from("SELECT data, version FROM applications WHERE state = ?");
+        let mut values = vec![Value::from(filter.state.as_str().to_string())];
+        if let Some(region) = filter.region {
+            sql.push_str(" AND region = ?");
+            values.push(Value::from(region.to_string()));
+        }
+        if let Some(point) = &filter.point {
+            sql.push_str(" AND registration_point = ?");
+            values.push(Value::from(point.to_string()));
+        }
+        if let Some(before) = filter.taken_before {
+            sql.push_str(" AND taken_at < ?");
+            values.push(Value::from(micros(before)));
+        }
+        sql.push_str(
+            " ORDER BY due_date ASC NULLS LAST, submitted_at ASC NULLS LAST, id ASC LIMIT ?",
+        );
+        values.push(Value::from(limit(max)));
+        // Indexed on (region, state) and bounded by the page size: a lookup.
+        self.lookup(|c| query_all(c, &sql, params_from_iter(values), |r| codec::application(r)))
+    }
+
+    async fn blob(&self, digest: &Sha256Digest) -> StoreResult<Option<Blob>> {
+        let blob = self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT digest, content_type, bytes, created_at FROM blobs WHERE digest = ?",
+                [digest.to_string()],
+                |r| codec::blob(r),
+            )
+        })?;
+        match blob {
+            Some(mut blob) => {
+                blob.bytes = self.vault.get(&blob.digest.to_string(), blob.bytes).await?;
+                Ok(Some(blob))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn idempotency_record(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT scope, idempotency_key, request_digest, status, body, created_at \
+                 FROM idempotency WHERE scope = ? AND idempotency_key = ?",
+                [scope, key],
+                |r| codec::idempotency(r),
+            )
+        })
+    }
+
+    async fn image_check(&self, digest: &Sha256Digest) -> StoreResult<Option<ImageCheck>> {
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT digest, kind, verdict, perceptual_hash, report, checked_at \
+                 FROM image_checks WHERE digest = ?",
+                [digest.to_string()],
+                |r| codec::image_check(r),
+            )
+        })
+    }
+
+    async fn applications_with_photo_hash(
+        &self,
+        perceptual_hash: u64,
+        excluding: &Iin,
+    ) -> StoreResult<Vec<ApplicationId>> {
+        // Two indexed steps (the photos with this hash, then the applications with each
+        // photo), each bounded: a flag needs a few examples, not every match.
+        let excluding = excluding.to_string();
+        let mut found: Vec<(i64, String)> = self.lookup(|c| {
+            let digests: Vec<String> = query_all(
+                c,
+                "SELECT digest FROM image_checks WHERE perceptual_hash = ? LIMIT 64",
+                [format!("{perceptual_hash:016x}")],
+                |r| col(r, 0),
+            )?;
+            let mut found = Vec::new();
+            for digest in digests {
+                found.extend(query_all(
+                    c,
+                    "SELECT created_at, id FROM applications \
+                     WHERE json_extract(data, '$.photo') = ? AND applicant <> ? LIMIT 20",
+                    [&digest, &excluding],
+                    |r| Ok((col(r, 0)?, col(r, 1)?)),
+                )?);
+            }
+            Ok(found)
+        })?;
+        found.sort();
+        found
+            .iter()
+            .take(SAME_PHOTO_LIMIT)
+            .map(|(_, id)| {
+                id.parse::<Uuid>()
+                    .map(ApplicationId)
+                    .map_err(|_| StoreError::Corrupt(format!("application id {id:?}")))
+            })
+            .collect()
+    }
+
+    async fn applications_to_purge(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ApplicationId>> {
+        let ids: Vec<String> = self
+            .scan(move |c| {
+                query_all(
+                    c,
+                    "SELECT a.id FROM applications a \
+                     WHERE a.state IN ('issued', 'annulled', 'withdrawn') \
+                       AND NOT EXISTS (SELECT 1 FROM purged_applications p \
+                                       WHERE p.application_id = a.id) \
+                       AND (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id) < ? \
+                     ORDER BY a.created_at, a.id LIMIT ?",
+                    params![before.as_microsecond(), i64::from(limit)],
+                    |r| col(r, 0),
+                )
+            })
+            .await?;
+        ids.iter()
+            .map(|i| {
+                i.parse::<Uuid>()
+                    .map(ApplicationId)
+                    .map_err(|_| StoreError::Corrupt(format!("application id {i:?}")))
+            })
+            .collect()
+    }
+
+    async fn purge_application_images(
+        &self,
+        application: ApplicationId,
+        audit: AuditEntry,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        let rows = codec::changes(&Changes {
+            audit: vec![audit],
+            ..Changes::default()
+        })?;
+        let app = id(application.0);
+        let (deleted, gone) = self
+            .write(move |conn| {
+                let digests: Option<(Option<String>, Option<String>)> = query_opt(
+                    conn,
+                    "SELECT json_extract(data, '$.photo'), json_extract(data, '$.signature') \
+                     FROM applications WHERE id = ?",
+                    [&app],
+                    |r| Ok((col(r, 0)?, col(r, 1)?)),
+                )?;
+                let Some((photo, signature)) = digests else {
+                    return Err(StoreError::Conflict);
+                };
+                let mut deleted = 0u64;
+                let mut gone = Vec::new();
+                for digest in [photo, signature].into_iter().flatten() {
+                    let done = execute(
+                        conn,
+                        "DELETE FROM blobs WHERE digest = ?1 AND NOT EXISTS ( \
+                           SELECT 1 FROM applications o WHERE o.id <> ?2 \
+                             AND (json_extract(o.data, '$.photo') = ?1 \
+                                  OR json_extract(o.data, '$.signature') = ?1) \
+                             AND NOT EXISTS (SELECT 1 FROM purged_applications p \
+                                             WHERE p.application_id = o.id))",
+                        [&digest, &app],
+                    )?;
+                    if done > 0 {
+                        deleted += done as u64;
+                        gone.push(digest.clone());
+                        execute(conn, "DELETE FROM image_checks WHERE digest = ?", [&digest])?;
+                    }
+                }
+                execute(conn, "DELETE FROM notices WHERE application_id = ?", [&app])?;
+                execute(
+                    conn,
+                    "INSERT INTO purged_applications (application_id, purged_at, images_deleted) \
+                     VALUES (?, ?, ?)",
+                    params![app, now.as_microsecond(), deleted as i64],
+                )?;
+                commit_changes(conn, rows)?;
+                Ok((deleted, gone))
+            })
+            .await?;
+        self.vault.forget(&gone).await;
+        Ok(deleted)
+    }
+
+    async fn approval(&self, app: ApplicationId) -> StoreResult<Option<Approval>> {
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT application_id, officer, method, document, signature, signed_at \
+                 FROM approvals WHERE application_id = ?",
+                [id(app.0)],
+                |r| codec::approval(r),
+            )
+        })
+    }
+
+    async fn signature_checks(&self, app: ApplicationId) -> StoreResult<Vec<SignatureCheck>> {
+        self.lookup(|c| {
+            query_all(
+                c,
+                "SELECT id, application_id, at, outcome, code, detail FROM signature_checks \
+                 WHERE application_id = ? ORDER BY at, id",
+                [id(app.0)],
+                |r| codec::signature_check(r),
+            )
+        })
+    }
+}

@@ -1,0 +1,178 @@
+//! The audit log and its hash chain in SQLite: [`AuditStore`].
+
+use super::*;
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn audit_page(&self, query: &AuditQuery, max: u32) -> StoreResult<Vec<AuditRecord>> {
+        let mut sql = String::from(
+            "SELECT pos, id, at, actor, action, target, details FROM audit_entries WHERE 1 = 1",
+        );
+        let mut values: Vec<Value> = Vec::new();
+        if let Some(before) = query.before {
+            sql.push_str(" AND (at < ? OR (at = ? AND pos < ?))");
+            values.extend([micros(before.at), micros(before.at), before.pos].map(Value::from));
+        }
+        if let Some(search) = &query.search {
+            if search.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut any = Vec::new();
+            let list = |n: usize| vec!["?"; n].join(", ");
+            if !search.targets.is_empty() {
+                any.push(format!("target IN ({})", list(search.targets.len())));
+                values.extend(search.targets.iter().cloned().map(Value::from));
+            }
+            if !search.staff.is_empty() {
+                any.push(format!(
+                    "json_extract(actor, '$.staff') IN ({})",
+                    list(search.staff.len())
+                ));
+                values.extend(search.staff.iter().map(|s| Value::from(s.0.to_string())));
+            }
+            if let Some(iin) = &search.citizen {
+                any.push("json_extract(actor, '$.iin') = ?".to_string());
+                values.push(Value::from(iin.to_string()));
+            }
+            sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+        }
+        sql.push_str(" ORDER BY at DESC, pos DESC LIMIT ?");
+        values.push(Value::from(limit(max)));
+        self.scan(move |c| {
+            query_all(c, &sql, params_from_iter(values), |r| {
+                codec::audit_record(r)
+            })
+        })
+        .await
+    }
+
+    async fn audit_pending(&self, max: u32) -> StoreResult<Vec<ChainCandidate>> {
+        let candidates = self
+            .scan(move |c| {
+                query_all(
+                    c,
+                    &format!(
+                        "SELECT x.source, x.source_pos, {CHAIN_ROW_COLUMNS} FROM audit_pending x \
+                         {CHAIN_ROW_JOINS} ORDER BY x.pos LIMIT ?"
+                    ),
+                    [limit(max)],
+                    |r| codec::chain_candidate(r),
+                )
+            })
+            .await?;
+        Ok(candidates.into_iter().flatten().collect())
+    }
+
+    async fn audit_pending_count(&self) -> StoreResult<u64> {
+        self.scan(|c| count_of(c, "SELECT COUNT(*) FROM audit_pending", []))
+            .await
+    }
+
+    async fn last_audit_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT seq, at, data FROM audit_checkpoints ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| codec::checkpoint(r),
+            )
+        })
+    }
+
+    async fn append_audit_chain(
+        &self,
+        links: Vec<ChainLink>,
+        checkpoint: StoredCheckpoint,
+    ) -> StoreResult<()> {
+        self.write(move |conn| {
+            for l in &links {
+                let seq = i64::try_from(l.seq)
+                    .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
+                execute(
+                    conn,
+                    "INSERT INTO audit_chain (seq, source, source_pos, entry_hash, chain_hash) \
+                     VALUES (?, ?, ?, ?, ?)",
+                    params![
+                        seq,
+                        l.source.as_str(),
+                        l.source_pos,
+                        &l.entry_hash[..],
+                        &l.chain_hash[..]
+                    ],
+                )?;
+                let taken = execute(
+                    conn,
+                    "DELETE FROM audit_pending WHERE source = ? AND source_pos = ?",
+                    params![l.source.as_str(), l.source_pos],
+                )?;
+                if taken != 1 {
+                    return Err(StoreError::Duplicate("audit_chain"));
+                }
+            }
+            let seq = i64::try_from(checkpoint.seq)
+                .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
+            execute(
+                conn,
+                "INSERT INTO audit_checkpoints (seq, at, data) VALUES (?, ?, ?)",
+                params![seq, micros(checkpoint.at), checkpoint.data],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn audit_chain(&self, after_seq: u64, max: u32) -> StoreResult<Vec<ChainEntry>> {
+        self.scan(move |c| {
+            query_all(
+                c,
+                &format!(
+                    "SELECT x.seq, x.source, x.source_pos, x.entry_hash, x.chain_hash, \
+                     {CHAIN_ROW_COLUMNS} FROM audit_chain x {CHAIN_ROW_JOINS} \
+                     WHERE x.seq > ? ORDER BY x.seq LIMIT ?"
+                ),
+                params![i64::try_from(after_seq).unwrap_or(i64::MAX), limit(max)],
+                |r| codec::chain_entry(r),
+            )
+        })
+        .await
+    }
+
+    async fn audit_checkpoints(
+        &self,
+        after_seq: u64,
+        max: u32,
+    ) -> StoreResult<Vec<StoredCheckpoint>> {
+        self.scan(move |c| {
+            query_all(
+                c,
+                "SELECT seq, at, data FROM audit_checkpoints WHERE seq > ? ORDER BY seq LIMIT ?",
+                params![i64::try_from(after_seq).unwrap_or(i64::MAX), limit(max)],
+                |r| codec::checkpoint(r),
+            )
+        })
+        .await
+    }
+
+    async fn audit_unchained(&self, max: u32) -> StoreResult<Vec<(ChainSource, i64)>> {
+        self.scan(move |c| {
+            query_all(
+                c,
+                "SELECT 'event' AS source, seq AS source_pos FROM events e WHERE \
+                   NOT EXISTS (SELECT 1 FROM audit_chain c \
+                               WHERE c.source = 'event' AND c.source_pos = e.seq) \
+                   AND NOT EXISTS (SELECT 1 FROM audit_pending p \
+                                   WHERE p.source = 'event' AND p.source_pos = e.seq) \
+                 UNION ALL \
+                 SELECT 'audit', pos FROM audit_entries a WHERE \
+                   NOT EXISTS (SELECT 1 FROM audit_chain c \
+                               WHERE c.source = 'audit' AND c.source_pos = a.pos) \
+                   AND NOT EXISTS (SELECT 1 FROM audit_pending p \
+                                   WHERE p.source = 'audit' AND p.source_pos = a.pos) \
+                 LIMIT ?",
+                [limit(max)],
+                |r| codec::chain_source_row(r),
+            )
+        })
+        .await
+    }
+}

@@ -65,6 +65,10 @@ pub struct ServiceConfig {
     /// `DATA_DIR/audit-key.pem`, created on first start. Every instance on one database
     /// needs the same key.
     pub audit_key_file: Option<PathBuf>,
+    /// Where the newest signed audit checkpoint is kept outside the database (for
+    /// `kuelik audit verify` to notice a restore of an earlier copy). Default:
+    /// `DATA_DIR/audit-witness.json`; put it on other storage than the database's.
+    pub audit_witness_file: Option<PathBuf>,
     /// PEM CA certificates the officers' signing certificates must chain to. Without it
     /// (and outside demo mode) no application can be approved.
     pub trust_anchors_file: Option<PathBuf>,
@@ -106,6 +110,7 @@ impl Default for ServiceConfig {
             register_key_file: None,
             register_url: None,
             audit_key_file: None,
+            audit_witness_file: None,
             trust_anchors_file: None,
             revocation_file: None,
             blob_store_url: None,
@@ -265,6 +270,13 @@ impl ServiceConfig {
             key,
         )
         .map_err(|e| UsageError(format!("blob_store_url: {e}")))
+    }
+
+    /// Where the audit witness file is.
+    pub fn audit_witness_path(&self) -> PathBuf {
+        self.audit_witness_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-witness.json"))
     }
 
     /// Where the audit-log signing key is.

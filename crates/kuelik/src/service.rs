@@ -142,6 +142,11 @@ pub enum AuditCommand {
         /// The server's public key (PEM); default: derived from the configured audit key.
         #[arg(long, value_name = "PUB.pem")]
         public_key: Option<PathBuf>,
+        /// The witness file the service keeps outside the database (default: the configured
+        /// `audit_witness_file`, else `DATA_DIR/audit-witness.json`); the database must hold
+        /// its checkpoint, or it was put back to an earlier copy.
+        #[arg(long, value_name = "FILE")]
+        witness: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -201,19 +206,48 @@ pub fn audit(command: AuditCommand) -> Result<std::process::ExitCode, UsageError
         let store = store_args.open().await?;
         let failed = |e: audit_chain::AuditChainError| UsageError(e.to_string());
         let result = match &command {
-            AuditCommand::Verify { json, .. } => {
-                let result = audit_chain::verify(&*store, &key).await.map_err(failed)?;
-                match (&result, json) {
-                    (Ok(intact), true) => {
-                        println!("{}", serde_json::json!({ "intact": true, "log": intact }))
+            AuditCommand::Verify { json, witness, .. } => {
+                let mut result = audit_chain::verify(&*store, &key).await.map_err(failed)?;
+                // The witness outside the database: a restored earlier copy is intact in
+                // itself, but lacks the checkpoint the witness holds.
+                let path = witness.clone().unwrap_or_else(|| config.audit_witness_path());
+                let witnessed = match (&result, std::fs::read_to_string(&path)) {
+                    (Ok(_), Ok(text)) => {
+                        match audit_chain::check_witness(&*store, &key, &text)
+                            .await
+                            .map_err(failed)?
+                        {
+                            Ok(seq) => Some(seq),
+                            Err(broken) => {
+                                result = Err(broken);
+                                None
+                            }
+                        }
                     }
+                    (_, Err(e)) if witness.is_some() => {
+                        return Err(UsageError(format!("{}: {e}", path.display())))
+                    }
+                    _ => None,
+                };
+                match (&result, json) {
+                    (Ok(intact), true) => println!(
+                        "{}",
+                        serde_json::json!({ "intact": true, "log": intact, "witness_checkpoint": witnessed })
+                    ),
                     (Err(broken), true) => println!(
                         "{}",
                         serde_json::json!({ "intact": false, "first_bad": broken })
                     ),
                     (Ok(intact), false) => println!(
-                        "intact: {} entries, {} checkpoints, head {}, {} waiting to be sequenced",
-                        intact.entries, intact.checkpoints, intact.head, intact.pending
+                        "intact: {} entries, {} checkpoints, head {}, {} waiting to be sequenced; {}",
+                        intact.entries,
+                        intact.checkpoints,
+                        intact.head,
+                        intact.pending,
+                        match witnessed {
+                            Some(seq) => format!("the witness's checkpoint at entry {seq} is held"),
+                            None => "no witness file".to_string(),
+                        }
                     ),
                     (Err(broken), false) => println!(
                         "BROKEN at entry {}: {} ({})",
@@ -425,6 +459,7 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
         config.max_json_bytes = service.max_json_bytes;
         config.retention_days = service.retention_days;
         config.register_url = service.register_url.clone();
+        config.audit_witness = Some(service.audit_witness_path());
         config.trust = service.trust_store()?;
         let demo_ca = if service.demo {
             let (ca, trust) = demo_trust(&service, config.trust.take())?;

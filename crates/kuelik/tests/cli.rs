@@ -562,6 +562,9 @@ fn audit_verify_catches_an_edited_event_and_export_writes_the_log() {
     server.kill().unwrap();
     server.wait().unwrap();
     assert_eq!(report["intact"], true, "{report}");
+    // The service kept the newest checkpoint outside the database, and the database holds it.
+    assert!(dir.join("audit-witness.json").exists());
+    assert!(report["witness_checkpoint"].as_u64() > Some(0), "{report}");
 
     let export = dir.join("audit.jsonl");
     let out = kuelik(&[

@@ -78,6 +78,83 @@ pub async fn sequence_once(
     }
 }
 
+/// Writes the newest stored checkpoint to `path` (a new file renamed over the old one):
+/// the witness outside the database that a restore of an earlier copy cannot take back.
+pub async fn keep_witness(
+    store: &dyn Store,
+    path: &std::path::Path,
+) -> Result<(), AuditChainError> {
+    let Some(last) = store.last_audit_checkpoint().await? else {
+        return Ok(());
+    };
+    let tmp = path.with_extension("json.new");
+    std::fs::write(&tmp, last.data.as_bytes())?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// Compares the database with a witness checkpoint kept outside it (see [`keep_witness`]):
+/// the witness must carry the server's signature, and the database must hold that same
+/// checkpoint. A database without it was put back to an earlier copy (`rolled_back`), or
+/// holds another chain (`witness_mismatch`).
+pub async fn check_witness(
+    store: &dyn Store,
+    key: &ServerPublicKey,
+    witness: &str,
+) -> Result<Result<u64, Broken>, AuditChainError> {
+    let cp: Checkpoint = match serde_json::from_str(witness) {
+        Ok(cp) => cp,
+        Err(e) => {
+            return Ok(Err(broken(
+                0,
+                "witness_unreadable",
+                format!("the witness file: {e}"),
+            )))
+        }
+    };
+    if !cp.verify_signature(key) {
+        return Ok(Err(broken(
+            cp.seq,
+            "witness_signature",
+            "the witness checkpoint does not carry this server's signature",
+        )));
+    }
+    let held = store
+        .audit_checkpoints(cp.seq.saturating_sub(1), 1)
+        .await?
+        .into_iter()
+        .next()
+        .filter(|s| s.seq == cp.seq);
+    match held {
+        None => {
+            let newest = store
+                .last_audit_checkpoint()
+                .await?
+                .map(|c| c.seq)
+                .unwrap_or(0);
+            Ok(Err(broken(
+                cp.seq,
+                "rolled_back",
+                format!(
+                    "the witness holds the checkpoint at entry {}, the database's newest is at {newest}: it was put back to an earlier copy (or its chain cut short)",
+                    cp.seq
+                ),
+            )))
+        }
+        Some(stored) => match parse_checkpoint(&stored) {
+            Ok(ours) if ours == cp => Ok(Ok(cp.seq)),
+            _ => Ok(Err(broken(
+                cp.seq,
+                "witness_mismatch",
+                format!(
+                    "the database's checkpoint at entry {} is not the witness's",
+                    cp.seq
+                ),
+            ))),
+        },
+    }
+}
+
 /// An intact log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Intact {
@@ -95,8 +172,9 @@ pub struct Intact {
 pub struct Broken {
     /// The first chain entry that is not intact (0 when the fault is a row outside the chain).
     pub seq: u64,
-    /// Stable code: `entry_mismatch`, `row_missing`, `checkpoint_mismatch`,
-    /// `bad_checkpoint_signature`, `unsequenced_row`, …
+    /// Stable code: `entry_mismatch`, `entry_hash_mismatch`, `row_missing`,
+    /// `checkpoint_mismatch`, `checkpoint_row_mismatch`, `bad_checkpoint_signature`,
+    /// `unsequenced_row`, `missing_entry`, `out_of_order`, …
     pub code: String,
     pub detail: String,
 }
@@ -177,6 +255,20 @@ pub async fn verify_with(
                 b.detail = format!("{} ({})", b.detail, describe(link.source, link.source_pos));
                 return Ok(Err(b));
             }
+            // Every stored column is re-derived: the chain hash above (from the row's bytes
+            // and the previous head), and the entry hash here — an edited entry hash that
+            // kept its type and length would otherwise pass.
+            if link.entry_hash != kuelik_trust::audit::entry_hash(bytes) {
+                return Ok(Err(broken(
+                    link.seq,
+                    "entry_hash_mismatch",
+                    format!(
+                        "entry {}: its stored entry hash (audit_chain.entry_hash) is not the SHA-256 of {}",
+                        link.seq,
+                        describe(link.source, link.source_pos)
+                    ),
+                )));
+            }
             visit(Visit::Entry {
                 seq: link.seq,
                 source: link.source,
@@ -244,6 +336,23 @@ impl Checkpoints {
             for stored in page {
                 self.after = stored.seq;
                 match parse_checkpoint(&stored) {
+                    // The row's own columns say what the signed data says: an edited
+                    // `seq` or `at` column is named even though the signature still fits.
+                    // (Stored to the microsecond.)
+                    Ok(cp)
+                        if cp.seq != stored.seq
+                            || cp.at.as_microsecond() != stored.at.as_microsecond() =>
+                    {
+                        let column = if cp.seq != stored.seq { "seq" } else { "at" };
+                        return Ok(Err(broken(
+                            stored.seq.min(cp.seq),
+                            "checkpoint_row_mismatch",
+                            format!(
+                                "checkpoint at {}: its stored {column} (audit_checkpoints.{column}) is not the signed one",
+                                cp.seq
+                            ),
+                        )));
+                    }
                     Ok(cp) => self.queue.push_back(cp),
                     Err(e) => {
                         return Ok(Err(broken(

@@ -93,6 +93,9 @@ pub struct Config {
     /// Where document changes go to the national population register (the whole URL);
     /// `None` starts the simulated register on a loopback port.
     pub register_url: Option<String>,
+    /// A file outside the database that keeps the newest signed audit checkpoint, so that
+    /// `kuelik audit verify` notices the database being put back to an earlier copy.
+    pub audit_witness: Option<std::path::PathBuf>,
     pub secrets: Secrets,
 }
 
@@ -106,6 +109,7 @@ impl Config {
             retention_days: 365,
             trust: None,
             register_url: None,
+            audit_witness: None,
             secrets,
         }
     }

@@ -152,7 +152,16 @@ pub async fn run_audit_sequencer_once(state: &AppState) -> usize {
     match crate::audit_chain::sequence_once(&*state.store, &state.config.secrets.audit_key, now)
         .await
     {
-        Ok(n) => n,
+        Ok(n) => {
+            if n > 0 {
+                if let Some(path) = &state.config.audit_witness {
+                    if let Err(e) = crate::audit_chain::keep_witness(&*state.store, path).await {
+                        tracing::warn!(error = %e, "the audit witness file was not updated");
+                    }
+                }
+            }
+            n
+        }
         Err(e) => {
             tracing::warn!(error = %e, "audit sequencing failed");
             0

@@ -568,3 +568,202 @@ async fn edits_behind_the_services_back_break_the_audit_log() {
         .await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_stored_column_of_the_chain_is_checked() {
+    // Each column of a chain row and of a checkpoint row, edited in turn with its type and
+    // length kept, on a fresh service, on both backends: `audit verify` names the entry.
+    let chain_row = [
+        ("seq", "UPDATE audit_chain SET seq = seq + 100000 WHERE seq = 3", None),
+        (
+            "source",
+            "UPDATE audit_chain SET source = CASE source WHEN 'event' THEN 'audit' ELSE 'event' END WHERE seq = 3",
+            None,
+        ),
+        (
+            "source_pos",
+            "UPDATE audit_chain SET source_pos = source_pos + 1 WHERE seq = 3",
+            None,
+        ),
+        ("entry_hash", "", Some("entry_hash_mismatch")),
+        ("chain_hash", "", None),
+    ];
+    for (column, sql, code) in chain_row {
+        each_backend(|app| async move {
+            staff(&app).await;
+            approved(&app, 32).await;
+            sequence_all(&app).await;
+            assert!(verify(&app).await.expect("intact before").entries > 5);
+            let lite = app.is_sqlite();
+            let unlock = if lite {
+                vec![
+                    "DROP TRIGGER IF EXISTS audit_chain_no_update".to_string(),
+                    "DROP TRIGGER IF EXISTS audit_chain_no_delete".to_string(),
+                ]
+            } else {
+                vec!["ALTER TABLE audit_chain DISABLE TRIGGER USER".to_string()]
+            };
+            // 32 other bytes: the same type and length as a hash.
+            let other_hash = if lite {
+                "randomblob(32)"
+            } else {
+                "decode(md5('a') || md5('b'), 'hex')"
+            };
+            // The row to edit: the third, or the first whose edited (source, position) pair
+            // is free — the pair is unique in the chain.
+            let chain = app.state.store.audit_chain(0, 1000).await.unwrap();
+            let target = match column {
+                "source" => {
+                    chain
+                        .iter()
+                        .map(|e| &e.link)
+                        .find(|l| {
+                            !chain.iter().any(|o| {
+                                o.link.source != l.source && o.link.source_pos == l.source_pos
+                            })
+                        })
+                        .expect("a row to move")
+                        .seq
+                }
+                "source_pos" => {
+                    chain
+                        .iter()
+                        .map(|e| &e.link)
+                        .find(|l| {
+                            !chain.iter().any(|o| {
+                                o.link.source == l.source && o.link.source_pos == l.source_pos + 1
+                            })
+                        })
+                        .expect("a row to move")
+                        .seq
+                }
+                _ => 3,
+            };
+            let edit = match column {
+                "entry_hash" | "chain_hash" => {
+                    format!("UPDATE audit_chain SET {column} = {other_hash} WHERE seq = 3")
+                }
+                _ => sql.replace("seq = 3", &format!("seq = {target}")),
+            };
+            for s in unlock.iter().chain([&edit]) {
+                app.raw(s).await;
+            }
+            let broken = verify(&app).await.expect_err("the edit is detected");
+            assert_eq!(
+                broken.seq, target,
+                "{column}: the entry is named: {broken:?}"
+            );
+            if let Some(code) = code {
+                assert_eq!(broken.code, code, "{column}: {broken:?}");
+                assert!(broken.detail.contains(column), "{column}: {broken:?}");
+            }
+        })
+        .await;
+    }
+    for column in ["seq", "at"] {
+        each_backend(|app| async move {
+            staff(&app).await;
+            approved(&app, 33).await;
+            sequence_all(&app).await;
+            verify(&app).await.expect("intact before");
+            let last = app
+                .state
+                .store
+                .last_audit_checkpoint()
+                .await
+                .unwrap()
+                .unwrap();
+            let unlock = if app.is_sqlite() {
+                vec![
+                    "DROP TRIGGER IF EXISTS audit_checkpoints_no_update".to_string(),
+                    "DROP TRIGGER IF EXISTS audit_checkpoints_no_delete".to_string(),
+                ]
+            } else {
+                vec!["ALTER TABLE audit_checkpoints DISABLE TRIGGER USER".to_string()]
+            };
+            let edit = format!(
+                "UPDATE audit_checkpoints SET {column} = {column} + 1 WHERE seq = {}",
+                last.seq
+            );
+            for s in unlock.iter().chain([&edit]) {
+                app.raw(s).await;
+            }
+            let broken = verify(&app).await.expect_err("the edit is detected");
+            assert_eq!(
+                broken.code, "checkpoint_row_mismatch",
+                "{column}: {broken:?}"
+            );
+            assert!(broken.detail.contains(column), "{column}: {broken:?}");
+            assert_eq!(broken.seq, last.seq, "{column}: {broken:?}");
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_put_back_to_an_earlier_copy_is_caught_by_the_witness() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let key = app.state.config.secrets.audit_key.public_key();
+    // The sequencer keeps the witness after each batch (beside the embedded database here).
+    let witness = app
+        .state
+        .config
+        .audit_witness
+        .clone()
+        .expect("a witness file");
+    staff(&app).await;
+    approved(&app, 34).await;
+    sequence_all(&app).await;
+    // A consistent copy of the database as it is now (a backup an attacker could restore).
+    let copy = witness.with_file_name("earlier.db");
+    app.raw(&format!("VACUUM INTO '{}'", copy.display())).await;
+    // More happens; the witness keeps the newest checkpoint.
+    approved(&app, 35).await;
+    sequence_all(&app).await;
+    // (The sequencer writes it just after its commit: wait for that, not longer.)
+    let newest = app
+        .state
+        .store
+        .last_audit_checkpoint()
+        .await
+        .unwrap()
+        .unwrap();
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = std::fs::read_to_string(&witness).unwrap_or_default();
+        if text == newest.data {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(text, newest.data, "the witness is the newest checkpoint");
+    let held = audit_chain::check_witness(&*app.state.store, &key, &text)
+        .await
+        .unwrap()
+        .expect("the live database holds the witness's checkpoint");
+    assert!(held > 0);
+
+    // The earlier copy is intact in itself, and only the witness tells it was put back.
+    let earlier = kuelik_store::sqlite::SqliteStore::open(&copy)
+        .await
+        .unwrap();
+    let intact = audit_chain::verify(&earlier, &key).await.unwrap();
+    assert!(intact.is_ok(), "{intact:?}");
+    let broken = audit_chain::check_witness(&earlier, &key, &text)
+        .await
+        .unwrap()
+        .expect_err("a restored earlier copy is refused");
+    assert_eq!(broken.code, "rolled_back", "{broken:?}");
+    assert_eq!(broken.seq, held);
+
+    // A witness that is not the server's is not believed.
+    let mut forged: Value = serde_json::from_str(&text).unwrap();
+    let sig = forged["signature"].as_str().unwrap().to_string();
+    let flipped = if sig.starts_with('0') { "1" } else { "0" };
+    forged["signature"] = json!(format!("{flipped}{}", &sig[1..]));
+    let broken = audit_chain::check_witness(&*app.state.store, &key, &forged.to_string())
+        .await
+        .unwrap()
+        .expect_err("a witness without the server's signature");
+    assert_eq!(broken.code, "witness_signature", "{broken:?}");
+}

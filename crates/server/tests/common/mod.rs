@@ -206,6 +206,8 @@ impl TestApp {
         config.trust = Some(TrustStore::new(ca.cert_pem(), revoked).unwrap());
         config.demo = true;
         config.max_upload_bytes = 200 * 1024;
+        // The audit witness beside an embedded database (as `serve` keeps it in its data dir).
+        config.audit_witness = dir.as_ref().map(|d| d.0.join("audit-witness.json"));
         let state = kuelik_server::app_state(
             store.clone(),
             clock.clone(),

@@ -18,13 +18,13 @@ use kuelik_core::lifecycle::{
 };
 use kuelik_core::rules::Reason;
 use kuelik_core::time::almaty_date;
-use kuelik_store::{Changes, IdempotencyRecord};
+use kuelik_store::IdempotencyRecord;
 
 use crate::api::views::{
     ApplicationView, EligibilityView, EventView, NoticeView, PaymentView, PersonView, ReadinessView,
 };
 use crate::app::application::{self, eligibility_of, person_of};
-use crate::app::{self, audit, payment};
+use crate::app::{self, payment};
 use crate::auth::{sha256, OtpIssued, Principal};
 use crate::checks::ImageKind;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -500,31 +500,30 @@ async fn image(
         .await?
         .ok_or_else(ApiError::not_found)?;
     if !matches!(principal, Principal::Citizen { .. }) {
-        let actor = principal.actor();
         let what = if photo {
             "application.read_photo"
         } else {
             "application.read_signature"
         };
-        state
-            .store
-            .commit(Changes {
-                audit: vec![audit(
-                    &actor,
-                    state.clock.now(),
-                    what,
-                    Some(id.to_string()),
-                    json!({}),
-                )],
-                ..Changes::default()
-            })
-            .await?;
+        app::record(
+            &state,
+            &principal.actor(),
+            what,
+            Some(id.to_string()),
+            json!({}),
+        )
+        .await?;
     }
-    let mut response = blob.bytes.into_response();
-    if let Ok(v) = HeaderValue::from_str(&blob.content_type) {
+    Ok(image_response(blob.bytes, &blob.content_type))
+}
+
+/// An image's bytes with its content type.
+pub(crate) fn image_response(bytes: Vec<u8>, content_type: &str) -> Response {
+    let mut response = bytes.into_response();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
         response.headers_mut().insert(header::CONTENT_TYPE, v);
     }
-    Ok(response)
+    response
 }
 
 /// The application's photo (the applicant, the region's officers, the point, production).

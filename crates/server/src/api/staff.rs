@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
@@ -17,12 +17,13 @@ use kuelik_core::lifecycle::{
 };
 use kuelik_core::messages;
 use kuelik_core::ticket::TicketNumber;
-use kuelik_store::{Changes, QueueFilter, StaffAccount, StoredApplication};
+use kuelik_store::{QueueFilter, StaffAccount, StoredApplication};
 
+use crate::api::citizen::image_response;
 use crate::api::citizen::{detail_view, today, ImageReports};
 use crate::api::views::{ApplicationView, PersonView, SamePhotoView};
 use crate::app::staff::NewStaff;
-use crate::app::{self, audit, desk, production, review};
+use crate::app::{self, desk, production, review};
 use crate::approvals;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -121,19 +122,14 @@ async fn staff_detail(
             view.same_photo_elsewhere = Some(same);
         }
     }
-    state
-        .store
-        .commit(Changes {
-            audit: vec![audit(
-                &principal.actor(),
-                state.clock.now(),
-                "application.read",
-                Some(stored.application.id.to_string()),
-                json!({}),
-            )],
-            ..Changes::default()
-        })
-        .await?;
+    app::record(
+        state,
+        &principal.actor(),
+        "application.read",
+        Some(stored.application.id.to_string()),
+        json!({}),
+    )
+    .await?;
     Ok(view)
 }
 
@@ -218,26 +214,15 @@ pub async fn register_photo(
         .document_photo(&stored.application.applicant)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    state
-        .store
-        .commit(Changes {
-            audit: vec![audit(
-                &actor,
-                state.clock.now(),
-                "application.read_register_photo",
-                Some(id.to_string()),
-                json!({ "document_number": photo.document_number }),
-            )],
-            ..Changes::default()
-        })
-        .await?;
-    let mut response = photo.bytes.into_response();
-    if let Ok(v) = axum::http::HeaderValue::from_str(&photo.content_type) {
-        response
-            .headers_mut()
-            .insert(axum::http::header::CONTENT_TYPE, v);
-    }
-    Ok(response)
+    app::record(
+        &state,
+        &actor,
+        "application.read_register_photo",
+        Some(id.to_string()),
+        json!({ "document_number": photo.document_number }),
+    )
+    .await?;
+    Ok(image_response(photo.bytes, &photo.content_type))
 }
 
 /// Take an application from the queue for review.

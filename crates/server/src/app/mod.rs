@@ -67,6 +67,26 @@ pub fn audit(
     }
 }
 
+/// Records an action that changes nothing else (a read of personal data, a check): its
+/// audit entry, alone, now.
+pub async fn record(
+    state: &AppState,
+    actor: &Actor,
+    action: &str,
+    target: Option<String>,
+    details: serde_json::Value,
+) -> ApiResult<()> {
+    let entry = audit(actor, state.clock.now(), action, target, details);
+    state
+        .store
+        .commit(Changes {
+            audit: vec![entry],
+            ..Changes::default()
+        })
+        .await?;
+    Ok(())
+}
+
 /// The application `id`, if `actor` may see it; else 404, as if it did not exist (the core's
 /// `visible_to` decides).
 pub async fn visible(

@@ -69,6 +69,9 @@ pub struct ServiceConfig {
     /// `kuelik audit verify` to notice a restore of an earlier copy). Default:
     /// `DATA_DIR/audit-witness.json`; put it on other storage than the database's.
     pub audit_witness_file: Option<PathBuf>,
+    /// Where each new signed audit checkpoint is also POSTed (JSON, through the outbox): a
+    /// witness outside this installation. None: nowhere.
+    pub audit_witness_url: Option<String>,
     /// PEM CA certificates the officers' signing certificates must chain to. Without it
     /// (and outside demo mode) no application can be approved.
     pub trust_anchors_file: Option<PathBuf>,
@@ -111,6 +114,7 @@ impl Default for ServiceConfig {
             register_url: None,
             audit_key_file: None,
             audit_witness_file: None,
+            audit_witness_url: None,
             trust_anchors_file: None,
             revocation_file: None,
             blob_store_url: None,

@@ -460,6 +460,7 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
         config.retention_days = service.retention_days;
         config.register_url = service.register_url.clone();
         config.audit_witness = Some(service.audit_witness_path());
+        config.audit_witness_url = service.audit_witness_url.clone();
         config.trust = service.trust_store()?;
         let demo_ca = if service.demo {
             let (ca, trust) = demo_trust(&service, config.trust.take())?;

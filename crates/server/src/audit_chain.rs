@@ -93,6 +93,57 @@ pub async fn keep_witness(
     Ok(())
 }
 
+/// The outbox topic that publishes a checkpoint to the witness endpoint.
+pub const WITNESS_TOPIC: &str = "audit.witness";
+
+/// Puts the newest stored checkpoint in the outbox for the witness endpoint. Not in the
+/// checkpoint's own transaction: one lost to a crash is superseded by the next batch's.
+pub async fn publish_witness(store: &dyn Store, now: Timestamp) -> Result<(), AuditChainError> {
+    let Some(last) = store.last_audit_checkpoint().await? else {
+        return Ok(());
+    };
+    let payload: serde_json::Value = serde_json::from_str(&last.data)
+        .map_err(|e| StoreError::Corrupt(format!("audit checkpoint {}: {e}", last.seq)))?;
+    store
+        .commit(kuelik_store::Changes {
+            outbox: vec![kuelik_store::OutboxMessage {
+                id: uuid::Uuid::now_v7(),
+                topic: WITNESS_TOPIC.into(),
+                payload,
+                created_at: now,
+                attempts: 0,
+                next_attempt_at: now,
+                delivered_at: None,
+                last_error: None,
+            }],
+            ..kuelik_store::Changes::default()
+        })
+        .await?;
+    Ok(())
+}
+
+/// Sends one checkpoint to the witness endpoint: `Ok` on a 2xx answer (the checkpoint
+/// carries the audit key's signature; the witness checks it with the public key).
+pub async fn send_witness(url: &str, checkpoint: &serde_json::Value) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let body = serde_json::to_vec(checkpoint).map_err(|e| e.to_string())?;
+    let answer = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("the audit witness: {e}"))?;
+    if answer.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the audit witness answered {}", answer.status()))
+    }
+}
+
 /// Compares the database with a witness checkpoint kept outside it (see [`keep_witness`]):
 /// the witness must carry the server's signature, and the database must hold that same
 /// checkpoint. A database without it was put back to an earlier copy (`rolled_back`), or

@@ -96,6 +96,9 @@ pub struct Config {
     /// A file outside the database that keeps the newest signed audit checkpoint, so that
     /// `kuelik audit verify` notices the database being put back to an earlier copy.
     pub audit_witness: Option<std::path::PathBuf>,
+    /// Where the newest signed audit checkpoint is also published (an HTTP `POST` of its
+    /// JSON, through the outbox), as transparency logs publish their heads; `None`: nowhere.
+    pub audit_witness_url: Option<String>,
     pub secrets: Secrets,
 }
 
@@ -110,6 +113,7 @@ impl Config {
             trust: None,
             register_url: None,
             audit_witness: None,
+            audit_witness_url: None,
             secrets,
         }
     }

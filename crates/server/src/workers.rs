@@ -64,6 +64,13 @@ pub async fn run_outbox_once(state: &AppState) -> usize {
                 Some(link) => link.send(&message.payload).await.map(|()| None),
                 None => Err("the population register link is not started".into()),
             }
+        } else if message.topic == crate::audit_chain::WITNESS_TOPIC {
+            match &state.config.audit_witness_url {
+                Some(url) => crate::audit_chain::send_witness(url, &message.payload)
+                    .await
+                    .map(|()| None),
+                None => Err("no audit witness endpoint is configured".into()),
+            }
         } else {
             crate::notify::deliver(state, message).await
         };
@@ -157,6 +164,11 @@ pub async fn run_audit_sequencer_once(state: &AppState) -> usize {
                 if let Some(path) = &state.config.audit_witness {
                     if let Err(e) = crate::audit_chain::keep_witness(&*state.store, path).await {
                         tracing::warn!(error = %e, "the audit witness file was not updated");
+                    }
+                }
+                if state.config.audit_witness_url.is_some() {
+                    if let Err(e) = crate::audit_chain::publish_witness(&*state.store, now).await {
+                        tracing::warn!(error = %e, "the audit checkpoint was not queued for the witness");
                     }
                 }
             }

@@ -767,3 +767,53 @@ async fn a_database_put_back_to_an_earlier_copy_is_caught_by_the_witness() {
         .expect_err("a witness without the server's signature");
     assert_eq!(broken.code, "witness_signature", "{broken:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_newest_checkpoint_is_published_to_a_witness_elsewhere() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    staff(&app).await;
+    approved(&app, 36).await;
+    sequence_all(&app).await;
+    // A witness: takes checkpoints at a URL and keeps what it is given.
+    let got: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+    let keep = got.clone();
+    let witness = axum::Router::new().route(
+        "/v1/checkpoints",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap().push(body);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1/checkpoints", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, witness).await });
+
+    // The sequencer's batch puts the newest checkpoint in the outbox; the worker sends it.
+    let backlog = app.state.store.outbox_backlog().await.unwrap();
+    audit_chain::publish_witness(&*app.state.store, app.state.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(app.state.store.outbox_backlog().await.unwrap(), backlog + 1);
+    let newest = app
+        .state
+        .store
+        .last_audit_checkpoint()
+        .await
+        .unwrap()
+        .unwrap();
+    let payload: Value = serde_json::from_str(&newest.data).unwrap();
+    audit_chain::send_witness(&url, &payload).await.unwrap();
+    assert_eq!(got.lock().unwrap().as_slice(), std::slice::from_ref(&payload));
+    // The witness can check it with the audit public key alone.
+    let cp: kuelik_trust::audit::Checkpoint = serde_json::from_value(payload).unwrap();
+    assert!(cp.verify_signature(&app.state.config.secrets.audit_key.public_key()));
+    // A witness that refuses is an error, so the outbox retries.
+    assert!(
+        audit_chain::send_witness(&format!("{url}/nowhere"), &json!({}))
+            .await
+            .is_err()
+    );
+}

@@ -806,7 +806,10 @@ async fn the_newest_checkpoint_is_published_to_a_witness_elsewhere() {
         .unwrap();
     let payload: Value = serde_json::from_str(&newest.data).unwrap();
     audit_chain::send_witness(&url, &payload).await.unwrap();
-    assert_eq!(got.lock().unwrap().as_slice(), std::slice::from_ref(&payload));
+    assert_eq!(
+        got.lock().unwrap().as_slice(),
+        std::slice::from_ref(&payload)
+    );
     // The witness can check it with the audit public key alone.
     let cp: kuelik_trust::audit::Checkpoint = serde_json::from_value(payload).unwrap();
     assert!(cp.verify_signature(&app.state.config.secrets.audit_key.public_key()));

@@ -87,10 +87,14 @@ pub async fn keep_witness(
     let Some(last) = store.last_audit_checkpoint().await? else {
         return Ok(());
     };
-    let tmp = path.with_extension("json.new");
-    std::fs::write(&tmp, last.data.as_bytes())?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    // A file of this writer's own (instances may share the directory), renamed whole.
+    let tmp = path.with_extension(format!("{}.new", uuid::Uuid::now_v7().simple()));
+    let written =
+        std::fs::write(&tmp, last.data.as_bytes()).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    Ok(written?)
 }
 
 /// The outbox topic that publishes a checkpoint to the witness endpoint.

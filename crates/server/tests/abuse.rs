@@ -975,11 +975,22 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 
 /// Whether `needle` stands in `text` as a whole number (not inside a longer one).
 fn has_number(text: &str, needle: &str) -> bool {
+    // A number on its own, not six digits inside a longer token: the hex of ids and digests
+    // in the log holds digit runs, and a random code matched one now and then.
     text.match_indices(needle).any(|(i, _)| {
         let before = text[..i].chars().next_back();
         let after = text[i + needle.len()..].chars().next();
-        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+        !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
     })
+}
+
+#[test]
+fn a_code_is_found_on_its_own_and_not_inside_other_tokens() {
+    assert!(has_number("sms sent code=123456.", "123456"));
+    assert!(has_number("123456", "123456"));
+    assert!(!has_number("id 9f123456ab", "123456"));
+    assert!(!has_number("n=1234567", "123456"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,5 @@
-//! The outbox the workers deliver (notices, register changes) and the citizens' inbox. in
-//! PostgreSQL: [`OutboxStore`].
+//! The outbox the workers deliver (notices, register changes) and the citizens' inbox, in
+//! PostgreSQL ([`OutboxStore`]).
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! Payments of the state duty and their refunds. in PostgreSQL: [`PaymentStore`].
+//! Payments of the state duty and their refunds, in PostgreSQL ([`PaymentStore`]).
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! Payments of the state duty and their refunds. in SQLite: [`PaymentStore`].
+//! Payments of the state duty and their refunds, in SQLite ([`PaymentStore`]).
 
 use super::*;
 

@@ -109,3 +109,38 @@ pub async fn add(
         .await?;
     Ok(account)
 }
+
+#[cfg(test)]
+mod tests {
+    use kuelik_core::lifecycle::Role;
+    use kuelik_core::staff::ScopeError;
+
+    use super::*;
+
+    /// Every refusal of a new account is worded in kk, ru and en (never the English
+    /// developer text the fallback would show).
+    #[test]
+    fn every_refusal_of_a_new_account_has_its_text_in_each_language() {
+        let all = [
+            AccountError::Username,
+            AccountError::PasswordTooShort,
+            AccountError::UnknownRole,
+            AccountError::UnknownRegion,
+            AccountError::UnknownPoint,
+            AccountError::Scope(ScopeError::OfficerWithoutRegion),
+            AccountError::Scope(ScopeError::PointOperatorWithoutPoint),
+            AccountError::Scope(ScopeError::RegionForAnotherRole),
+            AccountError::Scope(ScopeError::PointForAnotherRole),
+            AccountError::Scope(ScopeError::NotAStaffRole(Role::Citizen)),
+        ];
+        for e in all {
+            let id = format!("error-invalid_staff-{}", e.code());
+            assert!(
+                crate::error::catalogued_text(&id).is_some(),
+                "{id} is missing in a language"
+            );
+            let answer = refusal(e.clone());
+            assert_eq!(answer.extra.as_ref().unwrap()["field"], e.field());
+        }
+    }
+}

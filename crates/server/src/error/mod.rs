@@ -41,11 +41,7 @@ static ERRORS: std::sync::LazyLock<kuelik_core::messages::Catalog> =
 /// The detail of `code` in kk, ru and en from `locales/*/errors.ftl` (`error-<code>`), if
 /// the catalogue has it in all three.
 pub fn catalogued(code: ErrorCode) -> Option<Localized> {
-    let id = format!("error-{code}");
-    Lang::ALL
-        .iter()
-        .all(|lang| ERRORS.has(*lang, &id))
-        .then(|| ERRORS.localized(&id, &[]))
+    catalogued_text(&format!("error-{code}"))
 }
 
 /// A catalogue text by id (`error-<code>-<detail>` for a code's finer reasons), if it is

@@ -870,31 +870,27 @@ async fn admin_audit(
         })
         .collect();
     // The next page keeps the search; the first page is the newest.
-    let older = log["next"].as_str().map(|next| {
-        let mut p = vec![("before", next.to_string())];
-        if !search.is_empty() {
-            p.push(("q", search.clone()));
-        }
-        format!(
-            "/staff/admin/audit?{}",
-            serde_urlencoded::to_string(&p).unwrap_or_default()
-        )
-    });
-    let newest = q.before.is_some().then(|| {
-        if search.is_empty() {
-            "/staff/admin/audit".to_string()
-        } else {
-            format!(
-                "/staff/admin/audit?{}",
-                serde_urlencoded::to_string([("q", &search)]).unwrap_or_default()
-            )
-        }
-    });
+    let older = log["next"]
+        .as_str()
+        .map(|next| audit_page_link(&search, Some(next)));
+    let newest = q.before.is_some().then(|| audit_page_link(&search, None));
     let ctx = json!({ "entries": entries, "filter": search, "older": older, "newest": newest });
     page.render(
         "admin_audit.html",
         console(&page, "admin", page.t("admin-audit-title"), ctx),
     )
+}
+
+/// The audit log's page after `before` (the newest without it), keeping the search.
+fn audit_page_link(search: &str, before: Option<&str>) -> String {
+    let params: Vec<(&str, &str)> = [("before", before), ("q", Some(search))]
+        .into_iter()
+        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v)))
+        .collect();
+    match serde_urlencoded::to_string(&params) {
+        Ok(query) if !query.is_empty() => format!("/staff/admin/audit?{query}"),
+        _ => "/staff/admin/audit".to_string(),
+    }
 }
 
 /// An audit action in the page's language ("application.approve" → "Approved"); one the

@@ -203,15 +203,15 @@ impl FromRequestParts<AppState> for Principal {
             return Err(ApiError::of(ErrorCode::CrossSiteRequest));
         }
         let now = state.clock.now();
-        let session = state
+        let (session, staff) = state
             .store
-            .session(&sha256(token.as_bytes()), now)
+            .signed_in(&sha256(token.as_bytes()), now)
             .await?
             .ok_or_else(ApiError::unauthorized)?;
         match session.subject {
             SessionSubject::Citizen { iin } => Ok(Principal::Citizen { iin }),
-            SessionSubject::Staff { id } => match state.store.staff(id).await? {
-                Some(account) if account.active => {
+            SessionSubject::Staff { id } => match staff {
+                Some(account) if account.active && account.id == id => {
                     let scope = staff_scope(&account)?;
                     Ok(Principal::Staff(account, scope))
                 }

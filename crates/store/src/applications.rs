@@ -17,6 +17,10 @@ pub trait ApplicationStore: Transactions {
     /// The same events as [`ApplicationStore::history`], as the timeline shows them: read from the
     /// event rows' own columns, without decoding each event (a citizen's status read).
     async fn timeline(&self, id: ApplicationId) -> StoreResult<Vec<TimelineEntry>>;
+    /// The application with its timeline and payments, read together in one snapshot (on
+    /// PostgreSQL one statement, one round trip): a status read.
+    async fn application_record(&self, id: ApplicationId)
+        -> StoreResult<Option<ApplicationRecord>>;
     /// Applications matching `filter`, oldest due date first (then oldest submission).
     async fn work_queue(
         &self,
@@ -31,7 +35,7 @@ pub trait ApplicationStore: Transactions {
         &self,
         perceptual_hash: u64,
         excluding: &Iin,
-    ) -> StoreResult<Vec<ApplicationId>>;
+    ) -> StoreResult<Vec<SamePhoto>>;
     /// Finished applications (issued, annulled, withdrawn) whose last event is before
     /// `before` and whose images have not been purged yet; oldest first.
     async fn applications_to_purge(

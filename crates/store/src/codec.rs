@@ -30,14 +30,15 @@ use kuelik_core::lifecycle::{
 use kuelik_core::money::Tiyn;
 use kuelik_core::region::RegionCode;
 use kuelik_core::register::Person;
+use kuelik_core::ticket::TicketNumber;
 
 use crate::{
     ApplicationCount, Approval, AuditCursor, AuditEntry, AuditRecord, Blob, ChainCandidate,
     ChainEntry, ChainLink, ChainSource, Changes, ContactDetails, DayCount, DecisionTimes,
     IdempotencyRecord, ImageCheck, Notice, OfficerCredential, OtpChallenge, OutboxMessage,
     PaymentRecord, PaymentStatus, PaymentTotals, ReasonCount, RegionCount, RegisterPhoto,
-    RuleActivation, Session, SignatureCheck, SigningMethod, StaffAccount, StoreError, StoreResult,
-    StoredApplication, StoredCheckpoint, TimelineEntry,
+    RuleActivation, SamePhoto, Session, SignatureCheck, SigningMethod, StaffAccount, StoreError,
+    StoreResult, StoredApplication, StoredCheckpoint, TimelineEntry,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -461,6 +462,16 @@ pub(crate) fn session<R: RowExt>(row: &R) -> StoreResult<Session> {
     })
 }
 
+/// A session row joined with its staff account's `data` as `staff_data` (text; NULL for a
+/// citizen's session or an account that is gone).
+pub(crate) fn signed_in<R: RowExt>(row: &R) -> StoreResult<(Session, Option<StaffAccount>)> {
+    let staff = row
+        .opt_text("staff_data")?
+        .map(|t| serde_json::from_str(&t).map_err(|e| corrupt("staff_data", e)))
+        .transpose()?;
+    Ok((session(row)?, staff))
+}
+
 pub(crate) fn application<R: RowExt>(row: &R) -> StoreResult<StoredApplication> {
     Ok(StoredApplication {
         application: row.json("data")?,
@@ -479,6 +490,59 @@ pub(crate) fn timeline_entry<R: RowExt>(row: &R) -> StoreResult<TimelineEntry> {
         to: application_state(&row.text("to_state")?)?,
         actor_role: row.text("actor_role")?,
         at: row.ts("at")?,
+    })
+}
+
+/// A timeline sent by the database as one JSON array of `[kind, from_state, to_state,
+/// actor_role, at]` (PostgreSQL's one-statement status read).
+pub(crate) fn timeline_json(text: &str) -> StoreResult<Vec<TimelineEntry>> {
+    let rows: Vec<(String, String, String, String, i64)> =
+        serde_json::from_str(text).map_err(|e| corrupt("timeline", e))?;
+    rows.into_iter()
+        .map(|(kind, from, to, actor_role, at)| {
+            Ok(TimelineEntry {
+                kind,
+                from: application_state(&from)?,
+                to: application_state(&to)?,
+                actor_role,
+                at: timestamp("at", at)?,
+            })
+        })
+        .collect()
+}
+
+/// Payments sent by the database as one JSON array of rows in the order of the payments'
+/// columns (PostgreSQL's one-statement status read).
+pub(crate) fn payments_json(text: &str) -> StoreResult<Vec<PaymentRecord>> {
+    type Row = (Uuid, Uuid, String, i64, String, String, i64, i64);
+    let rows: Vec<Row> = serde_json::from_str(text).map_err(|e| corrupt("payments", e))?;
+    rows.into_iter()
+        .map(
+            |(id, application, payer, amount, status, reference, created, updated)| {
+                Ok(PaymentRecord {
+                    id,
+                    application: kuelik_core::lifecycle::ApplicationId(application),
+                    payer: iin("payer", &payer)?,
+                    amount: Tiyn(u64::try_from(amount).map_err(|e| corrupt("amount", e))?),
+                    status: payment_status(&status)?,
+                    gateway_reference: reference,
+                    created_at: timestamp("created_at", created)?,
+                    updated_at: timestamp("updated_at", updated)?,
+                })
+            },
+        )
+        .collect()
+}
+
+pub(crate) fn same_photo<R: RowExt>(row: &R) -> StoreResult<SamePhoto> {
+    Ok(SamePhoto {
+        id: kuelik_core::lifecycle::ApplicationId(row.uuid("id")?),
+        ticket: row
+            .opt_text("ticket")?
+            .map(|t| TicketNumber::parse(&t).map_err(|e| corrupt("ticket", e)))
+            .transpose()?,
+        region: row.text("region")?,
+        state: application_state(&row.text("state")?)?,
     })
 }
 

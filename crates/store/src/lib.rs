@@ -41,6 +41,7 @@ use kuelik_core::ticket::TicketNumber;
 mod codec;
 pub mod copy;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 mod applications;
@@ -114,6 +115,16 @@ pub struct TimelineEntry {
     /// Who acted, by role ([`kuelik_core::lifecycle::Role::as_str`]).
     pub actor_role: String,
     pub at: Timestamp,
+}
+
+/// An application with its timeline and payments, read in one snapshot: what a status read
+/// shows (see [`ApplicationStore::application_record`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationRecord {
+    pub stored: StoredApplication,
+    pub timeline: Vec<TimelineEntry>,
+    /// Oldest first.
+    pub payments: Vec<PaymentRecord>,
 }
 
 /// An application as stored, with its version for optimistic concurrency.
@@ -310,6 +321,16 @@ pub struct RuleActivation {
 
 /// At most this many other applications are named as having the same photo.
 pub const SAME_PHOTO_LIMIT: usize = 20;
+
+/// Another person's application with the same photo, as the officer's review names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamePhoto {
+    pub id: ApplicationId,
+    pub ticket: Option<TicketNumber>,
+    /// The region's code.
+    pub region: String,
+    pub state: ApplicationState,
+}
 
 /// Everything one request changes, written atomically by [`Transactions::commit`].
 #[derive(Debug, Clone, Default)]

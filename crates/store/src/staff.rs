@@ -42,6 +42,13 @@ pub trait StaffStore: Transactions {
     async fn put_session(&self, session: &Session) -> StoreResult<()>;
     /// A session that has not expired at `now`.
     async fn session(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Session>>;
+    /// The same session with, for a staff session, the account (`None` if it is gone): what
+    /// authenticating a request needs, in one read.
+    async fn signed_in(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Option<(Session, Option<StaffAccount>)>>;
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
     /// Binds a certificate (and sealed key) to an officer; binding the same certificate
     /// again replaces its sealed key (a new PIN). Earlier certificates stay bound (what they

@@ -46,7 +46,7 @@ use kuelik_store::{
     ApplicationWrite, AuditEntry, AuditQuery, AuditSearch, Blob, Changes, ContactDetails,
     IdempotencyRecord, ImageCheck, Notice, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry,
     PaymentRecord, PaymentStatus, QueueFilter, RegisterPhoto, ReminderSent, ReportPeriod,
-    RuleActivation, Session, SessionSubject, StaffAccount, Store, StoreError,
+    RuleActivation, SamePhoto, Session, SessionSubject, StaffAccount, Store, StoreError,
 };
 
 const PG_URL_VAR: &str = "KUELIK_TEST_DATABASE_URL";
@@ -504,13 +504,20 @@ async fn image_checks_are_kept_per_image_and_find_reused_photos(db: &Db) {
     })
     .await
     .unwrap();
+    // Named with what the officer's list shows: ticket, region and state.
+    let named = |app: &Application| SamePhoto {
+        id: app.id,
+        ticket: None,
+        region: "71".into(),
+        state: ApplicationState::Draft,
+    };
     assert_eq!(
         s.applications_with_photo_hash(hash, &alice).await.unwrap(),
-        vec![b.id]
+        vec![named(&b)]
     );
     assert_eq!(
         s.applications_with_photo_hash(hash, &bob).await.unwrap(),
-        vec![a.id]
+        vec![named(&a)]
     );
     assert!(s
         .applications_with_photo_hash(hash ^ 1, &alice)
@@ -1086,6 +1093,29 @@ async fn sessions_expire_and_can_be_deleted(db: &Db) {
     };
     s.put_session(&citizen_session).await.unwrap();
     s.put_session(&staff_session).await.unwrap();
+    // Signed in: a citizen's session alone; a staff session with its account, once the
+    // account exists.
+    assert_eq!(
+        s.signed_in(&[1; 32], t(29)).await.unwrap(),
+        Some((citizen_session.clone(), None))
+    );
+    assert_eq!(
+        s.signed_in(&[2; 32], t(1)).await.unwrap(),
+        Some((staff_session.clone(), None))
+    );
+    let clerk = account(1, "clerk", Role::Officer);
+    s.commit(Changes {
+        staff: vec![clerk.clone()],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.signed_in(&[2; 32], t(1)).await.unwrap(),
+        Some((staff_session.clone(), Some(clerk)))
+    );
+    assert_eq!(s.signed_in(&[2; 32], t(60)).await.unwrap(), None);
+    assert_eq!(s.signed_in(&[3; 32], t(0)).await.unwrap(), None);
     assert_eq!(
         s.session(&[1; 32], t(29)).await.unwrap(),
         Some(citizen_session.clone())
@@ -1156,6 +1186,13 @@ async fn applications_move_through_commits_with_their_history(db: &Db) {
         assert_eq!(entry.at.as_microsecond(), event.at.as_microsecond());
     }
     assert_eq!(s.timeline(app_id(999)).await.unwrap(), vec![]);
+    // The status read's record: the application, the same timeline, no payments here.
+    let record = s.application_record(app.app.id).await.unwrap().unwrap();
+    assert_eq!(record.stored.application, app.app);
+    assert_eq!(record.stored.version, 13);
+    assert_eq!(record.timeline, timeline);
+    assert_eq!(record.payments, vec![]);
+    assert_eq!(s.application_record(app_id(999)).await.unwrap(), None);
 
     let by_ticket = s.application_by_ticket(&no).await.unwrap().unwrap();
     assert_eq!(by_ticket.application, app.app);
@@ -1676,6 +1713,11 @@ async fn payments_upsert_and_lookups(db: &Db) {
         vec![p1.clone(), r4, r3]
     );
     assert_eq!(s.payments_of(other.app.id).await.unwrap(), vec![p2]);
+    // A status read gets the same payments with the application, in one read.
+    let record = s.application_record(app.app.id).await.unwrap().unwrap();
+    assert_eq!(record.stored.application, app.app);
+    assert_eq!(record.payments, s.payments_of(app.app.id).await.unwrap());
+    assert_eq!(record.payments.len(), 3);
 
     // Another payment cannot take an existing gateway reference.
     let clash = PaymentRecord {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use kuelik_core::lifecycle::{ApplicationId, ApplicationState};
 use kuelik_core::region::RegionCode;
 use kuelik_core::time::almaty_date;
-use kuelik_store::postgres::PostgresStore;
+use kuelik_store::postgres::{PostgresStore, APPLICATION_RECORD_SQL};
 use kuelik_store::prelude::*;
 use kuelik_store::{QueueFilter, ReportPeriod};
 
@@ -102,35 +102,29 @@ pub async fn queue_page(
     Ok(Latency::from_samples("officer queue page", 20.0, ms, rows))
 }
 
-/// A status read: the calls `GET /applications/{id}` makes (the application, then
-/// `detail_view`: the timeline, payments, the photo's and signature's checks — the citizen
-/// gets the checks only while a draft; staff always, so they are read here).
+/// A status read: the calls `GET /applications/{id}` makes (`application_record`: the
+/// application with its timeline and payments in one statement; then `detail_view`'s photo
+/// and signature checks — the citizen gets those only while a draft, staff always, so they
+/// are read here).
 pub async fn status_read(store: &PostgresStore, ids: &[ApplicationId]) -> Result<Latency, String> {
     let mut ms = Vec::with_capacity(ids.len());
     let mut events = 0u64;
     for &id in ids {
         let started = Instant::now();
-        let stored = store
-            .application(id)
+        let record = store
+            .application_record(id)
             .await
             .map_err(err("status read"))?
             .ok_or_else(|| format!("application {id} was loaded but is not found"))?;
-        let timeline = store.timeline(id).await.map_err(err("status timeline"))?;
-        store
-            .payments_of(id)
-            .await
-            .map_err(err("status payments"))?;
-        for digest in [stored.application.photo, stored.application.signature]
-            .into_iter()
-            .flatten()
-        {
+        let app = &record.stored.application;
+        for digest in [app.photo, app.signature].into_iter().flatten() {
             store
                 .image_check(&digest)
                 .await
                 .map_err(err("status image check"))?;
         }
         ms.push(millis(started));
-        events += timeline.len() as u64;
+        events += record.timeline.len() as u64;
     }
     Ok(Latency::from_samples("status read", 5.0, ms, events))
 }
@@ -222,24 +216,16 @@ pub async fn plans(
         lines.join("\n"),
     ));
 
-    let q = explain(
-        "SELECT kind, from_state, to_state, actor_role, at FROM events \
-         WHERE application_id = $1 ORDER BY seq",
-    );
+    let q = explain(APPLICATION_RECORD_SQL);
     let lines: Vec<String> = sqlx::query_scalar(&q)
         .bind(id.0)
         .fetch_all(pool)
         .await
-        .map_err(|e| format!("EXPLAIN timeline: {e}"))?;
-    out.push(("status read: timeline".to_string(), lines.join("\n")));
-
-    let q = explain("SELECT data, version FROM applications WHERE id = $1");
-    let lines: Vec<String> = sqlx::query_scalar(&q)
-        .bind(id.0)
-        .fetch_all(pool)
-        .await
-        .map_err(|e| format!("EXPLAIN application: {e}"))?;
-    out.push(("status read: application".to_string(), lines.join("\n")));
+        .map_err(|e| format!("EXPLAIN status read: {e}"))?;
+    out.push((
+        "status read (application_record: the application, timeline and payments)".to_string(),
+        lines.join("\n"),
+    ));
 
     let q = explain(
         "SELECT (submitted_at + $1) / $2 AS day, COUNT(*) FROM applications \

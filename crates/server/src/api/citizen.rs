@@ -267,12 +267,13 @@ pub async fn list_applications(
 /// The full view of an application: status history and payments.
 pub async fn detail_view(
     state: &AppState,
-    stored: &kuelik_store::StoredApplication,
+    record: &kuelik_store::ApplicationRecord,
     checks: ImageReports,
 ) -> ApiResult<ApplicationView> {
+    let stored = &record.stored;
     let app = &stored.application;
     let mut view = ApplicationView::new(app, stored.version, today(state));
-    // Independent reads, in parallel: a status read waits for the slowest, not for the sum.
+    // Independent reads, in parallel: a draft's view waits for the slower, not for the sum.
     let with_reports = match checks {
         ImageReports::Always => true,
         ImageReports::WhileDraft => app.state == ApplicationState::Draft,
@@ -283,20 +284,16 @@ pub async fn detail_view(
             None => Ok::<_, kuelik_store::StoreError>(None),
         }
     };
-    let (timeline, payments, photo_check, signature_check) = tokio::try_join!(
-        state.store.timeline(app.id),
-        state.store.payments_of(app.id),
-        check(app.photo),
-        check(app.signature),
-    )?;
+    let (photo_check, signature_check) = tokio::try_join!(check(app.photo), check(app.signature))?;
     view.history = Some(
-        timeline
+        record
+            .timeline
             .iter()
             .filter(|e| in_status_history(&e.kind, e.from, e.to))
             .map(EventView::from)
             .collect(),
     );
-    view.payments = Some(payments.iter().map(PaymentView::from).collect());
+    view.payments = Some(record.payments.iter().map(PaymentView::from).collect());
     if app.state == ApplicationState::Draft && with_reports {
         let failed = |c: &Option<kuelik_store::ImageCheck>| c.as_ref().is_some_and(|c| c.failed());
         let readiness = app.readiness(failed(&photo_check), failed(&signature_check));
@@ -338,9 +335,9 @@ pub async fn get_application(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
     let iin = principal.citizen()?;
-    let stored = app::visible(&state, ApplicationId(id), &Actor::Citizen { iin }).await?;
+    let record = app::visible_record(&state, ApplicationId(id), &Actor::Citizen { iin }).await?;
     Ok(Json(
-        detail_view(&state, &stored, ImageReports::WhileDraft).await?,
+        detail_view(&state, &record, ImageReports::WhileDraft).await?,
     ))
 }
 

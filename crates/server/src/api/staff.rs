@@ -17,7 +17,7 @@ use kuelik_core::lifecycle::{
 };
 use kuelik_core::messages;
 use kuelik_core::ticket::TicketNumber;
-use kuelik_store::{QueueFilter, StaffAccount, StoredApplication};
+use kuelik_store::{ApplicationRecord, QueueFilter, StaffAccount, StoredApplication};
 
 use crate::api::citizen::image_response;
 use crate::api::citizen::{detail_view, today, ImageReports};
@@ -74,12 +74,13 @@ fn views(state: &AppState, apps: &[StoredApplication]) -> Vec<ApplicationView> {
 async fn staff_detail(
     state: &AppState,
     principal: &Principal,
-    stored: StoredApplication,
+    record: ApplicationRecord,
 ) -> ApiResult<ApplicationView> {
+    let stored = &record.stored;
     if !stored.application.visible_to(&principal.actor()) {
         return Err(ApiError::not_found());
     }
-    let mut view = detail_view(state, &stored, ImageReports::Always).await?;
+    let mut view = detail_view(state, &record, ImageReports::Always).await?;
     let person = state.register.person(&stored.application.applicant).await?;
     let records = match &person {
         Some(_) => {
@@ -105,20 +106,16 @@ async fn staff_detail(
                 .store
                 .applications_with_photo_hash(hash, &stored.application.applicant)
                 .await?;
-            let mut same = Vec::with_capacity(others.len());
-            // At most SAME_PHOTO_LIMIT reads, on a staff page that is read one at a time.
-            for id in others {
-                if let Some(other) = state.store.application(id).await? {
-                    let a = &other.application;
-                    same.push(SamePhotoView {
-                        id: a.id.0,
-                        ticket: a.ticket.map(|t| t.to_string()),
-                        region: a.region.to_string(),
-                        state: a.state.as_str().into(),
-                        state_name: kuelik_core::messages::state_name(a.state).into(),
-                    });
-                }
-            }
+            let same = others
+                .into_iter()
+                .map(|other| SamePhotoView {
+                    id: other.id.0,
+                    ticket: other.ticket.map(|t| t.to_string()),
+                    region: other.region,
+                    state: other.state.as_str().into(),
+                    state_name: kuelik_core::messages::state_name(other.state).into(),
+                })
+                .collect();
             view.same_photo_elsewhere = Some(same);
         }
     }
@@ -184,9 +181,9 @@ pub async fn officer_application(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::Officer)?;
-    let stored = app::visible(&state, ApplicationId(id), &principal.actor()).await?;
-    let applicant = stored.application.applicant;
-    let mut view = staff_detail(&state, &principal, stored).await?;
+    let record = app::visible_record(&state, ApplicationId(id), &principal.actor()).await?;
+    let applicant = record.stored.application.applicant;
+    let mut view = staff_detail(&state, &principal, record).await?;
     // The officer compares the uploaded photo with the one on the current document.
     view.register_photo_of = state
         .register
@@ -561,7 +558,12 @@ pub async fn ticket_lookup(
 ) -> ApiResult<Json<ApplicationView>> {
     principal.staff(Role::PointOperator)?;
     let stored = by_ticket(&state, &principal, &ticket).await?;
-    Ok(Json(staff_detail(&state, &principal, stored).await?))
+    let record = state
+        .store
+        .application_record(stored.application.id)
+        .await?
+        .ok_or_else(|| ApiError::of(ErrorCode::TicketNotAtThisPoint))?;
+    Ok(Json(staff_detail(&state, &principal, record).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

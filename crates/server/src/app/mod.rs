@@ -17,7 +17,9 @@ use kuelik_core::lifecycle::{Actor, Application, ApplicationId, Command, Event, 
 use kuelik_core::payment::PaymentEvent;
 use kuelik_core::rules::RuleSet;
 use kuelik_core::time::almaty_date;
-use kuelik_store::{ApplicationWrite, AuditEntry, Changes, PaymentRecord, StoredApplication};
+use kuelik_store::{
+    ApplicationRecord, ApplicationWrite, AuditEntry, Changes, PaymentRecord, StoredApplication,
+};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::notify::notice_message;
@@ -96,6 +98,19 @@ pub async fn visible(
 ) -> ApiResult<StoredApplication> {
     match state.store.application(id).await? {
         Some(stored) if stored.application.visible_to(actor) => Ok(stored),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+/// The application `id` with its timeline and payments (one read), if `actor` may see it;
+/// else 404, like [`visible`].
+pub async fn visible_record(
+    state: &AppState,
+    id: ApplicationId,
+    actor: &Actor,
+) -> ApiResult<ApplicationRecord> {
+    match state.store.application_record(id).await? {
+        Some(record) if record.stored.application.visible_to(actor) => Ok(record),
         _ => Err(ApiError::not_found()),
     }
 }

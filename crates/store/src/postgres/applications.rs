@@ -2,10 +2,23 @@
 
 use super::*;
 
+/// A status read in one statement: the application's row with its timeline and payments as
+/// JSON arrays beside it (one round trip, one snapshot). Public for the national run's
+/// `EXPLAIN`.
+pub const APPLICATION_RECORD_SQL: &str = "SELECT a.data, a.version, \
+       (SELECT COALESCE(json_agg(json_build_array(e.kind, e.from_state, e.to_state, \
+          e.actor_role, e.at) ORDER BY e.seq), '[]') \
+        FROM events e WHERE e.application_id = a.id)::text AS timeline, \
+       (SELECT COALESCE(json_agg(json_build_array(p.id, p.application_id, p.payer, p.amount, \
+          p.status, p.gateway_reference, p.created_at, p.updated_at) \
+          ORDER BY p.created_at, p.id), '[]') \
+        FROM payments p WHERE p.application_id = a.id)::text AS payments \
+     FROM applications a WHERE a.id = $1";
+
 #[async_trait]
 impl ApplicationStore for PostgresStore {
     async fn application(&self, app: ApplicationId) -> StoreResult<Option<StoredApplication>> {
-        sqlx::query("SELECT data, version FROM applications WHERE id = $1")
+        sqlx::query(sql::APPLICATION)
             .bind(app.0)
             .fetch_optional(&self.pool)
             .await
@@ -18,7 +31,7 @@ impl ApplicationStore for PostgresStore {
         &self,
         ticket: &TicketNumber,
     ) -> StoreResult<Option<StoredApplication>> {
-        sqlx::query("SELECT data, version FROM applications WHERE ticket = $1")
+        sqlx::query(sql::APPLICATION_BY_TICKET)
             .bind(ticket.compact())
             .fetch_optional(&self.pool)
             .await
@@ -28,19 +41,16 @@ impl ApplicationStore for PostgresStore {
     }
 
     async fn applications_of(&self, iin: &Iin) -> StoreResult<Vec<StoredApplication>> {
-        let rows = sqlx::query(
-            "SELECT data, version FROM applications WHERE applicant = $1 \
-             ORDER BY created_at DESC, id DESC",
-        )
-        .bind(iin.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(sql::APPLICATIONS_OF)
+            .bind(iin.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         decode_all(rows, codec::application)
     }
 
     async fn history(&self, app: ApplicationId) -> StoreResult<Vec<Event>> {
-        let rows = sqlx::query("SELECT data FROM events WHERE application_id = $1 ORDER BY seq")
+        let rows = sqlx::query(sql::HISTORY)
             .bind(app.0)
             .fetch_all(&self.pool)
             .await
@@ -49,15 +59,29 @@ impl ApplicationStore for PostgresStore {
     }
 
     async fn timeline(&self, app: ApplicationId) -> StoreResult<Vec<TimelineEntry>> {
-        let rows = sqlx::query(
-            "SELECT kind, from_state, to_state, actor_role, at FROM events \
-             WHERE application_id = $1 ORDER BY seq",
-        )
-        .bind(app.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(sql::TIMELINE)
+            .bind(app.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         decode_all(rows, codec::timeline_entry)
+    }
+
+    async fn application_record(
+        &self,
+        app: ApplicationId,
+    ) -> StoreResult<Option<ApplicationRecord>> {
+        let row = sqlx::query(APPLICATION_RECORD_SQL)
+            .bind(app.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(ApplicationRecord {
+            stored: codec::application(&row)?,
+            timeline: codec::timeline_json(&codec::RowExt::text(&row, "timeline")?)?,
+            payments: codec::payments_json(&codec::RowExt::text(&row, "payments")?)?,
+        }))
     }
 
     async fn work_queue(
@@ -86,15 +110,13 @@ impl ApplicationStore for PostgresStore {
     }
 
     async fn blob(&self, digest: &Sha256Digest) -> StoreResult<Option<Blob>> {
-        let blob = sqlx::query(
-            "SELECT digest, content_type, bytes, created_at FROM blobs WHERE digest = $1",
-        )
-        .bind(digest.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::blob(&r))
-        .transpose()?;
+        let blob = sqlx::query(sql::BLOB)
+            .bind(digest.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::blob(&r))
+            .transpose()?;
         match blob {
             Some(mut blob) => {
                 blob.bytes = self.vault.get(&blob.digest.to_string(), blob.bytes).await?;
@@ -109,69 +131,47 @@ impl ApplicationStore for PostgresStore {
         scope: &str,
         key: &str,
     ) -> StoreResult<Option<IdempotencyRecord>> {
-        sqlx::query(
-            "SELECT scope, idempotency_key, request_digest, status, body, created_at \
-             FROM idempotency WHERE scope = $1 AND idempotency_key = $2",
-        )
-        .bind(scope)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::idempotency(&r))
-        .transpose()
+        sqlx::query(sql::IDEMPOTENCY_RECORD)
+            .bind(scope)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::idempotency(&r))
+            .transpose()
     }
 
     async fn image_check(&self, digest: &Sha256Digest) -> StoreResult<Option<ImageCheck>> {
-        sqlx::query(
-            "SELECT digest, kind, verdict, perceptual_hash, report, checked_at \
-             FROM image_checks WHERE digest = $1",
-        )
-        .bind(digest.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::image_check(&r))
-        .transpose()
+        sqlx::query(sql::IMAGE_CHECK)
+            .bind(digest.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::image_check(&r))
+            .transpose()
     }
 
     async fn applications_with_photo_hash(
         &self,
         perceptual_hash: u64,
         excluding: &Iin,
-    ) -> StoreResult<Vec<ApplicationId>> {
-        // Two indexed steps (the photos with this hash, then the applications with each
-        // photo), each bounded: a flag needs a few examples, not every match.
-        let digests: Vec<String> = sqlx::query_scalar(
-            "SELECT digest FROM image_checks WHERE perceptual_hash = $1 LIMIT 64",
+    ) -> StoreResult<Vec<SamePhoto>> {
+        // One statement, bounded at each step: at most 64 photos with this hash, at most
+        // SAME_PHOTO_LIMIT applications of each (a flag needs a few examples, not every match).
+        let rows = sqlx::query(
+            "SELECT a.id, a.ticket, a.region, a.state FROM \
+               (SELECT digest FROM image_checks WHERE perceptual_hash = $1 LIMIT 64) d \
+               CROSS JOIN LATERAL (SELECT id, ticket, region, state, created_at FROM applications \
+                 WHERE data ->> 'photo' = d.digest AND applicant <> $2 LIMIT $3) a \
+             ORDER BY a.created_at, a.id LIMIT $3",
         )
         .bind(format!("{perceptual_hash:016x}"))
+        .bind(excluding.to_string())
+        .bind(SAME_PHOTO_LIMIT as i64)
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        let mut found: Vec<(i64, String)> = Vec::new();
-        for digest in digests {
-            let rows: Vec<(i64, String)> = sqlx::query_as(
-                "SELECT created_at, id::text FROM applications \
-                 WHERE data ->> 'photo' = $1 AND applicant <> $2 LIMIT 20",
-            )
-            .bind(digest)
-            .bind(excluding.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-            found.extend(rows);
-        }
-        found.sort();
-        found
-            .iter()
-            .take(SAME_PHOTO_LIMIT)
-            .map(|(_, id)| {
-                id.parse::<Uuid>()
-                    .map(ApplicationId)
-                    .map_err(|_| StoreError::Corrupt(format!("application id {id:?}")))
-            })
-            .collect()
+        decode_all(rows, codec::same_photo)
     }
 
     async fn applications_to_purge(
@@ -179,18 +179,12 @@ impl ApplicationStore for PostgresStore {
         before: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ApplicationId>> {
-        let ids: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT a.id FROM applications a \
-             WHERE a.state IN ('issued', 'annulled', 'withdrawn') \
-               AND NOT EXISTS (SELECT 1 FROM purged_applications p WHERE p.application_id = a.id) \
-               AND (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id) < $1 \
-             ORDER BY a.created_at, a.id LIMIT $2",
-        )
-        .bind(before.as_microsecond())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let ids: Vec<Uuid> = sqlx::query_scalar(sql::APPLICATIONS_TO_PURGE)
+            .bind(before.as_microsecond())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         Ok(ids.into_iter().map(ApplicationId).collect())
     }
 
@@ -232,19 +226,19 @@ impl ApplicationStore for PostgresStore {
             if done.rows_affected() > 0 {
                 deleted += done.rows_affected();
                 gone.push(digest.clone());
-                sqlx::query("DELETE FROM image_checks WHERE digest = $1")
+                sqlx::query(sql::DELETE_IMAGE_CHECK)
                     .bind(&digest)
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
             }
         }
-        sqlx::query("DELETE FROM notices WHERE application_id = $1")
+        sqlx::query(sql::DELETE_NOTICES_OF)
             .bind(application.0)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        sqlx::query("INSERT INTO purged_applications (application_id, purged_at, images_deleted) VALUES ($1, $2, $3)")
+        sqlx::query(sql::INSERT_PURGED)
             .bind(application.0)
             .bind(now.as_microsecond())
             .bind(deleted as i64)
@@ -258,27 +252,21 @@ impl ApplicationStore for PostgresStore {
     }
 
     async fn approval(&self, app: ApplicationId) -> StoreResult<Option<Approval>> {
-        sqlx::query(
-            "SELECT application_id, officer, method, document, signature, signed_at \
-             FROM approvals WHERE application_id = $1",
-        )
-        .bind(app.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::approval(&r))
-        .transpose()
+        sqlx::query(sql::APPROVAL)
+            .bind(app.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::approval(&r))
+            .transpose()
     }
 
     async fn signature_checks(&self, app: ApplicationId) -> StoreResult<Vec<SignatureCheck>> {
-        let rows = sqlx::query(
-            "SELECT id, application_id, at, outcome, code, detail FROM signature_checks \
-             WHERE application_id = $1 ORDER BY at, id",
-        )
-        .bind(app.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(sql::SIGNATURE_CHECKS)
+            .bind(app.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         decode_all(rows, codec::signature_check)
     }
 }

@@ -57,7 +57,7 @@ impl AuditStore for PostgresStore {
     }
 
     async fn audit_pending_count(&self) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_pending")
+        let n: i64 = sqlx::query_scalar(sql::AUDIT_PENDING_COUNT)
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)?;
@@ -65,7 +65,7 @@ impl AuditStore for PostgresStore {
     }
 
     async fn last_audit_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
-        sqlx::query("SELECT seq, at, data FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
+        sqlx::query(sql::LAST_AUDIT_CHECKPOINT)
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?
@@ -78,36 +78,44 @@ impl AuditStore for PostgresStore {
         links: Vec<ChainLink>,
         checkpoint: StoredCheckpoint,
     ) -> StoreResult<()> {
+        // The whole batch in two statements (arrays), not two per link.
+        let seqs = links
+            .iter()
+            .map(|l| i64::try_from(l.seq))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
+        let sources: Vec<&str> = links.iter().map(|l| l.source.as_str()).collect();
+        let positions: Vec<i64> = links.iter().map(|l| l.source_pos).collect();
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        for l in &links {
-            let seq = i64::try_from(l.seq)
-                .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
-            sqlx::query(
-                "INSERT INTO audit_chain (seq, source, source_pos, entry_hash, chain_hash) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(seq)
-            .bind(l.source.as_str())
-            .bind(l.source_pos)
-            .bind(&l.entry_hash[..])
-            .bind(&l.chain_hash[..])
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            let taken =
-                sqlx::query("DELETE FROM audit_pending WHERE source = $1 AND source_pos = $2")
-                    .bind(l.source.as_str())
-                    .bind(l.source_pos)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            if taken.rows_affected() != 1 {
-                return Err(StoreError::Duplicate("audit_chain"));
-            }
+        sqlx::query(
+            "INSERT INTO audit_chain (seq, source, source_pos, entry_hash, chain_hash) \
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[])",
+        )
+        .bind(&seqs)
+        .bind(&sources)
+        .bind(&positions)
+        .bind(links.iter().map(|l| l.entry_hash.to_vec()).collect::<Vec<_>>())
+        .bind(links.iter().map(|l| l.chain_hash.to_vec()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let taken = sqlx::query(
+            "DELETE FROM audit_pending p USING UNNEST($1::text[], $2::bigint[]) AS u(source, pos) \
+             WHERE p.source = u.source AND p.source_pos = u.pos",
+        )
+        .bind(&sources)
+        .bind(&positions)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        // Each link takes exactly its own pending row: one taken already (another sequencer)
+        // or named twice is a duplicate, and the transaction is dropped, writing nothing.
+        if taken.rows_affected() != links.len() as u64 {
+            return Err(StoreError::Duplicate("audit_chain"));
         }
         let seq = i64::try_from(checkpoint.seq)
             .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
-        sqlx::query("INSERT INTO audit_checkpoints (seq, at, data) VALUES ($1, $2, $3)")
+        sqlx::query(sql::INSERT_AUDIT_CHECKPOINT)
             .bind(seq)
             .bind(micros(checkpoint.at))
             .bind(&checkpoint.data)
@@ -137,32 +145,21 @@ impl AuditStore for PostgresStore {
         after_seq: u64,
         max: u32,
     ) -> StoreResult<Vec<StoredCheckpoint>> {
-        let rows = sqlx::query(
-            "SELECT seq, at, data FROM audit_checkpoints WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(i64::try_from(after_seq).unwrap_or(i64::MAX))
-        .bind(limit(max))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(sql::AUDIT_CHECKPOINTS_AFTER)
+            .bind(i64::try_from(after_seq).unwrap_or(i64::MAX))
+            .bind(limit(max))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         decode_all(rows, codec::checkpoint)
     }
 
     async fn audit_unchained(&self, max: u32) -> StoreResult<Vec<(ChainSource, i64)>> {
-        let rows = sqlx::query(
-            "SELECT 'event' AS source, seq AS source_pos FROM events e WHERE \
-               NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.source = 'event' AND c.source_pos = e.seq) \
-               AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.source = 'event' AND p.source_pos = e.seq) \
-             UNION ALL \
-             SELECT 'audit', pos FROM audit_entries a WHERE \
-               NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.source = 'audit' AND c.source_pos = a.pos) \
-               AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.source = 'audit' AND p.source_pos = a.pos) \
-             LIMIT $1",
-        )
-        .bind(limit(max))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(sql::AUDIT_UNCHAINED)
+            .bind(limit(max))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         decode_all(rows, codec::chain_source_row)
     }
 }

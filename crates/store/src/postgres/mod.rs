@@ -34,14 +34,15 @@ use kuelik_core::lifecycle::{ApplicationId, ApplicationState, Event, StaffId};
 use kuelik_core::register::Person;
 use kuelik_core::ticket::TicketNumber;
 
-use crate::codec::{self, db_err, limit, micros, AppRow, ChangeRows};
+use crate::codec::{self, db_err, limit, micros, ChangeRows};
+use crate::sql;
 use crate::{
-    ActivityReport, ApplicationCount, Approval, AuditEntry, AuditQuery, AuditRecord, Blob,
-    ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord,
-    ImageCheck, Notice, OfficerCredential, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry,
-    PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter, RegisterPhoto, ReportPeriod,
-    RuleActivation, Session, SignatureCheck, StaffAccount, StoreError, StoreResult,
-    StoredApplication, StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
+    ActivityReport, ApplicationCount, ApplicationRecord, Approval, AuditEntry, AuditQuery,
+    AuditRecord, Blob, ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes, ContactDetails,
+    IdempotencyRecord, ImageCheck, Notice, OfficerCredential, OtpChallenge, OtpPurpose,
+    OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter,
+    RegisterPhoto, ReportPeriod, RuleActivation, SamePhoto, Session, SignatureCheck, StaffAccount,
+    StoreError, StoreResult, StoredApplication, StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
 };
 use crate::{
     ApplicationStore, AuditStore, OutboxStore, PaymentStore, PeopleStore, ReportStore, StaffStore,
@@ -50,7 +51,8 @@ use crate::{
 
 /// People per `INSERT … SELECT FROM UNNEST(…)` statement.
 pub const PEOPLE_PER_STATEMENT: usize = 10_000;
-const MAX_CONNECTIONS: u32 = 16;
+/// The environment variable that sets the pool's size (connections per server instance).
+pub const POOL_SIZE_VAR: &str = "KUELIK_PG_POOL";
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The PostgreSQL implementation of [`Store`].
@@ -71,7 +73,7 @@ impl PostgresStore {
     /// (sqlx holds an advisory lock meanwhile, so instances starting together take turns).
     pub async fn open(url: &str) -> StoreResult<PostgresStore> {
         let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
+            .max_connections(pool_size())
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await
@@ -89,6 +91,20 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// Connections per instance: [`POOL_SIZE_VAR`] if set, else two per core of this machine
+/// plus one, at least 4. More connections than the database's cores can run only queue inside
+/// PostgreSQL, where each waiting backend is a process to switch to; fewer queue in the pool,
+/// which is cheaper (measured in docs/PERFORMANCE.md, "The day on PostgreSQL").
+fn pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let default = u32::try_from(cores * 2 + 1).unwrap_or(u32::MAX).max(4);
+    std::env::var(POOL_SIZE_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(default)
 }
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -146,147 +162,25 @@ fn count(n: i64) -> StoreResult<u64> {
     u64::try_from(n).map_err(|e| StoreError::Corrupt(format!("count: {e}")))
 }
 
-async fn write_application(conn: &mut PgConnection, a: &AppRow) -> StoreResult<()> {
-    match a.expected_version {
-        None => {
-            sqlx::query(
-                "INSERT INTO applications (id, applicant, region, registration_point, state, \
-                 ticket, due_date, submitted_at, taken_at, reviewer, created_at, version, data) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12::jsonb)",
-            )
-            .bind(a.id)
-            .bind(&a.applicant)
-            .bind(&a.region)
-            .bind(&a.registration_point)
-            .bind(a.state)
-            .bind(&a.ticket)
-            .bind(&a.due_date)
-            .bind(a.submitted_at)
-            .bind(a.taken_at)
-            .bind(a.reviewer)
-            .bind(a.created_at)
-            .bind(&a.data)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        }
-        Some(expected) => {
-            let done = sqlx::query(
-                "UPDATE applications SET applicant = $1, region = $2, registration_point = $3, \
-                 state = $4, ticket = $5, due_date = $6, submitted_at = $7, taken_at = $8, \
-                 reviewer = $9, data = $10::jsonb, version = version + 1 \
-                 WHERE id = $11 AND version = $12",
-            )
-            .bind(&a.applicant)
-            .bind(&a.region)
-            .bind(&a.registration_point)
-            .bind(a.state)
-            .bind(&a.ticket)
-            .bind(&a.due_date)
-            .bind(a.submitted_at)
-            .bind(a.taken_at)
-            .bind(a.reviewer)
-            .bind(&a.data)
-            .bind(a.id)
-            .bind(expected)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict);
-            }
-        }
-    }
-    Ok(())
+/// All of `c`, inside an open transaction.
+async fn commit_changes(conn: &mut PgConnection, c: &ChangeRows) -> StoreResult<()> {
+    one_statement::write(&mut *conn, c).await?;
+    commit_the_rest(conn, c).await
 }
 
-async fn commit_changes(conn: &mut PgConnection, c: &ChangeRows) -> StoreResult<()> {
-    if let Some(a) = &c.application {
-        write_application(conn, a).await?;
-    }
-    for e in &c.events {
-        sqlx::query(
-            "INSERT INTO events (application_id, kind, from_state, to_state, actor_role, \
-             actor_staff, at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
-        )
-        .bind(e.application_id)
-        .bind(e.kind)
-        .bind(e.from_state)
-        .bind(e.to_state)
-        .bind(e.actor_role)
-        .bind(e.actor_staff)
-        .bind(e.at)
-        .bind(&e.data)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    }
+/// Everything of `c` that [`one_statement::write`] does not write, one statement per row,
+/// inside the change's transaction.
+async fn commit_the_rest(conn: &mut PgConnection, c: &ChangeRows) -> StoreResult<()> {
     for b in &c.blobs {
-        sqlx::query(
-            "INSERT INTO blobs (digest, content_type, size, bytes, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING",
-        )
-        .bind(&b.digest)
-        .bind(&b.content_type)
-        .bind(b.size)
-        .bind(&b.bytes)
-        .bind(b.created_at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    }
-    for p in &c.payments {
-        sqlx::query(
-            "INSERT INTO payments (id, application_id, payer, amount, status, \
-             gateway_reference, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, \
-             status = excluded.status, gateway_reference = excluded.gateway_reference, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(p.id)
-        .bind(p.application_id)
-        .bind(&p.payer)
-        .bind(p.amount)
-        .bind(p.status)
-        .bind(&p.gateway_reference)
-        .bind(p.created_at)
-        .bind(p.updated_at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    }
-    for m in &c.outbox {
-        sqlx::query(
-            "INSERT INTO outbox (id, topic, payload, created_at, attempts, next_attempt_at, \
-             delivered_at, last_error) VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8)",
-        )
-        .bind(m.id)
-        .bind(&m.topic)
-        .bind(&m.payload)
-        .bind(m.created_at)
-        .bind(m.attempts)
-        .bind(m.next_attempt_at)
-        .bind(m.delivered_at)
-        .bind(&m.last_error)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    }
-    for a in &c.audit {
-        sqlx::query(
-            "INSERT INTO audit_entries (id, at, actor_role, actor, action, target, details) \
-             VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb)",
-        )
-        .bind(a.id)
-        .bind(a.at)
-        .bind(a.actor_role)
-        .bind(&a.actor)
-        .bind(&a.action)
-        .bind(&a.target)
-        .bind(&a.details)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        sqlx::query(sql::INSERT_BLOB)
+            .bind(&b.digest)
+            .bind(&b.content_type)
+            .bind(b.size)
+            .bind(&b.bytes)
+            .bind(b.created_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     for (digest, kind, verdict, phash, report, at) in &c.image_checks {
         sqlx::query(
@@ -306,7 +200,7 @@ async fn commit_changes(conn: &mut PgConnection, c: &ChangeRows) -> StoreResult<
         .map_err(db_err)?;
     }
     for (iin, last_valid_day, sent_at) in &c.reminders {
-        sqlx::query("INSERT INTO reminders (iin, last_valid_day, sent_at) VALUES ($1, $2, $3)")
+        sqlx::query(sql::INSERT_REMINDER)
             .bind(iin)
             .bind(last_valid_day)
             .bind(sent_at)
@@ -315,89 +209,66 @@ async fn commit_changes(conn: &mut PgConnection, c: &ChangeRows) -> StoreResult<
             .map_err(db_err)?;
     }
     if let Some(a) = &c.approval {
-        sqlx::query(
-            "INSERT INTO approvals (application_id, officer, method, document, signature, \
-             signed_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(a.application_id)
-        .bind(a.officer)
-        .bind(a.method)
-        .bind(&a.document)
-        .bind(&a.signature)
-        .bind(a.signed_at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        sqlx::query(sql::INSERT_APPROVAL)
+            .bind(a.application_id)
+            .bind(a.officer)
+            .bind(a.method)
+            .bind(&a.document)
+            .bind(&a.signature)
+            .bind(a.signed_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     for p in &c.register_photos {
-        sqlx::query(
-            "INSERT INTO register_photos (iin, document_number, content_type, bytes) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (iin) DO UPDATE SET \
-             document_number = excluded.document_number, \
-             content_type = excluded.content_type, bytes = excluded.bytes",
-        )
-        .bind(p.iin.to_string())
-        .bind(&p.document_number)
-        .bind(&p.content_type)
-        .bind(&p.bytes)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        sqlx::query(sql::UPSERT_REGISTER_PHOTO)
+            .bind(p.iin.to_string())
+            .bind(&p.document_number)
+            .bind(&p.content_type)
+            .bind(&p.bytes)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     for (iin, phone, language, at) in &c.contacts {
-        sqlx::query(
-            "INSERT INTO contact_details (iin, phone, language, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (iin) DO UPDATE SET phone = excluded.phone, \
-             language = excluded.language, updated_at = excluded.updated_at",
-        )
-        .bind(iin)
-        .bind(phone)
-        .bind(language)
-        .bind(at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        sqlx::query(sql::UPSERT_CONTACT_DETAILS)
+            .bind(iin)
+            .bind(phone)
+            .bind(language)
+            .bind(at)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     for (aid, version, from, by, at) in &c.rule_activations {
-        sqlx::query(
-            "INSERT INTO rule_activations (id, version, active_from, activated_by, activated_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(aid)
-        .bind(version)
-        .bind(from)
-        .bind(by)
-        .bind(at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        sqlx::query(sql::INSERT_RULE_ACTIVATION)
+            .bind(aid)
+            .bind(version)
+            .bind(from)
+            .bind(by)
+            .bind(at)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     // A hand-over's effect on the person: the document records, and the person's current
     // document in the register's copy.
     for d in &c.documents {
-        sqlx::query(
-            "INSERT INTO documents (kind, number, holder, issued_on, last_valid_day, issued_for, \
-             status, reason, invalidated_at, invalidated_by, old_card) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (kind, number) DO UPDATE SET status = excluded.status, \
-             reason = excluded.reason, invalidated_at = excluded.invalidated_at, \
-             invalidated_by = excluded.invalidated_by, old_card = excluded.old_card, \
-             issued_for = COALESCE(documents.issued_for, excluded.issued_for)",
-        )
-        .bind(d.kind)
-        .bind(&d.number)
-        .bind(&d.holder)
-        .bind(&d.issued_on)
-        .bind(&d.last_valid_day)
-        .bind(d.issued_for)
-        .bind(d.status)
-        .bind(d.reason)
-        .bind(d.invalidated_at)
-        .bind(d.invalidated_by)
-        .bind(d.old_card)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        sqlx::query(sql::UPSERT_DOCUMENT)
+            .bind(d.kind)
+            .bind(&d.number)
+            .bind(&d.holder)
+            .bind(&d.issued_on)
+            .bind(&d.last_valid_day)
+            .bind(d.issued_for)
+            .bind(d.status)
+            .bind(d.reason)
+            .bind(d.invalidated_at)
+            .bind(d.invalidated_by)
+            .bind(d.old_card)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     for (iin, document) in &c.current_documents {
         let done = sqlx::query(
@@ -434,50 +305,38 @@ async fn commit_changes(conn: &mut PgConnection, c: &ChangeRows) -> StoreResult<
     }
     for (iin, opt_out, at) in &c.reminder_choices {
         let q = if *opt_out {
-            sqlx::query(
-                "INSERT INTO reminder_opt_outs (iin, at) VALUES ($1, $2) ON CONFLICT (iin) DO NOTHING",
-            )
-            .bind(iin)
-            .bind(at)
+            sqlx::query(sql::INSERT_REMINDER_OPT_OUT).bind(iin).bind(at)
         } else {
-            sqlx::query("DELETE FROM reminder_opt_outs WHERE iin = $1").bind(iin)
+            sqlx::query(sql::DELETE_REMINDER_OPT_OUT).bind(iin)
         };
         q.execute(&mut *conn).await.map_err(db_err)?;
     }
     for k in &c.officer_credentials {
-        let done = sqlx::query(
-            "INSERT INTO officer_credentials (staff_id, fingerprint, certificate, sealed_key, \
-             bound_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (fingerprint) DO UPDATE SET sealed_key = excluded.sealed_key, \
-             bound_at = excluded.bound_at WHERE officer_credentials.staff_id = excluded.staff_id",
-        )
-        .bind(k.staff.0)
-        .bind(&k.fingerprint)
-        .bind(&k.certificate)
-        .bind(&k.sealed_key)
-        .bind(micros(k.bound_at))
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        let done = sqlx::query(sql::UPSERT_OFFICER_CREDENTIAL)
+            .bind(k.staff.0)
+            .bind(&k.fingerprint)
+            .bind(&k.certificate)
+            .bind(&k.sealed_key)
+            .bind(micros(k.bound_at))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
         // The conflict update is skipped when the certificate is someone else's.
         if done.rows_affected() == 0 {
             return Err(StoreError::Duplicate("certificate"));
         }
     }
     for k in &c.signature_checks {
-        sqlx::query(
-            "INSERT INTO signature_checks (id, application_id, at, outcome, code, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(k.id)
-        .bind(k.application_id)
-        .bind(k.at)
-        .bind(k.outcome)
-        .bind(&k.code)
-        .bind(&k.detail)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        sqlx::query(sql::INSERT_SIGNATURE_CHECK)
+            .bind(k.id)
+            .bind(k.application_id)
+            .bind(k.at)
+            .bind(k.outcome)
+            .bind(&k.code)
+            .bind(&k.detail)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     if let Some(r) = &c.idempotency {
         sqlx::query(
@@ -508,6 +367,9 @@ impl Transactions for PostgresStore {
         for b in &mut rows.blobs {
             b.bytes = self.vault.put(&b.digest, &b.bytes).await?;
         }
+        if one_statement::fits(&rows) {
+            return one_statement::write(&self.pool, &rows).await;
+        }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         // On an error `tx` is dropped, which rolls everything back.
         commit_changes(&mut tx, &rows).await?;
@@ -516,7 +378,9 @@ impl Transactions for PostgresStore {
 }
 
 mod applications;
+pub use applications::APPLICATION_RECORD_SQL;
 mod audit;
+mod one_statement;
 mod outbox;
 mod payments;
 mod people;

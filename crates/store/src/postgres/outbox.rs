@@ -46,7 +46,7 @@ impl OutboxStore for PostgresStore {
     ) -> StoreResult<()> {
         let notice = notice.map(codec::notice_row).transpose()?;
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        sqlx::query("UPDATE outbox SET delivered_at = $1 WHERE id = $2 AND delivered_at IS NULL")
+        sqlx::query(sql::OUTBOX_DELIVERED)
             .bind(micros(now))
             .bind(message)
             .execute(&mut *tx)
@@ -77,21 +77,18 @@ impl OutboxStore for PostgresStore {
         error: &str,
         next_attempt_at: Timestamp,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE outbox SET last_error = $1, next_attempt_at = $2 \
-             WHERE id = $3 AND delivered_at IS NULL",
-        )
-        .bind(error)
-        .bind(micros(next_attempt_at))
-        .bind(message)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
+        sqlx::query(sql::OUTBOX_FAILED)
+            .bind(error)
+            .bind(micros(next_attempt_at))
+            .bind(message)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
     async fn outbox_backlog(&self) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+        let n: i64 = sqlx::query_scalar(sql::OUTBOX_BACKLOG)
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)?;
@@ -130,20 +127,18 @@ impl OutboxStore for PostgresStore {
             ..Changes::default()
         })?;
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let done = sqlx::query(
-            "UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND delivered_at IS NULL",
-        )
-        .bind(micros(now))
-        .bind(message)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let done = sqlx::query(sql::OUTBOX_RETRY)
+            .bind(micros(now))
+            .bind(message)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         if done.rows_affected() == 1 {
             commit_changes(&mut tx, &rows).await?;
             tx.commit().await.map_err(db_err)?;
             return Ok(OutboxRetry::Rescheduled);
         }
-        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM outbox WHERE id = $1")
+        let exists: Option<i32> = sqlx::query_scalar(sql::OUTBOX_EXISTS)
             .bind(message)
             .fetch_optional(&mut *tx)
             .await
@@ -167,15 +162,13 @@ impl OutboxStore for PostgresStore {
     }
 
     async fn mark_notice_read(&self, iin: &Iin, notice: Uuid, now: Timestamp) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE notices SET read_at = COALESCE(read_at, $1) WHERE id = $2 AND iin = $3",
-        )
-        .bind(micros(now))
-        .bind(notice)
-        .bind(iin.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let done = sqlx::query(sql::NOTICE_READ)
+            .bind(micros(now))
+            .bind(notice)
+            .bind(iin.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
     }
 }

@@ -58,7 +58,7 @@ impl PaymentStore for PostgresStore {
     }
 
     async fn payments_count(&self, status: PaymentStatus) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE status = $1")
+        let n: i64 = sqlx::query_scalar(sql::PAYMENTS_COUNT)
             .bind(status.as_str())
             .fetch_one(&self.pool)
             .await

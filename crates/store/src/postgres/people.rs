@@ -35,7 +35,7 @@ impl PeopleStore for PostgresStore {
     }
 
     async fn person(&self, iin: &Iin) -> StoreResult<Option<Person>> {
-        sqlx::query("SELECT data FROM people WHERE iin = $1")
+        sqlx::query(sql::PERSON)
             .bind(iin.to_string())
             .fetch_optional(&self.pool)
             .await
@@ -45,7 +45,7 @@ impl PeopleStore for PostgresStore {
     }
 
     async fn count_people(&self) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people")
+        let n: i64 = sqlx::query_scalar(sql::COUNT_PEOPLE)
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)?;
@@ -58,27 +58,18 @@ impl PeopleStore for PostgresStore {
         to: jiff::civil::Date,
         limit: u32,
     ) -> StoreResult<Vec<Person>> {
-        let rows = sqlx::query(
-            "SELECT p.data FROM people p \
-             WHERE p.last_valid_day BETWEEN $1 AND $2 \
-               AND NOT EXISTS (SELECT 1 FROM reminders r \
-                               WHERE r.iin = p.iin AND r.last_valid_day = p.last_valid_day) \
-               AND NOT EXISTS (SELECT 1 FROM reminder_opt_outs o WHERE o.iin = p.iin) \
-               AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.applicant = p.iin \
-                               AND a.state NOT IN ('issued', 'annulled', 'withdrawn')) \
-             ORDER BY p.last_valid_day, p.iin LIMIT $3",
-        )
-        .bind(from.to_string())
-        .bind(to.to_string())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(sql::PEOPLE_TO_REMIND)
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         rows.iter().map(codec::person).collect()
     }
 
     async fn reminder_opted_out(&self, iin: &Iin) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reminder_opt_outs WHERE iin = $1")
+        let n: i64 = sqlx::query_scalar(sql::REMINDER_OPTED_OUT)
             .bind(iin.to_string())
             .fetch_one(&self.pool)
             .await
@@ -87,7 +78,7 @@ impl PeopleStore for PostgresStore {
     }
 
     async fn contact_details(&self, iin: &Iin) -> StoreResult<Option<ContactDetails>> {
-        sqlx::query("SELECT iin, phone, language, updated_at FROM contact_details WHERE iin = $1")
+        sqlx::query(sql::CONTACT_DETAILS)
             .bind(iin.to_string())
             .fetch_optional(&self.pool)
             .await
@@ -148,14 +139,12 @@ impl PeopleStore for PostgresStore {
     }
 
     async fn register_photo(&self, iin: &Iin) -> StoreResult<Option<RegisterPhoto>> {
-        sqlx::query(
-            "SELECT iin, document_number, content_type, bytes FROM register_photos WHERE iin = $1",
-        )
-        .bind(iin.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::register_photo(&r))
-        .transpose()
+        sqlx::query(sql::REGISTER_PHOTO)
+            .bind(iin.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::register_photo(&r))
+            .transpose()
     }
 }

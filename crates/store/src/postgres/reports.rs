@@ -5,12 +5,10 @@ use super::*;
 #[async_trait]
 impl ReportStore for PostgresStore {
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT region, state, COUNT(*) FROM applications GROUP BY region, state ORDER BY region, state",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(sql::APPLICATION_COUNTS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         rows.into_iter()
             .map(|(region, state, n)| {
                 Ok(ApplicationCount {
@@ -67,46 +65,33 @@ impl ReportStore for PostgresStore {
     ) -> StoreResult<Vec<StoredApplication>> {
         // When it entered the state: its latest event into it (self-loops such as a refund
         // confirmation do not count). Per application through the events index.
-        let rows = sqlx::query(
-            "SELECT data, version FROM ( \
-               SELECT a.id, a.data, a.version, \
-                 (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id \
-                    AND e.to_state = a.state AND e.from_state <> e.to_state) AS entered \
-               FROM applications a WHERE a.state = $1) w \
-             WHERE entered < $2 ORDER BY entered, id LIMIT $3",
-        )
-        .bind(state.as_str())
-        .bind(micros(entered_before))
-        .bind(limit(max))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(sql::APPLICATIONS_WAITING_SINCE)
+            .bind(state.as_str())
+            .bind(micros(entered_before))
+            .bind(limit(max))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         decode_all(rows, codec::application)
     }
 
     async fn activity_report(&self, period: &ReportPeriod) -> StoreResult<ActivityReport> {
         let (from, until) = (micros(period.from), micros(period.until));
         let offset = period.utc_offset.as_micros() as i64;
-        let per_day: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT (submitted_at + $1) / $2 AS day, COUNT(*) FROM applications \
-             WHERE submitted_at >= $3 AND submitted_at < $4 GROUP BY 1 ORDER BY 1",
-        )
-        .bind(offset)
-        .bind(codec::DAY_MICROS)
-        .bind(from)
-        .bind(until)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        let per_region: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT region, COUNT(*) FROM applications \
-             WHERE submitted_at >= $1 AND submitted_at < $2 GROUP BY region ORDER BY region",
-        )
-        .bind(from)
-        .bind(until)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let per_day: Vec<(i64, i64)> = sqlx::query_as(sql::SUBMITTED_PER_DAY)
+            .bind(offset)
+            .bind(codec::DAY_MICROS)
+            .bind(from)
+            .bind(until)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let per_region: Vec<(String, i64)> = sqlx::query_as(sql::SUBMITTED_PER_REGION)
+            .bind(from)
+            .bind(until)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         let decisions: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(DECISION_TIMES_SQL)
             .bind(from)
             .bind(until)

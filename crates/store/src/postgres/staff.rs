@@ -5,7 +5,7 @@ use super::*;
 #[async_trait]
 impl StaffStore for PostgresStore {
     async fn staff(&self, staff: StaffId) -> StoreResult<Option<StaffAccount>> {
-        sqlx::query("SELECT data FROM staff WHERE id = $1")
+        sqlx::query(sql::STAFF)
             .bind(staff.0)
             .fetch_optional(&self.pool)
             .await
@@ -15,7 +15,7 @@ impl StaffStore for PostgresStore {
     }
 
     async fn staff_by_username(&self, username: &str) -> StoreResult<Option<StaffAccount>> {
-        sqlx::query("SELECT data FROM staff WHERE username = $1")
+        sqlx::query(sql::STAFF_BY_USERNAME)
             .bind(username)
             .fetch_optional(&self.pool)
             .await
@@ -27,7 +27,7 @@ impl StaffStore for PostgresStore {
     async fn list_staff(&self) -> StoreResult<Vec<StaffAccount>> {
         // username is in the "C" collation: the same byte order as SQLite's, whatever the
         // database's locale.
-        let rows = sqlx::query("SELECT data FROM staff ORDER BY username")
+        let rows = sqlx::query(sql::LIST_STAFF)
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
@@ -76,14 +76,12 @@ impl StaffStore for PostgresStore {
     }
 
     async fn consume_otp(&self, otp: Uuid, now: Timestamp) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE otp_challenges SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL",
-        )
-        .bind(micros(now))
-        .bind(otp)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let done = sqlx::query(sql::CONSUME_OTP)
+            .bind(micros(now))
+            .bind(otp)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -104,21 +102,38 @@ impl StaffStore for PostgresStore {
     }
 
     async fn session(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Session>> {
+        sqlx::query(sql::SESSION)
+            .bind(token_hash)
+            .bind(micros(now))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::session(&r))
+            .transpose()
+    }
+
+    async fn signed_in(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Option<(Session, Option<StaffAccount>)>> {
         sqlx::query(
-            "SELECT token_hash, subject, created_at, expires_at FROM sessions \
-             WHERE token_hash = $1 AND expires_at > $2",
+            "SELECT s.token_hash, s.subject, s.created_at, s.expires_at, st.data::text AS staff_data \
+             FROM sessions s LEFT JOIN staff st \
+               ON s.subject ->> 'kind' = 'staff' AND st.id = (s.subject ->> 'id')::uuid \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash)
         .bind(micros(now))
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?
-        .map(|r| codec::session(&r))
+        .map(|r| codec::signed_in(&r))
         .transpose()
     }
 
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        sqlx::query(sql::DELETE_SESSION)
             .bind(token_hash)
             .execute(&self.pool)
             .await
@@ -127,16 +142,13 @@ impl StaffStore for PostgresStore {
     }
 
     async fn rule_activations(&self) -> StoreResult<Vec<RuleActivation>> {
-        sqlx::query(
-            "SELECT id, version, active_from, activated_by, activated_at FROM rule_activations \
-             ORDER BY activated_at, id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(codec::rule_activation)
-        .collect()
+        sqlx::query(sql::RULE_ACTIVATIONS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(codec::rule_activation)
+            .collect()
     }
 
     async fn otps_since(
@@ -171,32 +183,25 @@ impl StaffStore for PostgresStore {
     }
 
     async fn officer_credential(&self, staff: StaffId) -> StoreResult<Option<OfficerCredential>> {
-        sqlx::query(
-            "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \
-             FROM officer_credentials WHERE staff_id = $1 \
-             ORDER BY bound_at DESC LIMIT 1",
-        )
-        .bind(staff.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::officer_credential(&r))
-        .transpose()
+        sqlx::query(sql::OFFICER_CREDENTIAL)
+            .bind(staff.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::officer_credential(&r))
+            .transpose()
     }
 
     async fn officer_credential_by_fingerprint(
         &self,
         fingerprint: &str,
     ) -> StoreResult<Option<OfficerCredential>> {
-        sqlx::query(
-            "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \
-             FROM officer_credentials WHERE fingerprint = $1",
-        )
-        .bind(fingerprint)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::officer_credential(&r))
-        .transpose()
+        sqlx::query(sql::OFFICER_CREDENTIAL_BY_FINGERPRINT)
+            .bind(fingerprint)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::officer_credential(&r))
+            .transpose()
     }
 }

@@ -5,14 +5,7 @@ use super::*;
 #[async_trait]
 impl ApplicationStore for SqliteStore {
     async fn application(&self, app: ApplicationId) -> StoreResult<Option<StoredApplication>> {
-        self.lookup(|c| {
-            query_opt(
-                c,
-                "SELECT data, version FROM applications WHERE id = ?",
-                [id(app.0)],
-                |r| codec::application(r),
-            )
-        })
+        self.lookup(|c| query_opt(c, sql::APPLICATION, [id(app.0)], |r| codec::application(r)))
     }
 
     async fn application_by_ticket(
@@ -20,47 +13,61 @@ impl ApplicationStore for SqliteStore {
         ticket: &TicketNumber,
     ) -> StoreResult<Option<StoredApplication>> {
         self.lookup(|c| {
-            query_opt(
-                c,
-                "SELECT data, version FROM applications WHERE ticket = ?",
-                [ticket.compact()],
-                |r| codec::application(r),
-            )
+            query_opt(c, sql::APPLICATION_BY_TICKET, [ticket.compact()], |r| {
+                codec::application(r)
+            })
         })
     }
 
     async fn applications_of(&self, iin: &Iin) -> StoreResult<Vec<StoredApplication>> {
         self.lookup(|c| {
-            query_all(
-                c,
-                "SELECT data, version FROM applications WHERE applicant = ? \
-                 ORDER BY created_at DESC, id DESC",
-                [iin.to_string()],
-                |r| codec::application(r),
-            )
+            query_all(c, sql::APPLICATIONS_OF, [iin.to_string()], |r| {
+                codec::application(r)
+            })
         })
     }
 
     async fn history(&self, app: ApplicationId) -> StoreResult<Vec<Event>> {
-        self.lookup(|c| {
-            query_all(
-                c,
-                "SELECT data FROM events WHERE application_id = ? ORDER BY seq",
-                [id(app.0)],
-                |r| codec::event(r),
-            )
-        })
+        self.lookup(|c| query_all(c, sql::HISTORY, [id(app.0)], |r| codec::event(r)))
     }
 
     async fn timeline(&self, app: ApplicationId) -> StoreResult<Vec<TimelineEntry>> {
+        self.lookup(|c| query_all(c, sql::TIMELINE, [id(app.0)], |r| codec::timeline_entry(r)))
+    }
+
+    async fn application_record(
+        &self,
+        app: ApplicationId,
+    ) -> StoreResult<Option<ApplicationRecord>> {
         self.lookup(|c| {
-            query_all(
-                c,
-                "SELECT kind, from_state, to_state, actor_role, at FROM events \
-                 WHERE application_id = ? ORDER BY seq",
+            // One read transaction: the three reads see the same snapshot (and take the
+            // file's read lock once).
+            let tx = c.unchecked_transaction().map_err(lite_err)?;
+            let Some(stored) = query_opt(&tx, sql::APPLICATION, [id(app.0)], |r| {
+                codec::application(r)
+            })?
+            else {
+                return Ok(None);
+            };
+            let timeline = query_all(&tx, sql::TIMELINE, [id(app.0)], |r| {
+                codec::timeline_entry(r)
+            })?;
+            let payments = query_all(
+                &tx,
+                &format!(
+                    "SELECT {PAYMENT_COLUMNS} FROM payments WHERE application_id = ? \
+                     ORDER BY created_at, id"
+                ),
                 [id(app.0)],
-                |r| codec::timeline_entry(r),
-            )
+                |r| codec::payment(r),
+            )?;
+            // Read only: ending it either way releases the snapshot.
+            tx.rollback().map_err(lite_err)?;
+            Ok(Some(ApplicationRecord {
+                stored,
+                timeline,
+                payments,
+            }))
         })
     }
 
@@ -92,14 +99,8 @@ impl ApplicationStore for SqliteStore {
     }
 
     async fn blob(&self, digest: &Sha256Digest) -> StoreResult<Option<Blob>> {
-        let blob = self.lookup(|c| {
-            query_opt(
-                c,
-                "SELECT digest, content_type, bytes, created_at FROM blobs WHERE digest = ?",
-                [digest.to_string()],
-                |r| codec::blob(r),
-            )
-        })?;
+        let blob =
+            self.lookup(|c| query_opt(c, sql::BLOB, [digest.to_string()], |r| codec::blob(r)))?;
         match blob {
             Some(mut blob) => {
                 blob.bytes = self.vault.get(&blob.digest.to_string(), blob.bytes).await?;
@@ -115,25 +116,17 @@ impl ApplicationStore for SqliteStore {
         key: &str,
     ) -> StoreResult<Option<IdempotencyRecord>> {
         self.lookup(|c| {
-            query_opt(
-                c,
-                "SELECT scope, idempotency_key, request_digest, status, body, created_at \
-                 FROM idempotency WHERE scope = ? AND idempotency_key = ?",
-                [scope, key],
-                |r| codec::idempotency(r),
-            )
+            query_opt(c, sql::IDEMPOTENCY_RECORD, [scope, key], |r| {
+                codec::idempotency(r)
+            })
         })
     }
 
     async fn image_check(&self, digest: &Sha256Digest) -> StoreResult<Option<ImageCheck>> {
         self.lookup(|c| {
-            query_opt(
-                c,
-                "SELECT digest, kind, verdict, perceptual_hash, report, checked_at \
-                 FROM image_checks WHERE digest = ?",
-                [digest.to_string()],
-                |r| codec::image_check(r),
-            )
+            query_opt(c, sql::IMAGE_CHECK, [digest.to_string()], |r| {
+                codec::image_check(r)
+            })
         })
     }
 
@@ -141,11 +134,11 @@ impl ApplicationStore for SqliteStore {
         &self,
         perceptual_hash: u64,
         excluding: &Iin,
-    ) -> StoreResult<Vec<ApplicationId>> {
+    ) -> StoreResult<Vec<SamePhoto>> {
         // Two indexed steps (the photos with this hash, then the applications with each
         // photo), each bounded: a flag needs a few examples, not every match.
         let excluding = excluding.to_string();
-        let mut found: Vec<(i64, String)> = self.lookup(|c| {
+        let mut found: Vec<(i64, String, SamePhoto)> = self.lookup(|c| {
             let digests: Vec<String> = query_all(
                 c,
                 "SELECT digest FROM image_checks WHERE perceptual_hash = ? LIMIT 64",
@@ -156,24 +149,17 @@ impl ApplicationStore for SqliteStore {
             for digest in digests {
                 found.extend(query_all(
                     c,
-                    "SELECT created_at, id FROM applications \
+                    "SELECT created_at, id, ticket, region, state FROM applications \
                      WHERE json_extract(data, '$.photo') = ? AND applicant <> ? LIMIT 20",
                     [&digest, &excluding],
-                    |r| Ok((col(r, 0)?, col(r, 1)?)),
+                    |r| Ok((col(r, 0)?, col(r, 1)?, codec::same_photo(r)?)),
                 )?);
             }
             Ok(found)
         })?;
-        found.sort();
-        found
-            .iter()
-            .take(SAME_PHOTO_LIMIT)
-            .map(|(_, id)| {
-                id.parse::<Uuid>()
-                    .map(ApplicationId)
-                    .map_err(|_| StoreError::Corrupt(format!("application id {id:?}")))
-            })
-            .collect()
+        found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        found.truncate(SAME_PHOTO_LIMIT);
+        Ok(found.into_iter().map(|(_, _, same)| same).collect())
     }
 
     async fn applications_to_purge(
@@ -185,12 +171,7 @@ impl ApplicationStore for SqliteStore {
             .scan(move |c| {
                 query_all(
                     c,
-                    "SELECT a.id FROM applications a \
-                     WHERE a.state IN ('issued', 'annulled', 'withdrawn') \
-                       AND NOT EXISTS (SELECT 1 FROM purged_applications p \
-                                       WHERE p.application_id = a.id) \
-                       AND (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id) < ? \
-                     ORDER BY a.created_at, a.id LIMIT ?",
+                    sql::APPLICATIONS_TO_PURGE,
                     params![before.as_microsecond(), i64::from(limit)],
                     |r| col(r, 0),
                 )
@@ -244,14 +225,13 @@ impl ApplicationStore for SqliteStore {
                     if done > 0 {
                         deleted += done as u64;
                         gone.push(digest.clone());
-                        execute(conn, "DELETE FROM image_checks WHERE digest = ?", [&digest])?;
+                        execute(conn, sql::DELETE_IMAGE_CHECK, [&digest])?;
                     }
                 }
-                execute(conn, "DELETE FROM notices WHERE application_id = ?", [&app])?;
+                execute(conn, sql::DELETE_NOTICES_OF, [&app])?;
                 execute(
                     conn,
-                    "INSERT INTO purged_applications (application_id, purged_at, images_deleted) \
-                     VALUES (?, ?, ?)",
+                    sql::INSERT_PURGED,
                     params![app, now.as_microsecond(), deleted as i64],
                 )?;
                 commit_changes(conn, rows)?;
@@ -263,26 +243,14 @@ impl ApplicationStore for SqliteStore {
     }
 
     async fn approval(&self, app: ApplicationId) -> StoreResult<Option<Approval>> {
-        self.lookup(|c| {
-            query_opt(
-                c,
-                "SELECT application_id, officer, method, document, signature, signed_at \
-                 FROM approvals WHERE application_id = ?",
-                [id(app.0)],
-                |r| codec::approval(r),
-            )
-        })
+        self.lookup(|c| query_opt(c, sql::APPROVAL, [id(app.0)], |r| codec::approval(r)))
     }
 
     async fn signature_checks(&self, app: ApplicationId) -> StoreResult<Vec<SignatureCheck>> {
         self.lookup(|c| {
-            query_all(
-                c,
-                "SELECT id, application_id, at, outcome, code, detail FROM signature_checks \
-                 WHERE application_id = ? ORDER BY at, id",
-                [id(app.0)],
-                |r| codec::signature_check(r),
-            )
+            query_all(c, sql::SIGNATURE_CHECKS, [id(app.0)], |r| {
+                codec::signature_check(r)
+            })
         })
     }
 }

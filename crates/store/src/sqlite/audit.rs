@@ -64,19 +64,12 @@ impl AuditStore for SqliteStore {
     }
 
     async fn audit_pending_count(&self) -> StoreResult<u64> {
-        self.scan(|c| count_of(c, "SELECT COUNT(*) FROM audit_pending", []))
+        self.scan(|c| count_of(c, sql::AUDIT_PENDING_COUNT, []))
             .await
     }
 
     async fn last_audit_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
-        self.lookup(|c| {
-            query_opt(
-                c,
-                "SELECT seq, at, data FROM audit_checkpoints ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| codec::checkpoint(r),
-            )
-        })
+        self.lookup(|c| query_opt(c, sql::LAST_AUDIT_CHECKPOINT, [], |r| codec::checkpoint(r)))
     }
 
     async fn append_audit_chain(
@@ -113,7 +106,7 @@ impl AuditStore for SqliteStore {
                 .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
             execute(
                 conn,
-                "INSERT INTO audit_checkpoints (seq, at, data) VALUES (?, ?, ?)",
+                sql::INSERT_AUDIT_CHECKPOINT,
                 params![seq, micros(checkpoint.at), checkpoint.data],
             )
             .map(|_| ())
@@ -145,7 +138,7 @@ impl AuditStore for SqliteStore {
         self.scan(move |c| {
             query_all(
                 c,
-                "SELECT seq, at, data FROM audit_checkpoints WHERE seq > ? ORDER BY seq LIMIT ?",
+                sql::AUDIT_CHECKPOINTS_AFTER,
                 params![i64::try_from(after_seq).unwrap_or(i64::MAX), limit(max)],
                 |r| codec::checkpoint(r),
             )
@@ -155,23 +148,9 @@ impl AuditStore for SqliteStore {
 
     async fn audit_unchained(&self, max: u32) -> StoreResult<Vec<(ChainSource, i64)>> {
         self.scan(move |c| {
-            query_all(
-                c,
-                "SELECT 'event' AS source, seq AS source_pos FROM events e WHERE \
-                   NOT EXISTS (SELECT 1 FROM audit_chain c \
-                               WHERE c.source = 'event' AND c.source_pos = e.seq) \
-                   AND NOT EXISTS (SELECT 1 FROM audit_pending p \
-                                   WHERE p.source = 'event' AND p.source_pos = e.seq) \
-                 UNION ALL \
-                 SELECT 'audit', pos FROM audit_entries a WHERE \
-                   NOT EXISTS (SELECT 1 FROM audit_chain c \
-                               WHERE c.source = 'audit' AND c.source_pos = a.pos) \
-                   AND NOT EXISTS (SELECT 1 FROM audit_pending p \
-                                   WHERE p.source = 'audit' AND p.source_pos = a.pos) \
-                 LIMIT ?",
-                [limit(max)],
-                |r| codec::chain_source_row(r),
-            )
+            query_all(c, sql::AUDIT_UNCHAINED, [limit(max)], |r| {
+                codec::chain_source_row(r)
+            })
         })
         .await
     }

@@ -62,6 +62,7 @@ use kuelik_core::register::Person;
 use kuelik_core::ticket::TicketNumber;
 
 use crate::codec::{self, limit, lite_err, micros, AppRow, ChangeRows, PersonRow};
+use crate::sql;
 use crate::{
     ApplicationStore, AuditStore, OutboxStore, PaymentStore, PeopleStore, ReportStore, StaffStore,
     Transactions,
@@ -70,12 +71,12 @@ use writer::{writer_gone, Writer};
 
 mod writer;
 use crate::{
-    ActivityReport, ApplicationCount, Approval, AuditEntry, AuditQuery, AuditRecord, Blob,
-    ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes, ContactDetails, IdempotencyRecord,
-    ImageCheck, Notice, OfficerCredential, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry,
-    PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter, RegisterPhoto, ReportPeriod,
-    RuleActivation, Session, SignatureCheck, StaffAccount, StoreError, StoreResult,
-    StoredApplication, StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
+    ActivityReport, ApplicationCount, ApplicationRecord, Approval, AuditEntry, AuditQuery,
+    AuditRecord, Blob, ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes, ContactDetails,
+    IdempotencyRecord, ImageCheck, Notice, OfficerCredential, OtpChallenge, OtpPurpose,
+    OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter,
+    RegisterPhoto, ReportPeriod, RuleActivation, SamePhoto, Session, SignatureCheck, StaffAccount,
+    StoreError, StoreResult, StoredApplication, StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
 };
 
 pub use writer::MAX_BATCH;
@@ -498,13 +499,7 @@ fn write_documents(conn: &Connection, c: &ChangeRows) -> StoreResult<()> {
     for d in &c.documents {
         execute(
             conn,
-            "INSERT INTO documents (kind, number, holder, issued_on, last_valid_day, issued_for, \
-             status, reason, invalidated_at, invalidated_by, old_card) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (kind, number) DO UPDATE SET status = excluded.status, \
-             reason = excluded.reason, invalidated_at = excluded.invalidated_at, \
-             invalidated_by = excluded.invalidated_by, old_card = excluded.old_card, \
-             issued_for = COALESCE(documents.issued_for, excluded.issued_for)",
+            sql::UPSERT_DOCUMENT,
             params![
                 d.kind,
                 d.number,
@@ -556,24 +551,15 @@ fn write_staff(conn: &Connection, c: &ChangeRows) -> StoreResult<()> {
     }
     for (iin, opt_out, at) in &c.reminder_choices {
         if *opt_out {
-            execute(
-                conn,
-                "INSERT INTO reminder_opt_outs (iin, at) VALUES (?, ?) \
-                 ON CONFLICT (iin) DO NOTHING",
-                params![iin, at],
-            )?;
+            execute(conn, sql::INSERT_REMINDER_OPT_OUT, params![iin, at])?;
         } else {
-            execute(conn, "DELETE FROM reminder_opt_outs WHERE iin = ?", [iin])?;
+            execute(conn, sql::DELETE_REMINDER_OPT_OUT, [iin])?;
         }
     }
     for c in &c.officer_credentials {
         let done = execute(
             conn,
-            "INSERT INTO officer_credentials (staff_id, fingerprint, certificate, \
-             sealed_key, bound_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (fingerprint) DO UPDATE SET sealed_key = excluded.sealed_key, \
-             bound_at = excluded.bound_at \
-             WHERE officer_credentials.staff_id = excluded.staff_id",
+            sql::UPSERT_OFFICER_CREDENTIAL,
             params![
                 id(c.staff.0),
                 c.fingerprint,
@@ -614,19 +600,17 @@ fn commit_changes(conn: &Connection, c: ChangeRows) -> StoreResult<()> {
     for b in &c.blobs {
         execute(
             conn,
-            "INSERT INTO blobs (digest, content_type, size, bytes, created_at) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING",
+            sql::INSERT_BLOB,
             params![b.digest, b.content_type, b.size, b.bytes, b.created_at],
         )?;
     }
     for p in &c.payments {
         execute(
             conn,
-            "INSERT INTO payments (id, application_id, payer, amount, status, \
-             gateway_reference, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, \
-             status = excluded.status, gateway_reference = excluded.gateway_reference, \
-             updated_at = excluded.updated_at",
+            "INSERT INTO payments (id, application_id, payer, amount, status, gateway_reference, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO \
+             UPDATE SET amount = excluded.amount, status = excluded.status, gateway_reference = \
+             excluded.gateway_reference, updated_at = excluded.updated_at",
             params![
                 id(p.id),
                 id(p.application_id),
@@ -685,15 +669,14 @@ fn commit_changes(conn: &Connection, c: ChangeRows) -> StoreResult<()> {
     for (iin, last_valid_day, sent_at) in &c.reminders {
         execute(
             conn,
-            "INSERT INTO reminders (iin, last_valid_day, sent_at) VALUES (?, ?, ?)",
+            sql::INSERT_REMINDER,
             params![iin, last_valid_day, sent_at],
         )?;
     }
     if let Some(a) = &c.approval {
         execute(
             conn,
-            "INSERT INTO approvals (application_id, officer, method, document, signature, \
-             signed_at) VALUES (?, ?, ?, ?, ?, ?)",
+            sql::INSERT_APPROVAL,
             params![
                 id(a.application_id),
                 id(a.officer),
@@ -707,10 +690,7 @@ fn commit_changes(conn: &Connection, c: ChangeRows) -> StoreResult<()> {
     for p in &c.register_photos {
         execute(
             conn,
-            "INSERT INTO register_photos (iin, document_number, content_type, bytes) \
-             VALUES (?, ?, ?, ?) ON CONFLICT (iin) DO UPDATE SET \
-             document_number = excluded.document_number, \
-             content_type = excluded.content_type, bytes = excluded.bytes",
+            sql::UPSERT_REGISTER_PHOTO,
             params![
                 p.iin.to_string(),
                 p.document_number,
@@ -722,17 +702,14 @@ fn commit_changes(conn: &Connection, c: ChangeRows) -> StoreResult<()> {
     for (iin, phone, language, at) in &c.contacts {
         execute(
             conn,
-            "INSERT INTO contact_details (iin, phone, language, updated_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (iin) DO UPDATE SET phone = excluded.phone, \
-             language = excluded.language, updated_at = excluded.updated_at",
+            sql::UPSERT_CONTACT_DETAILS,
             params![iin, phone, language, at],
         )?;
     }
     for (aid, version, from, by, at) in &c.rule_activations {
         execute(
             conn,
-            "INSERT INTO rule_activations (id, version, active_from, activated_by, activated_at) \
-             VALUES (?, ?, ?, ?, ?)",
+            sql::INSERT_RULE_ACTIVATION,
             params![id(*aid), version, from, id(*by), at],
         )?;
     }
@@ -741,8 +718,7 @@ fn commit_changes(conn: &Connection, c: ChangeRows) -> StoreResult<()> {
     for k in &c.signature_checks {
         execute(
             conn,
-            "INSERT INTO signature_checks (id, application_id, at, outcome, code, detail) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            sql::INSERT_SIGNATURE_CHECK,
             params![
                 id(k.id),
                 id(k.application_id),

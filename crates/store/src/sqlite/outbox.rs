@@ -43,11 +43,7 @@ impl OutboxStore for SqliteStore {
         let notice = notice.map(codec::notice_row).transpose()?;
         let now = micros(now);
         self.write(move |conn| {
-            execute(
-                conn,
-                "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
-                params![now, id(message)],
-            )?;
+            execute(conn, sql::OUTBOX_DELIVERED, params![now, id(message)])?;
             if let Some(n) = notice {
                 execute(
                     conn,
@@ -80,26 +76,13 @@ impl OutboxStore for SqliteStore {
         let error = error.to_string();
         let next = micros(next_attempt_at);
         self.write(move |conn| {
-            execute(
-                conn,
-                "UPDATE outbox SET last_error = ?, next_attempt_at = ? \
-                 WHERE id = ? AND delivered_at IS NULL",
-                params![error, next, id(message)],
-            )
-            .map(|_| ())
+            execute(conn, sql::OUTBOX_FAILED, params![error, next, id(message)]).map(|_| ())
         })
         .await
     }
 
     async fn outbox_backlog(&self) -> StoreResult<u64> {
-        self.scan(|c| {
-            count_of(
-                c,
-                "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL",
-                [],
-            )
-        })
-        .await
+        self.scan(|c| count_of(c, sql::OUTBOX_BACKLOG, [])).await
     }
 
     async fn outbox_stuck(
@@ -137,21 +120,13 @@ impl OutboxStore for SqliteStore {
             ..Changes::default()
         })?;
         self.write(move |conn| {
-            let done = execute(
-                conn,
-                "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND delivered_at IS NULL",
-                params![micros(now), id(message)],
-            )?;
+            let done = execute(conn, sql::OUTBOX_RETRY, params![micros(now), id(message)])?;
             if done == 1 {
                 commit_changes(conn, rows)?;
                 return Ok(OutboxRetry::Rescheduled);
             }
-            let exists: Option<i64> = query_opt(
-                conn,
-                "SELECT 1 FROM outbox WHERE id = ?",
-                [id(message)],
-                |r| col(r, 0),
-            )?;
+            let exists: Option<i64> =
+                query_opt(conn, sql::OUTBOX_EXISTS, [id(message)], |r| col(r, 0))?;
             Ok(match exists {
                 Some(_) => OutboxRetry::AlreadyDelivered,
                 None => OutboxRetry::Missing,
@@ -178,11 +153,7 @@ impl OutboxStore for SqliteStore {
         let iin = iin.to_string();
         let now = micros(now);
         self.write(move |conn| {
-            let done = execute(
-                conn,
-                "UPDATE notices SET read_at = COALESCE(read_at, ?) WHERE id = ? AND iin = ?",
-                params![now, id(notice), iin],
-            )?;
+            let done = execute(conn, sql::NOTICE_READ, params![now, id(notice), iin])?;
             Ok(done == 1)
         })
         .await

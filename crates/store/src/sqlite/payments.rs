@@ -60,14 +60,8 @@ impl PaymentStore for SqliteStore {
     }
 
     async fn payments_count(&self, status: PaymentStatus) -> StoreResult<u64> {
-        self.scan(move |c| {
-            count_of(
-                c,
-                "SELECT COUNT(*) FROM payments WHERE status = ?",
-                [status.as_str()],
-            )
-        })
-        .await
+        self.scan(move |c| count_of(c, sql::PAYMENTS_COUNT, [status.as_str()]))
+            .await
     }
 
     async fn payment_totals(&self, status: PaymentStatus) -> StoreResult<PaymentTotals> {

@@ -23,19 +23,11 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn person(&self, iin: &Iin) -> StoreResult<Option<Person>> {
-        self.lookup(|c| {
-            query_opt(
-                c,
-                "SELECT data FROM people WHERE iin = ?",
-                [iin.to_string()],
-                |r| codec::person(r),
-            )
-        })
+        self.lookup(|c| query_opt(c, sql::PERSON, [iin.to_string()], |r| codec::person(r)))
     }
 
     async fn count_people(&self) -> StoreResult<u64> {
-        self.scan(|c| count_of(c, "SELECT COUNT(*) FROM people", []))
-            .await
+        self.scan(|c| count_of(c, sql::COUNT_PEOPLE, [])).await
     }
 
     async fn people_to_remind(
@@ -48,14 +40,7 @@ impl PeopleStore for SqliteStore {
         self.scan(move |c| {
             query_all(
                 c,
-                "SELECT p.data FROM people p \
-                 WHERE p.last_valid_day BETWEEN ? AND ? \
-                   AND NOT EXISTS (SELECT 1 FROM reminders r \
-                                   WHERE r.iin = p.iin AND r.last_valid_day = p.last_valid_day) \
-                   AND NOT EXISTS (SELECT 1 FROM reminder_opt_outs o WHERE o.iin = p.iin) \
-                   AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.applicant = p.iin \
-                                   AND a.state NOT IN ('issued', 'annulled', 'withdrawn')) \
-                 ORDER BY p.last_valid_day, p.iin LIMIT ?",
+                sql::PEOPLE_TO_REMIND,
                 params![from, to, i64::from(limit)],
                 |r| codec::person(r),
             )
@@ -64,24 +49,15 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn reminder_opted_out(&self, iin: &Iin) -> StoreResult<bool> {
-        let n = self.lookup(|c| {
-            count_of(
-                c,
-                "SELECT COUNT(*) FROM reminder_opt_outs WHERE iin = ?",
-                [iin.to_string()],
-            )
-        })?;
+        let n = self.lookup(|c| count_of(c, sql::REMINDER_OPTED_OUT, [iin.to_string()]))?;
         Ok(n > 0)
     }
 
     async fn contact_details(&self, iin: &Iin) -> StoreResult<Option<ContactDetails>> {
         self.lookup(|c| {
-            query_opt(
-                c,
-                "SELECT iin, phone, language, updated_at FROM contact_details WHERE iin = ?",
-                [iin.to_string()],
-                |r| codec::contact(r),
-            )
+            query_opt(c, sql::CONTACT_DETAILS, [iin.to_string()], |r| {
+                codec::contact(r)
+            })
         })
     }
 
@@ -123,14 +99,6 @@ impl PeopleStore for SqliteStore {
 
     async fn register_photo(&self, iin: &Iin) -> StoreResult<Option<RegisterPhoto>> {
         let iin = iin.to_string();
-        self.lookup(move |c| {
-            query_opt(
-                c,
-                "SELECT iin, document_number, content_type, bytes FROM register_photos \
-                 WHERE iin = ?",
-                [iin],
-                |r| codec::register_photo(r),
-            )
-        })
+        self.lookup(move |c| query_opt(c, sql::REGISTER_PHOTO, [iin], |r| codec::register_photo(r)))
     }
 }

@@ -7,13 +7,9 @@ impl ReportStore for SqliteStore {
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>> {
         let rows: Vec<(String, String, i64)> = self
             .scan(|c| {
-                query_all(
-                    c,
-                    "SELECT region, state, COUNT(*) FROM applications \
-                     GROUP BY region, state ORDER BY region, state",
-                    [],
-                    |r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?)),
-                )
+                query_all(c, sql::APPLICATION_COUNTS, [], |r| {
+                    Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?))
+                })
             })
             .await?;
         rows.into_iter()
@@ -83,12 +79,7 @@ impl ReportStore for SqliteStore {
         self.scan(move |c| {
             query_all(
                 c,
-                "SELECT data, version FROM ( \
-                   SELECT a.id, a.data, a.version, \
-                     (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id \
-                        AND e.to_state = a.state AND e.from_state <> e.to_state) AS entered \
-                   FROM applications a WHERE a.state = ?) w \
-                 WHERE entered < ? ORDER BY entered, id LIMIT ?",
+                sql::APPLICATIONS_WAITING_SINCE,
                 params![state.as_str(), micros(entered_before), limit(max)],
                 |r| codec::application(r),
             )
@@ -103,18 +94,14 @@ impl ReportStore for SqliteStore {
             .scan(move |c| {
                 let per_day: Vec<(i64, i64)> = query_all(
                     c,
-                    "SELECT (submitted_at + ?) / ? AS day, COUNT(*) FROM applications \
-                     WHERE submitted_at >= ? AND submitted_at < ? GROUP BY 1 ORDER BY 1",
+                    sql::SUBMITTED_PER_DAY,
                     params![offset, codec::DAY_MICROS, from, until],
                     |r| Ok((col(r, 0)?, col(r, 1)?)),
                 )?;
-                let per_region: Vec<(String, i64)> = query_all(
-                    c,
-                    "SELECT region, COUNT(*) FROM applications \
-                     WHERE submitted_at >= ? AND submitted_at < ? GROUP BY region ORDER BY region",
-                    params![from, until],
-                    |r| Ok((col(r, 0)?, col(r, 1)?)),
-                )?;
+                let per_region: Vec<(String, i64)> =
+                    query_all(c, sql::SUBMITTED_PER_REGION, params![from, until], |r| {
+                        Ok((col(r, 0)?, col(r, 1)?))
+                    })?;
                 let decisions: Vec<(String, i64, i64, i64, i64)> =
                     query_all(c, DECISION_TIMES_SQL, params![from, until], |r| {
                         Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?, col(r, 4)?))

@@ -5,34 +5,16 @@ use super::*;
 #[async_trait]
 impl StaffStore for SqliteStore {
     async fn staff(&self, staff: StaffId) -> StoreResult<Option<StaffAccount>> {
-        self.lookup(|c| {
-            query_opt(
-                c,
-                "SELECT data FROM staff WHERE id = ?",
-                [id(staff.0)],
-                |r| codec::staff(r),
-            )
-        })
+        self.lookup(|c| query_opt(c, sql::STAFF, [id(staff.0)], |r| codec::staff(r)))
     }
 
     async fn staff_by_username(&self, username: &str) -> StoreResult<Option<StaffAccount>> {
-        self.lookup(|c| {
-            query_opt(
-                c,
-                "SELECT data FROM staff WHERE username = ?",
-                [username],
-                |r| codec::staff(r),
-            )
-        })
+        self.lookup(|c| query_opt(c, sql::STAFF_BY_USERNAME, [username], |r| codec::staff(r)))
     }
 
     async fn list_staff(&self) -> StoreResult<Vec<StaffAccount>> {
-        self.scan(|c| {
-            query_all(c, "SELECT data FROM staff ORDER BY username", [], |r| {
-                codec::staff(r)
-            })
-        })
-        .await
+        self.scan(|c| query_all(c, sql::LIST_STAFF, [], |r| codec::staff(r)))
+            .await
     }
 
     async fn put_otp(&self, otp: &OtpChallenge) -> StoreResult<()> {
@@ -84,11 +66,7 @@ impl StaffStore for SqliteStore {
     async fn consume_otp(&self, otp: Uuid, now: Timestamp) -> StoreResult<bool> {
         let now = micros(now);
         self.write(move |conn| {
-            let done = execute(
-                conn,
-                "UPDATE otp_challenges SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL",
-                params![now, id(otp)],
-            )?;
+            let done = execute(conn, sql::CONSUME_OTP, params![now, id(otp)])?;
             Ok(done == 1)
         })
         .await
@@ -110,39 +88,40 @@ impl StaffStore for SqliteStore {
 
     async fn session(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Session>> {
         self.lookup(|c| {
+            query_opt(c, sql::SESSION, params![token_hash, micros(now)], |r| {
+                codec::session(r)
+            })
+        })
+    }
+
+    async fn signed_in(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Option<(Session, Option<StaffAccount>)>> {
+        self.lookup(|c| {
             query_opt(
                 c,
-                "SELECT token_hash, subject, created_at, expires_at FROM sessions \
-                 WHERE token_hash = ? AND expires_at > ?",
+                "SELECT s.token_hash, s.subject, s.created_at, s.expires_at, \
+                   st.data AS staff_data \
+                 FROM sessions s LEFT JOIN staff st \
+                   ON json_extract(s.subject, '$.kind') = 'staff' \
+                   AND st.id = json_extract(s.subject, '$.id') \
+                 WHERE s.token_hash = ? AND s.expires_at > ?",
                 params![token_hash, micros(now)],
-                |r| codec::session(r),
+                |r| codec::signed_in(r),
             )
         })
     }
 
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
         let token_hash = token_hash.to_vec();
-        self.write(move |conn| {
-            execute(
-                conn,
-                "DELETE FROM sessions WHERE token_hash = ?",
-                [token_hash],
-            )
-            .map(|_| ())
-        })
-        .await
+        self.write(move |conn| execute(conn, sql::DELETE_SESSION, [token_hash]).map(|_| ()))
+            .await
     }
 
     async fn rule_activations(&self) -> StoreResult<Vec<RuleActivation>> {
-        self.lookup(|c| {
-            query_all(
-                c,
-                "SELECT id, version, active_from, activated_by, activated_at FROM rule_activations \
-                 ORDER BY activated_at, id",
-                [],
-                |r| codec::rule_activation(r),
-            )
-        })
+        self.lookup(|c| query_all(c, sql::RULE_ACTIVATIONS, [], |r| codec::rule_activation(r)))
     }
 
     async fn otps_since(
@@ -170,14 +149,9 @@ impl StaffStore for SqliteStore {
 
     async fn officer_credential(&self, staff: StaffId) -> StoreResult<Option<OfficerCredential>> {
         self.lookup(|c| {
-            query_opt(
-                c,
-                "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \
-                 FROM officer_credentials WHERE staff_id = ? \
-                 ORDER BY bound_at DESC LIMIT 1",
-                [id(staff.0)],
-                |r| codec::officer_credential(r),
-            )
+            query_opt(c, sql::OFFICER_CREDENTIAL, [id(staff.0)], |r| {
+                codec::officer_credential(r)
+            })
         })
     }
 
@@ -188,8 +162,7 @@ impl StaffStore for SqliteStore {
         self.lookup(|c| {
             query_opt(
                 c,
-                "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at \
-                 FROM officer_credentials WHERE fingerprint = ?",
+                sql::OFFICER_CREDENTIAL_BY_FINGERPRINT,
                 [fingerprint],
                 |r| codec::officer_credential(r),
             )

@@ -1,0 +1,222 @@
+//! The SQL both backends run word for word, written once. Placeholders are PostgreSQL's
+//! `$1`, `$2`, …; SQLite reads `$1` as a named parameter and numbers named parameters in the
+//! order they first appear, so a statement here works on both as long as its placeholders
+//! first appear in ascending order, each once — which the test below checks for every one.
+//! Statements whose text differs between the backends (types, JSON operators, upserts of
+//! a different shape) stay in `sqlite/` and `postgres/`.
+
+/// Declares each statement as a `const` and lists them all for the test.
+macro_rules! statements {
+    ($($(#[$doc:meta])* $name:ident = $sql:expr;)*) => {
+        $($(#[$doc])* pub(crate) const $name: &str = $sql;)*
+        #[cfg(test)]
+        const ALL: &[(&str, &str)] = &[$((stringify!($name), $name)),*];
+    };
+}
+
+statements! {
+    // Applications, their events, images and approvals
+    APPLICATION = "SELECT data, version FROM applications WHERE id = $1";
+    APPLICATION_BY_TICKET = "SELECT data, version FROM applications WHERE ticket = $1";
+    APPLICATIONS_OF =
+        "SELECT data, version FROM applications WHERE applicant = $1 ORDER BY created_at DESC, \
+         id DESC";
+    HISTORY = "SELECT data FROM events WHERE application_id = $1 ORDER BY seq";
+    TIMELINE =
+        "SELECT kind, from_state, to_state, actor_role, at FROM events WHERE application_id = \
+         $1 ORDER BY seq";
+    BLOB = "SELECT digest, content_type, bytes, created_at FROM blobs WHERE digest = $1";
+    IDEMPOTENCY_RECORD =
+        "SELECT scope, idempotency_key, request_digest, status, body, created_at FROM \
+         idempotency WHERE scope = $1 AND idempotency_key = $2";
+    IMAGE_CHECK =
+        "SELECT digest, kind, verdict, perceptual_hash, report, checked_at FROM image_checks \
+         WHERE digest = $1";
+    APPLICATIONS_TO_PURGE =
+        "SELECT a.id FROM applications a WHERE a.state IN ('issued', 'annulled', 'withdrawn') \
+         AND NOT EXISTS (SELECT 1 FROM purged_applications p WHERE p.application_id = a.id) AND \
+         (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id) < $1 ORDER BY \
+         a.created_at, a.id LIMIT $2";
+    DELETE_IMAGE_CHECK = "DELETE FROM image_checks WHERE digest = $1";
+    DELETE_NOTICES_OF = "DELETE FROM notices WHERE application_id = $1";
+    INSERT_PURGED =
+        "INSERT INTO purged_applications (application_id, purged_at, images_deleted) VALUES \
+         ($1, $2, $3)";
+    APPROVAL =
+        "SELECT application_id, officer, method, document, signature, signed_at FROM approvals \
+         WHERE application_id = $1";
+    SIGNATURE_CHECKS =
+        "SELECT id, application_id, at, outcome, code, detail FROM signature_checks WHERE \
+         application_id = $1 ORDER BY at, id";
+
+    // People, their documents, contacts and reminders
+    PERSON = "SELECT data FROM people WHERE iin = $1";
+    COUNT_PEOPLE = "SELECT COUNT(*) FROM people";
+    PEOPLE_TO_REMIND =
+        "SELECT p.data FROM people p WHERE p.last_valid_day BETWEEN $1 AND $2 AND NOT EXISTS \
+         (SELECT 1 FROM reminders r WHERE r.iin = p.iin AND r.last_valid_day = \
+         p.last_valid_day) AND NOT EXISTS (SELECT 1 FROM reminder_opt_outs o WHERE o.iin = \
+         p.iin) AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.applicant = p.iin AND \
+         a.state NOT IN ('issued', 'annulled', 'withdrawn')) ORDER BY p.last_valid_day, p.iin \
+         LIMIT $3";
+    REMINDER_OPTED_OUT = "SELECT COUNT(*) FROM reminder_opt_outs WHERE iin = $1";
+    CONTACT_DETAILS =
+        "SELECT iin, phone, language, updated_at FROM contact_details WHERE iin = $1";
+    REGISTER_PHOTO =
+        "SELECT iin, document_number, content_type, bytes FROM register_photos WHERE iin = $1";
+
+    // Staff, one-time codes, sessions, rule activations and officers' certificates
+    STAFF = "SELECT data FROM staff WHERE id = $1";
+    STAFF_BY_USERNAME = "SELECT data FROM staff WHERE username = $1";
+    LIST_STAFF = "SELECT data FROM staff ORDER BY username";
+    CONSUME_OTP =
+        "UPDATE otp_challenges SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL";
+    SESSION =
+        "SELECT token_hash, subject, created_at, expires_at FROM sessions WHERE token_hash = $1 \
+         AND expires_at > $2";
+    DELETE_SESSION = "DELETE FROM sessions WHERE token_hash = $1";
+    RULE_ACTIVATIONS =
+        "SELECT id, version, active_from, activated_by, activated_at FROM rule_activations \
+         ORDER BY activated_at, id";
+    OFFICER_CREDENTIAL =
+        "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at FROM \
+         officer_credentials WHERE staff_id = $1 ORDER BY bound_at DESC LIMIT 1";
+    OFFICER_CREDENTIAL_BY_FINGERPRINT =
+        "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at FROM \
+         officer_credentials WHERE fingerprint = $1";
+
+    // Payments
+    PAYMENTS_COUNT = "SELECT COUNT(*) FROM payments WHERE status = $1";
+
+    // Outbox and notices
+    OUTBOX_DELIVERED =
+        "UPDATE outbox SET delivered_at = $1 WHERE id = $2 AND delivered_at IS NULL";
+    OUTBOX_FAILED =
+        "UPDATE outbox SET last_error = $1, next_attempt_at = $2 WHERE id = $3 AND delivered_at \
+         IS NULL";
+    OUTBOX_BACKLOG = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL";
+    OUTBOX_RETRY = "UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND delivered_at IS NULL";
+    OUTBOX_EXISTS = "SELECT 1 FROM outbox WHERE id = $1";
+    NOTICE_READ = "UPDATE notices SET read_at = COALESCE(read_at, $1) WHERE id = $2 AND iin = $3";
+
+    // The audit chain
+    AUDIT_PENDING_COUNT = "SELECT COUNT(*) FROM audit_pending";
+    LAST_AUDIT_CHECKPOINT =
+        "SELECT seq, at, data FROM audit_checkpoints ORDER BY seq DESC LIMIT 1";
+    INSERT_AUDIT_CHECKPOINT = "INSERT INTO audit_checkpoints (seq, at, data) VALUES ($1, $2, $3)";
+    AUDIT_CHECKPOINTS_AFTER =
+        "SELECT seq, at, data FROM audit_checkpoints WHERE seq > $1 ORDER BY seq LIMIT $2";
+    AUDIT_UNCHAINED =
+        "SELECT 'event' AS source, seq AS source_pos FROM events e WHERE NOT EXISTS (SELECT 1 \
+         FROM audit_chain c WHERE c.source = 'event' AND c.source_pos = e.seq) AND NOT EXISTS \
+         (SELECT 1 FROM audit_pending p WHERE p.source = 'event' AND p.source_pos = e.seq) \
+         UNION ALL SELECT 'audit', pos FROM audit_entries a WHERE NOT EXISTS (SELECT 1 FROM \
+         audit_chain c WHERE c.source = 'audit' AND c.source_pos = a.pos) AND NOT EXISTS \
+         (SELECT 1 FROM audit_pending p WHERE p.source = 'audit' AND p.source_pos = a.pos) \
+         LIMIT $1";
+
+    // Reports
+    APPLICATION_COUNTS =
+        "SELECT region, state, COUNT(*) FROM applications GROUP BY region, state ORDER BY \
+         region, state";
+    APPLICATIONS_WAITING_SINCE =
+        "SELECT data, version FROM ( SELECT a.id, a.data, a.version, (SELECT MAX(e.at) FROM \
+         events e WHERE e.application_id = a.id AND e.to_state = a.state AND e.from_state <> \
+         e.to_state) AS entered FROM applications a WHERE a.state = $1) w WHERE entered < $2 \
+         ORDER BY entered, id LIMIT $3";
+    SUBMITTED_PER_DAY =
+        "SELECT (submitted_at + $1) / $2 AS day, COUNT(*) FROM applications WHERE submitted_at \
+         >= $3 AND submitted_at < $4 GROUP BY 1 ORDER BY 1";
+    SUBMITTED_PER_REGION =
+        "SELECT region, COUNT(*) FROM applications WHERE submitted_at >= $1 AND submitted_at < \
+         $2 GROUP BY region ORDER BY region";
+
+    // Rows a commit writes
+    INSERT_BLOB =
+        "INSERT INTO blobs (digest, content_type, size, bytes, created_at) VALUES ($1, $2, $3, \
+         $4, $5) ON CONFLICT (digest) DO NOTHING";
+    INSERT_REMINDER = "INSERT INTO reminders (iin, last_valid_day, sent_at) VALUES ($1, $2, $3)";
+    INSERT_APPROVAL =
+        "INSERT INTO approvals (application_id, officer, method, document, signature, \
+         signed_at) VALUES ($1, $2, $3, $4, $5, $6)";
+    UPSERT_REGISTER_PHOTO =
+        "INSERT INTO register_photos (iin, document_number, content_type, bytes) VALUES ($1, \
+         $2, $3, $4) ON CONFLICT (iin) DO UPDATE SET document_number = \
+         excluded.document_number, content_type = excluded.content_type, bytes = excluded.bytes";
+    UPSERT_CONTACT_DETAILS =
+        "INSERT INTO contact_details (iin, phone, language, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (iin) DO UPDATE SET phone = excluded.phone, language = excluded.language, \
+         updated_at = excluded.updated_at";
+    INSERT_RULE_ACTIVATION =
+        "INSERT INTO rule_activations (id, version, active_from, activated_by, activated_at) \
+         VALUES ($1, $2, $3, $4, $5)";
+    UPSERT_DOCUMENT =
+        "INSERT INTO documents (kind, number, holder, issued_on, last_valid_day, issued_for, \
+         status, reason, invalidated_at, invalidated_by, old_card) VALUES ($1, $2, $3, $4, $5, \
+         $6, $7, $8, $9, $10, $11) ON CONFLICT (kind, number) DO UPDATE SET status = \
+         excluded.status, reason = excluded.reason, invalidated_at = excluded.invalidated_at, \
+         invalidated_by = excluded.invalidated_by, old_card = excluded.old_card, issued_for = \
+         COALESCE(documents.issued_for, excluded.issued_for)";
+    INSERT_REMINDER_OPT_OUT =
+        "INSERT INTO reminder_opt_outs (iin, at) VALUES ($1, $2) ON CONFLICT (iin) DO NOTHING";
+    DELETE_REMINDER_OPT_OUT = "DELETE FROM reminder_opt_outs WHERE iin = $1";
+    UPSERT_OFFICER_CREDENTIAL =
+        "INSERT INTO officer_credentials (staff_id, fingerprint, certificate, sealed_key, \
+         bound_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (fingerprint) DO UPDATE SET \
+         sealed_key = excluded.sealed_key, bound_at = excluded.bound_at WHERE \
+         officer_credentials.staff_id = excluded.staff_id";
+    INSERT_SIGNATURE_CHECK =
+        "INSERT INTO signature_checks (id, application_id, at, outcome, code, detail) VALUES \
+         ($1, $2, $3, $4, $5, $6)";
+
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ALL;
+
+    /// The placeholders of `sql` in the order they appear.
+    fn placeholders(sql: &str) -> Vec<u32> {
+        let mut found = Vec::new();
+        let bytes = sql.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'$' {
+                let digits: String = sql[i + 1..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if let Ok(n) = digits.parse() {
+                    found.push(n);
+                }
+                i += 1 + digits.len();
+            } else {
+                i += 1;
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_shared_statement_numbers_its_placeholders_as_sqlite_does() {
+        for (name, sql) in ALL {
+            let found = placeholders(sql);
+            let expected: Vec<u32> = (1..=u32::try_from(found.len()).unwrap()).collect();
+            assert_eq!(found, expected, "{name}: each of $1, $2, … once, in order");
+            assert!(
+                !sql.contains('?'),
+                "{name}: PostgreSQL has no `?` placeholder"
+            );
+        }
+        assert!(ALL.len() >= 50, "the shared statements are listed");
+    }
+
+    #[test]
+    fn the_check_sees_a_placeholder_out_of_order() {
+        assert_eq!(
+            placeholders("x = $2 AND y = $1 AND z = $10"),
+            vec![2, 1, 10]
+        );
+        assert_eq!(placeholders("SELECT 1"), Vec::<u32>::new());
+    }
+}

@@ -107,6 +107,8 @@ pub struct AccountRequest<'a> {
     pub role: &'a str,
     pub region: Option<&'a str>,
     pub point: Option<&'a str>,
+    /// The person the account belongs to (officers who sign with their НУЦ РК certificate).
+    pub iin: Option<&'a str>,
 }
 
 /// A new staff account whose fields hold: its sign-in name (lowercase) and its scope.
@@ -114,6 +116,7 @@ pub struct AccountRequest<'a> {
 pub struct CheckedAccount {
     pub username: String,
     pub scope: StaffScope,
+    pub iin: Option<crate::iin::Iin>,
 }
 
 /// Why a new staff account is refused, each with the form field it belongs to.
@@ -129,6 +132,8 @@ pub enum AccountError {
     UnknownRegion,
     #[error("point: not a registration point")]
     UnknownPoint,
+    #[error("iin: {0}")]
+    Iin(crate::iin::IinError),
     #[error("{0}")]
     Scope(ScopeError),
 }
@@ -142,6 +147,7 @@ impl AccountError {
             AccountError::UnknownRole => "unknown_role",
             AccountError::UnknownRegion => "unknown_region",
             AccountError::UnknownPoint => "unknown_point",
+            AccountError::Iin(_) => "iin",
             AccountError::Scope(e) => e.code(),
         }
     }
@@ -151,6 +157,7 @@ impl AccountError {
         match self {
             AccountError::Username => "username",
             AccountError::PasswordTooShort => "password",
+            AccountError::Iin(_) => "iin",
             AccountError::UnknownRole | AccountError::Scope(ScopeError::NotAStaffRole(_)) => "role",
             AccountError::UnknownRegion
             | AccountError::Scope(ScopeError::OfficerWithoutRegion)
@@ -205,7 +212,18 @@ pub fn check_account(
         })
         .transpose()?;
     let scope = StaffScope::of(role, region, point).map_err(AccountError::Scope)?;
-    Ok(CheckedAccount { username, scope })
+    // Blank is no IIN: the field is optional on the form.
+    let iin = req
+        .iin
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse::<crate::iin::Iin>().map_err(AccountError::Iin))
+        .transpose()?;
+    Ok(CheckedAccount {
+        username,
+        scope,
+        iin,
+    })
 }
 
 #[cfg(test)]
@@ -285,9 +303,19 @@ mod tests {
             role: "officer",
             region: Some("71"),
             point: None,
+            iin: Some(" 900515301234 "),
         };
         let checked = check_account(good, &regions, &points).unwrap();
         assert_eq!(checked.username, "officer.aigerim");
+        assert_eq!(
+            checked.iin.map(|i| i.to_string()),
+            Some("900515301234".into())
+        );
+        let without = AccountRequest {
+            iin: Some(""),
+            ..good
+        };
+        assert_eq!(check_account(without, &regions, &points).unwrap().iin, None);
         assert_eq!(checked.scope, StaffScope::Officer("71".parse().unwrap()));
         let refused = [
             (
@@ -349,6 +377,13 @@ mod tests {
                 "point",
             ),
         ];
+        let refused = refused.into_iter().chain([(
+            AccountRequest {
+                iin: Some("900515301235"),
+                ..good
+            },
+            "iin",
+        )]);
         for (req, field) in refused {
             let error = check_account(req, &regions, &points).unwrap_err();
             assert_eq!(error.field(), field, "{req:?}: {error}");

@@ -75,6 +75,15 @@ pub struct ServiceConfig {
     /// PEM CA certificates the officers' signing certificates must chain to. Without it
     /// (and outside demo mode) no application can be approved.
     pub trust_anchors_file: Option<PathBuf>,
+    /// An officer account bound to a person (IIN) accepts any trusted certificate issued to
+    /// that IIN which names this BIN (12 digits) in its subject OU (`BIN…`): the УМС's. None:
+    /// any organisation's.
+    pub officer_certificate_bin: Option<String>,
+    /// The extendedKeyUsage OIDs such a certificate must all have. Default: НУЦ РК's signing
+    /// key of an organisation (`1.3.6.1.5.5.7.3.4`, `1.2.398.3.3.4.1.2`).
+    pub officer_certificate_key_usages: Vec<String>,
+    /// certificatePolicies OIDs of which such a certificate must have one. Empty: any.
+    pub officer_certificate_policies: Vec<String>,
     /// Revoked officer certificates: a CRL (PEM or DER) or a revoked-serials list
     /// (`SERIAL-HEX [ISSUER-DN]` per line).
     pub revocation_file: Option<PathBuf>,
@@ -116,6 +125,10 @@ impl Default for ServiceConfig {
             audit_witness_file: None,
             audit_witness_url: None,
             trust_anchors_file: None,
+            officer_certificate_bin: None,
+            officer_certificate_key_usages: kuelik_trust::SignerProfile::officer(None)
+                .extended_key_usages,
+            officer_certificate_policies: Vec::new(),
             revocation_file: None,
             blob_store_url: None,
             blob_store_endpoint: None,
@@ -128,7 +141,9 @@ impl Default for ServiceConfig {
 
 /// Environment variables with the `KUELIK_` prefix that are not configuration keys.
 /// (`KUELIK_TEST_*` variables belong to the tests, whatever follows.)
-const NOT_CONFIG: [&str; 8] = [
+const NOT_CONFIG: [&str; 9] = [
+    // Read by the PostgreSQL store itself (connections per instance; docs/OPERATIONS.md).
+    "pg_pool",
     "fuzz_target_dir",
     "staff_password",
     "signing_pin",
@@ -288,6 +303,20 @@ impl ServiceConfig {
         self.audit_key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("audit-key.pem"))
+    }
+
+    /// The officer signer profile the configuration gives (checked: a BIN of 12 digits,
+    /// OIDs in dotted form).
+    pub fn officer_signer(&self) -> Result<kuelik_trust::SignerProfile, UsageError> {
+        let profile = kuelik_trust::SignerProfile {
+            bin: self.officer_certificate_bin.clone(),
+            extended_key_usages: self.officer_certificate_key_usages.clone(),
+            policies: self.officer_certificate_policies.clone(),
+        };
+        profile
+            .validate()
+            .map_err(|e| UsageError(format!("officer_certificate_*: {e}")))?;
+        Ok(profile)
     }
 
     /// The trust anchors and revocations, when configured.

@@ -98,6 +98,10 @@ pub enum StaffCommand {
         /// A point operator's registration point (RR-NN).
         #[arg(long)]
         point: Option<String>,
+        /// The person's IIN: an officer bound by IIN signs with any trusted НУЦ РК
+        /// certificate issued to them (see `officer_certificate_*` in the configuration).
+        #[arg(long)]
+        iin: Option<String>,
         /// The password (at least 12 characters); read from KUELIK_STAFF_PASSWORD if absent.
         #[arg(long, env = "KUELIK_STAFF_PASSWORD", hide_env_values = true)]
         password: String,
@@ -462,6 +466,7 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
         config.audit_witness = Some(service.audit_witness_path());
         config.audit_witness_url = service.audit_witness_url.clone();
         config.trust = service.trust_store()?;
+        config.officer_signer = service.officer_signer()?;
         let demo_ca = if service.demo {
             let (ca, trust) = demo_trust(&service, config.trust.take())?;
             config.trust = Some(trust);
@@ -545,6 +550,7 @@ pub fn staff(command: StaffCommand) -> Result<(), UsageError> {
                 role,
                 region,
                 point,
+                iin,
                 password,
             } => {
                 let store = store.open().await?;
@@ -557,6 +563,7 @@ pub fn staff(command: StaffCommand) -> Result<(), UsageError> {
                     role,
                     region,
                     point,
+                    iin,
                 };
                 // The same use case as the console's: the account and its audit entry (made
                 // by the service's operator, on the command line) in one transaction.
@@ -570,8 +577,17 @@ pub fn staff(command: StaffCommand) -> Result<(), UsageError> {
                 )
                 .await
                 .map_err(|e| {
-                    let reason = e.extra.as_ref().and_then(|x| x["reason"].as_str());
-                    UsageError(reason.map_or_else(|| e.detail.en.clone(), str::to_string))
+                    // The field, the refusal's text and its code: `iin: An IIN has 12 digits
+                    // … (iin)`.
+                    let extra = e.extra.as_ref();
+                    let field = extra.and_then(|x| x["field"].as_str());
+                    let reason = extra.and_then(|x| x["reason"].as_str());
+                    UsageError(match (field, reason) {
+                        (Some(field), Some(reason)) => {
+                            format!("--{}: {} ({reason})", field, e.detail.en)
+                        }
+                        _ => e.detail.en.clone(),
+                    })
                 })?;
                 println!("added {} ({})", account.username, account.role.as_str());
                 Ok(())

@@ -496,6 +496,49 @@ fn backup_and_restore_keep_everything_and_refuse_bad_files() {
         });
     assert_eq!(audited.len(), 1, "{audited:?}");
     assert!(audited[0].contains("kuelik staff add"), "{audited:?}");
+    // An officer bound to a person by IIN; a mistyped IIN is refused on its flag, in words.
+    run(&[
+        "staff",
+        "add",
+        "--data-dir",
+        &a,
+        "--username",
+        "officer71n",
+        "--name",
+        "N",
+        "--role",
+        "officer",
+        "--region",
+        "71",
+        "--iin",
+        "870412300129",
+    ]);
+    let out = Command::new(env!("CARGO_BIN_EXE_kuelik"))
+        .args([
+            "staff",
+            "add",
+            "--data-dir",
+            &a,
+            "--username",
+            "officer71m",
+            "--name",
+            "M",
+            "--role",
+            "officer",
+            "--region",
+            "71",
+            "--iin",
+            "870412300125",
+        ])
+        .env("KUELIK_STAFF_PASSWORD", "a long enough passphrase")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("--iin: An IIN has 12 digits") && stderr.contains("(iin)"),
+        "{stderr}"
+    );
     run(&[
         "register",
         "generate",

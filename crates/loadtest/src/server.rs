@@ -214,6 +214,7 @@ impl Server {
             point,
             active: true,
             created_at: self.clock.now(),
+            iin: None,
         };
         self.store
             .add_staff(&account)

@@ -268,15 +268,13 @@ pub async fn sign_approval(
     // Whichever way it was made, the signature is checked as production will check it.
     let info = cms::verify_detached(&cms, &document, &trust, now)
         .map_err(|e| ApiError::from(Refusal::from(e)))?;
-    if credential.as_ref().map(|c| c.fingerprint.as_str())
-        != Some(info.signer.sha256_fingerprint.as_str())
-    {
-        return Err(Refusal::new(
-            ErrorCode::SignerNotThisOfficer,
-            "the certificate that signed is not the one bound to your account",
-        )
-        .into());
-    }
+    signed_by(
+        officer,
+        credential.as_ref().map(|c| c.fingerprint.as_str()),
+        &info.signer,
+        &state.config.officer_signer,
+    )
+    .map_err(ApiError::from)?;
     Ok(Approval {
         application: stored.application.id,
         officer: officer.id,
@@ -285,6 +283,29 @@ pub async fn sign_approval(
         signature: cms,
         signed_at: now,
     })
+}
+
+/// Whether `signer` is `officer`'s certificate. An account bound to a person (IIN) accepts
+/// any trusted certificate issued to that IIN that fits the officer profile; otherwise only
+/// the one certificate bound to the account (`bound_fingerprint`).
+pub fn signed_by(
+    officer: &StaffAccount,
+    bound_fingerprint: Option<&str>,
+    signer: &kuelik_trust::CertificateInfo,
+    profile: &kuelik_trust::SignerProfile,
+) -> Result<(), Refusal> {
+    if bound_fingerprint == Some(signer.sha256_fingerprint.as_str()) {
+        return Ok(());
+    }
+    match &officer.iin {
+        Some(iin) => profile
+            .check(&signer.holder, &iin.to_string())
+            .map_err(Refusal::from),
+        None => Err(Refusal::new(
+            ErrorCode::SignerNotThisOfficer,
+            "the certificate that signed is not the one bound to your account",
+        )),
+    }
 }
 
 fn pin_refused(actor: &Actor, app: ApplicationId, at: Timestamp) -> AuditEntry {
@@ -331,15 +352,24 @@ pub async fn verify_for_production(
         Ok(info) => info,
         Err(e) => return Ok(Err(e.into())),
     };
-    // The signer must be an officer of this application's region, bound to the certificate.
+    // The signer must be an officer of this application's region: the certificate bound to
+    // the approving officer's account, or one issued to the officer's IIN that fits the
+    // profile.
     let bound = state
         .store
         .officer_credential_by_fingerprint(&info.signer.sha256_fingerprint)
-        .await?;
-    let officer = match bound {
-        Some(c) if c.staff == approval.officer => state.store.staff(c.staff).await?,
-        _ => None,
-    };
+        .await?
+        .filter(|c| c.staff == approval.officer)
+        .map(|c| c.fingerprint);
+    let officer = state.store.staff(approval.officer).await?.filter(|o| {
+        signed_by(
+            o,
+            bound.as_deref(),
+            &info.signer,
+            &state.config.officer_signer,
+        )
+        .is_ok()
+    });
     let of_region = officer
         .as_ref()
         .is_some_and(|o| o.role == Role::Officer && o.region == Some(app.region) && o.active);

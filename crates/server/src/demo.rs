@@ -216,6 +216,7 @@ fn staff(
         point: point.and_then(|p| p.parse().ok()),
         active: true,
         created_at: now,
+        iin: None,
     })
 }
 

@@ -99,6 +99,9 @@ pub struct Config {
     /// Where the newest signed audit checkpoint is also published (an HTTP `POST` of its
     /// JSON, through the outbox), as transparency logs publish their heads; `None`: nowhere.
     pub audit_witness_url: Option<String>,
+    /// What an officer's certificate must say when the account is bound to a person (IIN):
+    /// the УМС's BIN, the key usages, the signing policies (docs/OPERATIONS.md).
+    pub officer_signer: kuelik_trust::SignerProfile,
     pub secrets: Secrets,
 }
 
@@ -114,6 +117,7 @@ impl Config {
             register_url: None,
             audit_witness: None,
             audit_witness_url: None,
+            officer_signer: kuelik_trust::SignerProfile::officer(None),
             secrets,
         }
     }

@@ -359,6 +359,132 @@ async fn an_approval_without_a_valid_signature_of_this_officer_is_refused() {
     .await;
 }
 
+/// An НУЦ РК-profile certificate from the test CA for `iin` (subject serialNumber `IIN…`,
+/// OU `BIN…`) with the extended key usages `eku`.
+fn nuc_certificate(app: &TestApp, iin: &str, eku: &[&str]) -> kuelik_trust::OfficerCredentials {
+    app.ca
+        .issue(&kuelik_trust::OfficerRequest {
+            common_name: "САДЫКОВА АЙГЕРІМ".into(),
+            organizational_unit: None,
+            algorithm: KeyAlgorithm::EcdsaP256,
+            validity: Validity::days_from(NOW.parse().unwrap(), 365).unwrap(),
+            digital_signature: true,
+            iin: Some(iin.into()),
+            bin: Some("120340005678".into()),
+            extended_key_usages: eku.iter().map(|s| s.to_string()).collect(),
+        })
+        .unwrap()
+}
+
+/// An officer whose account is bound to their IIN (made by the administrator through the
+/// API) signs with a certificate the service has never seen, issued to that IIN; a
+/// certificate of another person, an authentication key and a certificate naming no one are
+/// refused, each with its code; production accepts the approval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_bound_by_iin_signs_with_their_nuc_certificate() {
+    use kuelik_trust::profile::{EKU_AUTHENTICATION, EKU_ORGANISATION, EKU_SIGNING};
+    each_backend(|app| async move {
+        staff(&app).await;
+        app.add_staff("admin", Role::Administrator, None, None)
+            .await;
+        let admin = app.staff_token("admin").await;
+        let iin = "870412300129";
+        let r = app
+            .post(
+                &admin,
+                "/admin/staff",
+                json!({
+                    "username": "officer71iin", "display_name": "Садыкова Айгерім",
+                    "password": PASSWORD, "role": "officer", "region": "71", "iin": iin,
+                }),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.json::<Value>().await.unwrap()["iin"], iin);
+        // An IIN with a wrong check digit is refused on its field.
+        let (status, body) = problem(
+            app.post(
+                &admin,
+                "/admin/staff",
+                json!({
+                    "username": "officer71bad", "display_name": "x", "password": PASSWORD,
+                    "role": "officer", "region": "71", "iin": "870412300125",
+                }),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str(), body["field"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("invalid_staff"),
+                Some("iin")
+            ),
+            "{body}"
+        );
+
+        let citizen = person(21, "71", 12, "+77010000021");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        let token = app.citizen_token(&citizen).await;
+        let (id, _) = app.submitted_application(&token, &citizen, "71-01").await;
+        let officer = app.staff_token("officer71iin").await;
+        assert_eq!(app.take(&officer, &id).await.status(), StatusCode::OK);
+        let document = approval_document(&app, &officer, &id).await;
+        let text = String::from_utf8(document.clone()).unwrap();
+        let refused = |creds: kuelik_trust::OfficerCredentials, code: &'static str| {
+            let (app, officer, id, text, document) = (
+                &app,
+                officer.clone(),
+                id.clone(),
+                text.clone(),
+                document.clone(),
+            );
+            async move {
+                let body = json!({ "document": text, "signature": sign(&document, &creds) });
+                let (status, problem) = problem(approve_with(app, &officer, &id, body).await).await;
+                assert_eq!(
+                    (status, problem["code"].as_str()),
+                    (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
+                    "{problem}"
+                );
+            }
+        };
+        let signing = [EKU_SIGNING, EKU_ORGANISATION];
+        refused(
+            nuc_certificate(&app, "900515301234", &signing),
+            "certificate_of_another_person",
+        )
+        .await;
+        refused(
+            nuc_certificate(&app, iin, &[EKU_AUTHENTICATION, EKU_ORGANISATION]),
+            "wrong_key_usage",
+        )
+        .await;
+        let plain = app
+            .ca
+            .issue_officer(
+                "officer71iin",
+                KeyAlgorithm::EcdsaP256,
+                Validity::days_from(NOW.parse().unwrap(), 30).unwrap(),
+            )
+            .unwrap();
+        refused(plain, "certificate_without_iin").await;
+        assert_eq!(state_of(&app, &token, &id).await, "under_review");
+
+        // Their own signing certificate, never uploaded: approved, and production agrees.
+        let own = nuc_certificate(&app, iin, &signing);
+        let body = json!({ "document": text, "signature": sign(&document, &own) });
+        let r = approve_with(&app, &officer, &id, body).await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        let factory = app.staff_token("factory").await;
+        assert_eq!(accept(&app, &factory, &id).await.status(), StatusCode::OK);
+        let recorded = checks(&app, &factory, &id).await;
+        assert_eq!(recorded[0]["code"], "verified");
+    })
+    .await;
+}
+
 /// Approves a fresh application with the PIN; returns (id, factory token, citizen token).
 async fn approved(app: &TestApp, serial: u16) -> (String, String, String) {
     let (id, _, officer, token) = taken(app, serial).await;

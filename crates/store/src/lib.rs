@@ -522,6 +522,11 @@ pub struct StaffAccount {
     pub point: Option<PointId>,
     pub active: bool,
     pub created_at: Timestamp,
+    /// The person the account belongs to. An officer bound by IIN signs with any trusted
+    /// НУЦ РК certificate issued to that IIN (the officer signer profile decides the rest);
+    /// without it, only with the one certificate bound to the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iin: Option<Iin>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

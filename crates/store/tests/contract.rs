@@ -925,6 +925,7 @@ fn account(n: u128, username: &str, role: Role) -> StaffAccount {
         point: (role == Role::PointOperator).then(|| point("71-01")),
         active: true,
         created_at: t(0),
+        iin: None,
     }
 }
 

@@ -36,6 +36,19 @@ pub enum TrustError {
     /// Not an X.509 v3 end-entity certificate with the keyUsage digitalSignature.
     #[error("the certificate may not sign documents: {0}")]
     WrongKeyUsage(String),
+    /// The certificate names no person: its subject has no serialNumber `IIN` + 12 digits,
+    /// so it cannot be bound to a staff account or a citizen.
+    #[error("the certificate names no person (no IIN in the subject's serialNumber)")]
+    CertificateWithoutIin,
+    /// The certificate is of another person than the one who signs (another IIN).
+    #[error("the certificate is of another person (IIN {named})")]
+    CertificateOfAnotherPerson { named: String },
+    /// The certificate is not of the organisation the profile requires (another BIN, or none).
+    #[error("the certificate is not of the required organisation (BIN {})", named.as_deref().unwrap_or("none"))]
+    CertificateOfAnotherOrganisation { named: Option<String> },
+    /// None of the certificate's policies is one the profile accepts.
+    #[error("the certificate's policies are not accepted: [{0}]")]
+    CertificatePolicyNotAccepted(String),
     /// A key, signature or digest algorithm this build does not verify (e.g. GOST).
     #[error("unsupported algorithm: {0}")]
     UnsupportedAlgorithm(String),
@@ -89,6 +102,12 @@ impl TrustError {
             TrustError::CertificateNotYetValid { .. } => "certificate_not_yet_valid",
             TrustError::CertificateRevoked { .. } => "certificate_revoked",
             TrustError::WrongKeyUsage(_) => "wrong_key_usage",
+            TrustError::CertificateWithoutIin => "certificate_without_iin",
+            TrustError::CertificateOfAnotherPerson { .. } => "certificate_of_another_person",
+            TrustError::CertificateOfAnotherOrganisation { .. } => {
+                "certificate_of_another_organisation"
+            }
+            TrustError::CertificatePolicyNotAccepted(_) => "certificate_policy_not_accepted",
             TrustError::UnsupportedAlgorithm(_) => "unsupported_algorithm",
             TrustError::SigningTimeInFuture { .. } => "signing_time_in_future",
             TrustError::MalformedKey(_) => "malformed_key",
@@ -114,6 +133,10 @@ impl TrustError {
         "certificate_not_yet_valid",
         "certificate_revoked",
         "wrong_key_usage",
+        "certificate_without_iin",
+        "certificate_of_another_person",
+        "certificate_of_another_organisation",
+        "certificate_policy_not_accepted",
         "unsupported_algorithm",
         "signing_time_in_future",
         "malformed_key",
@@ -150,6 +173,12 @@ mod tests {
                 serial: String::new(),
             },
             TrustError::WrongKeyUsage(String::new()),
+            TrustError::CertificateWithoutIin,
+            TrustError::CertificateOfAnotherPerson {
+                named: String::new(),
+            },
+            TrustError::CertificateOfAnotherOrganisation { named: None },
+            TrustError::CertificatePolicyNotAccepted(String::new()),
             TrustError::UnsupportedAlgorithm(String::new()),
             TrustError::SigningTimeInFuture {
                 signing_time: Timestamp::UNIX_EPOCH,

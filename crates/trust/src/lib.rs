@@ -4,6 +4,8 @@
 //!   keyUsage), and a demo CA that issues them;
 //! - [`approval`]: the canonical approval document an officer signs (RFC 8785 JSON, [`jcs`]);
 //! - [`cms`]: detached CMS `SignedData` signatures over it, made and verified;
+//! - [`profile`]: the НУЦ РК profile — the person (IIN) and organisation (BIN) a certificate
+//!   names, and what its key is for — checked against a staff account bound to a person;
 //! - [`keystore`]: officer keys sealed under a PIN, for remote signing;
 //! - [`audit`]: the hash chain and signed checkpoints of the audit log;
 //! - [`algorithm`]: the signature algorithms accepted (ECDSA P-256, RSA; GOST slots in here).
@@ -24,6 +26,7 @@ pub mod error;
 pub mod jcs;
 pub mod keystore;
 pub mod pki;
+pub mod profile;
 
 pub use algorithm::{KeyAlgorithm, PrivateKey, PublicKey, SignatureAlgorithm};
 pub use approval::ApprovalDocument;
@@ -37,3 +40,4 @@ pub use pki::{
     CertificateInfo, DemoCa, OfficerCredentials, OfficerRequest, RevocationList, TrustStore,
     Validity,
 };
+pub use profile::{Holder, SignerProfile};

@@ -35,6 +35,7 @@ use zeroize::Zeroizing;
 
 use crate::algorithm::{oid, KeyAlgorithm, PrivateKey, PublicKey, SignatureAlgorithm};
 use crate::error::TrustError;
+use crate::profile::Holder;
 
 /// Largest certificate accepted: real ones are 1–3 KiB; the bound keeps hostile input cheap.
 pub const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
@@ -59,6 +60,9 @@ pub struct CertificateInfo {
     pub sha256_fingerprint: String,
     /// `ecdsa-p256`, `rsa-2048`, …
     pub public_key_algorithm: String,
+    /// The person and organisation it names and what its key is for (the НУЦ РК profile).
+    #[serde(default)]
+    pub holder: Holder,
 }
 
 /// A parsed certificate with the exact bytes its issuer signed.
@@ -160,8 +164,29 @@ impl ParsedCertificate {
             not_after: self.not_after()?,
             sha256_fingerprint: hex::encode(Sha256::digest(&self.der)),
             public_key_algorithm: key.algorithm_name(),
+            holder: Holder::of(self)?,
         })
     }
+}
+
+fn printable(text: &str) -> Result<rcgen::DnValue, TrustError> {
+    rcgen::string::PrintableString::try_from(text)
+        .map(rcgen::DnValue::PrintableString)
+        .map_err(|e| TrustError::Internal(format!("{text:?} is not printable: {e}")))
+}
+
+/// An extendedKeyUsage purpose for rcgen from a dotted OID.
+fn eku_purpose(dotted: &str) -> Result<rcgen::ExtendedKeyUsagePurpose, TrustError> {
+    let arcs = dotted
+        .split('.')
+        .map(str::parse::<u64>)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| TrustError::Internal(format!("{dotted:?} is not a dotted OID")))?;
+    Ok(match dotted {
+        crate::profile::EKU_SIGNING => rcgen::ExtendedKeyUsagePurpose::EmailProtection,
+        crate::profile::EKU_AUTHENTICATION => rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        _ => rcgen::ExtendedKeyUsagePurpose::Other(arcs),
+    })
 }
 
 /// Reads a certificate and describes it, without deciding whether it is trusted (e.g. to
@@ -705,6 +730,13 @@ pub struct OfficerRequest {
     /// keyUsage digitalSignature (+ nonRepudiation). `false` makes an encryption-only
     /// certificate (keyEncipherment), which the service must refuse.
     pub digital_signature: bool,
+    /// The НУЦ РК profile's names: the holder's IIN (subject serialNumber `IIN…`) and the
+    /// organisation's BIN (subject OU `BIN…`), 12 digits each.
+    pub iin: Option<String>,
+    pub bin: Option<String>,
+    /// extendedKeyUsage OIDs (dotted), e.g. [`crate::profile::EKU_SIGNING`] and
+    /// [`crate::profile::EKU_ORGANISATION`]; empty: no extension.
+    pub extended_key_usages: Vec<String>,
 }
 
 /// An officer's new certificate and private key.
@@ -895,6 +927,9 @@ impl DemoCa {
             algorithm,
             validity,
             digital_signature: true,
+            iin: None,
+            bin: None,
+            extended_key_usages: Vec::new(),
         })
     }
 
@@ -933,9 +968,27 @@ impl DemoCa {
                 .distinguished_name
                 .push(rcgen::DnType::OrganizationalUnitName, ou.as_str());
         }
+        if let Some(bin) = &request.bin {
+            params.distinguished_name.push(
+                rcgen::DnType::OrganizationalUnitName,
+                printable(&format!("BIN{bin}"))?,
+            );
+        }
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, request.common_name.as_str());
+        if let Some(iin) = &request.iin {
+            // X.520 serialNumber is a PrintableString.
+            params.distinguished_name.push(
+                rcgen::DnType::CustomDnType(vec![2, 5, 4, 5]),
+                printable(&format!("IIN{iin}"))?,
+            );
+        }
+        params.extended_key_usages = request
+            .extended_key_usages
+            .iter()
+            .map(|dotted| eku_purpose(dotted))
+            .collect::<Result<_, _>>()?;
         params.serial_number = Some(rcgen::SerialNumber::from_slice(&random_serial()));
         params.not_before = offset_time(request.validity.not_before)?;
         params.not_after = offset_time(request.validity.not_after)?;

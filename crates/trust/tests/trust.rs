@@ -99,6 +99,9 @@ fn fixtures() -> &'static Fixtures {
                 algorithm: KeyAlgorithm::EcdsaP256,
                 validity: valid,
                 digital_signature: false,
+                iin: None,
+                bin: None,
+                extended_key_usages: Vec::new(),
             })
             .unwrap();
         let from_other_ca = other_ca

@@ -617,6 +617,9 @@ pub struct StaffView {
     pub region: Option<String>,
     pub point: Option<String>,
     pub active: bool,
+    /// The person the account belongs to, when bound by IIN (an officer then signs with any
+    /// trusted НУЦ РК certificate issued to this IIN).
+    pub iin: Option<String>,
 }
 
 impl From<&StaffAccount> for StaffView {
@@ -629,6 +632,7 @@ impl From<&StaffAccount> for StaffView {
             region: s.region.map(|r| r.to_string()),
             point: s.point.as_ref().map(|p| p.to_string()),
             active: s.active,
+            iin: s.iin.map(|i| i.to_string()),
         }
     }
 }

@@ -29,6 +29,11 @@ pub struct NewStaff {
     pub region: Option<String>,
     /// Point operators: their registration point.
     pub point: Option<String>,
+    /// The person's IIN (12 digits), optional: an officer bound by IIN signs with any
+    /// trusted НУЦ РК certificate issued to them, not only one bound certificate.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{12}$")]
+    pub iin: Option<String>,
 }
 
 /// Checks a new account's fields (the core's rules) and builds it with its password hash.
@@ -45,6 +50,7 @@ pub fn new_staff_account(
             role: &req.role,
             region: req.region.as_deref(),
             point: req.point.as_deref(),
+            iin: req.iin.as_deref(),
         },
         regions,
         points,
@@ -67,6 +73,7 @@ pub fn new_staff_account(
         point,
         active: true,
         created_at: now,
+        iin: checked.iin,
     })
 }
 
@@ -127,6 +134,7 @@ mod tests {
             AccountError::UnknownRole,
             AccountError::UnknownRegion,
             AccountError::UnknownPoint,
+            AccountError::Iin(kuelik_core::iin::IinError::CheckDigitUndefined),
             AccountError::Scope(ScopeError::OfficerWithoutRegion),
             AccountError::Scope(ScopeError::PointOperatorWithoutPoint),
             AccountError::Scope(ScopeError::RegionForAnotherRole),

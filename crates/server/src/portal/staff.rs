@@ -800,6 +800,7 @@ async fn admin_add_staff(page: Page, body: Bytes) -> Response {
         "role": role,
         "region": (role == "officer" && !region.is_empty()).then_some(region.clone()),
         "point": (role == "point_operator" && !point.is_empty()).then_some(point.clone()),
+        "iin": Some(form.text("iin")).filter(|i| !i.is_empty()),
     });
     match page
         .api(Method::POST, "/admin/staff", Some(request))
@@ -811,12 +812,12 @@ async fn admin_add_staff(page: Page, body: Bytes) -> Response {
             // The API names the field its refusal is about (the core's rule for each).
             let field = p.extra["field"]
                 .as_str()
-                .filter(|f| ["password", "region", "point", "role"].contains(f))
+                .filter(|f| ["password", "region", "point", "role", "iin"].contains(f))
                 .unwrap_or("username");
             let status = p.status;
             let values = json!({
                 "username": form.text("username"), "display_name": form.text("display_name"),
-                "role": role, "region": region, "point": point,
+                "role": role, "region": region, "point": point, "iin": form.text("iin"),
             });
             render_admin(
                 &page,

@@ -269,6 +269,7 @@ impl TestApp {
             point: point.map(|p| p.parse().unwrap()),
             active: true,
             created_at: Timestamp::now(),
+            iin: None,
         };
         self.state.store.add_staff(&account).await.unwrap();
         if role == Role::Officer {

@@ -246,3 +246,40 @@ fn an_openssl_made_nuc_chain_and_signature_verify() {
         "digest_mismatch"
     );
 }
+
+/// НУЦ РК also issues GOST keys. No well-kept Rust crate verifies them, so a certificate with
+/// a GOST key — properly issued by a trusted CA — is refused with `unsupported_algorithm`,
+/// never accepted and never a panic (docs/OPERATIONS.md says so).
+#[test]
+fn a_gost_key_from_a_trusted_ca_is_refused_as_unsupported() {
+    use der::asn1::{BitString, ObjectIdentifier};
+    use der::{Decode, Encode};
+    use x509_cert::Certificate;
+
+    let ca = DemoCa::generate("НУЦ РК (kuelik test)").unwrap();
+    let store = TrustStore::new(ca.cert_pem(), RevocationList::new()).unwrap();
+    let officer = ca
+        .issue(&nuc_request(IIN, &[EKU_SIGNING, EKU_ORGANISATION], valid()))
+        .unwrap();
+    // The same certificate with its key declared GOST R 34.10-2012 (256 bit), signed again
+    // by the CA, so that only the key's algorithm is unknown.
+    let mut cert = Certificate::from_der(&officer.cert_der).unwrap();
+    cert.tbs_certificate.subject_public_key_info.algorithm.oid =
+        ObjectIdentifier::new_unwrap("1.2.643.7.1.1.1.1");
+    cert.tbs_certificate
+        .subject_public_key_info
+        .algorithm
+        .parameters = None;
+    let ca_key = kuelik_trust::PrivateKey::from_pem(&ca.key_pem().unwrap()).unwrap();
+    let signature = ca_key
+        .sign(&cert.tbs_certificate.to_der().unwrap())
+        .unwrap();
+    cert.signature = BitString::from_bytes(&signature).unwrap();
+    let der = cert.to_der().unwrap();
+    let refused = store.verify_certificate(&der, now()).unwrap_err();
+    assert_eq!(refused.code(), "unsupported_algorithm", "{refused}");
+    assert!(
+        refused.to_string().contains("GOST R 34.10-2012"),
+        "{refused}"
+    );
+}

@@ -269,6 +269,7 @@ admin-region-hint = Two digits, for example 71.
 admin-point-hint = For registration point operators.
 admin-iin = IIN (optional)
 admin-iin-hint = For an officer who signs with their certificate from the National Certification Authority: any valid certificate issued to this IIN is accepted.
+admin-iin-column = IIN
 admin-add-button = Add the account
 admin-audit-filter = Search
 admin-audit-apply = Find

@@ -267,6 +267,7 @@ admin-region-hint = Екі цифр, мысалы 71.
 admin-point-hint = Тіркеу пункттерінің операторлары үшін.
 admin-iin = ЖСН (міндетті емес)
 admin-iin-hint = ҰКО сертификатымен қол қоятын қызметкер үшін: осы ЖСН-ге берілген кез келген жарамды сертификат қабылданады.
+admin-iin-column = ЖСН
 admin-add-button = Қосу
 admin-audit-filter = Іздеу
 admin-audit-apply = Табу

@@ -271,6 +271,7 @@ admin-region-hint = Две цифры, например 71.
 admin-point-hint = Для операторов регистрационных пунктов.
 admin-iin = ИИН (необязательно)
 admin-iin-hint = Для сотрудника, который подписывает сертификатом НУЦ РК: принимается любой действующий сертификат, выданный на этот ИИН.
+admin-iin-column = ИИН
 admin-add-button = Добавить
 admin-audit-filter = Поиск
 admin-audit-apply = Найти

@@ -41,7 +41,7 @@ use kuelik_core::ticket::TicketNumber;
 mod codec;
 pub mod copy;
 pub mod postgres;
-mod sql;
+pub mod sql;
 pub mod sqlite;
 
 mod applications;

@@ -3,12 +3,13 @@
 //! order they first appear, so a statement here works on both as long as its placeholders
 //! first appear in ascending order, each once — which the test below checks for every one.
 //! Statements whose text differs between the backends (types, JSON operators, upserts of
-//! a different shape) stay in `sqlite/` and `postgres/`.
+//! a different shape) stay in `sqlite/` and `postgres/`. Public so that tools (the national
+//! run's `EXPLAIN`) show the very statements the store runs.
 
 /// Declares each statement as a `const` and lists them all for the test.
 macro_rules! statements {
     ($($(#[$doc:meta])* $name:ident = $sql:expr;)*) => {
-        $($(#[$doc])* pub(crate) const $name: &str = $sql;)*
+        $($(#[$doc])* pub const $name: &str = $sql;)*
         #[cfg(test)]
         const ALL: &[(&str, &str)] = &[$((stringify!($name), $name)),*];
     };
@@ -84,9 +85,33 @@ statements! {
     OFFICER_CREDENTIAL_BY_FINGERPRINT =
         "SELECT staff_id, fingerprint, certificate, sealed_key, bound_at FROM \
          officer_credentials WHERE fingerprint = $1";
+    OTP_ATTEMPT =
+        "UPDATE otp_challenges SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 AND \
+         consumed_at IS NULL AND expires_at > $3 RETURNING id, iin, purpose, code_hash, \
+         created_at, expires_at, attempts, consumed_at";
+    OTP_CHALLENGE =
+        "SELECT id, iin, purpose, code_hash, created_at, expires_at, attempts, consumed_at FROM \
+         otp_challenges WHERE id = $1";
 
     // Payments
     PAYMENTS_COUNT = "SELECT COUNT(*) FROM payments WHERE status = $1";
+
+    PAYMENT =
+        "SELECT id, application_id, payer, amount, status, gateway_reference, created_at, \
+         updated_at FROM payments WHERE id = $1";
+    PAYMENT_BY_REFERENCE =
+        "SELECT id, application_id, payer, amount, status, gateway_reference, created_at, \
+         updated_at FROM payments WHERE gateway_reference = $1";
+    PAYMENTS_OF =
+        "SELECT id, application_id, payer, amount, status, gateway_reference, created_at, \
+         updated_at FROM payments WHERE application_id = $1 ORDER BY created_at, id";
+    PAYMENTS_IN =
+        "SELECT id, application_id, payer, amount, status, gateway_reference, created_at, \
+         updated_at FROM payments WHERE status = $1 ORDER BY created_at, id LIMIT $2";
+    PAYMENTS_STALE =
+        "SELECT id, application_id, payer, amount, status, gateway_reference, created_at, \
+         updated_at FROM payments WHERE status = $1 AND updated_at < $2 ORDER BY updated_at, id \
+         LIMIT $3";
 
     // Outbox and notices
     // One message by id, while undelivered. "Undelivered" is spelled `COALESCE(delivered_at,
@@ -105,6 +130,14 @@ statements! {
     OUTBOX_EXISTS = "SELECT 1 FROM outbox WHERE id = $1";
     NOTICE_READ = "UPDATE notices SET read_at = COALESCE(read_at, $1) WHERE id = $2 AND iin = $3";
 
+    OUTBOX_STUCK =
+        "SELECT id, topic, payload, created_at, attempts, next_attempt_at, delivered_at, \
+         last_error FROM outbox WHERE delivered_at IS NULL AND (attempts >= $1 OR created_at < \
+         $2) ORDER BY created_at, id LIMIT $3";
+    NOTICES_OF =
+        "SELECT id, iin, application_id, kind, message, created_at, read_at FROM notices WHERE \
+         iin = $1 ORDER BY created_at DESC, id DESC";
+
     // The audit chain
     AUDIT_PENDING_COUNT = "SELECT COUNT(*) FROM audit_pending";
     LAST_AUDIT_CHECKPOINT =
@@ -122,6 +155,19 @@ statements! {
          LIMIT $1";
 
     // Reports
+    /// Decision times per region for decisions in `[$1, $2)`: how many approved and
+    /// annulled, and the nearest-rank median and 90th percentile of submission → decision
+    /// (µs), ranked by a window function so the database does the sorting. (The national run
+    /// `EXPLAIN`s it.)
+    DECISION_TIMES =
+        "WITH decided AS ( SELECT a.region, e.to_state AS outcome, e.at - a.submitted_at AS \
+         waited FROM events e JOIN applications a ON a.id = e.application_id WHERE e.kind IN \
+         ('approved', 'annulled') AND e.at >= $1 AND e.at < $2 AND a.submitted_at IS NOT NULL), \
+         ranked AS ( SELECT region, outcome, waited, ROW_NUMBER() OVER (PARTITION BY region \
+         ORDER BY waited) AS rn, COUNT(*) OVER (PARTITION BY region) AS n FROM decided) SELECT \
+         region, SUM(CASE WHEN outcome = 'approved' THEN 1 ELSE 0 END), SUM(CASE WHEN outcome = \
+         'annulled' THEN 1 ELSE 0 END), MIN(CASE WHEN rn * 2 >= n THEN waited END), MIN(CASE \
+         WHEN rn * 10 >= n * 9 THEN waited END) FROM ranked GROUP BY region ORDER BY region";
     APPLICATION_COUNTS =
         "SELECT region, state, COUNT(*) FROM applications GROUP BY region, state ORDER BY \
          region, state";

@@ -244,7 +244,7 @@ pub async fn plans(
         lines.join("\n"),
     ));
 
-    let q = explain(DECISION_TIMES_SQL);
+    let q = explain(kuelik_store::sql::DECISION_TIMES);
     let lines: Vec<String> = sqlx::query_scalar(&q)
         .bind(from)
         .bind(until)
@@ -269,21 +269,3 @@ pub async fn plans(
     ));
     Ok(out)
 }
-
-/// Copied from `DECISION_TIMES_SQL` in crates/store/src/postgres.rs.
-const DECISION_TIMES_SQL: &str = "WITH decided AS ( \
-       SELECT a.region, e.to_state AS outcome, e.at - a.submitted_at AS waited \
-       FROM events e JOIN applications a ON a.id = e.application_id \
-       WHERE e.kind IN ('approved', 'annulled') AND e.at >= $1 AND e.at < $2 \
-         AND a.submitted_at IS NOT NULL), \
-     ranked AS ( \
-       SELECT region, outcome, waited, \
-         ROW_NUMBER() OVER (PARTITION BY region ORDER BY waited) AS rn, \
-         COUNT(*) OVER (PARTITION BY region) AS n \
-       FROM decided) \
-     SELECT region, \
-       SUM(CASE WHEN outcome = 'approved' THEN 1 ELSE 0 END), \
-       SUM(CASE WHEN outcome = 'annulled' THEN 1 ELSE 0 END), \
-       MIN(CASE WHEN rn * 2 >= n THEN waited END), \
-       MIN(CASE WHEN rn * 10 >= n * 9 THEN waited END) \
-     FROM ranked GROUP BY region ORDER BY region";

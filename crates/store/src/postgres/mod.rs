@@ -115,30 +115,6 @@ fn migrate(pool: &PgPool) -> Pin<Box<dyn Future<Output = Result<(), MigrateError
     Box::pin(MIGRATOR.run(pool))
 }
 
-/// Decision times per region for decisions in `[$1, $2)`: how many approved and annulled,
-/// and the nearest-rank median and 90th percentile of submission → decision (µs), ranked by
-/// a window function so the database does the sorting.
-const DECISION_TIMES_SQL: &str = "WITH decided AS ( \
-       SELECT a.region, e.to_state AS outcome, e.at - a.submitted_at AS waited \
-       FROM events e JOIN applications a ON a.id = e.application_id \
-       WHERE e.kind IN ('approved', 'annulled') AND e.at >= $1 AND e.at < $2 \
-         AND a.submitted_at IS NOT NULL), \
-     ranked AS ( \
-       SELECT region, outcome, waited, \
-         ROW_NUMBER() OVER (PARTITION BY region ORDER BY waited) AS rn, \
-         COUNT(*) OVER (PARTITION BY region) AS n \
-       FROM decided) \
-     SELECT region, \
-       SUM(CASE WHEN outcome = 'approved' THEN 1 ELSE 0 END), \
-       SUM(CASE WHEN outcome = 'annulled' THEN 1 ELSE 0 END), \
-       MIN(CASE WHEN rn * 2 >= n THEN waited END), \
-       MIN(CASE WHEN rn * 10 >= n * 9 THEN waited END) \
-     FROM ranked GROUP BY region ORDER BY region";
-
-const OTP_COLUMNS: &str =
-    "id, iin, purpose, code_hash, created_at, expires_at, attempts, consumed_at";
-const PAYMENT_COLUMNS: &str =
-    "id, application_id, payer, amount, status, gateway_reference, created_at, updated_at";
 const NOTICE_COLUMNS: &str = "id, iin, application_id, kind, message, created_at, read_at";
 /// Every column of the event or audit row an audit-chain row `x` stands for, as text where
 /// the type differs from SQLite's (see `codec::chain_entry`).

@@ -101,18 +101,13 @@ impl OutboxStore for PostgresStore {
         created_before: Timestamp,
         max: u32,
     ) -> StoreResult<Vec<OutboxMessage>> {
-        let rows = sqlx::query(
-            "SELECT id, topic, payload, created_at, attempts, next_attempt_at, delivered_at, \
-                 last_error \
-             FROM outbox WHERE delivered_at IS NULL AND (attempts >= $1 OR created_at < $2) \
-             ORDER BY created_at, id LIMIT $3",
-        )
-        .bind(i64::from(attempts_at_least))
-        .bind(micros(created_before))
-        .bind(limit(max))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(sql::OUTBOX_STUCK)
+            .bind(i64::from(attempts_at_least))
+            .bind(micros(created_before))
+            .bind(limit(max))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         decode_all(rows, codec::outbox)
     }
 
@@ -150,14 +145,11 @@ impl OutboxStore for PostgresStore {
     }
 
     async fn inbox(&self, iin: &Iin) -> StoreResult<Vec<Notice>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {NOTICE_COLUMNS} FROM notices WHERE iin = $1 \
-             ORDER BY created_at DESC, id DESC"
-        ))
-        .bind(iin.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(sql::NOTICES_OF)
+            .bind(iin.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         decode_all(rows, codec::notice)
     }
 

@@ -5,38 +5,31 @@ use super::*;
 #[async_trait]
 impl PaymentStore for PostgresStore {
     async fn payment(&self, payment: Uuid) -> StoreResult<Option<PaymentRecord>> {
-        sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"
-        ))
-        .bind(payment)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::payment(&r))
-        .transpose()
+        sqlx::query(sql::PAYMENT)
+            .bind(payment)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::payment(&r))
+            .transpose()
     }
 
     async fn payment_by_reference(&self, reference: &str) -> StoreResult<Option<PaymentRecord>> {
-        sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE gateway_reference = $1"
-        ))
-        .bind(reference)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::payment(&r))
-        .transpose()
+        sqlx::query(sql::PAYMENT_BY_REFERENCE)
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::payment(&r))
+            .transpose()
     }
 
     async fn payments_of(&self, app: ApplicationId) -> StoreResult<Vec<PaymentRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE application_id = $1 \
-             ORDER BY created_at, id"
-        ))
-        .bind(app.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(sql::PAYMENTS_OF)
+            .bind(app.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         decode_all(rows, codec::payment)
     }
 
@@ -45,15 +38,12 @@ impl PaymentStore for PostgresStore {
         status: PaymentStatus,
         max: u32,
     ) -> StoreResult<Vec<PaymentRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE status = $1 \
-             ORDER BY created_at, id LIMIT $2"
-        ))
-        .bind(status.as_str())
-        .bind(limit(max))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(sql::PAYMENTS_IN)
+            .bind(status.as_str())
+            .bind(limit(max))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         decode_all(rows, codec::payment)
     }
 
@@ -84,16 +74,13 @@ impl PaymentStore for PostgresStore {
         updated_before: Timestamp,
         max: u32,
     ) -> StoreResult<Vec<PaymentRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE status = $1 AND updated_at < $2 \
-             ORDER BY updated_at, id LIMIT $3"
-        ))
-        .bind(status.as_str())
-        .bind(micros(updated_before))
-        .bind(limit(max))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(sql::PAYMENTS_STALE)
+            .bind(status.as_str())
+            .bind(micros(updated_before))
+            .bind(limit(max))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         decode_all(rows, codec::payment)
     }
 }

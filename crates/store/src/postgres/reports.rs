@@ -92,7 +92,7 @@ impl ReportStore for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        let decisions: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(DECISION_TIMES_SQL)
+        let decisions: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(sql::DECISION_TIMES)
             .bind(from)
             .bind(until)
             .fetch_all(&self.pool)

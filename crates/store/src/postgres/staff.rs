@@ -60,19 +60,15 @@ impl StaffStore for PostgresStore {
         now: Timestamp,
         max_attempts: u32,
     ) -> StoreResult<Option<OtpChallenge>> {
-        sqlx::query(&format!(
-            "UPDATE otp_challenges SET attempts = attempts + 1 \
-             WHERE id = $1 AND attempts < $2 AND consumed_at IS NULL AND expires_at > $3 \
-             RETURNING {OTP_COLUMNS}"
-        ))
-        .bind(otp)
-        .bind(i64::from(max_attempts))
-        .bind(micros(now))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::otp(&r))
-        .transpose()
+        sqlx::query(sql::OTP_ATTEMPT)
+            .bind(otp)
+            .bind(i64::from(max_attempts))
+            .bind(micros(now))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::otp(&r))
+            .transpose()
     }
 
     async fn consume_otp(&self, otp: Uuid, now: Timestamp) -> StoreResult<bool> {
@@ -171,15 +167,13 @@ impl StaffStore for PostgresStore {
     }
 
     async fn otp(&self, otp: Uuid) -> StoreResult<Option<OtpChallenge>> {
-        sqlx::query(&format!(
-            "SELECT {OTP_COLUMNS} FROM otp_challenges WHERE id = $1"
-        ))
-        .bind(otp)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| codec::otp(&r))
-        .transpose()
+        sqlx::query(sql::OTP_CHALLENGE)
+            .bind(otp)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::otp(&r))
+            .transpose()
     }
 
     async fn officer_credential(&self, staff: StaffId) -> StoreResult<Option<OfficerCredential>> {

@@ -52,15 +52,7 @@ impl ApplicationStore for SqliteStore {
             let timeline = query_all(&tx, sql::TIMELINE, [id(app.0)], |r| {
                 codec::timeline_entry(r)
             })?;
-            let payments = query_all(
-                &tx,
-                &format!(
-                    "SELECT {PAYMENT_COLUMNS} FROM payments WHERE application_id = ? \
-                     ORDER BY created_at, id"
-                ),
-                [id(app.0)],
-                |r| codec::payment(r),
-            )?;
+            let payments = query_all(&tx, sql::PAYMENTS_OF, [id(app.0)], |r| codec::payment(r))?;
             // Read only: ending it either way releases the snapshot.
             tx.rollback().map_err(lite_err)?;
             Ok(Some(ApplicationRecord {

@@ -94,10 +94,7 @@ impl OutboxStore for SqliteStore {
         self.scan(move |c| {
             query_all(
                 c,
-                &format!(
-                    "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered_at IS NULL \
-                     AND (attempts >= ? OR created_at < ?) ORDER BY created_at, id LIMIT ?"
-                ),
+                sql::OUTBOX_STUCK,
                 params![
                     i64::from(attempts_at_least),
                     micros(created_before),
@@ -136,17 +133,7 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn inbox(&self, iin: &Iin) -> StoreResult<Vec<Notice>> {
-        self.lookup(|c| {
-            query_all(
-                c,
-                &format!(
-                    "SELECT {NOTICE_COLUMNS} FROM notices WHERE iin = ? \
-                     ORDER BY created_at DESC, id DESC"
-                ),
-                [iin.to_string()],
-                |r| codec::notice(r),
-            )
-        })
+        self.lookup(|c| query_all(c, sql::NOTICES_OF, [iin.to_string()], |r| codec::notice(r)))
     }
 
     async fn mark_notice_read(&self, iin: &Iin, notice: Uuid, now: Timestamp) -> StoreResult<bool> {

@@ -5,39 +5,19 @@ use super::*;
 #[async_trait]
 impl PaymentStore for SqliteStore {
     async fn payment(&self, payment: Uuid) -> StoreResult<Option<PaymentRecord>> {
-        self.lookup(|c| {
-            query_opt(
-                c,
-                &format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = ?"),
-                [id(payment)],
-                |r| codec::payment(r),
-            )
-        })
+        self.lookup(|c| query_opt(c, sql::PAYMENT, [id(payment)], |r| codec::payment(r)))
     }
 
     async fn payment_by_reference(&self, reference: &str) -> StoreResult<Option<PaymentRecord>> {
         self.lookup(|c| {
-            query_opt(
-                c,
-                &format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE gateway_reference = ?"),
-                [reference],
-                |r| codec::payment(r),
-            )
+            query_opt(c, sql::PAYMENT_BY_REFERENCE, [reference], |r| {
+                codec::payment(r)
+            })
         })
     }
 
     async fn payments_of(&self, app: ApplicationId) -> StoreResult<Vec<PaymentRecord>> {
-        self.lookup(|c| {
-            query_all(
-                c,
-                &format!(
-                    "SELECT {PAYMENT_COLUMNS} FROM payments WHERE application_id = ? \
-                     ORDER BY created_at, id"
-                ),
-                [id(app.0)],
-                |r| codec::payment(r),
-            )
-        })
+        self.lookup(|c| query_all(c, sql::PAYMENTS_OF, [id(app.0)], |r| codec::payment(r)))
     }
 
     async fn payments_in(
@@ -48,10 +28,7 @@ impl PaymentStore for SqliteStore {
         self.scan(move |c| {
             query_all(
                 c,
-                &format!(
-                    "SELECT {PAYMENT_COLUMNS} FROM payments WHERE status = ? \
-                     ORDER BY created_at, id LIMIT ?"
-                ),
+                sql::PAYMENTS_IN,
                 params![status.as_str(), limit(max)],
                 |r| codec::payment(r),
             )
@@ -88,10 +65,7 @@ impl PaymentStore for SqliteStore {
         self.scan(move |c| {
             query_all(
                 c,
-                &format!(
-                    "SELECT {PAYMENT_COLUMNS} FROM payments WHERE status = ? AND updated_at < ? \
-                     ORDER BY updated_at, id LIMIT ?"
-                ),
+                sql::PAYMENTS_STALE,
                 params![status.as_str(), micros(updated_before), limit(max)],
                 |r| codec::payment(r),
             )

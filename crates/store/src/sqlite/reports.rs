@@ -103,7 +103,7 @@ impl ReportStore for SqliteStore {
                         Ok((col(r, 0)?, col(r, 1)?))
                     })?;
                 let decisions: Vec<(String, i64, i64, i64, i64)> =
-                    query_all(c, DECISION_TIMES_SQL, params![from, until], |r| {
+                    query_all(c, sql::DECISION_TIMES, params![from, until], |r| {
                         Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?, col(r, 4)?))
                     })?;
                 let reasons: Vec<(String, i64)> = query_all(

@@ -48,14 +48,9 @@ impl StaffStore for SqliteStore {
     ) -> StoreResult<Option<OtpChallenge>> {
         let now = micros(now);
         self.write(move |conn| {
-            let sql = format!(
-                "UPDATE otp_challenges SET attempts = attempts + 1 \
-                 WHERE id = ? AND attempts < ? AND consumed_at IS NULL AND expires_at > ? \
-                 RETURNING {OTP_COLUMNS}"
-            );
             query_opt(
                 conn,
-                &sql,
+                sql::OTP_ATTEMPT,
                 params![id(otp), i64::from(max_attempts), now],
                 |r| codec::otp(r),
             )
@@ -141,10 +136,7 @@ impl StaffStore for SqliteStore {
     }
 
     async fn otp(&self, otp: Uuid) -> StoreResult<Option<OtpChallenge>> {
-        self.lookup(|c| {
-            let sql = format!("SELECT {OTP_COLUMNS} FROM otp_challenges WHERE id = ?");
-            query_opt(c, &sql, params![id(otp)], |r| codec::otp(r))
-        })
+        self.lookup(|c| query_opt(c, sql::OTP_CHALLENGE, params![id(otp)], |r| codec::otp(r)))
     }
 
     async fn officer_credential(&self, staff: StaffId) -> StoreResult<Option<OfficerCredential>> {

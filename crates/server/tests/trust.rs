@@ -58,6 +58,16 @@ async fn approve_with(app: &TestApp, officer: &str, id: &str, body: Value) -> Re
     .await
 }
 
+/// Asserts that `officer`'s approval of `id` with `body` is refused (422) with `code`.
+async fn approval_refused(app: &TestApp, officer: &str, id: &str, body: Value, code: &str) {
+    let (status, problem) = problem(approve_with(app, officer, id, body).await).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
+        "{problem}"
+    );
+}
+
 async fn state_of(app: &TestApp, token: &str, id: &str) -> String {
     app.get(token, &format!("/applications/{id}"))
         .await
@@ -258,18 +268,8 @@ async fn an_approval_without_a_valid_signature_of_this_officer_is_refused() {
         let text = String::from_utf8(document.clone()).unwrap();
 
         let refused = |body: Value, code: &'static str| {
-            let app = &app;
-            let officer = officer.clone();
-            let id = id.clone();
-            async move {
-                let (status, problem) =
-                    problem(approve_with(app, &officer, &id, body).await).await;
-                assert_eq!(
-                    (status, problem["code"].as_str()),
-                    (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
-                    "{problem}"
-                );
-            }
+            let (app, officer, id) = (&app, officer.clone(), id.clone());
+            async move { approval_refused(app, &officer, &id, body, code).await }
         };
         refused(json!({}), "signature_required").await;
         refused(json!({ "pin": "000000" }), "wrong_pin").await;
@@ -433,22 +433,9 @@ async fn an_officer_bound_by_iin_signs_with_their_nuc_certificate() {
         let document = approval_document(&app, &officer, &id).await;
         let text = String::from_utf8(document.clone()).unwrap();
         let refused = |creds: kuelik_trust::OfficerCredentials, code: &'static str| {
-            let (app, officer, id, text, document) = (
-                &app,
-                officer.clone(),
-                id.clone(),
-                text.clone(),
-                document.clone(),
-            );
-            async move {
-                let body = json!({ "document": text, "signature": sign(&document, &creds) });
-                let (status, problem) = problem(approve_with(app, &officer, &id, body).await).await;
-                assert_eq!(
-                    (status, problem["code"].as_str()),
-                    (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
-                    "{problem}"
-                );
-            }
+            let body = json!({ "document": text, "signature": sign(&document, &creds) });
+            let (app, officer, id) = (&app, officer.clone(), id.clone());
+            async move { approval_refused(app, &officer, &id, body, code).await }
         };
         let signing = [EKU_SIGNING, EKU_ORGANISATION];
         refused(

@@ -264,12 +264,13 @@ pub async fn list_applications(
     ))
 }
 
-/// The full view of an application: status history and payments.
+/// The full view of an application: status history and payments; with it, the photo's
+/// check it read, if it read one (staff use its perceptual hash, without a second read).
 pub async fn detail_view(
     state: &AppState,
     record: &kuelik_store::ApplicationRecord,
     checks: ImageReports,
-) -> ApiResult<ApplicationView> {
+) -> ApiResult<(ApplicationView, Option<kuelik_store::ImageCheck>)> {
     let stored = &record.stored;
     let app = &stored.application;
     let mut view = ApplicationView::new(app, stored.version, today(state));
@@ -309,9 +310,9 @@ pub async fn detail_view(
         readiness.duty_tenge = duty.map(|d| d.amount.tenge_string());
         view.readiness = Some(readiness);
     }
-    view.photo_check = photo_check.map(|c| c.report);
+    view.photo_check = photo_check.as_ref().map(|c| c.report.clone());
     view.signature_check = signature_check.map(|c| c.report);
-    Ok(view)
+    Ok((view, photo_check))
 }
 
 /// Whether an application's answer carries the full photo and signature check reports (every
@@ -337,7 +338,9 @@ pub async fn get_application(
     let iin = principal.citizen()?;
     let record = app::visible_record(&state, ApplicationId(id), &Actor::Citizen { iin }).await?;
     Ok(Json(
-        detail_view(&state, &record, ImageReports::WhileDraft).await?,
+        detail_view(&state, &record, ImageReports::WhileDraft)
+            .await?
+            .0,
     ))
 }
 

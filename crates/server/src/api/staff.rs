@@ -80,7 +80,7 @@ async fn staff_detail(
     if !stored.application.visible_to(&principal.actor()) {
         return Err(ApiError::not_found());
     }
-    let mut view = detail_view(state, &record, ImageReports::Always).await?;
+    let (mut view, photo_check) = detail_view(state, &record, ImageReports::Always).await?;
     let person = state.register.person(&stored.application.applicant).await?;
     let records = match &person {
         Some(_) => {
@@ -95,29 +95,22 @@ async fn staff_detail(
         .as_ref()
         .map(|p| PersonView::new(p, records, today(state)));
     // The same photo (by perceptual hash) on someone else's application: flagged, not judged.
-    if let Some(photo) = stored.application.photo {
-        if let Some(hash) = state
+    if let Some(hash) = photo_check.and_then(|c| c.perceptual_hash) {
+        let others = state
             .store
-            .image_check(&photo)
-            .await?
-            .and_then(|c| c.perceptual_hash)
-        {
-            let others = state
-                .store
-                .applications_with_photo_hash(hash, &stored.application.applicant)
-                .await?;
-            let same = others
-                .into_iter()
-                .map(|other| SamePhotoView {
-                    id: other.id.0,
-                    ticket: other.ticket.map(|t| t.to_string()),
-                    region: other.region,
-                    state: other.state.as_str().into(),
-                    state_name: kuelik_core::messages::state_name(other.state).into(),
-                })
-                .collect();
-            view.same_photo_elsewhere = Some(same);
-        }
+            .applications_with_photo_hash(hash, &stored.application.applicant)
+            .await?;
+        let same = others
+            .into_iter()
+            .map(|other| SamePhotoView {
+                id: other.id.0,
+                ticket: other.ticket.map(|t| t.to_string()),
+                region: other.region,
+                state: other.state.as_str().into(),
+                state_name: kuelik_core::messages::state_name(other.state).into(),
+            })
+            .collect();
+        view.same_photo_elsewhere = Some(same);
     }
     app::record(
         state,

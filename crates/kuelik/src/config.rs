@@ -201,6 +201,7 @@ impl ServiceConfig {
                 self.log_level
             ))
         })?;
+        self.officer_signer()?;
         Ok(())
     }
 

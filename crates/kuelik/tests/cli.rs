@@ -363,6 +363,29 @@ fn the_documented_configuration_checks_and_a_wrong_key_is_named() {
     // Images: an encryption key of the wrong length, an object store of no known kind.
     std::fs::write(&bad, format!("blob_key = \"{}\"\n", "ab".repeat(16))).unwrap();
     assert_usage_error(&["config", "check", bad.to_str().unwrap()], "32 bytes");
+    // The officer certificate profile: a BIN is 12 digits, key usages are OIDs.
+    std::fs::write(&bad, "officer_certificate_bin = \"12345\"\n").unwrap();
+    assert_usage_error(
+        &["config", "check", bad.to_str().unwrap()],
+        "officer_certificate_",
+    );
+    std::fs::write(&bad, "officer_certificate_key_usages = [\"signing\"]\n").unwrap();
+    assert_usage_error(
+        &["config", "check", bad.to_str().unwrap()],
+        "officer_certificate_",
+    );
+    // KUELIK_PG_POOL belongs to the PostgreSQL store, not to the configuration.
+    let out = Command::new(env!("CARGO_BIN_EXE_kuelik"))
+        .args(["config", "check", example])
+        .env("KUELIK_PG_POOL", "8")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::write(&bad, "blob_store_url = \"ftp://x\"\n").unwrap();
     assert_usage_error(
         &["config", "check", bad.to_str().unwrap()],

@@ -26,6 +26,8 @@ pub trait PopulationRegister: Send + Sync + 'static {
     async fn documents_of(&self, iin: &Iin) -> StoreResult<Vec<DocumentRecord>>;
     /// The photo of the person's current document, if the register has it.
     async fn document_photo(&self, iin: &Iin) -> StoreResult<Option<RegisterPhoto>>;
+    /// The number of the document that photo is of (without fetching the image).
+    async fn document_photo_number(&self, iin: &Iin) -> StoreResult<Option<String>>;
     /// A document by kind and number (recorded, or someone's current register document).
     async fn document(
         &self,
@@ -58,5 +60,9 @@ impl PopulationRegister for LocalRegister {
 
     async fn document_photo(&self, iin: &Iin) -> StoreResult<Option<RegisterPhoto>> {
         self.0.register_photo(iin).await
+    }
+
+    async fn document_photo_number(&self, iin: &Iin) -> StoreResult<Option<String>> {
+        self.0.register_photo_number(iin).await
     }
 }

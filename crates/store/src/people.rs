@@ -11,6 +11,8 @@ pub trait PeopleStore: Transactions {
     async fn count_people(&self) -> StoreResult<u64>;
     /// The register's photo of the person's current document, if the register has one.
     async fn register_photo(&self, iin: &Iin) -> StoreResult<Option<RegisterPhoto>>;
+    /// The number of the document that photo is of, without reading the image.
+    async fn register_photo_number(&self, iin: &Iin) -> StoreResult<Option<String>>;
     /// People whose document's last valid day is in `[from, to]`, not yet reminded about
     /// that document, not opted out, and without a live application; oldest expiry first.
     async fn people_to_remind(

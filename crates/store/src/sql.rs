@@ -65,6 +65,7 @@ statements! {
         "SELECT iin, phone, language, updated_at FROM contact_details WHERE iin = $1";
     REGISTER_PHOTO =
         "SELECT iin, document_number, content_type, bytes FROM register_photos WHERE iin = $1";
+    REGISTER_PHOTO_NUMBER = "SELECT document_number FROM register_photos WHERE iin = $1";
 
     // Staff, one-time codes, sessions, rule activations and officers' certificates
     STAFF = "SELECT data FROM staff WHERE id = $1";

@@ -2463,9 +2463,14 @@ async fn the_registers_photo_is_kept_and_replaced_by_iin(db: &Db) {
         })
         .await
         .unwrap();
+        assert_eq!(
+            s.register_photo_number(&iin(21)).await.unwrap().as_ref(),
+            Some(&p.document_number)
+        );
         assert_eq!(s.register_photo(&iin(21)).await.unwrap(), Some(p));
     }
     assert_eq!(s.register_photo(&iin(22)).await.unwrap(), None);
+    assert_eq!(s.register_photo_number(&iin(22)).await.unwrap(), None);
 }
 
 async fn the_audit_log_pages_and_finds_by_target_and_actor(db: &Db) {

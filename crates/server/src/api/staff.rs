@@ -178,11 +178,7 @@ pub async fn officer_application(
     let applicant = record.stored.application.applicant;
     let mut view = staff_detail(&state, &principal, record).await?;
     // The officer compares the uploaded photo with the one on the current document.
-    view.register_photo_of = state
-        .register
-        .document_photo(&applicant)
-        .await?
-        .map(|p| p.document_number);
+    view.register_photo_of = state.register.document_photo_number(&applicant).await?;
     Ok(Json(view))
 }
 

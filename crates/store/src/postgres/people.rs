@@ -147,4 +147,12 @@ impl PeopleStore for PostgresStore {
             .map(|r| codec::register_photo(&r))
             .transpose()
     }
+
+    async fn register_photo_number(&self, iin: &Iin) -> StoreResult<Option<String>> {
+        sqlx::query_scalar(sql::REGISTER_PHOTO_NUMBER)
+            .bind(iin.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)
+    }
 }

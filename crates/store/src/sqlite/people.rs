@@ -101,4 +101,9 @@ impl PeopleStore for SqliteStore {
         let iin = iin.to_string();
         self.lookup(move |c| query_opt(c, sql::REGISTER_PHOTO, [iin], |r| codec::register_photo(r)))
     }
+
+    async fn register_photo_number(&self, iin: &Iin) -> StoreResult<Option<String>> {
+        let iin = iin.to_string();
+        self.lookup(move |c| query_opt(c, sql::REGISTER_PHOTO_NUMBER, [iin], |r| col(r, 0)))
+    }
 }

@@ -42,9 +42,12 @@ const PIN = "246810";
 // Each language's journey runs with scripts on (axe needs them); the fourth runs the same
 // way in Russian with JavaScript off, to prove every flow works without it.
 const CITIZENS = {
-  kk: { iin: null, name: "Айгерім", phone: "+77015550000", officer: "officer71", point: "point7101", js: true },
+  // The officer approves with their ЭЦП through the test NCALayer in kk (after its refusals:
+  // NCALayer not running, cancelled, another person's key) and in en (an NCALayer without
+  // the basics module: the commonUtils form); with the PIN in ru.
+  kk: { iin: null, name: "Айгерім", phone: "+77015550000", officer: "officer71", point: "point7101", js: true, ecp: "refusals" },
   ru: { iin: null, name: "Сергей", phone: "+77015550001", officer: "officer75", point: "point7501", js: true },
-  en: { iin: null, name: "Ансар", phone: "+77015550004", officer: "officer75", point: "point7501", js: true },
+  en: { iin: null, name: "Ансар", phone: "+77015550004", officer: "officer75", point: "point7501", js: true, ecp: "common-utils" },
   "ru-nojs": { iin: null, name: "Ольга", phone: "+77015550005", officer: "officer71", point: "point7101", js: false, lang: "ru" },
 };
 let currentPage = null;
@@ -56,6 +59,45 @@ let scriptsOn = true;
 
 const failures = [];
 const pagesSeen = new Map();
+
+// The service's refusal texts, to check a refusal reads as its code says (kk, ru, en).
+function catalogue(lang, name) {
+  const ftl = fs.readFileSync(path.join(repo, `crates/server/locales/${lang}/errors.ftl`), "utf8");
+  const line = ftl.split("\n").find((l) => l.startsWith(`error-${name} = `));
+  expect(line, `no ${name} in the ${lang} catalogue`);
+  return line.slice(`error-${name} = `.length).trim();
+}
+
+// The test NCALayer (`kuelik ncalayer`), started anew for each way it should answer, on
+// the port the service was told (KUELIK_NCALAYER_URL), with a key file the demo wrote.
+const ncalayer = { port: null, dataDir: null, child: null };
+
+async function startNcalayer(keyName, extra) {
+  await stopNcalayer();
+  const key = path.join(ncalayer.dataDir, "demo-pki", `${keyName}.p12`);
+  const child = spawn(KUELIK, ["ncalayer", "--key", key, "--password", PIN, "--listen", `127.0.0.1:${ncalayer.port}`, ...extra], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d) => { out += d; });
+  child.stderr.on("data", (d) => { out += d; });
+  for (let i = 0; i < 100 && !out.includes("is listening"); i++) {
+    if (child.exitCode !== null) { break; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(out.includes("is listening"), "the test NCALayer did not start:\n" + out);
+  ncalayer.child = child;
+}
+
+async function stopNcalayer() {
+  const child = ncalayer.child;
+  ncalayer.child = null;
+  if (child && child.exitCode === null) {
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+  }
+}
 let shot = 0;
 
 function fail(message) {
@@ -81,8 +123,10 @@ async function freePort() {
 async function startServer() {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kuelik-browser-"));
+  ncalayer.port = await freePort();
+  ncalayer.dataDir = dataDir;
   const child = spawn(KUELIK, ["serve", "--demo", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`], {
-    env: { ...process.env, RUST_LOG: "warn" },
+    env: { ...process.env, RUST_LOG: "warn", KUELIK_NCALAYER_URL: `wss://127.0.0.1:${ncalayer.port}` },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -364,6 +408,54 @@ async function staffSignIn(browser, base, lang, username, js = true) {
   return { context, page };
 }
 
+/// The status line says the message the page holds for `kind` (in the page's language).
+async function ecpStatusIs(page, kind) {
+  const want = await page.getAttribute("[data-ncalayer-sign]", `data-msg-${kind}`);
+  expect(want, `no ${kind} message on the page`);
+  await page.waitForFunction((w) => {
+    const s = document.querySelector("#ecp-status");
+    return s && s.textContent.startsWith(w) && s.classList.contains("field-error");
+  }, want, { timeout: 15000 });
+}
+
+/// "Sign with EDS" through the test NCALayer; with c.ecp = "refusals", first each way it is
+/// refused (nothing is sent, or the service refuses), each with its message.
+async function approveWithEcp(page, lang, c) {
+  expect(await page.locator("#ecp-sign").isVisible(), "the Sign with EDS button is shown");
+  // The approval panel alone, at both widths, to look at each state of the signing.
+  const panel = async (name) => {
+    const viewport = page.viewportSize();
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.locator("section[aria-labelledby=approve-title]").screenshot({ path: path.join(ARTIFACTS, `panel-${lang}-${name}-${width}.png`) });
+    }
+    await page.setViewportSize(viewport);
+  };
+  await panel("ready");
+  if (c.ecp === "refusals") {
+    await stopNcalayer();
+    await page.click("#ecp-sign");
+    await ecpStatusIs(page, "not-running");
+    await check(page, lang, "officer-ecp-not-running");
+    await panel("not-running");
+    await startNcalayer(c.officer, ["--answer", "cancel"]);
+    await page.click("#ecp-sign");
+    await ecpStatusIs(page, "cancelled");
+    await check(page, lang, "officer-ecp-cancelled");
+    await panel("cancelled");
+    await startNcalayer("another-person", ["--answer", "sign"]);
+    await Promise.all([page.waitForNavigation(), page.click("#ecp-sign")]);
+    expect(await page.locator(".error-summary a[href='#ecp-sign']").count() === 1, "another person's signature is an error on the EDS button");
+    const said = await page.textContent("#ecp-error");
+    expect(said.includes(catalogue(lang, "certificate_of_another_person")), `another person's signature reads: ${said}`);
+    await check(page, lang, "officer-ecp-another-person");
+    await panel("another-person");
+  }
+  await startNcalayer(c.officer, ["--answer", "sign", ...(c.ecp === "common-utils" ? ["--without-basics"] : [])]);
+  await Promise.all([page.waitForNavigation(), page.click("#ecp-sign")]);
+  await stopNcalayer();
+}
+
 async function staffJourney(browser, base, run, citizen) {
   const c = CITIZENS[run];
   const lang = c.lang || run;
@@ -386,11 +478,15 @@ async function staffJourney(browser, base, run, citizen) {
   expect(await page.evaluate(() => document.querySelector("#register-photo").naturalWidth > 0), "the register's photo loads");
   expect(await page.locator("#photo-measure-face_count").count() === 1, "each measure has its row");
   expect(!/>\s*\d\.\s/.test(await page.innerHTML("#photo-comparison")), "no step numbers on the officer's page");
-  await page.fill("#pin", "000000");
-  await submitForm(page, "form[action$='/approve']");
-  expect(await page.locator(".error-summary a[href='#pin']").count() === 1, "a wrong PIN is an error on the PIN field");
-  await page.fill("#pin", PIN);
-  await submitForm(page, "form[action$='/approve']");
+  if (c.ecp) {
+    await approveWithEcp(page, lang, c);
+  } else {
+    await page.fill("#pin", "000000");
+    await submitForm(page, "form:has(#pin)");
+    expect(await page.locator(".error-summary a[href='#pin']").count() === 1, "a wrong PIN is an error on the PIN field");
+    await page.fill("#pin", PIN);
+    await submitForm(page, "form:has(#pin)");
+  }
   expect(await page.locator(".notice").count() === 1, "approved notice");
   await check(page, lang, "officer-approved");
   await officer.context.close();
@@ -579,7 +675,10 @@ async function main() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   for (const f of fs.readdirSync(ARTIFACTS)) { if (f.endsWith(".png")) { fs.rmSync(path.join(ARTIFACTS, f)); } }
   const server = await startServer();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage",
+    // The test NCALayer's wss:// certificate is made at each start, as a real NCALayer's is
+    // unknown until its installer adds it.
+    "--ignore-certificate-errors"] });
   try {
     currentRun = "switch";
     await languageSwitch(browser, server.base);
@@ -605,6 +704,7 @@ async function main() {
       }
     }
   } finally {
+    await stopNcalayer();
     await browser.close();
     server.child.kill("SIGTERM");
   }

@@ -84,6 +84,12 @@ pub struct ServiceConfig {
     pub officer_certificate_key_usages: Vec<String>,
     /// certificatePolicies OIDs of which such a certificate must have one. Empty: any.
     pub officer_certificate_policies: Vec<String>,
+    /// Whether officers may also sign with a key the service keeps sealed under their PIN
+    /// (`kuelik staff bind-key --seal`). Switch it off once every officer signs with their own
+    /// ЭЦП through NCALayer.
+    pub officer_pin_signing: bool,
+    /// Where the officers' browsers find NCALayer (its WebSocket).
+    pub ncalayer_url: String,
     /// Revoked officer certificates: a CRL (PEM or DER) or a revoked-serials list
     /// (`SERIAL-HEX [ISSUER-DN]` per line).
     pub revocation_file: Option<PathBuf>,
@@ -129,6 +135,8 @@ impl Default for ServiceConfig {
             officer_certificate_key_usages: kuelik_trust::SignerProfile::officer(None)
                 .extended_key_usages,
             officer_certificate_policies: Vec::new(),
+            officer_pin_signing: true,
+            ncalayer_url: kuelik_server::NCALAYER_URL.to_string(),
             revocation_file: None,
             blob_store_url: None,
             blob_store_endpoint: None,
@@ -202,6 +210,7 @@ impl ServiceConfig {
             ))
         })?;
         self.officer_signer()?;
+        self.ncalayer_url()?;
         Ok(())
     }
 
@@ -318,6 +327,21 @@ impl ServiceConfig {
             .validate()
             .map_err(|e| UsageError(format!("officer_certificate_*: {e}")))?;
         Ok(profile)
+    }
+
+    /// The NCALayer address, checked: a `wss://` (or, for a test NCALayer, `ws://`) URL.
+    pub fn ncalayer_url(&self) -> Result<String, UsageError> {
+        let url = self.ncalayer_url.trim();
+        let rest = url
+            .strip_prefix("wss://")
+            .or_else(|| url.strip_prefix("ws://"))
+            .unwrap_or("");
+        if rest.is_empty() || rest.contains(|c: char| c.is_whitespace() || c == '"' || c == '<') {
+            return Err(UsageError(format!(
+                "ncalayer_url: {url:?} is not a WebSocket address (wss://HOST:PORT)"
+            )));
+        }
+        Ok(url.to_string())
     }
 
     /// The trust anchors and revocations, when configured.

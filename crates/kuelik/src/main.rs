@@ -31,6 +31,7 @@ use kuelik_core::time::almaty_date;
 
 mod config;
 mod media_cmd;
+mod ncalayer;
 mod service;
 mod trust_cmd;
 
@@ -87,6 +88,8 @@ enum Command {
     Pki(trust_cmd::PkiCommand),
     /// Sign a document (detached CMS) with an officer's key and certificate.
     Sign(trust_cmd::SignArgs),
+    /// A test NCALayer: signs for the portal's "Sign with ЭЦП" with a PKCS#12 key file.
+    Ncalayer(ncalayer::NcalayerArgs),
     /// The tamper-evident audit log: verify it, export it for an auditor.
     #[command(subcommand)]
     Audit(service::AuditCommand),
@@ -483,6 +486,7 @@ fn run(cli: Cli) -> Outcome {
         Command::Signature(command) => Ok(media_cmd::signature(command)),
         Command::Pki(command) => trust_cmd::pki(command),
         Command::Sign(args) => trust_cmd::sign(args),
+        Command::Ncalayer(args) => ncalayer::run(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(command) => service::audit(command),
         Command::Config(ConfigCommand::Check { file }) => {
             service::config_check(file.as_deref()).map(|()| ExitCode::SUCCESS)

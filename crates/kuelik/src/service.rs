@@ -467,6 +467,8 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
         config.audit_witness_url = service.audit_witness_url.clone();
         config.trust = service.trust_store()?;
         config.officer_signer = service.officer_signer()?;
+        config.pin_signing = service.officer_pin_signing;
+        config.ncalayer_url = service.ncalayer_url()?;
         let demo_ca = if service.demo {
             let (ca, trust) = demo_trust(&service, config.trust.take())?;
             config.trust = Some(trust);
@@ -489,6 +491,9 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
             println!("DEMO MODE. The `continuation` rule set is ON: it continues the pilot's rules after");
             println!("31 March 2026, an assumption of this project, not law.");
             print!("{seeded}");
+            if let Some(ca) = &demo_ca {
+                write_ncalayer_keys(&service, ca)?;
+            }
             println!("One-time codes: http://{addr}/dev/inbox");
         }
         println!(
@@ -503,6 +508,31 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
         .await
         .map_err(|e| UsageError(format!("the server stopped: {e}")))
     })
+}
+
+/// Demo mode: the officers' NCALayer key files (from this start's demo CA) in
+/// `DATA_DIR/demo-pki/`, and how to sign with them through the test NCALayer.
+fn write_ncalayer_keys(
+    config: &ServiceConfig,
+    ca: &kuelik_trust::DemoCa,
+) -> Result<(), UsageError> {
+    let dir = config.data_dir.join("demo-pki");
+    let files =
+        kuelik_server::demo::ncalayer_key_files(ca, jiff::Timestamp::now()).map_err(UsageError)?;
+    println!("Officers sign with an ЭЦП through NCALayer (\"Sign with EDS\"); to try it, run a test NCALayer:");
+    for file in &files {
+        let path = dir.join(&file.name);
+        std::fs::write(&path, &file.bytes)
+            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+        println!(
+            "  kuelik ncalayer --key {} --password {}   ({})",
+            path.display(),
+            kuelik_server::demo::DEMO_PIN,
+            file.about
+        );
+    }
+    println!("  (another-person.p12 is no officer's: the service refuses its signature)");
+    Ok(())
 }
 
 /// Demo mode: a fresh demo CA each start, whose certificate joins the demo's trust anchors

@@ -374,6 +374,9 @@ fn the_documented_configuration_checks_and_a_wrong_key_is_named() {
         &["config", "check", bad.to_str().unwrap()],
         "officer_certificate_",
     );
+    // NCALayer is reached over a WebSocket.
+    std::fs::write(&bad, "ncalayer_url = \"https://127.0.0.1:13579\"\n").unwrap();
+    assert_usage_error(&["config", "check", bad.to_str().unwrap()], "ncalayer_url");
     // KUELIK_PG_POOL belongs to the PostgreSQL store, not to the configuration.
     let out = Command::new(env!("CARGO_BIN_EXE_kuelik"))
         .args(["config", "check", example])
@@ -668,5 +671,45 @@ fn audit_verify_catches_an_edited_event_and_export_writes_the_log() {
         stdout.contains("entry_mismatch") && stdout.contains("event row 3"),
         "{stdout}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The test NCALayer refuses, in one line, a key file it cannot open: a wrong password, a
+/// file that is no PKCS#12, a file that is not there.
+#[test]
+fn the_test_ncalayer_says_which_key_file_it_cannot_open() {
+    fn as_refs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let dir = std::env::temp_dir().join(format!("kuelik-ncalayer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = kuelik_trust::DemoCa::generate("cli test CA").unwrap();
+    let now = jiff::Timestamp::now();
+    let creds = ca
+        .issue_officer(
+            "officer",
+            kuelik_trust::KeyAlgorithm::EcdsaP256,
+            kuelik_trust::Validity::days_from(now, 30).unwrap(),
+        )
+        .unwrap();
+    let p12 = dir.join("officer.p12");
+    let bytes = kuelik_trust::pkcs12::write(&creds.key_pem, &[&creds.cert_der], "officer", "right")
+        .unwrap();
+    std::fs::write(&p12, bytes).unwrap();
+    let junk = dir.join("junk.p12");
+    std::fs::write(&junk, b"not a key file").unwrap();
+    let key = p12.to_str().unwrap();
+    let listen = ["--listen", "127.0.0.1:0", "--answer", "sign"];
+    let run = |key: &str, password: &str| {
+        let mut args = vec!["ncalayer", "--key", key, "--password", password];
+        args.extend(listen);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let wrong = run(key, "wrong");
+    assert_usage_error(&as_refs(&wrong), "--password does not open");
+    let garbage = run(junk.to_str().unwrap(), "right");
+    assert_usage_error(&as_refs(&garbage), "PKCS#12");
+    let missing = run("/nonexistent/officer.p12", "right");
+    assert_usage_error(&as_refs(&missing), "--key /nonexistent/officer.p12");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -227,6 +227,9 @@ pub async fn sign_approval(
             (document, cms, SigningMethod::Client)
         }
         Signing::Remote { pin } => {
+            if !state.config.pin_signing {
+                return Err(ApiError::of(ErrorCode::PinSigningOff));
+            }
             let Some(sealed) = credential.as_ref().and_then(|c| c.sealed_key.clone()) else {
                 return Err(ApiError::of(ErrorCode::NoRemoteSigningKey));
             };

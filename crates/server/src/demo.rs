@@ -33,6 +33,74 @@ pub const DEMO_PIN: &str = "246810";
 /// The demo officers, who get a certificate from the demo CA at every start.
 const DEMO_OFFICERS: [&str; 2] = ["officer71", "officer75"];
 
+/// The persons the demo officers are (their accounts are bound to these IINs, so any
+/// certificate the demo CA issues to the IIN signs for them), and one person who is no
+/// officer: whose key NCALayer may offer, and the service refuses.
+const OFFICER_PERSONS: [(&str, (i16, i8, i8), Sex); 3] = [
+    ("officer71", (1985, 3, 14), Sex::Female),
+    ("officer75", (1988, 7, 2), Sex::Male),
+    ("another-person", (1990, 11, 20), Sex::Male),
+];
+
+/// The IIN of the demo person `name` in [`OFFICER_PERSONS`].
+fn officer_iin(name: &str) -> Option<Iin> {
+    let (_, (y, m, d), sex) = OFFICER_PERSONS.iter().find(|(n, _, _)| *n == name)?;
+    let birth = jiff::civil::date(*y, *m, *d);
+    (0..50).find_map(|k| Iin::from_parts(birth, *sex, 7100 + k))
+}
+
+/// A PKCS#12 key file the demo hands out for NCALayer.
+pub struct DemoKeyFile {
+    /// `officer71.p12`, …
+    pub name: String,
+    pub bytes: Vec<u8>,
+    /// Whose key it is, for the instructions printed at start.
+    pub about: String,
+}
+
+/// НУЦ РК-profile signing keys from `ca`, as PKCS#12 files under [`DEMO_PIN`]: one for each
+/// demo officer (a certificate of their IIN, a key the service never saw) and one of another
+/// person, which an officer's approval refuses (`certificate_of_another_person`).
+pub fn ncalayer_key_files(
+    ca: &kuelik_trust::DemoCa,
+    now: jiff::Timestamp,
+) -> Result<Vec<DemoKeyFile>, String> {
+    let validity = kuelik_trust::Validity::days_from(now, 365).map_err(|e| e.to_string())?;
+    let mut files = Vec::new();
+    for (name, _, _) in OFFICER_PERSONS {
+        let iin = officer_iin(name).ok_or("a demo officer's IIN")?;
+        let creds = ca
+            .issue(&kuelik_trust::OfficerRequest {
+                common_name: format!("{name} (demo ЭЦП)"),
+                organizational_unit: None,
+                algorithm: kuelik_trust::KeyAlgorithm::EcdsaP256,
+                validity,
+                digital_signature: true,
+                iin: Some(iin.to_string()),
+                bin: None,
+                extended_key_usages: vec![
+                    kuelik_trust::profile::EKU_SIGNING.into(),
+                    kuelik_trust::profile::EKU_ORGANISATION.into(),
+                    kuelik_trust::profile::EKU_EMPLOYEE.into(),
+                ],
+            })
+            .map_err(|e| e.to_string())?;
+        let bytes = kuelik_trust::pkcs12::write(
+            &creds.key_pem,
+            &[&creds.cert_der, ca.cert_der()],
+            name,
+            DEMO_PIN,
+        )
+        .map_err(|e| e.to_string())?;
+        files.push(DemoKeyFile {
+            name: format!("{name}.p12"),
+            bytes,
+            about: format!("IIN {iin}"),
+        });
+    }
+    Ok(files)
+}
+
 /// Issues each demo officer a certificate from `ca`, binds it and seals its key under
 /// [`DEMO_PIN`]; returns officer71's credentials (it signs the demo's approvals).
 async fn bind_demo_officers(
@@ -389,22 +457,28 @@ pub async fn seed(state: &AppState, ca: Option<&kuelik_trust::DemoCa>) -> Result
                 None,
                 now,
             )?,
-            staff(
-                "officer71",
-                "Demo officer, Astana",
-                Role::Officer,
-                Some("71"),
-                None,
-                now,
-            )?,
-            staff(
-                "officer75",
-                "Demo officer, Almaty",
-                Role::Officer,
-                Some("75"),
-                None,
-                now,
-            )?,
+            StaffAccount {
+                iin: officer_iin("officer71"),
+                ..staff(
+                    "officer71",
+                    "Demo officer, Astana",
+                    Role::Officer,
+                    Some("71"),
+                    None,
+                    now,
+                )?
+            },
+            StaffAccount {
+                iin: officer_iin("officer75"),
+                ..staff(
+                    "officer75",
+                    "Demo officer, Almaty",
+                    Role::Officer,
+                    Some("75"),
+                    None,
+                    now,
+                )?
+            },
             staff(
                 "production",
                 "Demo production centre",

@@ -102,8 +102,16 @@ pub struct Config {
     /// What an officer's certificate must say when the account is bound to a person (IIN):
     /// the УМС's BIN, the key usages, the signing policies (docs/OPERATIONS.md).
     pub officer_signer: kuelik_trust::SignerProfile,
+    /// Whether officers may sign with the key the service keeps sealed under their PIN. An
+    /// administrator switches it off once every officer signs with their own ЭЦП (NCALayer).
+    pub pin_signing: bool,
+    /// Where the officer's browser finds NCALayer, the national signing client.
+    pub ncalayer_url: String,
     pub secrets: Secrets,
 }
+
+/// Where NCALayer listens on every officer's computer.
+pub const NCALAYER_URL: &str = "wss://127.0.0.1:13579";
 
 impl Config {
     pub fn new(secrets: Secrets) -> Config {
@@ -118,6 +126,8 @@ impl Config {
             audit_witness: None,
             audit_witness_url: None,
             officer_signer: kuelik_trust::SignerProfile::officer(None),
+            pin_signing: true,
+            ncalayer_url: NCALAYER_URL.to_string(),
             secrets,
         }
     }

@@ -1293,3 +1293,129 @@ async fn a_ready_document_says_where_and_when_to_collect_it() {
         }
     }
 }
+
+/// With PIN signing switched off, the officer's review page offers only "Sign with EDS"
+/// (NCALayer, whose address the page's CSP lets it reach); a PIN is refused by the page and
+/// by the API (`pin_signing_off`), changing nothing; the document and the CMS NCALayer made
+/// (here: signed with a certificate of the officer's IIN the service never saw), posted by
+/// the page's form, approve the application.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_officer_signs_with_their_ecp_from_the_review_page_when_pins_are_off() {
+    use base64::Engine as _;
+    use kuelik_trust::profile::{EKU_ORGANISATION, EKU_SIGNING};
+    let app = TestApp::start_adjusted(Backend::Sqlite, |config| {
+        config.pin_signing = false;
+        config.ncalayer_url = "wss://127.0.0.1:13579".into();
+    })
+    .await
+    .unwrap();
+    app.add_staff("admin", Role::Administrator, None, None)
+        .await;
+    let admin = app.staff_token("admin").await;
+    let iin = "870412300129";
+    let r = app
+        .post(
+            &admin,
+            "/admin/staff",
+            json!({ "username": "officer71", "display_name": "Садыкова Айгерім",
+                    "password": PASSWORD, "role": "officer", "region": "71", "iin": iin }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let p = person(613, "71", 12, "+77015556613");
+    app.add_people(std::slice::from_ref(&p)).await;
+    let (_, id, _) = app.submitted_by(&p, "71-01").await;
+    let officer = app.staff_token("officer71").await;
+    assert_eq!(app.take(&officer, &id).await.status(), StatusCode::OK);
+
+    let (mut b, _) = staff_signed_in(&app, "officer71").await;
+    let page = format!("/staff/officer/applications/{id}");
+    let r = b
+        .client
+        .get(app.url(&page))
+        .header("cookie", b.header())
+        .send()
+        .await
+        .unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("connect-src 'self' wss://127.0.0.1:13579"),
+        "{csp}"
+    );
+    let html = r.text().await.unwrap();
+    assert!(html.contains("data-ncalayer-sign") && html.contains("id=\"ecp-sign\""));
+    assert!(
+        !html.contains("id=\"pin\""),
+        "no PIN field when PIN signing is off"
+    );
+    let csrf = token(&html);
+
+    // A PIN posted anyway: refused on the page, and by the API.
+    let (status, _, html) = b
+        .post(
+            &app,
+            &format!("{page}/approve"),
+            &[("csrf", &csrf), ("pin", "246810")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("href=\"#ecp-sign\""),
+        "the error leads to the EDS button"
+    );
+    let r = app
+        .post(
+            &officer,
+            &format!("/officer/applications/{id}/approve"),
+            json!({ "pin": "246810" }),
+        )
+        .await;
+    let (status, body) = problem(r).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("pin_signing_off"))
+    );
+
+    // What NCALayer returns for the document the page fetched: approved.
+    let document = app
+        .get(
+            &officer,
+            &format!("/officer/applications/{id}/approval-document"),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let own = nuc_certificate(&app, iin, &[EKU_SIGNING, EKU_ORGANISATION]);
+    let cms = kuelik_trust::cms::sign_detached(
+        document.as_bytes(),
+        &own.key_pem,
+        &own.cert_pem,
+        NOW.parse().unwrap(),
+    )
+    .unwrap();
+    let signature = base64::engine::general_purpose::STANDARD.encode(cms);
+    let (status, location, _) = b
+        .post(
+            &app,
+            &format!("{page}/approve"),
+            &[
+                ("csrf", &csrf),
+                ("document", &document),
+                ("signature", &signature),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/staff/officer?done=approved"));
+    let view = app
+        .get(&officer, &format!("/officer/applications/{id}"))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(view["state"], "approved");
+}

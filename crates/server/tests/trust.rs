@@ -359,23 +359,6 @@ async fn an_approval_without_a_valid_signature_of_this_officer_is_refused() {
     .await;
 }
 
-/// An НУЦ РК-profile certificate from the test CA for `iin` (subject serialNumber `IIN…`,
-/// OU `BIN…`) with the extended key usages `eku`.
-fn nuc_certificate(app: &TestApp, iin: &str, eku: &[&str]) -> kuelik_trust::OfficerCredentials {
-    app.ca
-        .issue(&kuelik_trust::OfficerRequest {
-            common_name: "САДЫКОВА АЙГЕРІМ".into(),
-            organizational_unit: None,
-            algorithm: KeyAlgorithm::EcdsaP256,
-            validity: Validity::days_from(NOW.parse().unwrap(), 365).unwrap(),
-            digital_signature: true,
-            iin: Some(iin.into()),
-            bin: Some("120340005678".into()),
-            extended_key_usages: eku.iter().map(|s| s.to_string()).collect(),
-        })
-        .unwrap()
-}
-
 /// An officer whose account is bound to their IIN (made by the administrator through the
 /// API) signs with a certificate the service has never seen, issued to that IIN; a
 /// certificate of another person, an authentication key and a certificate naming no one are

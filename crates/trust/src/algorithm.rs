@@ -414,6 +414,16 @@ impl PrivateKey {
         .map_err(|e| TrustError::Internal(format!("encoding a private key: {e}")))
     }
 
+    /// PKCS#8 DER, in memory that is wiped when dropped.
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, TrustError> {
+        match self {
+            PrivateKey::EcdsaP256(key) => key.to_pkcs8_der(),
+            PrivateKey::Rsa(key) => key.to_pkcs8_der(),
+        }
+        .map(|doc| Zeroizing::new(doc.as_bytes().to_vec()))
+        .map_err(|e| TrustError::Internal(format!("encoding a private key: {e}")))
+    }
+
     pub fn public_key(&self) -> PublicKey {
         match self {
             PrivateKey::EcdsaP256(key) => PublicKey::EcdsaP256(*key.verifying_key()),

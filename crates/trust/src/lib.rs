@@ -7,6 +7,7 @@
 //! - [`profile`]: the НУЦ РК profile — the person (IIN) and organisation (BIN) a certificate
 //!   names, and what its key is for — checked against a staff account bound to a person;
 //! - [`keystore`]: officer keys sealed under a PIN, for remote signing;
+//! - [`pkcs12`]: `.p12` key files, as НУЦ РК issues them and NCALayer opens them;
 //! - [`audit`]: the hash chain and signed checkpoints of the audit log;
 //! - [`algorithm`]: the signature algorithms accepted (ECDSA P-256, RSA; GOST slots in here).
 //!
@@ -25,6 +26,7 @@ pub mod cms;
 pub mod error;
 pub mod jcs;
 pub mod keystore;
+pub mod pkcs12;
 pub mod pki;
 pub mod profile;
 

@@ -1017,6 +1017,39 @@ impl DemoCa {
         })
     }
 
+    /// A TLS server certificate for this machine's loopback address (`127.0.0.1`,
+    /// `localhost`), as NCALayer serves `wss://127.0.0.1:13579` with one: the test NCALayer
+    /// uses it. Returns the certificate (DER) and its new P-256 key (PKCS#8 PEM).
+    pub fn issue_loopback_server(
+        &self,
+        validity: Validity,
+    ) -> Result<(Vec<u8>, Zeroizing<String>), TrustError> {
+        let key = RcgenKey::new(PrivateKey::generate(KeyAlgorithm::EcdsaP256)?)?;
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "127.0.0.1");
+        params.subject_alt_names = vec![
+            rcgen::SanType::IpAddress(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)),
+            rcgen::SanType::DnsName(
+                "localhost"
+                    .try_into()
+                    .map_err(|e: rcgen::Error| rcgen_err(e))?,
+            ),
+        ];
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(&random_serial()));
+        params.not_before = offset_time(validity.not_before)?;
+        params.not_after = offset_time(validity.not_after)?;
+        params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        params.use_authority_key_identifier_extension = true;
+        params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(key.key_id()?);
+        let cert = params.signed_by(&key, &self.issuer).map_err(rcgen_err)?;
+        Ok((cert.der().to_vec(), key.key.to_pkcs8_pem()?))
+    }
+
     /// Revokes the certificate with `serial` (hex) as of `at`.
     pub fn revoke(&mut self, serial: &str, at: Timestamp) -> Result<(), TrustError> {
         let serial = normalize_serial(serial).ok_or_else(|| {

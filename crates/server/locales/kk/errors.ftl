@@ -72,6 +72,7 @@ error-signer_not_this_officer = Қолтаңба сіздің байланған
 ## Refusals the API states in words of its own
 error-approval_document_stale = Қол қойылатын құжат ескірген: оны қайта алып, қол қойыңыз.
 error-no_remote_signing_key = Сіздің қашықтан қол қою кілтіңіз тіркелмеген.
+error-pin_signing_off = PIN-кодпен қол қою өшірілген: NCALayer арқылы өз ЭЦҚ-ңызбен қол қойыңыз.
 error-staff_scope_invalid = Есептік жазбаңыздың рөліне сай аумағы жоқ (өңір немесе тіркеу пункті). Әкімшіге жүгініңіз.
 error-cross_site_request = Сұрау басқа сайттан келді және қабылданбады.
 error-too_many_codes = Кодтар тым көп сұралды. 15 минуттан кейін қайталаңыз.

@@ -72,6 +72,7 @@ error-signer_not_this_officer = Подпись сделана не вашим п
 ## Refusals the API states in words of its own
 error-approval_document_stale = Документ для подписи устарел: получите его заново и подпишите.
 error-no_remote_signing_key = Ваш ключ для удалённой подписи не зарегистрирован.
+error-pin_signing_off = Подписание по PIN-коду отключено: подпишите своей ЭЦП через NCALayer.
 error-staff_scope_invalid = Вашей учётной записи не назначен регион или регистрационный пункт, который нужен для её роли. Обратитесь к администратору.
 error-cross_site_request = Запрос пришёл с другого сайта и отклонён.
 error-too_many_codes = Слишком много запросов кода. Повторите через 15 минут.

@@ -16,6 +16,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../portal/static/portal.js"),
     ),
+    (
+        "ncalayer.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../portal/static/ncalayer.js"),
+    ),
 ];
 
 pub async fn serve(ApiPath(file): ApiPath<String>) -> Response {

@@ -68,7 +68,7 @@ pub fn routes(api: Router) -> Router<AppState> {
 }
 
 /// The same CSP on every page: nothing from elsewhere, no inline script or style, forms
-/// post only to kuelik, never framed.
+/// post only to kuelik, never framed; connections to kuelik (and NCALayer, appended).
 const CSP: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
 form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'";
@@ -436,9 +436,11 @@ impl Page {
                 headers.append(header::SET_COOKIE, v);
             }
         }
+        // Pages may also talk to NCALayer, the signing client on the user's own computer.
+        let csp = format!("{CSP} {}", self.state.config.ncalayer_url);
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
+            HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static(CSP)),
         );
         headers.insert(
             header::CONTENT_LANGUAGE,

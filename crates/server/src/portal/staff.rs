@@ -181,11 +181,15 @@ async fn render_review(page: &Page, id: Uuid, errors: Vec<Value>, status: Status
         Ok(v) => v,
         Err(r) => return r,
     };
+    let has_ecp_error = errors.iter().any(|e| e["field"] == ECP_FIELD);
     let ctx = json!({
         "app": app,
         "errors": errors,
         "reasons": ["photo_non_compliant", "signature_non_compliant", "additional_verification_required"],
         "switch_path": format!("/staff/officer/applications/{id}"),
+        "ncalayer_url": page.state.config.ncalayer_url,
+        "has_ecp_error": has_ecp_error,
+        "pin_signing": page.state.config.pin_signing,
     });
     page.render_status(
         status,
@@ -275,21 +279,39 @@ async fn officer_approve(page: Page, Path(id): Path<String>, body: Bytes) -> Res
         Ok(f) => f,
         Err(r) => return r,
     };
-    let pin = form.get("pin").unwrap_or("").to_string();
-    if pin.is_empty() {
-        let e = field_error("pin", page.t("officer-pin-missing"));
+    // Signed with the officer's ЭЦП (NCALayer, in the page's script): the document as the
+    // service gave it and the CMS NCALayer made. Otherwise the PIN of the key kept sealed.
+    let signature = form.get("signature").unwrap_or("").trim().to_string();
+    let (body, field) = if !signature.is_empty() {
+        let document = form.get("document").unwrap_or("").to_string();
+        (
+            json!({ "document": document, "signature": signature }),
+            ECP_FIELD,
+        )
+    } else if !page.state.config.pin_signing {
+        let e = field_error(ECP_FIELD, page.t("officer-ecp-missing"));
         return render_review(&page, id, vec![e], StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
+    } else {
+        let pin = form.get("pin").unwrap_or("").to_string();
+        if pin.is_empty() {
+            let e = field_error("pin", page.t("officer-pin-missing"));
+            return render_review(&page, id, vec![e], StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+        (json!({ "pin": pin }), "pin")
+    };
     let result = page
         .api(
             Method::POST,
             &format!("/officer/applications/{id}/approve"),
-            Some(json!({ "pin": pin })),
+            Some(body),
         )
         .await
         .result;
-    officer_after(&page, id, result, "pin", "approved", false).await
+    officer_after(&page, id, result, field, "approved", false).await
 }
+
+/// The review page's field for a refused ЭЦП signature: its "Sign with ЭЦП" button.
+const ECP_FIELD: &str = "ecp-sign";
 
 async fn officer_annul(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
     let id = match page.id(&id) {

@@ -187,6 +187,16 @@ impl TestApp {
         .await
     }
 
+    /// A server on `backend` whose configuration `adjust` changes first.
+    pub async fn start_adjusted(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
+        let (store, dir, url) = open_store_at(backend).await?;
+        let revoked = kuelik_trust::RevocationList::new();
+        Some(Self::start_inner(store, dir, url, test_ca(), audit_key(), revoked, adjust).await)
+    }
+
     /// A server whose trust store also lists `revoked` certificates.
     pub async fn start_configured(
         store: Arc<dyn Store>,
@@ -195,6 +205,18 @@ impl TestApp {
         ca: Arc<DemoCa>,
         audit_key: kuelik_trust::ServerKey,
         revoked: kuelik_trust::RevocationList,
+    ) -> TestApp {
+        Self::start_inner(store, dir, db_url, ca, audit_key, revoked, |_| {}).await
+    }
+
+    async fn start_inner(
+        store: Arc<dyn Store>,
+        dir: Option<TempDir>,
+        db_url: String,
+        ca: Arc<DemoCa>,
+        audit_key: kuelik_trust::ServerKey,
+        revoked: kuelik_trust::RevocationList,
+        adjust: impl FnOnce(&mut Config),
     ) -> TestApp {
         let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
         let mut config = Config::new(Secrets {
@@ -208,6 +230,7 @@ impl TestApp {
         config.max_upload_bytes = 200 * 1024;
         // The audit witness beside an embedded database (as `serve` keeps it in its data dir).
         config.audit_witness = dir.as_ref().map(|d| d.0.join("audit-witness.json"));
+        adjust(&mut config);
         let state = kuelik_server::app_state(
             store.clone(),
             clock.clone(),
@@ -740,4 +763,21 @@ pub async fn problem(r: Response) -> (StatusCode, Value) {
         .unwrap_or_default();
     assert_eq!(ct, "application/problem+json", "status {status}");
     (status, r.json().await.unwrap())
+}
+
+/// An НУЦ РК-profile certificate from the test CA for `iin` (subject serialNumber `IIN…`,
+/// OU `BIN…`) with the extended key usages `eku`.
+pub fn nuc_certificate(app: &TestApp, iin: &str, eku: &[&str]) -> kuelik_trust::OfficerCredentials {
+    app.ca
+        .issue(&kuelik_trust::OfficerRequest {
+            common_name: "САДЫКОВА АЙГЕРІМ".into(),
+            organizational_unit: None,
+            algorithm: KeyAlgorithm::EcdsaP256,
+            validity: Validity::days_from(NOW.parse().unwrap(), 365).unwrap(),
+            digital_signature: true,
+            iin: Some(iin.into()),
+            bin: Some("120340005678".into()),
+            extended_key_usages: eku.iter().map(|s| s.to_string()).collect(),
+        })
+        .unwrap()
 }

@@ -419,7 +419,8 @@ async function ecpStatusIs(page, kind) {
 }
 
 /// "Sign with EDS" through the test NCALayer; with c.ecp = "refusals", first each way it is
-/// refused (nothing is sent, or the service refuses), each with its message.
+/// refused, each with its message: NCALayer not running, signing cancelled (nothing is
+/// sent), another person's certificate, the officer's own certificate revoked (OCSP).
 async function approveWithEcp(page, lang, c) {
   expect(await page.locator("#ecp-sign").isVisible(), "the Sign with EDS button is shown");
   // The approval panel alone, at both widths, to look at each state of the signing.
@@ -450,6 +451,12 @@ async function approveWithEcp(page, lang, c) {
     expect(said.includes(catalogue(lang, "certificate_of_another_person")), `another person's signature reads: ${said}`);
     await check(page, lang, "officer-ecp-another-person");
     await panel("another-person");
+    // The officer's own certificate, revoked: the demo CA's OCSP responder says so.
+    await startNcalayer(`${c.officer}-revoked`, ["--answer", "sign"]);
+    await Promise.all([page.waitForNavigation(), page.click("#ecp-sign")]);
+    const revoked = await page.textContent("#ecp-error");
+    expect(revoked.includes(catalogue(lang, "certificate_revoked")), `a revoked certificate reads: ${revoked}`);
+    await check(page, lang, "officer-ecp-revoked");
   }
   await startNcalayer(c.officer, ["--answer", "sign", ...(c.ecp === "common-utils" ? ["--without-basics"] : [])]);
   await Promise.all([page.waitForNavigation(), page.click("#ecp-sign")]);

@@ -90,6 +90,10 @@ pub struct ServiceConfig {
     pub officer_pin_signing: bool,
     /// Where the officers' browsers find NCALayer (its WebSocket).
     pub ncalayer_url: String,
+    /// The OCSP responder asked whether a signer's certificate is revoked (НУЦ РК:
+    /// `http://ocsp.pki.gov.kz`). None: the one each certificate names in its
+    /// authorityInfoAccess, if any (demo: a simulated responder of the demo CA).
+    pub ocsp_url: Option<String>,
     /// Revoked officer certificates: a CRL (PEM or DER) or a revoked-serials list
     /// (`SERIAL-HEX [ISSUER-DN]` per line).
     pub revocation_file: Option<PathBuf>,
@@ -137,6 +141,7 @@ impl Default for ServiceConfig {
             officer_certificate_policies: Vec::new(),
             officer_pin_signing: true,
             ncalayer_url: kuelik_server::NCALAYER_URL.to_string(),
+            ocsp_url: None,
             revocation_file: None,
             blob_store_url: None,
             blob_store_endpoint: None,
@@ -211,6 +216,7 @@ impl ServiceConfig {
         })?;
         self.officer_signer()?;
         self.ncalayer_url()?;
+        self.ocsp_url()?;
         Ok(())
     }
 
@@ -342,6 +348,24 @@ impl ServiceConfig {
             )));
         }
         Ok(url.to_string())
+    }
+
+    /// The OCSP responder's address, checked: an `http://` or `https://` URL.
+    pub fn ocsp_url(&self) -> Result<Option<String>, UsageError> {
+        let Some(url) = &self.ocsp_url else {
+            return Ok(None);
+        };
+        let url = url.trim();
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+            .unwrap_or("");
+        if rest.is_empty() || rest.contains(char::is_whitespace) {
+            return Err(UsageError(format!(
+                "ocsp_url: {url:?} is not an http:// or https:// address"
+            )));
+        }
+        Ok(Some(url.to_string()))
     }
 
     /// The trust anchors and revocations, when configured.

@@ -469,13 +469,27 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
         config.officer_signer = service.officer_signer()?;
         config.pin_signing = service.officer_pin_signing;
         config.ncalayer_url = service.ncalayer_url()?;
-        let demo_ca = if service.demo {
-            let (ca, trust) = demo_trust(&service, config.trust.take())?;
+        config.ocsp_url = service.ocsp_url()?;
+        // Demo: a CA made now, its officers' NCALayer key files (one of them revoked), and
+        // its OCSP responder on a loopback port (unless one is configured).
+        let demo = if service.demo {
+            let (mut ca, trust) = demo_trust(&service, config.trust.take())?;
             config.trust = Some(trust);
-            Some(ca)
+            let key_files = kuelik_server::demo::ncalayer_key_files(&mut ca, jiff::Timestamp::now())
+                .map_err(UsageError)?;
+            let ca = Arc::new(ca);
+            if config.ocsp_url.is_none() {
+                let (_, url) =
+                    kuelik_server::ocsp::SimulatedResponder::start(ca.clone(), Arc::new(SystemClock))
+                        .await
+                        .map_err(|e| UsageError(format!("the demo OCSP responder: {e}")))?;
+                config.ocsp_url = Some(url);
+            }
+            Some((ca, key_files))
         } else {
             None
         };
+        let ocsp_url = config.ocsp_url.clone();
         if service.demo {
             rules.enable("continuation").map_err(|e| UsageError(e.to_string()))?;
         }
@@ -485,14 +499,17 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
             .map_err(|e| UsageError(format!("cannot listen on {}: {e}", service.listen)))?;
         let addr = listener.local_addr().map_err(|e| UsageError(e.to_string()))?;
         if args.demo {
-            let seeded = kuelik_server::demo::seed(&state, demo_ca.as_ref())
+            let seeded = kuelik_server::demo::seed(&state, demo.as_ref().map(|(ca, _)| &**ca))
                 .await
                 .map_err(UsageError)?;
             println!("DEMO MODE. The `continuation` rule set is ON: it continues the pilot's rules after");
             println!("31 March 2026, an assumption of this project, not law.");
             print!("{seeded}");
-            if let Some(ca) = &demo_ca {
-                write_ncalayer_keys(&service, ca)?;
+            if let Some((_, key_files)) = &demo {
+                write_ncalayer_keys(&service, key_files)?;
+            }
+            if let Some(url) = &ocsp_url {
+                println!("Certificates are checked by OCSP at {url}");
             }
             println!("One-time codes: http://{addr}/dev/inbox");
         }
@@ -514,13 +531,11 @@ pub fn serve(args: ServeArgs) -> Result<(), UsageError> {
 /// `DATA_DIR/demo-pki/`, and how to sign with them through the test NCALayer.
 fn write_ncalayer_keys(
     config: &ServiceConfig,
-    ca: &kuelik_trust::DemoCa,
+    files: &[kuelik_server::demo::DemoKeyFile],
 ) -> Result<(), UsageError> {
     let dir = config.data_dir.join("demo-pki");
-    let files =
-        kuelik_server::demo::ncalayer_key_files(ca, jiff::Timestamp::now()).map_err(UsageError)?;
     println!("Officers sign with an ЭЦП through NCALayer (\"Sign with EDS\"); to try it, run a test NCALayer:");
-    for file in &files {
+    for file in files {
         let path = dir.join(&file.name);
         std::fs::write(&path, &file.bytes)
             .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
@@ -531,7 +546,7 @@ fn write_ncalayer_keys(
             file.about
         );
     }
-    println!("  (another-person.p12 is no officer's: the service refuses its signature)");
+    println!("  (another-person.p12 is no officer's, officer71-revoked.p12 is revoked: the service refuses both)");
     Ok(())
 }
 

@@ -271,6 +271,13 @@ pub async fn sign_approval(
     // Whichever way it was made, the signature is checked as production will check it.
     let info = cms::verify_detached(&cms, &document, &trust, now)
         .map_err(|e| ApiError::from(Refusal::from(e)))?;
+    // Revoked since the last CRL? OCSP knows (a revoked certificate is refused, and without
+    // a current answer nothing is approved: 503, try again).
+    state
+        .ocsp
+        .check(&cms, &trust, now)
+        .await
+        .map_err(|e| ApiError::from(Refusal::from(e)))?;
     signed_by(
         officer,
         credential.as_ref().map(|c| c.fingerprint.as_str()),
@@ -355,6 +362,17 @@ pub async fn verify_for_production(
         Ok(info) => info,
         Err(e) => return Ok(Err(e.into())),
     };
+    // Revoked since it signed? Production refuses (and records why); an OCSP responder that
+    // cannot answer now is no reason to refuse for good: 503, try again.
+    match state
+        .ocsp
+        .check(&approval.signature, trust, state.clock.now())
+        .await
+    {
+        Ok(()) => {}
+        Err(e @ TrustError::RevocationUnknown(_)) => return Err(Refusal::from(e).into()),
+        Err(e) => return Ok(Err(e.into())),
+    }
     // The signer must be an officer of this application's region: the certificate bound to
     // the approving officer's account, or one issued to the officer's IIN that fits the
     // profile.

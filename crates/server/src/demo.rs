@@ -59,15 +59,20 @@ pub struct DemoKeyFile {
 }
 
 /// НУЦ РК-profile signing keys from `ca`, as PKCS#12 files under [`DEMO_PIN`]: one for each
-/// demo officer (a certificate of their IIN, a key the service never saw) and one of another
-/// person, which an officer's approval refuses (`certificate_of_another_person`).
+/// demo officer (a certificate of their IIN, a key the service never saw), one of another
+/// person, which an officer's approval refuses (`certificate_of_another_person`), and one of
+/// officer71 that `ca` revokes (`certificate_revoked`, when its OCSP responder is asked).
 pub fn ncalayer_key_files(
-    ca: &kuelik_trust::DemoCa,
+    ca: &mut kuelik_trust::DemoCa,
     now: jiff::Timestamp,
 ) -> Result<Vec<DemoKeyFile>, String> {
     let validity = kuelik_trust::Validity::days_from(now, 365).map_err(|e| e.to_string())?;
     let mut files = Vec::new();
-    for (name, _, _) in OFFICER_PERSONS {
+    let holders = OFFICER_PERSONS
+        .iter()
+        .map(|(name, _, _)| (*name, *name))
+        .chain([("officer71-revoked", "officer71")]);
+    for (file, name) in holders {
         let iin = officer_iin(name).ok_or("a demo officer's IIN")?;
         let creds = ca
             .issue(&kuelik_trust::OfficerRequest {
@@ -92,10 +97,15 @@ pub fn ncalayer_key_files(
             DEMO_PIN,
         )
         .map_err(|e| e.to_string())?;
+        let revoked = file.ends_with("-revoked");
+        if revoked {
+            // The CA's OCSP responder says so; the CRL the service loaded at start does not.
+            ca.revoke(&creds.serial, now).map_err(|e| e.to_string())?;
+        }
         files.push(DemoKeyFile {
-            name: format!("{name}.p12"),
+            name: format!("{file}.p12"),
             bytes,
-            about: format!("IIN {iin}"),
+            about: format!("IIN {iin}{}", if revoked { ", revoked" } else { "" }),
         });
     }
     Ok(files)

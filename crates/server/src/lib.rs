@@ -40,6 +40,7 @@ pub mod gateway;
 pub mod live_rules;
 pub mod metrics;
 pub mod notify;
+pub mod ocsp;
 pub mod openapi;
 pub mod portal;
 pub mod register;
@@ -107,6 +108,9 @@ pub struct Config {
     pub pin_signing: bool,
     /// Where the officer's browser finds NCALayer, the national signing client.
     pub ncalayer_url: String,
+    /// The OCSP responder to ask about signers' certificates; `None`: the one each
+    /// certificate names (authorityInfoAccess), or none (the CRL alone).
+    pub ocsp_url: Option<String>,
     pub secrets: Secrets,
 }
 
@@ -128,6 +132,7 @@ impl Config {
             officer_signer: kuelik_trust::SignerProfile::officer(None),
             pin_signing: true,
             ncalayer_url: NCALAYER_URL.to_string(),
+            ocsp_url: None,
             secrets,
         }
     }
@@ -167,6 +172,8 @@ pub struct Services {
     pub simulated_register: std::sync::OnceLock<Arc<register_sync::SimulatedRegister>>,
     /// How often each client has asked the public document-validity check lately.
     pub validity_checks: api::documents::ClientLimiter,
+    /// Asks OCSP whether signers' certificates are revoked (answers cached).
+    pub ocsp: ocsp::OcspClient,
 }
 
 impl Services {
@@ -453,11 +460,12 @@ pub fn app_state(
         sender,
         dev_inbox,
         image_profile: kuelik_media::Profile::default_profile(),
-        config,
         outbox_wakeup: tokio::sync::Notify::new(),
         outbox_heartbeat: std::sync::atomic::AtomicI64::new(0),
         register_link: std::sync::OnceLock::new(),
         simulated_register: std::sync::OnceLock::new(),
         validity_checks: api::documents::ClientLimiter::default(),
+        ocsp: ocsp::OcspClient::new(config.ocsp_url.clone()),
+        config,
     }))
 }

@@ -1303,7 +1303,7 @@ async fn a_ready_document_says_where_and_when_to_collect_it() {
 async fn the_officer_signs_with_their_ecp_from_the_review_page_when_pins_are_off() {
     use base64::Engine as _;
     use kuelik_trust::profile::{EKU_ORGANISATION, EKU_SIGNING};
-    let app = TestApp::start_adjusted(Backend::Sqlite, |config| {
+    let app = TestApp::start_adjusted(Backend::Sqlite, test_ca(), |config| {
         config.pin_signing = false;
         config.ncalayer_url = "wss://127.0.0.1:13579".into();
     })

@@ -916,3 +916,93 @@ async fn the_newest_checkpoint_is_published_to_a_witness_elsewhere() {
             .is_err()
     );
 }
+
+/// Revocation by OCSP over HTTP, of a responder speaking RFC 6960 for the test CA: a
+/// certificate the responder says is revoked (no CRL lists it) is refused with
+/// `certificate_revoked` and changes nothing; a good one approves; with the responder gone
+/// and nothing cached, approval is `503 revocation_status_unknown`; production asks again
+/// and refuses, recording why, what was signed by a certificate revoked since; a cached good
+/// answer is used until its nextUpdate and not after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ocsp_says_which_officer_certificates_are_revoked() {
+    use kuelik_server::ocsp::SimulatedResponder;
+    let responder_clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
+    let ca = test_ca();
+    let (responder, url) = SimulatedResponder::start(ca.clone(), responder_clock.clone())
+        .await
+        .unwrap();
+    let app = TestApp::start_adjusted(Backend::Sqlite, ca, |c| c.ocsp_url = Some(url.clone()))
+        .await
+        .unwrap();
+    staff(&app).await;
+    let account = app.staff_account("officer71").await;
+    let sign_as = |creds: kuelik_trust::OfficerCredentials, document: Vec<u8>| {
+        json!({
+            "document": String::from_utf8(document.clone()).unwrap(),
+            "signature": sign(&document, &creds),
+        })
+    };
+
+    // Revoked by OCSP: refused, nothing changes.
+    let revoked = app
+        .bind_officer(&account, KeyAlgorithm::EcdsaP256, None)
+        .await;
+    responder.revoke(&revoked.serial);
+    let (id, _, officer, token) = taken(&app, 41).await;
+    let document = approval_document(&app, &officer, &id).await;
+    approval_refused(
+        &app,
+        &officer,
+        &id,
+        sign_as(revoked, document),
+        "certificate_revoked",
+    )
+    .await;
+    assert_eq!(state_of(&app, &token, &id).await, "under_review");
+
+    // Good: approved (and the answer is cached until its nextUpdate, an hour on).
+    let good = app
+        .bind_officer(&account, KeyAlgorithm::EcdsaP256, None)
+        .await;
+    let document = approval_document(&app, &officer, &id).await;
+    let r = approve_with(&app, &officer, &id, sign_as(good.clone(), document)).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+
+    // Revoked after signing: production asks again — within the hour the cached "good"
+    // holds; after it, the responder's "revoked" is refused and recorded.
+    responder.revoke(&good.serial);
+    let factory = app.staff_token("factory").await;
+    let (id2, _, officer2, _) = taken(&app, 42).await;
+    let document = approval_document(&app, &officer2, &id2).await;
+    let r = approve_with(&app, &officer2, &id2, sign_as(good.clone(), document)).await;
+    assert_eq!(r.status(), StatusCode::OK, "the cached good answer holds");
+    let later = jiff::SignedDuration::from_mins(61);
+    app.clock.advance(later);
+    responder_clock.advance(later);
+    refused_in_production(&app, &factory, &id, "certificate_revoked").await;
+
+    // The responder unreachable, nothing cached: 503, nothing changes.
+    let app2 = TestApp::start_adjusted(Backend::Sqlite, test_ca(), |c| {
+        c.ocsp_url = Some("http://127.0.0.1:9/".into())
+    })
+    .await
+    .unwrap();
+    staff(&app2).await;
+    let account = app2.staff_account("officer71").await;
+    let creds = app2
+        .bind_officer(&account, KeyAlgorithm::EcdsaP256, None)
+        .await;
+    let (id, _, officer, token) = taken(&app2, 43).await;
+    let document = approval_document(&app2, &officer, &id).await;
+    let (status, body) =
+        problem(approve_with(&app2, &officer, &id, sign_as(creds, document)).await).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("revocation_status_unknown")
+        ),
+        "{body}"
+    );
+    assert_eq!(state_of(&app2, &token, &id).await, "under_review");
+}

@@ -228,9 +228,9 @@ pub fn verify_detached(
     })
 }
 
-/// Reads the signer's certificate from a CMS blob without verifying anything (to show who
-/// claims to have signed, or to look up the staff account bound to it).
-pub fn signer_certificate(cms: &[u8]) -> Result<CertificateInfo, TrustError> {
+/// The signer's certificate (DER) in a CMS blob, unverified: e.g. to ask OCSP about it after
+/// [`verify_detached`] accepted the signature.
+pub fn signer_certificate_der(cms: &[u8]) -> Result<Vec<u8>, TrustError> {
     let der = cms_der(cms)?;
     let raw =
         RawSignedData::parse(&der).map_err(|e| TrustError::MalformedSignature(e.to_string()))?;
@@ -245,7 +245,13 @@ pub fn signer_certificate(cms: &[u8]) -> Result<CertificateInfo, TrustError> {
             "exactly one signer expected".into(),
         ));
     };
-    find_signer_certificate(&raw.certificates, &signer.sid)?.info()
+    Ok(find_signer_certificate(&raw.certificates, &signer.sid)?.der)
+}
+
+/// Reads the signer's certificate from a CMS blob without verifying anything (to show who
+/// claims to have signed, or to look up the staff account bound to it).
+pub fn signer_certificate(cms: &[u8]) -> Result<CertificateInfo, TrustError> {
+    ParsedCertificate::parse(&signer_certificate_der(cms)?)?.info()
 }
 
 fn cms_der(cms: &[u8]) -> Result<Vec<u8>, TrustError> {

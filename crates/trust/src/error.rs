@@ -33,6 +33,11 @@ pub enum TrustError {
     CertificateNotYetValid { not_before: Timestamp },
     #[error("the certificate with serial {serial} is revoked")]
     CertificateRevoked { serial: String },
+    /// No current, trustworthy OCSP answer could be had about the certificate (the responder
+    /// is unreachable, its answer is stale, unsigned by the issuer, or "unknown"): the
+    /// signature cannot be accepted now; try again later.
+    #[error("the certificate's revocation status cannot be established: {0}")]
+    RevocationUnknown(String),
     /// Not an X.509 v3 end-entity certificate with the keyUsage digitalSignature.
     #[error("the certificate may not sign documents: {0}")]
     WrongKeyUsage(String),
@@ -101,6 +106,7 @@ impl TrustError {
             TrustError::CertificateExpired { .. } => "certificate_expired",
             TrustError::CertificateNotYetValid { .. } => "certificate_not_yet_valid",
             TrustError::CertificateRevoked { .. } => "certificate_revoked",
+            TrustError::RevocationUnknown(_) => "revocation_status_unknown",
             TrustError::WrongKeyUsage(_) => "wrong_key_usage",
             TrustError::CertificateWithoutIin => "certificate_without_iin",
             TrustError::CertificateOfAnotherPerson { .. } => "certificate_of_another_person",
@@ -132,6 +138,7 @@ impl TrustError {
         "certificate_expired",
         "certificate_not_yet_valid",
         "certificate_revoked",
+        "revocation_status_unknown",
         "wrong_key_usage",
         "certificate_without_iin",
         "certificate_of_another_person",
@@ -172,6 +179,7 @@ mod tests {
             TrustError::CertificateRevoked {
                 serial: String::new(),
             },
+            TrustError::RevocationUnknown(String::new()),
             TrustError::WrongKeyUsage(String::new()),
             TrustError::CertificateWithoutIin,
             TrustError::CertificateOfAnotherPerson {

@@ -6,6 +6,8 @@
 //! - [`cms`]: detached CMS `SignedData` signatures over it, made and verified;
 //! - [`profile`]: the НУЦ РК profile — the person (IIN) and organisation (BIN) a certificate
 //!   names, and what its key is for — checked against a staff account bound to a person;
+//! - [`ocsp`]: revocation by OCSP (RFC 6960): the request, the check of the signed answer,
+//!   and a responder for the demo CA;
 //! - [`keystore`]: officer keys sealed under a PIN, for remote signing;
 //! - [`pkcs12`]: `.p12` key files, as НУЦ РК issues them and NCALayer opens them;
 //! - [`audit`]: the hash chain and signed checkpoints of the audit log;
@@ -26,6 +28,7 @@ pub mod cms;
 pub mod error;
 pub mod jcs;
 pub mod keystore;
+pub mod ocsp;
 pub mod pkcs12;
 pub mod pki;
 pub mod profile;

@@ -106,11 +106,11 @@ impl ParsedCertificate {
         })
     }
 
-    fn issuer(&self) -> &Name {
+    pub(crate) fn issuer(&self) -> &Name {
         &self.cert.tbs_certificate.issuer
     }
 
-    fn subject(&self) -> &Name {
+    pub(crate) fn subject(&self) -> &Name {
         &self.cert.tbs_certificate.subject
     }
 
@@ -139,7 +139,7 @@ impl ParsedCertificate {
     }
 
     /// Whether `issuer`'s key made this certificate's signature.
-    fn verify_signed_by(&self, issuer: &PublicKey) -> Result<(), TrustError> {
+    pub(crate) fn verify_signed_by(&self, issuer: &PublicKey) -> Result<(), TrustError> {
         let outer = &self.cert.signature_algorithm;
         if *outer != self.cert.tbs_certificate.signature {
             return Err(TrustError::MalformedCertificate(
@@ -440,6 +440,17 @@ impl TrustStore {
     }
 
     /// The anchors, described.
+    /// The trust anchor that issued `cert_der` (DER), when one did: what an OCSP request
+    /// about the certificate names.
+    pub fn issuer_of(&self, cert_der: &[u8]) -> Option<&[u8]> {
+        let parsed = ParsedCertificate::parse(cert_der).ok()?;
+        self.anchors
+            .iter()
+            .filter(|a| a.parsed.subject() == parsed.issuer())
+            .find(|a| parsed.verify_signed_by(&a.key).is_ok())
+            .map(|a| a.parsed.der.as_slice())
+    }
+
     pub fn anchors(&self) -> impl Iterator<Item = &CertificateInfo> {
         self.anchors.iter().map(|a| &a.info)
     }
@@ -577,7 +588,7 @@ fn check_signing_profile(parsed: &ParsedCertificate) -> Result<(), TrustError> {
 }
 
 /// The algorithm of a certificate or CRL signature (here `rsaEncryption` alone is not valid).
-fn certificate_signature_algorithm(
+pub(crate) fn certificate_signature_algorithm(
     alg: &ObjectIdentifier,
     issuer: &PublicKey,
 ) -> Result<SignatureAlgorithm, TrustError> {
@@ -1048,6 +1059,20 @@ impl DemoCa {
         params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(key.key_id()?);
         let cert = params.signed_by(&key, &self.issuer).map_err(rcgen_err)?;
         Ok((cert.der().to_vec(), key.key.to_pkcs8_pem()?))
+    }
+
+    /// When this CA revoked the certificate with `serial` (normalised hex), if it did.
+    pub(crate) fn revoked_at(&self, serial: &str) -> Option<Timestamp> {
+        let serial = normalize_serial(serial)?;
+        self.revoked
+            .iter()
+            .find(|(s, _)| *s == serial)
+            .map(|(_, at)| *at)
+    }
+
+    /// The CA's own key (it signs certificates, CRLs and OCSP answers).
+    pub(crate) fn signing_key(&self) -> &PrivateKey {
+        &self.issuer.key().key
     }
 
     /// Revokes the certificate with `serial` (hex) as of `at`.

@@ -154,6 +154,7 @@ error_codes! {
     SignerNotOfficerOfRegion = "signer_not_officer_of_region" => UNPROCESSABLE_ENTITY,
     SignerNotThisOfficer = "signer_not_this_officer" => UNPROCESSABLE_ENTITY,
     NoRemoteSigningKey = "no_remote_signing_key" => CONFLICT,
+    RevocationStatusUnknown = "revocation_status_unknown" => SERVICE_UNAVAILABLE,
     PinSigningOff = "pin_signing_off" => CONFLICT,
 
     // Payments and the gateway's callbacks.

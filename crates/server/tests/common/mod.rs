@@ -187,14 +187,15 @@ impl TestApp {
         .await
     }
 
-    /// A server on `backend` whose configuration `adjust` changes first.
+    /// A server on `backend` trusting `ca`, whose configuration `adjust` changes first.
     pub async fn start_adjusted(
         backend: Backend,
+        ca: Arc<DemoCa>,
         adjust: impl FnOnce(&mut Config),
     ) -> Option<TestApp> {
         let (store, dir, url) = open_store_at(backend).await?;
         let revoked = kuelik_trust::RevocationList::new();
-        Some(Self::start_inner(store, dir, url, test_ca(), audit_key(), revoked, adjust).await)
+        Some(Self::start_inner(store, dir, url, ca, audit_key(), revoked, adjust).await)
     }
 
     /// A server whose trust store also lists `revoked` certificates.

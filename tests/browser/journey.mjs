@@ -46,7 +46,8 @@ const CITIZENS = {
   // NCALayer not running, cancelled, another person's key) and in en (an NCALayer without
   // the basics module: the commonUtils form); with the PIN in ru.
   kk: { iin: null, name: "Айгерім", phone: "+77015550000", officer: "officer71", point: "point7101", js: true, ecp: "refusals" },
-  ru: { iin: null, name: "Сергей", phone: "+77015550001", officer: "officer75", point: "point7501", js: true },
+  // In ru the citizen submits with their own ЭЦП (after another person's key is refused).
+  ru: { iin: null, name: "Сергей", phone: "+77015550001", officer: "officer75", point: "point7501", js: true, submitEcp: true },
   en: { iin: null, name: "Ансар", phone: "+77015550004", officer: "officer75", point: "point7501", js: true, ecp: "common-utils" },
   "ru-nojs": { iin: null, name: "Ольга", phone: "+77015550005", officer: "officer71", point: "point7101", js: false, lang: "ru" },
 };
@@ -212,6 +213,23 @@ async function submitForm(page, formSelector) {
   await Promise.all([page.waitForNavigation(), page.locator(`${formSelector} [type=submit]`).first().click()]);
 }
 
+/// Confirms the submission with a one-time code: a typo first (told as a typo, with the
+/// attempts left), then the code, which still works.
+async function confirmWithCode(page, base, c, lang) {
+  const beforeConfirm = await codesSoFar(base, c.phone);
+  await submitForm(page, "form[action$='/confirm']");
+  await check(page, lang, "confirm");
+  expect(await page.locator("#new-code").count() === 1, "a new code can be asked for where the code is asked");
+  const submissionCode = await codeFor(base, c.phone, beforeConfirm);
+  await page.fill("#code", submissionCode === "000000" ? "111111" : "000000");
+  await submitForm(page, "form[action$='/submit']");
+  expect(await page.locator(".error-summary a[href='#code']").count() === 1, "a mistyped code is an error on the code field");
+  expect(/4/.test(await page.textContent("#code-error")), `the attempts left are said: ${await page.textContent("#code-error")}`);
+  await check(page, lang, "confirm-wrong-code");
+  await page.fill("#code", submissionCode);
+  await submitForm(page, "form[action$='/submit']");
+}
+
 async function citizenJourney(browser, base, run) {
   const c = CITIZENS[run];
   const lang = c.lang || run;
@@ -349,20 +367,24 @@ async function citizenJourney(browser, base, run) {
   }
   expect(await page.locator("#status-payment.task-done").count() === 1, "the payment is confirmed");
 
-  // Confirm with a code: the ticket, large, with a QR code and a printable receipt.
-  const beforeConfirm = await codesSoFar(base, c.phone);
-  await submitForm(page, "form[action$='/confirm']");
-  await check(page, lang, "confirm");
-  expect(await page.locator("#new-code").count() === 1, "a new code can be asked for where the code is asked");
-  const submissionCode = await codeFor(base, c.phone, beforeConfirm);
-  // A typo is told as a typo, with the attempts left; the same code then still works.
-  await page.fill("#code", submissionCode === "000000" ? "111111" : "000000");
-  await submitForm(page, "form[action$='/submit']");
-  expect(await page.locator(".error-summary a[href='#code']").count() === 1, "a mistyped code is an error on the code field");
-  expect(/4/.test(await page.textContent("#code-error")), `the attempts left are said: ${await page.textContent("#code-error")}`);
-  await check(page, lang, "confirm-wrong-code");
-  await page.fill("#code", submissionCode);
-  await submitForm(page, "form[action$='/submit']");
+  // Submit: with a one-time code, or with an ЭЦП; the ticket, large, with a QR code and a
+  // printable receipt.
+  if (c.submitEcp) {
+    // Signed with an ЭЦП through the test NCALayer: another person's key is refused with
+    // its message, then the citizen's own key submits.
+    expect(await page.locator("#ecp-sign").isVisible(), "the Sign with EDS button is shown to the citizen");
+    await startNcalayer("another-person", ["--answer", "sign"]);
+    await Promise.all([page.waitForNavigation(), page.click("#ecp-sign")]);
+    const said = await page.textContent("#ecp-error");
+    expect(said.includes(catalogue(lang, "certificate_of_another_person")), `another person's ЭЦП reads: ${said}`);
+    await check(page, lang, "submit-ecp-another-person");
+    await partShot(page, "#step-submit", `${lang}-submit-ecp-another-person`);
+    await startNcalayer(`citizen-${c.iin}`, ["--answer", "sign"]);
+    await Promise.all([page.waitForNavigation(), page.click("#ecp-sign")]);
+    await stopNcalayer();
+  } else {
+    await confirmWithCode(page, base, c, lang);
+  }
   const ticket = (await page.textContent("#ticket-number")).trim();
   expect(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/.test(ticket), `a ticket number, got ${ticket}`);
   expect(await page.locator(".qr svg").count() === 1, "the ticket's QR code");
@@ -418,20 +440,22 @@ async function ecpStatusIs(page, kind) {
   }, want, { timeout: 15000 });
 }
 
+/// One part of the page alone, at both widths, to look at (target/browser-artifacts/part-*).
+async function partShot(page, selector, name) {
+  const viewport = page.viewportSize();
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.locator(selector).screenshot({ path: path.join(ARTIFACTS, `part-${name}-${width}.png`) });
+  }
+  await page.setViewportSize(viewport);
+}
+
 /// "Sign with EDS" through the test NCALayer; with c.ecp = "refusals", first each way it is
 /// refused, each with its message: NCALayer not running, signing cancelled (nothing is
 /// sent), another person's certificate, the officer's own certificate revoked (OCSP).
 async function approveWithEcp(page, lang, c) {
   expect(await page.locator("#ecp-sign").isVisible(), "the Sign with EDS button is shown");
-  // The approval panel alone, at both widths, to look at each state of the signing.
-  const panel = async (name) => {
-    const viewport = page.viewportSize();
-    for (const width of [1280, 390]) {
-      await page.setViewportSize({ width, height: 900 });
-      await page.locator("section[aria-labelledby=approve-title]").screenshot({ path: path.join(ARTIFACTS, `panel-${lang}-${name}-${width}.png`) });
-    }
-    await page.setViewportSize(viewport);
-  };
+  const panel = (name) => partShot(page, "section[aria-labelledby=approve-title]", `${lang}-${name}`);
   await panel("ready");
   if (c.ecp === "refusals") {
     await stopNcalayer();

@@ -534,19 +534,27 @@ fn write_ncalayer_keys(
     files: &[kuelik_server::demo::DemoKeyFile],
 ) -> Result<(), UsageError> {
     let dir = config.data_dir.join("demo-pki");
-    println!("Officers sign with an ЭЦП through NCALayer (\"Sign with EDS\"); to try it, run a test NCALayer:");
+    println!("Officers approve, and citizens may submit, with an ЭЦП through NCALayer (\"Sign with EDS\").");
+    println!("To try it, run a test NCALayer with one of these key files:");
     for file in files {
         let path = dir.join(&file.name);
         std::fs::write(&path, &file.bytes)
             .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
-        println!(
-            "  kuelik ncalayer --key {} --password {}   ({})",
-            path.display(),
-            kuelik_server::demo::DEMO_PIN,
-            file.about
-        );
+        // The citizens' keys are listed as one line below.
+        if !file.name.starts_with("citizen-") {
+            println!(
+                "  kuelik ncalayer --key {} --password {}   ({})",
+                path.display(),
+                kuelik_server::demo::DEMO_PIN,
+                file.about
+            );
+        }
     }
     println!("  (another-person.p12 is no officer's, officer71-revoked.p12 is revoked: the service refuses both)");
+    println!(
+        "  each citizen's own: {}, same password",
+        dir.join("citizen-IIN.p12").display()
+    );
     Ok(())
 }
 

@@ -61,7 +61,8 @@ pub struct DemoKeyFile {
 /// НУЦ РК-profile signing keys from `ca`, as PKCS#12 files under [`DEMO_PIN`]: one for each
 /// demo officer (a certificate of their IIN, a key the service never saw), one of another
 /// person, which an officer's approval refuses (`certificate_of_another_person`), and one of
-/// officer71 that `ca` revokes (`certificate_revoked`, when its OCSP responder is asked).
+/// officer71 that `ca` revokes (`certificate_revoked`, when its OCSP responder is asked);
+/// and each demo citizen's own (`citizen-IIN.p12`), to submit an application with an ЭЦП.
 pub fn ncalayer_key_files(
     ca: &mut kuelik_trust::DemoCa,
     now: jiff::Timestamp,
@@ -106,6 +107,40 @@ pub fn ncalayer_key_files(
             name: format!("{file}.p12"),
             bytes,
             about: format!("IIN {iin}{}", if revoked { ", revoked" } else { "" }),
+        });
+    }
+    // Each demo citizen's own signing key, to submit with an ЭЦП instead of a code.
+    for p in PEOPLE {
+        let birth = jiff::civil::date(p.birth.0, p.birth.1, p.birth.2);
+        let iin = (0..50)
+            .find_map(|k| Iin::from_parts(birth, p.sex, p.serial + k))
+            .ok_or("a demo citizen's IIN")?;
+        let creds = ca
+            .issue(&kuelik_trust::OfficerRequest {
+                common_name: format!("{} {}", p.surname, p.given),
+                organizational_unit: None,
+                algorithm: kuelik_trust::KeyAlgorithm::EcdsaP256,
+                validity,
+                digital_signature: true,
+                iin: Some(iin.to_string()),
+                bin: None,
+                extended_key_usages: vec![
+                    kuelik_trust::profile::EKU_SIGNING.into(),
+                    kuelik_trust::profile::EKU_INDIVIDUAL.into(),
+                ],
+            })
+            .map_err(|e| e.to_string())?;
+        let bytes = kuelik_trust::pkcs12::write(
+            &creds.key_pem,
+            &[&creds.cert_der, ca.cert_der()],
+            &iin.to_string(),
+            DEMO_PIN,
+        )
+        .map_err(|e| e.to_string())?;
+        files.push(DemoKeyFile {
+            name: format!("citizen-{iin}.p12"),
+            bytes,
+            about: format!("{} {}, citizen", p.given, p.surname),
         });
     }
     Ok(files)

@@ -212,6 +212,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(citizen::start_payment))
         .routes(routes!(citizen::submission_code))
         .routes(routes!(citizen::submit))
+        .routes(routes!(citizen::submission_document))
+        .routes(routes!(citizen::submit_signed))
         .routes(routes!(citizen::withdraw))
         .routes(routes!(citizen::notifications))
         .routes(routes!(citizen::read_notification))

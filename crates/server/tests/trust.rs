@@ -1006,3 +1006,140 @@ async fn ocsp_says_which_officer_certificates_are_revoked() {
     );
     assert_eq!(state_of(&app2, &token, &id).await, "under_review");
 }
+
+/// A citizen submits with their own ЭЦП instead of a one-time code: the submission document
+/// (canonical, of this application, 15 minutes to sign) signed by a signing certificate of
+/// their IIN from the trusted chain gives the ticket and an audit entry naming the
+/// certificate. Refused, each with its code and changing nothing: another person's
+/// certificate, an authentication key, an organisation's certificate, a signature over
+/// another document, a stale document, a malformed signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_submits_with_their_own_ecp() {
+    use kuelik_trust::profile::{
+        EKU_AUTHENTICATION, EKU_INDIVIDUAL, EKU_ORGANISATION, EKU_SIGNING,
+    };
+    each_backend(|app| async move {
+        let citizen = person(51, "71", 12, "+77010000051");
+        app.add_people(std::slice::from_ref(&citizen)).await;
+        let token = app.citizen_token(&citizen).await;
+        let r = app.post(&token, "/applications", json!({})).await;
+        let id = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Nothing to sign before the application is complete.
+        let r = app
+            .get(&token, &format!("/applications/{id}/submission-document"))
+            .await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        app.complete_all_but_payment(&token, &id, "71-01").await;
+        app.pay(&token, &id).await;
+
+        let r = app
+            .get(&token, &format!("/applications/{id}/submission-document"))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let document = r.bytes().await.unwrap().to_vec();
+        let parsed: Value = serde_json::from_slice(&document).unwrap();
+        assert_eq!(parsed["format"], "kuelik-submission-v1");
+        assert_eq!(parsed["iin"], citizen.iin.to_string());
+        let text = String::from_utf8(document.clone()).unwrap();
+        let iin = citizen.iin.to_string();
+        let submit = |body: Value| {
+            let (app, token, id) = (&app, token.clone(), id.clone());
+            async move {
+                app.post(&token, &format!("/applications/{id}/submit/eds"), body)
+                    .await
+            }
+        };
+        let refused =
+            |creds: kuelik_trust::OfficerCredentials, document: Vec<u8>, code: &'static str| {
+                let body = json!({
+                    "document": String::from_utf8(document.clone()).unwrap(),
+                    "signature": sign(&document, &creds),
+                });
+                let submit = &submit;
+                async move {
+                    let (status, problem) = problem(submit(body).await).await;
+                    assert_eq!(
+                        (status, problem["code"].as_str()),
+                        (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
+                        "{problem}"
+                    );
+                }
+            };
+        let own = [EKU_SIGNING, EKU_INDIVIDUAL];
+        refused(
+            nuc_certificate(&app, "900515301234", &own),
+            document.clone(),
+            "certificate_of_another_person",
+        )
+        .await;
+        refused(
+            nuc_certificate(&app, &iin, &[EKU_AUTHENTICATION, EKU_INDIVIDUAL]),
+            document.clone(),
+            "wrong_key_usage",
+        )
+        .await;
+        refused(
+            nuc_certificate(&app, &iin, &[EKU_SIGNING, EKU_ORGANISATION]),
+            document.clone(),
+            "wrong_key_usage",
+        )
+        .await;
+        let other = text.replace("71-01", "71-02").into_bytes();
+        refused(
+            nuc_certificate(&app, &iin, &own),
+            other,
+            "document_mismatch",
+        )
+        .await;
+        let (status, body) =
+            problem(submit(json!({ "document": text, "signature": "not base64!" })).await).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("malformed_signature")
+            )
+        );
+        // Sixteen minutes later the same document is stale.
+        app.clock.advance(jiff::SignedDuration::from_mins(16));
+        refused(
+            nuc_certificate(&app, &iin, &own),
+            document.clone(),
+            "submission_document_stale",
+        )
+        .await;
+        let view = app
+            .get(&token, &format!("/applications/{id}"))
+            .await
+            .json::<Value>()
+            .await
+            .unwrap();
+        assert_eq!(view["state"], "draft", "nothing changed");
+
+        // A fresh document, signed with their own signing certificate: submitted.
+        let r = app
+            .get(&token, &format!("/applications/{id}/submission-document"))
+            .await;
+        let document = r.bytes().await.unwrap().to_vec();
+        let creds = nuc_certificate(&app, &iin, &own);
+        let r = submit(json!({
+            "document": String::from_utf8(document.clone()).unwrap(),
+            "signature": sign(&document, &creds),
+        }))
+        .await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        let view: Value = r.json().await.unwrap();
+        assert_eq!(view["state"], "queued");
+        assert!(view["ticket"].as_str().is_some_and(|t| t.len() == 11));
+        let audit = app.state.store.audit_entries(100).await.unwrap();
+        let signed = audit
+            .iter()
+            .find(|e| e.action == "application.signed_with_eds")
+            .expect("the ЭЦП is audited");
+        assert_eq!(signed.details["certificate_serial"], creds.serial.as_str());
+    })
+    .await;
+}

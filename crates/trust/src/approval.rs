@@ -58,7 +58,7 @@ impl ApprovalDocument {
     /// member is a string (or null) and the member names are fixed; a unit test checks the
     /// result equals the general canonicaliser's.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut members: Vec<(&str, Option<&str>)> = vec![
+        let members: Vec<(&str, Option<&str>)> = vec![
             ("application_id", Some(&self.application_id)),
             ("birth_date", Some(&self.birth_date)),
             ("decided_at", Some(&self.decided_at)),
@@ -76,24 +76,7 @@ impl ApprovalDocument {
             ("surname", Some(&self.surname)),
             ("ticket", Some(&self.ticket)),
         ];
-        // The names are ASCII, where UTF-16 order is byte order; sorting keeps that true if
-        // a member is ever added out of place above.
-        members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
-        let mut out = String::with_capacity(512);
-        out.push('{');
-        for (i, (name, value)) in members.into_iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            jcs::write_string(&mut out, name);
-            out.push(':');
-            match value {
-                Some(v) => jcs::write_string(&mut out, v),
-                None => out.push_str("null"),
-            }
-        }
-        out.push('}');
-        out.into_bytes()
+        string_members(members)
     }
 
     /// Lowercase hex SHA-256 of [`ApprovalDocument::canonical_bytes`].
@@ -105,30 +88,65 @@ impl ApprovalDocument {
     /// an approval document of [`APPROVAL_FORMAT`] (so what an auditor reads is what was
     /// signed, byte for byte).
     pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Self, TrustError> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| TrustError::InvalidDocument("not UTF-8".into()))?;
-        let mut value = jcs::parse(text)?;
-        let format = value
-            .as_object_mut()
-            .and_then(|members| members.remove("format"));
-        if format.as_ref().and_then(|f| f.as_str()) != Some(APPROVAL_FORMAT) {
-            return Err(TrustError::InvalidDocument(format!(
-                "format is not {APPROVAL_FORMAT:?}"
-            )));
-        }
-        let doc: ApprovalDocument = serde_json::from_value(value)
-            .map_err(|e| TrustError::InvalidDocument(e.to_string()))?;
-        if doc.canonical_bytes() != bytes {
-            return Err(TrustError::InvalidDocument(
-                "the bytes are not in canonical form".into(),
-            ));
-        }
-        Ok(doc)
+        read_canonical(bytes, APPROVAL_FORMAT, ApprovalDocument::canonical_bytes)
     }
 }
 
+/// The canonical JSON (RFC 8785) of an object whose members are strings or null.
+///
+/// Written directly rather than through [`jcs::canonicalize`] so it cannot fail; the
+/// documents' tests check the result equals the general canonicaliser's.
+pub(crate) fn string_members(mut members: Vec<(&str, Option<&str>)>) -> Vec<u8> {
+    // The names are ASCII, where UTF-16 order is byte order; sorting keeps that true if a
+    // member is ever added out of place.
+    members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+    let mut out = String::with_capacity(512);
+    out.push('{');
+    for (i, (name, value)) in members.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        jcs::write_string(&mut out, name);
+        out.push(':');
+        match value {
+            Some(v) => jcs::write_string(&mut out, v),
+            None => out.push_str("null"),
+        }
+    }
+    out.push('}');
+    out.into_bytes()
+}
+
+/// Reads signed bytes back, refusing anything that is not exactly the canonical form of a
+/// document of `format` (so what an auditor reads is what was signed, byte for byte).
+pub(crate) fn read_canonical<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    format: &str,
+    canonical: impl Fn(&T) -> Vec<u8>,
+) -> Result<T, TrustError> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| TrustError::InvalidDocument("not UTF-8".into()))?;
+    let mut value = jcs::parse(text)?;
+    let named = value
+        .as_object_mut()
+        .and_then(|members| members.remove("format"));
+    if named.as_ref().and_then(|f| f.as_str()) != Some(format) {
+        return Err(TrustError::InvalidDocument(format!(
+            "format is not {format:?}"
+        )));
+    }
+    let doc: T =
+        serde_json::from_value(value).map_err(|e| TrustError::InvalidDocument(e.to_string()))?;
+    if canonical(&doc) != bytes {
+        return Err(TrustError::InvalidDocument(
+            "the bytes are not in canonical form".into(),
+        ));
+    }
+    Ok(doc)
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample() -> ApprovalDocument {

@@ -3,6 +3,7 @@
 //! - [`pki`]: which officer certificates are trusted (anchors, validity, revocation,
 //!   keyUsage), and a demo CA that issues them;
 //! - [`approval`]: the canonical approval document an officer signs (RFC 8785 JSON, [`jcs`]);
+//! - [`submission`]: the canonical submission document a citizen signs with their own ЭЦП;
 //! - [`cms`]: detached CMS `SignedData` signatures over it, made and verified;
 //! - [`profile`]: the НУЦ РК profile — the person (IIN) and organisation (BIN) a certificate
 //!   names, and what its key is for — checked against a staff account bound to a person;
@@ -32,6 +33,7 @@ pub mod ocsp;
 pub mod pkcs12;
 pub mod pki;
 pub mod profile;
+pub mod submission;
 
 pub use algorithm::{KeyAlgorithm, PrivateKey, PublicKey, SignatureAlgorithm};
 pub use approval::ApprovalDocument;
@@ -46,3 +48,4 @@ pub use pki::{
     Validity,
 };
 pub use profile::{Holder, SignerProfile};
+pub use submission::SubmissionDocument;

@@ -71,6 +71,7 @@ error-signer_not_this_officer = The signature is not made with your bound certif
 
 ## Refusals the API states in words of its own
 error-approval_document_stale = The document to sign is out of date: fetch it again and sign it.
+error-submission_document_stale = The document to sign is out of date: fetch it again and sign it.
 error-no_remote_signing_key = No remote signing key is registered for you.
 error-pin_signing_off = Signing with a PIN is switched off: sign with your ЭЦП through NCALayer.
 error-revocation_status_unknown = The certificate's revocation status cannot be checked now (the OCSP service does not answer). Try again in a few minutes.

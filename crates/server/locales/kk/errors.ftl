@@ -71,6 +71,7 @@ error-signer_not_this_officer = Қолтаңба сіздің байланған
 
 ## Refusals the API states in words of its own
 error-approval_document_stale = Қол қойылатын құжат ескірген: оны қайта алып, қол қойыңыз.
+error-submission_document_stale = Қол қойылатын құжат ескірген: оны қайта алып, қол қойыңыз.
 error-no_remote_signing_key = Сіздің қашықтан қол қою кілтіңіз тіркелмеген.
 error-pin_signing_off = PIN-кодпен қол қою өшірілген: NCALayer арқылы өз ЭЦҚ-ңызбен қол қойыңыз.
 error-revocation_status_unknown = Сертификаттың кері қайтарылмағанын қазір тексеру мүмкін емес (OCSP қызметі жауап бермейді). Бірнеше минуттан кейін қайталаңыз.

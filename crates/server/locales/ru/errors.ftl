@@ -71,6 +71,7 @@ error-signer_not_this_officer = Подпись сделана не вашим п
 
 ## Refusals the API states in words of its own
 error-approval_document_stale = Документ для подписи устарел: получите его заново и подпишите.
+error-submission_document_stale = Документ для подписи устарел: получите его заново и подпишите.
 error-no_remote_signing_key = Ваш ключ для удалённой подписи не зарегистрирован.
 error-pin_signing_off = Подписание по PIN-коду отключено: подпишите своей ЭЦП через NCALayer.
 error-revocation_status_unknown = Сейчас невозможно проверить, не отозван ли сертификат (служба OCSP не отвечает). Повторите через несколько минут.

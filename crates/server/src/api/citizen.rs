@@ -658,6 +658,90 @@ pub async fn submit(
     answer.finish(submitted).await
 }
 
+/// The submission document to sign with your own ЭЦП (through NCALayer) instead of a
+/// one-time code: canonical JSON (RFC 8785) naming the application, your IIN, the document
+/// asked for, the registration point and the SHA-256 of the photo and of the signature image.
+/// Sign these exact bytes (detached CMS, your signing key) and send them back to
+/// `submit/eds` within 15 minutes.
+#[utoipa::path(get, path = "/applications/{id}/submission-document", tag = "citizen",
+    params(("id" = Uuid, Path, description = "application id")),
+    responses((status = 200, content_type = "application/json", description = "the canonical submission document"),
+        (status = 409, description = "missing photo, signature, point or payment"),
+        (status = 422, description = "no longer eligible")))]
+pub async fn submission_document(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let iin = principal.citizen()?;
+    let document = application::submission_document(&state, iin, ApplicationId(id)).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        document,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitSigned {
+    /// The submission document exactly as fetched.
+    pub document: String,
+    /// The detached CMS SignedData over it, base64 DER (as NCALayer returns it) or PEM.
+    pub signature: String,
+}
+
+/// Submit the application signed with your own ЭЦП (eGov's other way, besides the one-time
+/// code): the certificate must be a valid signing certificate of your IIN from a trusted
+/// НУЦ РК chain, not revoked. It gets its registration ticket and goes to the region's
+/// queue. Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/applications/{id}/submit/eds", tag = "citizen", request_body = SubmitSigned,
+    params(("id" = Uuid, Path, description = "application id"), ("Idempotency-Key" = Option<String>, Header, description = "retry key: 1 to 200 visible characters", pattern = "^[!-~]{1,200}$")),
+    responses((status = 200, body = ApplicationView), (status = 409, description = "missing photo, signature, point or payment"),
+        (status = 422, description = "signature refused (the code says why: certificate_of_another_person, certificate_revoked, …), stale document, or no longer eligible"),
+        (status = 503, description = "revocation_status_unknown: the OCSP responder does not answer; try again")))]
+pub async fn submit_signed(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    use base64::Engine as _;
+    let iin = principal.citizen()?;
+    let req: SubmitSigned = parse_json(&headers, &body, state.config.max_json_bytes)?;
+    let signature = req.signature.trim();
+    let cms = if signature.starts_with("-----BEGIN") {
+        signature.as_bytes().to_vec()
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(signature)
+            .map_err(|_| {
+                ApiError::plain(
+                    ErrorCode::MalformedSignature,
+                    "signature: base64 DER or PEM CMS expected",
+                )
+            })?
+    };
+    let idem = Idempotency::from_request(&headers, format!("citizen:{iin}:submit:{id}"), &body)?;
+    if let Some(idem) = &idem {
+        if let Some(replayed) = idem.replay(&state).await? {
+            return Ok(replayed);
+        }
+    }
+    let answer = ApplicationAnswer::new(&state, &idem, StatusCode::OK);
+    let submitted = application::submit_signed(
+        &state,
+        iin,
+        ApplicationId(id),
+        req.document.as_bytes(),
+        &cms,
+        &|a, v| answer.remember(a, v),
+    )
+    .await;
+    answer.finish(submitted).await
+}
+
 /// Withdraw the application (before approval). A paid duty is refunded.
 #[utoipa::path(post, path = "/applications/{id}/withdraw", tag = "citizen",
     params(("id" = Uuid, Path, description = "application id")),

@@ -283,12 +283,114 @@ pub async fn submit(
     code: &str,
     remember: Remember<'_>,
 ) -> ApiResult<StoredApplication> {
-    let actor = Actor::Citizen { iin };
-    let (stored, facts, mut ticket) = submission_the_core_accepts(state, iin, id).await?;
+    let (stored, facts, ticket) = submission_the_core_accepts(state, iin, id).await?;
     let signer = auth::verify_otp(state, challenge, code, &auth::confirm_purpose(id)).await?;
     if signer != iin {
         return Err(ApiError::forbidden());
     }
+    submit_now(state, iin, &stored, facts, ticket, None, remember).await
+}
+
+/// How long a submission document given out for signing stays signable: long enough to
+/// find the key and type its password, short enough that "submitted at" means something.
+pub const SUBMISSION_DOCUMENT_VALIDITY: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
+
+/// The document the applicant signs with their own ЭЦП to submit `id` at `at`: asked only
+/// when the core would accept the submission now.
+pub async fn submission_document(
+    state: &AppState,
+    iin: Iin,
+    id: ApplicationId,
+) -> ApiResult<Vec<u8>> {
+    let (stored, _, _) = submission_the_core_accepts(state, iin, id).await?;
+    let at = Timestamp::from_second(state.clock.now().as_second()).unwrap_or(state.clock.now());
+    Ok(submission_document_of(&stored.application, at)?.canonical_bytes())
+}
+
+fn submission_document_of(
+    app: &Application,
+    at: Timestamp,
+) -> ApiResult<kuelik_trust::SubmissionDocument> {
+    let (Some(photo), Some(signature), Some(point)) =
+        (app.photo, app.signature, app.registration_point.as_ref())
+    else {
+        return Err(ApiError::of(ErrorCode::ApplicationIncomplete));
+    };
+    Ok(kuelik_trust::SubmissionDocument {
+        application_id: app.id.to_string(),
+        iin: app.applicant.to_string(),
+        document_kind: app.document_kind.as_str().to_string(),
+        registration_point: point.to_string(),
+        photo_sha256: photo.to_string(),
+        signature_sha256: signature.to_string(),
+        submitted_at: at.to_string(),
+    })
+}
+
+/// The submission signed with the applicant's own ЭЦП (eGov's other way, besides the
+/// one-time code): `document` as [`submission_document`] gave it (within
+/// [`SUBMISSION_DOCUMENT_VALIDITY`]) and the detached CMS NCALayer made over it, by a valid,
+/// trusted, unrevoked signing certificate of the applicant's own IIN.
+pub async fn submit_signed(
+    state: &AppState,
+    iin: Iin,
+    id: ApplicationId,
+    document: &[u8],
+    cms: &[u8],
+    remember: Remember<'_>,
+) -> ApiResult<StoredApplication> {
+    use kuelik_trust::TrustError;
+    let refusal = |e: TrustError| ApiError::from(crate::approvals::Refusal::from(e));
+    let (stored, facts, ticket) = submission_the_core_accepts(state, iin, id).await?;
+    let trust = state
+        .config
+        .trust
+        .as_ref()
+        .ok_or_else(|| ApiError::of(ErrorCode::NoTrustAnchors))?;
+    let now = state.clock.now();
+    let claimed =
+        kuelik_trust::SubmissionDocument::from_canonical_bytes(document).map_err(refusal)?;
+    let at: Timestamp = claimed.submitted_at.parse().map_err(|_| {
+        refusal(TrustError::InvalidDocument(
+            "submitted_at is not a time".into(),
+        ))
+    })?;
+    if at > now + jiff::SignedDuration::from_mins(5) || at < now - SUBMISSION_DOCUMENT_VALIDITY {
+        return Err(ApiError::of(ErrorCode::SubmissionDocumentStale));
+    }
+    if submission_document_of(&stored.application, at)? != claimed {
+        return Err(ApiError::plain(
+            ErrorCode::DocumentMismatch,
+            "the signed document is not this application's submission document",
+        ));
+    }
+    let info = kuelik_trust::cms::verify_detached(cms, document, trust, now).map_err(refusal)?;
+    state.ocsp.check(cms, trust, now).await.map_err(refusal)?;
+    kuelik_trust::SignerProfile::citizen()
+        .check(&info.signer.holder, &iin.to_string())
+        .map_err(refusal)?;
+    let signed = json!({
+        "method": "eds",
+        "certificate_serial": info.signer.serial,
+        "certificate_issuer": info.signer.issuer,
+        "certificate_sha256": info.signer.sha256_fingerprint,
+        "document_sha256": info.content_sha256,
+    });
+    submit_now(state, iin, &stored, facts, ticket, Some(signed), remember).await
+}
+
+/// Submits `stored` (the core has accepted it): the ticket, the queue of the region; with
+/// `signed`, an audit entry of the ЭЦП that signed it.
+async fn submit_now(
+    state: &AppState,
+    iin: Iin,
+    stored: &StoredApplication,
+    facts: SubmissionFacts,
+    mut ticket: TicketNumber,
+    signed: Option<serde_json::Value>,
+    remember: Remember<'_>,
+) -> ApiResult<StoredApplication> {
+    let actor = Actor::Citizen { iin };
     // A ticket collision (45 random bits) is astronomically rare; draw again if it happens.
     for _ in 0..3 {
         let steps = [
@@ -296,8 +398,18 @@ pub async fn submit(
             (Actor::System, Command::Route),
         ];
         let version = stored.version + 1;
-        let result = change(state, &stored, &steps, |app, _, changes| {
+        let at = state.clock.now();
+        let result = change(state, stored, &steps, |app, _, changes| {
             changes.idempotency = remember(app, version);
+            if let Some(signed) = &signed {
+                changes.audit.push(audit(
+                    &actor,
+                    at,
+                    "application.signed_with_eds",
+                    Some(app.id.to_string()),
+                    signed.clone(),
+                ));
+            }
             Ok(())
         })
         .await;

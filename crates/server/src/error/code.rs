@@ -148,6 +148,7 @@ error_codes! {
     InvalidRevocationList = "invalid_revocation_list" => UNPROCESSABLE_ENTITY,
     InvalidDocument = "invalid_document" => UNPROCESSABLE_ENTITY,
     ApprovalDocumentStale = "approval_document_stale" => UNPROCESSABLE_ENTITY,
+    SubmissionDocumentStale = "submission_document_stale" => UNPROCESSABLE_ENTITY,
     ApprovalMissing = "approval_missing" => UNPROCESSABLE_ENTITY,
     DataMissing = "data_missing" => UNPROCESSABLE_ENTITY,
     DocumentMismatch = "document_mismatch" => UNPROCESSABLE_ENTITY,

@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/my/applications/{id}/pay", post(pay))
         .route("/my/applications/{id}/confirm", post(confirm_page))
         .route("/my/applications/{id}/submit", post(submit))
+        .route("/my/applications/{id}/submit-eds", post(submit_eds))
         .route("/my/applications/{id}/withdraw", post(withdraw))
         .route("/my/applications/{id}/receipt", get(receipt))
         .route("/my/notifications", get(notifications))
@@ -460,6 +461,7 @@ async fn show_application(
     } else {
         page.t("application-title")
     };
+    let has_ecp_error = errors.iter().any(|e| e["field"] == ECP_FIELD);
     page.render_status(
         status,
         "application.html",
@@ -478,9 +480,42 @@ async fn show_application(
             "qr": qr,
             "errors": errors,
             "again": again,
+            "ncalayer_url": page.state.config.ncalayer_url,
+            "has_ecp_error": has_ecp_error,
             "switch_path": format!("/my/applications/{id}"),
         }),
     )
+}
+
+/// The application page's field for a refused ЭЦП submission: its "Sign with EDS" button.
+const ECP_FIELD: &str = "ecp-sign";
+
+/// The submission signed with the citizen's own ЭЦП (NCALayer, in the page's script): the
+/// document as the service gave it and the CMS NCALayer made.
+async fn submit_eds(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
+    let id = match page.id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let form = match page.form(&body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let signature = form.text("signature");
+    if signature.is_empty() {
+        let e = field_error(ECP_FIELD, page.t("submit-ecp-missing"));
+        return render_application(&page, id, vec![e], StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let document = form.get("document").unwrap_or("").to_string();
+    let result = page
+        .api(
+            Method::POST,
+            &format!("/applications/{id}/submit/eds"),
+            Some(json!({ "document": document, "signature": signature })),
+        )
+        .await
+        .result;
+    after_action(&page, id, result, Some(ECP_FIELD)).await
 }
 
 /// Where the citizen pays; the gateway sends them back to the application.

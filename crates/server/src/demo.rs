@@ -67,6 +67,7 @@ pub fn ncalayer_key_files(
     ca: &mut kuelik_trust::DemoCa,
     now: jiff::Timestamp,
 ) -> Result<Vec<DemoKeyFile>, String> {
+    use kuelik_trust::profile::{EKU_EMPLOYEE, EKU_INDIVIDUAL, EKU_ORGANISATION, EKU_SIGNING};
     let validity = kuelik_trust::Validity::days_from(now, 365).map_err(|e| e.to_string())?;
     let mut files = Vec::new();
     let holders = OFFICER_PERSONS
@@ -75,33 +76,13 @@ pub fn ncalayer_key_files(
         .chain([("officer71-revoked", "officer71")]);
     for (file, name) in holders {
         let iin = officer_iin(name).ok_or("a demo officer's IIN")?;
-        let creds = ca
-            .issue(&kuelik_trust::OfficerRequest {
-                common_name: format!("{name} (demo ЭЦП)"),
-                organizational_unit: None,
-                algorithm: kuelik_trust::KeyAlgorithm::EcdsaP256,
-                validity,
-                digital_signature: true,
-                iin: Some(iin.to_string()),
-                bin: None,
-                extended_key_usages: vec![
-                    kuelik_trust::profile::EKU_SIGNING.into(),
-                    kuelik_trust::profile::EKU_ORGANISATION.into(),
-                    kuelik_trust::profile::EKU_EMPLOYEE.into(),
-                ],
-            })
-            .map_err(|e| e.to_string())?;
-        let bytes = kuelik_trust::pkcs12::write(
-            &creds.key_pem,
-            &[&creds.cert_der, ca.cert_der()],
-            name,
-            DEMO_PIN,
-        )
-        .map_err(|e| e.to_string())?;
+        let employee = [EKU_SIGNING, EKU_ORGANISATION, EKU_EMPLOYEE];
+        let (serial, bytes) =
+            key_file(ca, &format!("{name} (demo ЭЦП)"), iin, &employee, validity)?;
         let revoked = file.ends_with("-revoked");
         if revoked {
             // The CA's OCSP responder says so; the CRL the service loaded at start does not.
-            ca.revoke(&creds.serial, now).map_err(|e| e.to_string())?;
+            ca.revoke(&serial, now).map_err(|e| e.to_string())?;
         }
         files.push(DemoKeyFile {
             name: format!("{file}.p12"),
@@ -115,28 +96,8 @@ pub fn ncalayer_key_files(
         let iin = (0..50)
             .find_map(|k| Iin::from_parts(birth, p.sex, p.serial + k))
             .ok_or("a demo citizen's IIN")?;
-        let creds = ca
-            .issue(&kuelik_trust::OfficerRequest {
-                common_name: format!("{} {}", p.surname, p.given),
-                organizational_unit: None,
-                algorithm: kuelik_trust::KeyAlgorithm::EcdsaP256,
-                validity,
-                digital_signature: true,
-                iin: Some(iin.to_string()),
-                bin: None,
-                extended_key_usages: vec![
-                    kuelik_trust::profile::EKU_SIGNING.into(),
-                    kuelik_trust::profile::EKU_INDIVIDUAL.into(),
-                ],
-            })
-            .map_err(|e| e.to_string())?;
-        let bytes = kuelik_trust::pkcs12::write(
-            &creds.key_pem,
-            &[&creds.cert_der, ca.cert_der()],
-            &iin.to_string(),
-            DEMO_PIN,
-        )
-        .map_err(|e| e.to_string())?;
+        let name = format!("{} {}", p.surname, p.given);
+        let (_, bytes) = key_file(ca, &name, iin, &[EKU_SIGNING, EKU_INDIVIDUAL], validity)?;
         files.push(DemoKeyFile {
             name: format!("citizen-{iin}.p12"),
             bytes,
@@ -144,6 +105,37 @@ pub fn ncalayer_key_files(
         });
     }
     Ok(files)
+}
+
+/// A new P-256 key with a certificate from `ca` for `iin` with the extended key usages
+/// `ekus`, as a PKCS#12 file under [`DEMO_PIN`]; returns the certificate's serial too.
+fn key_file(
+    ca: &kuelik_trust::DemoCa,
+    common_name: &str,
+    iin: Iin,
+    ekus: &[&str],
+    validity: kuelik_trust::Validity,
+) -> Result<(String, Vec<u8>), String> {
+    let creds = ca
+        .issue(&kuelik_trust::OfficerRequest {
+            common_name: common_name.to_string(),
+            organizational_unit: None,
+            algorithm: kuelik_trust::KeyAlgorithm::EcdsaP256,
+            validity,
+            digital_signature: true,
+            iin: Some(iin.to_string()),
+            bin: None,
+            extended_key_usages: ekus.iter().map(|e| e.to_string()).collect(),
+        })
+        .map_err(|e| e.to_string())?;
+    let bytes = kuelik_trust::pkcs12::write(
+        &creds.key_pem,
+        &[&creds.cert_der, ca.cert_der()],
+        &iin.to_string(),
+        DEMO_PIN,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((creds.serial, bytes))
 }
 
 /// Issues each demo officer a certificate from `ca`, binds it and seals its key under

@@ -707,22 +707,9 @@ pub async fn submit_signed(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    use base64::Engine as _;
     let iin = principal.citizen()?;
     let req: SubmitSigned = parse_json(&headers, &body, state.config.max_json_bytes)?;
-    let signature = req.signature.trim();
-    let cms = if signature.starts_with("-----BEGIN") {
-        signature.as_bytes().to_vec()
-    } else {
-        base64::engine::general_purpose::STANDARD
-            .decode(signature)
-            .map_err(|_| {
-                ApiError::plain(
-                    ErrorCode::MalformedSignature,
-                    "signature: base64 DER or PEM CMS expected",
-                )
-            })?
-    };
+    let cms = super::cms_of(&req.signature)?;
     let idem = Idempotency::from_request(&headers, format!("citizen:{iin}:submit:{id}"), &body)?;
     if let Some(idem) = &idem {
         if let Some(replayed) = idem.replay(&state).await? {

@@ -268,27 +268,11 @@ pub struct Approve {
 }
 
 fn signing_of(req: Approve) -> ApiResult<approvals::Signing> {
-    use base64::Engine as _;
     match (req.document, req.signature, req.pin) {
-        (Some(document), Some(signature), None) => {
-            let signature = signature.trim();
-            let cms = if signature.starts_with("-----BEGIN") {
-                signature.as_bytes().to_vec()
-            } else {
-                base64::engine::general_purpose::STANDARD
-                    .decode(signature)
-                    .map_err(|_| {
-                        ApiError::plain(
-                            ErrorCode::MalformedSignature,
-                            "signature: base64 DER or PEM CMS expected",
-                        )
-                    })?
-            };
-            Ok(approvals::Signing::Client {
-                document: document.into_bytes(),
-                cms,
-            })
-        }
+        (Some(document), Some(signature), None) => Ok(approvals::Signing::Client {
+            document: document.into_bytes(),
+            cms: super::cms_of(&signature)?,
+        }),
         (None, None, Some(pin)) => Ok(approvals::Signing::Remote { pin }),
         _ => Err(ApiError::of(ErrorCode::SignatureRequired)),
     }

@@ -93,6 +93,10 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         "validity.html",
         include_str!("../../portal/templates/validity.html"),
     ),
+    (
+        "ncalayer_sign.html",
+        include_str!("../../portal/templates/ncalayer_sign.html"),
+    ),
 ];
 
 #[cfg(test)]

@@ -291,7 +291,8 @@ pub async fn sign_approval(
         method,
         document,
         signature: cms,
-        signed_at: now,
+        // A TSA's time-stamp in the signature is the signing time on record.
+        signed_at: info.time_stamp.unwrap_or(now),
     })
 }
 

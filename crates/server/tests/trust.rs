@@ -1143,3 +1143,73 @@ async fn a_citizen_submits_with_their_own_ecp() {
     })
     .await;
 }
+
+/// A signature carrying a time-stamp (RFC 3161) of a TSA the service trusts: the approval
+/// records the TSA's time as its signing time and production accepts it; a token over
+/// another signature is refused (`invalid_time_stamp`) and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_stamped_approval_is_recorded_at_the_tsas_time() {
+    each_backend(|app| async move {
+        staff(&app).await;
+        let account = app.staff_account("officer71").await;
+        let creds = app
+            .bind_officer(&account, KeyAlgorithm::EcdsaP256, None)
+            .await;
+        let tsa = app
+            .ca
+            .issue_time_stamping_authority(Validity::days_from(NOW.parse().unwrap(), 30).unwrap())
+            .unwrap();
+        let (id, _, officer, token) = taken(&app, 61).await;
+        let document = approval_document(&app, &officer, &id).await;
+        let cms = base64::engine::general_purpose::STANDARD
+            .decode(sign(&document, &creds))
+            .unwrap();
+        // Time-stamped a minute after NOW; approved a minute after that.
+        let stamped_at: Timestamp = "2025-10-15T07:01:00Z".parse().unwrap();
+        app.clock.advance(jiff::SignedDuration::from_mins(2));
+        let body = |cms: Vec<u8>| {
+            json!({
+                "document": String::from_utf8(document.clone()).unwrap(),
+                "signature": base64::engine::general_purpose::STANDARD.encode(cms),
+            })
+        };
+        // A token over another signature.
+        let other = kuelik_trust::cms::sign_detached(
+            b"other",
+            &creds.key_pem,
+            &creds.cert_pem,
+            NOW.parse().unwrap(),
+        )
+        .unwrap();
+        let wrong = tsa
+            .token(
+                &kuelik_trust::tsp::signature_value(&other).unwrap(),
+                stamped_at,
+            )
+            .unwrap();
+        let forged = kuelik_trust::cms::add_time_stamp(&cms, &wrong).unwrap();
+        approval_refused(&app, &officer, &id, body(forged), "invalid_time_stamp").await;
+        assert_eq!(state_of(&app, &token, &id).await, "under_review");
+
+        let stamp = tsa
+            .token(
+                &kuelik_trust::tsp::signature_value(&cms).unwrap(),
+                stamped_at,
+            )
+            .unwrap();
+        let stamped = kuelik_trust::cms::add_time_stamp(&cms, &stamp).unwrap();
+        let r = approve_with(&app, &officer, &id, body(stamped)).await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        let approval = app
+            .state
+            .store
+            .approval(kuelik_core::lifecycle::ApplicationId(id.parse().unwrap()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(approval.signed_at, stamped_at);
+        let factory = app.staff_token("factory").await;
+        assert_eq!(accept(&app, &factory, &id).await.status(), StatusCode::OK);
+    })
+    .await;
+}

@@ -5,6 +5,9 @@
 //! certificate in `certificates`, no encapsulated content. The signature covers the DER of
 //! the signed attributes, which bind the content through the message digest — so a change to
 //! the content is `digest_mismatch` and a change to any signed attribute is `bad_signature`.
+//! One unsigned attribute is read: a time-stamp token (RFC 3161, [`crate::tsp`]), whose time
+//! becomes the signing time on record. The same signer check reads a time-stamp token itself
+//! (a `SignedData` encapsulating its TSTInfo).
 
 use ::cms::cert::IssuerAndSerialNumber;
 use ::cms::content_info::{CmsVersion, ContentInfo};
@@ -39,6 +42,17 @@ pub struct SignatureInfo {
     pub algorithm: String,
     /// Lowercase hex SHA-256 of the content that was verified.
     pub content_sha256: String,
+    /// When a trusted TSA time-stamped the signature (RFC 3161), if it did: the signing time
+    /// the service records.
+    #[serde(default)]
+    pub time_stamp: Option<Timestamp>,
+}
+
+impl SignatureInfo {
+    /// The signing time to record: the TSA's when there is one, else the signer's claim.
+    pub fn signed_at(&self) -> Timestamp {
+        self.time_stamp.unwrap_or(self.signing_time)
+    }
 }
 
 /// Signs `content` with the PEM private key of the certificate in `cert_pem`: a DER
@@ -61,6 +75,20 @@ pub fn sign_detached_with(
     cert_der: &[u8],
     signing_time: Timestamp,
 ) -> Result<Vec<u8>, TrustError> {
+    sign_with(content, oid::ID_DATA, false, key, cert_der, signing_time)
+}
+
+/// A `SignedData` over `content` of type `content_type` by `key` (whose certificate is
+/// `cert_der`), the content detached or, with `attach`, encapsulated (as a time-stamp token
+/// carries its TSTInfo).
+pub(crate) fn sign_with(
+    content: &[u8],
+    content_type: ObjectIdentifier,
+    attach: bool,
+    key: &PrivateKey,
+    cert_der: &[u8],
+    signing_time: Timestamp,
+) -> Result<Vec<u8>, TrustError> {
     let parsed = ParsedCertificate::parse(cert_der)?;
     let cert_key = parsed.key.clone()?;
     if cert_key != key.public_key() {
@@ -71,7 +99,7 @@ pub fn sign_detached_with(
     let message_digest = digest.digest(content);
 
     let signed_attrs: SetOfVec<Attribute> = SetOfVec::try_from(vec![
-        attribute(oid::ID_CONTENT_TYPE, Any::encode_from(&oid::ID_DATA))?,
+        attribute(oid::ID_CONTENT_TYPE, Any::encode_from(&content_type))?,
         attribute(
             oid::ID_MESSAGE_DIGEST,
             Any::encode_from(&octets(message_digest)?),
@@ -99,13 +127,25 @@ pub fn sign_detached_with(
         signature: octets(signature)?,
         unsigned_attrs: None,
     };
+    let econtent = if attach {
+        Some(
+            Any::encode_from(&octets(content.to_vec())?)
+                .map_err(|e| TrustError::Internal(format!("content: {e}")))?,
+        )
+    } else {
+        None
+    };
     let signed_data = SignedData {
-        version: CmsVersion::V1,
+        version: if content_type == oid::ID_DATA {
+            CmsVersion::V1
+        } else {
+            CmsVersion::V3
+        },
         digest_algorithms: SetOfVec::try_from(vec![digest.identifier()])
             .map_err(|e| TrustError::Internal(format!("digest algorithms: {e}")))?,
         encap_content_info: EncapsulatedContentInfo {
-            econtent_type: oid::ID_DATA,
-            econtent: None,
+            econtent_type: content_type,
+            econtent,
         },
         certificates: Some(
             CertificateSet::try_from(vec![::cms::cert::CertificateChoices::Certificate(
@@ -147,10 +187,61 @@ pub fn verify_detached(
     at: Timestamp,
 ) -> Result<SignatureInfo, TrustError> {
     let der = cms_der(cms)?;
+    let checked = check_signer(&der, oid::ID_DATA, Some(content))?;
+    let signing_time = checked.signing_time.ok_or_else(|| {
+        TrustError::MalformedSignature("exactly one signing-time attribute expected".into())
+    })?;
+    // A time-stamp (RFC 3161) in the unsigned attributes: a TSA's word for when the
+    // signature existed, which becomes the signing time on record.
+    let time_stamp = match time_stamp_token(&checked.signer)? {
+        Some(token) => Some(crate::tsp::verify_token(
+            &token,
+            checked.signer.signature.as_bytes(),
+            trust,
+            at,
+        )?),
+        None => None,
+    };
+    let mut times = vec![signing_time, at];
+    times.extend(time_stamp.iter().map(|t| t.at));
+    trust.check(&checked.cert, &times)?;
+    if let Ok(latest) = at.checked_add(SIGNING_TIME_SKEW) {
+        if signing_time > latest {
+            return Err(TrustError::SigningTimeInFuture { signing_time, at });
+        }
+    }
+    Ok(SignatureInfo {
+        signer: checked.cert.info()?,
+        signing_time,
+        algorithm: checked.alg.as_str().to_string(),
+        content_sha256: hex::encode(DigestAlgorithm::Sha256.digest(content)),
+        time_stamp: time_stamp.map(|t| t.at),
+    })
+}
+
+/// A signer whose signature over the content checked out (not yet its certificate).
+pub(crate) struct CheckedSigner {
+    pub(crate) cert: ParsedCertificate,
+    pub(crate) signer: SignerInfo,
+    pub(crate) signing_time: Option<Timestamp>,
+    pub(crate) alg: SignatureAlgorithm,
+    /// The encapsulated content, when there is one (a time-stamp token's TSTInfo).
+    pub(crate) econtent: Option<Vec<u8>>,
+}
+
+/// The one signer of the `SignedData` in `der` over content of type `content_type`: the
+/// detached `content`, or (when `None`) the encapsulated one. Checks the structure, the
+/// algorithms, the content against the message digest and the signature over the signed
+/// attributes; the certificate is the caller's to judge.
+pub(crate) fn check_signer(
+    der: &[u8],
+    content_type: ObjectIdentifier,
+    content: Option<&[u8]>,
+) -> Result<CheckedSigner, TrustError> {
     let raw =
-        RawSignedData::parse(&der).map_err(|e| TrustError::MalformedSignature(e.to_string()))?;
+        RawSignedData::parse(der).map_err(|e| TrustError::MalformedSignature(e.to_string()))?;
     let content_info =
-        ContentInfo::from_der(&der).map_err(|e| TrustError::MalformedSignature(e.to_string()))?;
+        ContentInfo::from_der(der).map_err(|e| TrustError::MalformedSignature(e.to_string()))?;
     if content_info.content_type != oid::ID_SIGNED_DATA {
         return Err(TrustError::MalformedSignature(format!(
             "content type {} is not signed-data",
@@ -161,12 +252,29 @@ pub fn verify_detached(
         .content
         .decode_as()
         .map_err(|e| TrustError::MalformedSignature(e.to_string()))?;
-    if signed_data.encap_content_info.econtent_type != oid::ID_DATA {
-        return Err(TrustError::MalformedSignature(
-            "encapsulated content type is not id-data".into(),
-        ));
+    if signed_data.encap_content_info.econtent_type != content_type {
+        return Err(TrustError::MalformedSignature(format!(
+            "encapsulated content type is not {content_type}"
+        )));
     }
-    // One officer signs an approval: a second SignerInfo has no meaning here.
+    let econtent = match &signed_data.encap_content_info.econtent {
+        Some(any) => Some(
+            any.decode_as::<OctetString>()
+                .map_err(|e| TrustError::MalformedSignature(format!("content: {e}")))?
+                .into_bytes(),
+        ),
+        None => None,
+    };
+    let content = match (content, &econtent) {
+        (Some(detached), _) => detached,
+        (None, Some(inside)) => inside.as_slice(),
+        (None, None) => {
+            return Err(TrustError::MalformedSignature(
+                "no content to verify".into(),
+            ))
+        }
+    };
+    // One signer: a second SignerInfo has no meaning here.
     let (signer, raw_attrs) = match (
         signed_data.signer_infos.0.as_slice(),
         raw.signed_attrs.as_slice(),
@@ -186,17 +294,21 @@ pub fn verify_detached(
         ));
     };
 
-    let content_type: ObjectIdentifier =
+    let named_type: ObjectIdentifier =
         single_attribute(attrs, oid::ID_CONTENT_TYPE, "content-type")?;
-    if content_type != oid::ID_DATA {
-        return Err(TrustError::MalformedSignature(
-            "content-type attribute is not id-data".into(),
-        ));
+    if named_type != content_type {
+        return Err(TrustError::MalformedSignature(format!(
+            "content-type attribute is not {content_type}"
+        )));
     }
     let message_digest: OctetString =
         single_attribute(attrs, oid::ID_MESSAGE_DIGEST, "message-digest")?;
-    let signing_time: Time = single_attribute(attrs, oid::ID_SIGNING_TIME, "signing-time")?;
-    let signing_time = timestamp(signing_time)?;
+    let signing_time = if attrs.iter().any(|a| a.oid == oid::ID_SIGNING_TIME) {
+        let time: Time = single_attribute(attrs, oid::ID_SIGNING_TIME, "signing-time")?;
+        Some(timestamp(time)?)
+    } else {
+        None
+    };
 
     let cert = find_signer_certificate(&raw.certificates, &signer.sid)?;
     let key = cert.key.clone()?;
@@ -213,29 +325,91 @@ pub fn verify_detached(
         *first = 0x31;
     }
     key.verify(alg, &to_verify, signer.signature.as_bytes())?;
-
-    trust.check(&cert, &[signing_time, at])?;
-    if let Ok(latest) = at.checked_add(SIGNING_TIME_SKEW) {
-        if signing_time > latest {
-            return Err(TrustError::SigningTimeInFuture { signing_time, at });
-        }
-    }
-    Ok(SignatureInfo {
-        signer: cert.info()?,
+    Ok(CheckedSigner {
+        cert,
+        signer: signer.clone(),
         signing_time,
-        algorithm: alg.as_str().to_string(),
-        content_sha256: hex::encode(DigestAlgorithm::Sha256.digest(content)),
+        alg,
+        econtent,
     })
+}
+
+/// The time-stamp token (RFC 3161, `id-aa-signatureTimeStampToken`) among the signer's
+/// unsigned attributes, DER, if there is one.
+fn time_stamp_token(signer: &SignerInfo) -> Result<Option<Vec<u8>>, TrustError> {
+    let Some(attrs) = &signer.unsigned_attrs else {
+        return Ok(None);
+    };
+    let mut tokens = attrs
+        .iter()
+        .filter(|a| a.oid == crate::tsp::ID_AA_SIGNATURE_TIME_STAMP_TOKEN);
+    let (Some(attr), None) = (tokens.next(), tokens.next()) else {
+        return Ok(None);
+    };
+    let [token] = attr.values.as_slice() else {
+        return Err(TrustError::InvalidTimeStamp(
+            "the time-stamp attribute must have one value".into(),
+        ));
+    };
+    token
+        .to_der()
+        .map(Some)
+        .map_err(|e| TrustError::InvalidTimeStamp(e.to_string()))
+}
+
+/// `cms` with the time-stamp `token` (a TSA's answer over its signature) added to its
+/// signer's unsigned attributes — what a client does with a TSA's reply. The signed part is
+/// re-encoded as it was decoded: byte for byte for a DER-encoded CMS (as this crate, OpenSSL
+/// and NCALayer write them).
+pub fn add_time_stamp(cms: &[u8], token: &[u8]) -> Result<Vec<u8>, TrustError> {
+    let der = cms_der(cms)?;
+    let content_info =
+        ContentInfo::from_der(&der).map_err(|e| TrustError::MalformedSignature(e.to_string()))?;
+    let mut signed_data: SignedData = content_info
+        .content
+        .decode_as()
+        .map_err(|e| TrustError::MalformedSignature(e.to_string()))?;
+    let token = Any::from_der(token).map_err(|e| TrustError::InvalidTimeStamp(e.to_string()))?;
+    let mut infos: Vec<SignerInfo> = signed_data.signer_infos.0.clone().into_vec();
+    let [info] = infos.as_mut_slice() else {
+        return Err(TrustError::MalformedSignature(
+            "exactly one signer expected".into(),
+        ));
+    };
+    info.unsigned_attrs = Some(
+        SetOfVec::try_from(vec![attribute(
+            crate::tsp::ID_AA_SIGNATURE_TIME_STAMP_TOKEN,
+            Ok(token),
+        )?])
+        .map_err(|e| TrustError::Internal(format!("unsigned attributes: {e}")))?,
+    );
+    signed_data.signer_infos = SignerInfos::try_from(infos)
+        .map_err(|e| TrustError::Internal(format!("signer infos: {e}")))?;
+    let content_info = ContentInfo {
+        content_type: oid::ID_SIGNED_DATA,
+        content: Any::encode_from(&signed_data)
+            .map_err(|e| TrustError::Internal(format!("signed data: {e}")))?,
+    };
+    to_der(&content_info, "content info")
+}
+
+/// The one SignerInfo of a CMS blob, unverified.
+pub(crate) fn signer_info(cms: &[u8]) -> Result<SignerInfo, TrustError> {
+    Ok(unverified_signer(&cms_der(cms)?)?.0)
 }
 
 /// The signer's certificate (DER) in a CMS blob, unverified: e.g. to ask OCSP about it after
 /// [`verify_detached`] accepted the signature.
 pub fn signer_certificate_der(cms: &[u8]) -> Result<Vec<u8>, TrustError> {
-    let der = cms_der(cms)?;
+    Ok(unverified_signer(&cms_der(cms)?)?.1.der)
+}
+
+/// The one SignerInfo of the SignedData in `der` and its certificate, nothing verified.
+fn unverified_signer(der: &[u8]) -> Result<(SignerInfo, ParsedCertificate), TrustError> {
     let raw =
-        RawSignedData::parse(&der).map_err(|e| TrustError::MalformedSignature(e.to_string()))?;
+        RawSignedData::parse(der).map_err(|e| TrustError::MalformedSignature(e.to_string()))?;
     let content_info =
-        ContentInfo::from_der(&der).map_err(|e| TrustError::MalformedSignature(e.to_string()))?;
+        ContentInfo::from_der(der).map_err(|e| TrustError::MalformedSignature(e.to_string()))?;
     let signed_data: SignedData = content_info
         .content
         .decode_as()
@@ -245,7 +419,8 @@ pub fn signer_certificate_der(cms: &[u8]) -> Result<Vec<u8>, TrustError> {
             "exactly one signer expected".into(),
         ));
     };
-    Ok(find_signer_certificate(&raw.certificates, &signer.sid)?.der)
+    let cert = find_signer_certificate(&raw.certificates, &signer.sid)?;
+    Ok((signer.clone(), cert))
 }
 
 /// Reads the signer's certificate from a CMS blob without verifying anything (to show who

@@ -38,6 +38,10 @@ pub enum TrustError {
     /// signature cannot be accepted now; try again later.
     #[error("the certificate's revocation status cannot be established: {0}")]
     RevocationUnknown(String),
+    /// A time-stamp token (RFC 3161) is in the signature but does not hold: not signed by a
+    /// trusted time-stamping authority, or not over this signature.
+    #[error("the time-stamp is not valid: {0}")]
+    InvalidTimeStamp(String),
     /// Not an X.509 v3 end-entity certificate with the keyUsage digitalSignature.
     #[error("the certificate may not sign documents: {0}")]
     WrongKeyUsage(String),
@@ -107,6 +111,7 @@ impl TrustError {
             TrustError::CertificateNotYetValid { .. } => "certificate_not_yet_valid",
             TrustError::CertificateRevoked { .. } => "certificate_revoked",
             TrustError::RevocationUnknown(_) => "revocation_status_unknown",
+            TrustError::InvalidTimeStamp(_) => "invalid_time_stamp",
             TrustError::WrongKeyUsage(_) => "wrong_key_usage",
             TrustError::CertificateWithoutIin => "certificate_without_iin",
             TrustError::CertificateOfAnotherPerson { .. } => "certificate_of_another_person",
@@ -139,6 +144,7 @@ impl TrustError {
         "certificate_not_yet_valid",
         "certificate_revoked",
         "revocation_status_unknown",
+        "invalid_time_stamp",
         "wrong_key_usage",
         "certificate_without_iin",
         "certificate_of_another_person",
@@ -180,6 +186,7 @@ mod tests {
                 serial: String::new(),
             },
             TrustError::RevocationUnknown(String::new()),
+            TrustError::InvalidTimeStamp(String::new()),
             TrustError::WrongKeyUsage(String::new()),
             TrustError::CertificateWithoutIin,
             TrustError::CertificateOfAnotherPerson {

@@ -9,6 +9,7 @@
 //!   names, and what its key is for — checked against a staff account bound to a person;
 //! - [`ocsp`]: revocation by OCSP (RFC 6960): the request, the check of the signed answer,
 //!   and a responder for the demo CA;
+//! - [`tsp`]: time-stamps (RFC 3161) in signatures, verified and recorded as the signing time;
 //! - [`keystore`]: officer keys sealed under a PIN, for remote signing;
 //! - [`pkcs12`]: `.p12` key files, as НУЦ РК issues them and NCALayer opens them;
 //! - [`audit`]: the hash chain and signed checkpoints of the audit log;
@@ -34,6 +35,7 @@ pub mod pkcs12;
 pub mod pki;
 pub mod profile;
 pub mod submission;
+pub mod tsp;
 
 pub use algorithm::{KeyAlgorithm, PrivateKey, PublicKey, SignatureAlgorithm};
 pub use approval::ApprovalDocument;

@@ -478,10 +478,20 @@ impl TrustStore {
         parsed: &ParsedCertificate,
         times: &[Timestamp],
     ) -> Result<(), TrustError> {
-        self.check_chain(parsed)?;
+        self.check_chain_validity_revocation(parsed, times)?;
+        check_signing_profile(parsed)?;
+        parsed.key.as_ref().map(|_| ()).map_err(Clone::clone)
+    }
 
-        let not_before = parsed.not_before()?;
-        let not_after = parsed.not_after()?;
+    /// Chained to an anchor, valid at every instant of `times`, not revoked: what every
+    /// certificate the service relies on must be.
+    fn check_chain_validity_revocation(
+        &self,
+        parsed: &ParsedCertificate,
+        times: &[Timestamp],
+    ) -> Result<(), TrustError> {
+        self.check_chain(parsed)?;
+        let (not_before, not_after) = (parsed.not_before()?, parsed.not_after()?);
         for &at in times {
             if at < not_before {
                 return Err(TrustError::CertificateNotYetValid { not_before });
@@ -490,7 +500,6 @@ impl TrustStore {
                 return Err(TrustError::CertificateExpired { not_after });
             }
         }
-
         let serial = parsed.serial_hex();
         if self
             .revoked
@@ -498,9 +507,28 @@ impl TrustStore {
         {
             return Err(TrustError::CertificateRevoked { serial });
         }
+        Ok(())
+    }
 
-        check_signing_profile(parsed)?;
-        parsed.key.as_ref().map(|_| ()).map_err(Clone::clone)
+    /// The checks of a time-stamping authority's certificate at every instant of `times`:
+    /// chained to an anchor, valid, not revoked, with `id-kp-timeStamping`.
+    pub(crate) fn check_time_stamping(
+        &self,
+        parsed: &ParsedCertificate,
+        times: &[Timestamp],
+    ) -> Result<(), TrustError> {
+        self.check_chain_validity_revocation(parsed, times)?;
+        let holder = Holder::of(parsed)?;
+        if !holder
+            .extended_key_usages
+            .iter()
+            .any(|e| e == crate::tsp::EKU_TIME_STAMPING)
+        {
+            return Err(TrustError::WrongKeyUsage(
+                "not a time-stamping authority's certificate".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn check_chain(&self, parsed: &ParsedCertificate) -> Result<(), TrustError> {
@@ -1051,6 +1079,36 @@ impl DemoCa {
         ];
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(&random_serial()));
+        params.not_before = offset_time(validity.not_before)?;
+        params.not_after = offset_time(validity.not_after)?;
+        params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        params.use_authority_key_identifier_extension = true;
+        params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(key.key_id()?);
+        let cert = params.signed_by(&key, &self.issuer).map_err(rcgen_err)?;
+        Ok((cert.der().to_vec(), key.key.to_pkcs8_pem()?))
+    }
+
+    /// A time-stamping authority's certificate (`id-kp-timeStamping`) and its new P-256 key
+    /// (PKCS#8 PEM).
+    pub(crate) fn issue_time_stamping(
+        &self,
+        validity: Validity,
+    ) -> Result<(Vec<u8>, Zeroizing<String>), TrustError> {
+        let key = RcgenKey::new(PrivateKey::generate(KeyAlgorithm::EcdsaP256)?)?;
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CountryName, "KZ");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "kuelik demo TSA");
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::TimeStamping];
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::DigitalSignature,
+            rcgen::KeyUsagePurpose::ContentCommitment,
+        ];
         params.serial_number = Some(rcgen::SerialNumber::from_slice(&random_serial()));
         params.not_before = offset_time(validity.not_before)?;
         params.not_after = offset_time(validity.not_after)?;

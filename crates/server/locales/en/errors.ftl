@@ -75,6 +75,7 @@ error-submission_document_stale = The document to sign is out of date: fetch it 
 error-no_remote_signing_key = No remote signing key is registered for you.
 error-pin_signing_off = Signing with a PIN is switched off: sign with your ЭЦП through NCALayer.
 error-revocation_status_unknown = The certificate's revocation status cannot be checked now (the OCSP service does not answer). Try again in a few minutes.
+error-invalid_time_stamp = The time-stamp in the signature is not valid: sign again.
 error-staff_scope_invalid = Your account lacks the scope its role needs (a region or a registration point). Ask an administrator.
 error-cross_site_request = The request came from another site and was refused.
 error-too_many_codes = Too many codes requested. Try again in 15 minutes.

@@ -375,6 +375,8 @@ pub async fn submit_signed(
         "certificate_issuer": info.signer.issuer,
         "certificate_sha256": info.signer.sha256_fingerprint,
         "document_sha256": info.content_sha256,
+        "signed_at": info.signed_at().to_string(),
+        "time_stamped": info.time_stamp.is_some(),
     });
     submit_now(state, iin, &stored, facts, ticket, Some(signed), remember).await
 }

@@ -156,6 +156,7 @@ error_codes! {
     SignerNotThisOfficer = "signer_not_this_officer" => UNPROCESSABLE_ENTITY,
     NoRemoteSigningKey = "no_remote_signing_key" => CONFLICT,
     RevocationStatusUnknown = "revocation_status_unknown" => SERVICE_UNAVAILABLE,
+    InvalidTimeStamp = "invalid_time_stamp" => UNPROCESSABLE_ENTITY,
     PinSigningOff = "pin_signing_off" => CONFLICT,
 
     // Payments and the gateway's callbacks.

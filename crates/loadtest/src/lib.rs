@@ -18,6 +18,7 @@ pub mod report;
 pub mod roles;
 pub mod scenario;
 pub mod server;
+pub mod slow_disk;
 
 pub use report::Report;
 pub use scenario::{run, Options};

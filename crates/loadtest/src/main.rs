@@ -43,6 +43,11 @@ struct Cli {
     /// report gives the server's memory alone.
     #[arg(long)]
     server_process: bool,
+    /// The slow-disk mode: every fsync/fdatasync of the harness and of the server costs this
+    /// many microseconds more (e.g. 1000, a real disk's flush), to see what group commit is
+    /// for. Needs a C compiler (cc); SQLite only.
+    #[arg(long, value_name = "MICROSECONDS")]
+    slow_fsync_us: Option<u64>,
 }
 
 #[derive(clap::Subcommand)]
@@ -175,6 +180,22 @@ fn main() -> ExitCode {
             measure_only,
         };
         return national(options, json);
+    }
+    if let Some(us) = cli.slow_fsync_us {
+        if kuelik_loadtest::slow_disk::active_delay_us().is_none() {
+            let dir = std::env::temp_dir().join(format!("kuelik-slow-disk-{}", std::process::id()));
+            let rerun = std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("{}: {e}", dir.display()))
+                .and_then(|()| kuelik_loadtest::slow_disk::rerun_under_shim(us, &dir));
+            let _ = std::fs::remove_dir_all(&dir);
+            return match rerun {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
     }
     let options = kuelik_loadtest::Options {
         citizens: cli.citizens,

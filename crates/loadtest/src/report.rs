@@ -22,6 +22,16 @@ pub const CHECK_DECODE_GOAL: f64 = 5.0;
 pub struct Machine {
     pub cores: usize,
     pub cpu: String,
+    /// The slow-disk mode, when the run is under it (`--slow-fsync-us`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slow_disk: Option<SlowDisk>,
+}
+
+/// What the slow-disk shim adds to each fsync, and an fsync as this process then sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlowDisk {
+    pub added_us: u64,
+    pub fsync_median_ms: f64,
 }
 
 impl Machine {
@@ -35,9 +45,15 @@ impl Machine {
                     .map(|(_, v)| v.trim().to_string())
             })
             .unwrap_or_else(|| "unknown".into());
+        let slow_disk = crate::slow_disk::active_delay_us().map(|added_us| SlowDisk {
+            added_us,
+            fsync_median_ms: crate::slow_disk::measured_fsync(&std::env::temp_dir())
+                .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0),
+        });
         Machine {
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cpu,
+            slow_disk,
         }
     }
 }
@@ -283,6 +299,12 @@ impl Report {
             "kuelik load harness — peak day, {} citizens, {} clients, {} ({}; {} cores: {})",
             d.citizens, d.concurrency, d.backend, self.date, self.machine.cores, self.machine.cpu
         );
+        if let Some(slow) = &self.machine.slow_disk {
+            println!(
+                "slow disk: +{} µs on every fsync/fdatasync (an fsync here now takes {:.2} ms)",
+                slow.added_us, slow.fsync_median_ms
+            );
+        }
         println!(
             "setup {:.1} s; day {:.1} s{}; issued {} (read back {}), failed {}, lost {}; {:.2} applications/s",
             d.setup_secs,

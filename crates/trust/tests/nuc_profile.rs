@@ -121,6 +121,23 @@ fn a_demo_ca_nuc_certificate_names_its_holder_and_each_mismatch_has_its_code() {
         profile.check(&info.signer.holder, IIN).unwrap_err().code(),
         "certificate_without_iin"
     );
+    // Revoked, as the CA's OCSP responder says (no CRL lists it): its signature verifies,
+    // the responder's signed answer refuses it.
+    let mut ca = ca;
+    let revoked = ca.issue(&nuc_request(IIN, &signing, valid())).unwrap();
+    let info = verify_detached(&sign(&revoked), DOCUMENT, &store, now()).unwrap();
+    ca.revoke(&info.signer.serial, now()).unwrap();
+    let request = kuelik_trust::ocsp::request(&revoked.cert_der, ca.cert_der()).unwrap();
+    let answer = ca
+        .ocsp_response(&request, now(), SignedDuration::from_hours(1), &|_| None)
+        .unwrap();
+    let status =
+        kuelik_trust::ocsp::check_response(&answer, &revoked.cert_der, ca.cert_der(), now())
+            .unwrap();
+    assert_eq!(
+        status.refusal(&info.signer.serial).unwrap().code(),
+        "certificate_revoked"
+    );
 }
 
 fn openssl(dir: &Path, args: &[&str]) {

@@ -342,7 +342,10 @@ impl ServiceConfig {
             .strip_prefix("wss://")
             .or_else(|| url.strip_prefix("ws://"))
             .unwrap_or("");
-        if rest.is_empty() || rest.contains(|c: char| c.is_whitespace() || c == '"' || c == '<') {
+        // It is written into the pages' CSP: nothing that could end or add a directive.
+        if rest.is_empty()
+            || rest.contains(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | ';' | ','))
+        {
             return Err(UsageError(format!(
                 "ncalayer_url: {url:?} is not a WebSocket address (wss://HOST:PORT)"
             )));

@@ -377,6 +377,12 @@ fn the_documented_configuration_checks_and_a_wrong_key_is_named() {
     // NCALayer is reached over a WebSocket.
     std::fs::write(&bad, "ncalayer_url = \"https://127.0.0.1:13579\"\n").unwrap();
     assert_usage_error(&["config", "check", bad.to_str().unwrap()], "ncalayer_url");
+    std::fs::write(
+        &bad,
+        "ncalayer_url = \"wss://127.0.0.1:13579;script-src\"\n",
+    )
+    .unwrap();
+    assert_usage_error(&["config", "check", bad.to_str().unwrap()], "ncalayer_url");
     std::fs::write(&bad, "ocsp_url = \"ocsp.pki.gov.kz\"\n").unwrap();
     assert_usage_error(&["config", "check", bad.to_str().unwrap()], "ocsp_url");
     // KUELIK_PG_POOL belongs to the PostgreSQL store, not to the configuration.

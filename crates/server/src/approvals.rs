@@ -25,6 +25,12 @@ use crate::AppState;
 /// it with a card reader, short enough that "decided at" means something.
 pub const DOCUMENT_VALIDITY: SignedDuration = SignedDuration::from_mins(15);
 
+/// Whether a document given out to be signed at `given_at` may still be signed at `now`:
+/// within `validity`, and not from the future (beyond a few minutes of clock skew).
+pub fn signable(given_at: Timestamp, now: Timestamp, validity: SignedDuration) -> bool {
+    given_at <= now + SignedDuration::from_mins(5) && given_at >= now - validity
+}
+
 /// Why the production centre (or an approval) refused a signature: a stable code and a
 /// detail for the operator (never personal data).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,9 +214,7 @@ pub async fn sign_approval(
                     "decided_at is not a time",
                 ))
             })?;
-            if decided_at > now + SignedDuration::from_mins(5)
-                || decided_at < now - DOCUMENT_VALIDITY
-            {
+            if !signable(decided_at, now, DOCUMENT_VALIDITY) {
                 return Err(ApiError::of(ErrorCode::ApprovalDocumentStale));
             }
             let expected =
@@ -275,7 +279,7 @@ pub async fn sign_approval(
     // a current answer nothing is approved: 503, try again).
     state
         .ocsp
-        .check(&cms, &trust, now)
+        .check(&info, &trust, now)
         .await
         .map_err(|e| ApiError::from(Refusal::from(e)))?;
     signed_by(
@@ -365,11 +369,7 @@ pub async fn verify_for_production(
     };
     // Revoked since it signed? Production refuses (and records why); an OCSP responder that
     // cannot answer now is no reason to refuse for good: 503, try again.
-    match state
-        .ocsp
-        .check(&approval.signature, trust, state.clock.now())
-        .await
-    {
+    match state.ocsp.check(&info, trust, state.clock.now()).await {
         Ok(()) => {}
         Err(e @ TrustError::RevocationUnknown(_)) => return Err(Refusal::from(e).into()),
         Err(e) => return Ok(Err(e.into())),

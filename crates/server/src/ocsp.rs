@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use kuelik_trust::ocsp::{self, OcspStatus};
-use kuelik_trust::{TrustError, TrustStore};
+use kuelik_trust::{SignatureInfo, TrustError, TrustStore};
 
 /// How long a responder has to answer.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -43,40 +43,38 @@ impl OcspClient {
         }
     }
 
-    /// Whether the signer of `cms` is revoked according to OCSP at `now`: `Ok` when the
-    /// responder says good (or no responder is known), [`TrustError::CertificateRevoked`]
-    /// when it says revoked, [`TrustError::RevocationUnknown`] when no current answer can
-    /// be had.
+    /// Whether the signer of a verified signature is revoked according to OCSP at `now`:
+    /// `Ok` when the responder says good (or no responder is known),
+    /// [`TrustError::CertificateRevoked`] when it says revoked,
+    /// [`TrustError::RevocationUnknown`] when no current answer can be had.
     pub async fn check(
         &self,
-        cms: &[u8],
+        signature: &SignatureInfo,
         trust: &TrustStore,
         now: Timestamp,
     ) -> Result<(), TrustError> {
-        let cert = kuelik_trust::cms::signer_certificate_der(cms)?;
-        let Some(issuer) = trust.issuer_of(&cert) else {
+        let cert = &signature.signer_der;
+        let Some(issuer) = trust.issuer_of(cert) else {
             // Not issued by an anchor: the chain check has refused it already.
             return Ok(());
         };
         let url = match &self.url {
             Some(url) => url.clone(),
-            None => match ocsp::responder_url(&cert)? {
+            None => match ocsp::responder_url(cert)? {
                 Some(url) => url,
                 None => return Ok(()),
             },
         };
-        let info = kuelik_trust::pki::inspect_certificate(&cert)?;
-        let key = info.sha256_fingerprint.clone();
-        let cached = self.cached(&key, now);
-        let status = match cached {
+        let key = &signature.signer.sha256_fingerprint;
+        let status = match self.cached(key, now) {
             Some(status) => status,
             None => {
-                let status = self.ask(&url, &cert, issuer, now).await?;
-                self.keep(key, status, now);
+                let status = self.ask(&url, cert, issuer, now).await?;
+                self.keep(key.clone(), status, now);
                 status
             }
         };
-        match status.refusal(&info.serial) {
+        match status.refusal(&signature.signer.serial) {
             None => Ok(()),
             Some(refusal) => Err(refusal),
         }

@@ -1366,6 +1366,10 @@ async fn the_officer_signs_with_their_ecp_from_the_review_page_when_pins_are_off
         html.contains("href=\"#ecp-sign\""),
         "the error leads to the EDS button"
     );
+    assert!(
+        html.contains("aria-describedby=\"ecp-hint ecp-error\""),
+        "the EDS box shows the refusal (not hidden, described by it)"
+    );
     let r = app
         .post(
             &officer,

@@ -46,6 +46,9 @@ pub struct SignatureInfo {
     /// the service records.
     #[serde(default)]
     pub time_stamp: Option<Timestamp>,
+    /// The signer's certificate as signed (DER): what an OCSP request names.
+    #[serde(skip)]
+    pub signer_der: Vec<u8>,
 }
 
 impl SignatureInfo {
@@ -216,6 +219,7 @@ pub fn verify_detached(
         algorithm: checked.alg.as_str().to_string(),
         content_sha256: hex::encode(DigestAlgorithm::Sha256.digest(content)),
         time_stamp: time_stamp.map(|t| t.at),
+        signer_der: checked.cert.der.clone(),
     })
 }
 
@@ -398,12 +402,6 @@ pub(crate) fn signer_info(cms: &[u8]) -> Result<SignerInfo, TrustError> {
     Ok(unverified_signer(&cms_der(cms)?)?.0)
 }
 
-/// The signer's certificate (DER) in a CMS blob, unverified: e.g. to ask OCSP about it after
-/// [`verify_detached`] accepted the signature.
-pub fn signer_certificate_der(cms: &[u8]) -> Result<Vec<u8>, TrustError> {
-    Ok(unverified_signer(&cms_der(cms)?)?.1.der)
-}
-
 /// The one SignerInfo of the SignedData in `der` and its certificate, nothing verified.
 fn unverified_signer(der: &[u8]) -> Result<(SignerInfo, ParsedCertificate), TrustError> {
     let raw =
@@ -426,7 +424,7 @@ fn unverified_signer(der: &[u8]) -> Result<(SignerInfo, ParsedCertificate), Trus
 /// Reads the signer's certificate from a CMS blob without verifying anything (to show who
 /// claims to have signed, or to look up the staff account bound to it).
 pub fn signer_certificate(cms: &[u8]) -> Result<CertificateInfo, TrustError> {
-    ParsedCertificate::parse(&signer_certificate_der(cms)?)?.info()
+    unverified_signer(&cms_der(cms)?)?.1.info()
 }
 
 fn cms_der(cms: &[u8]) -> Result<Vec<u8>, TrustError> {

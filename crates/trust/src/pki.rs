@@ -1028,10 +1028,6 @@ impl DemoCa {
             .iter()
             .map(|dotted| eku_purpose(dotted))
             .collect::<Result<_, _>>()?;
-        params.serial_number = Some(rcgen::SerialNumber::from_slice(&random_serial()));
-        params.not_before = offset_time(request.validity.not_before)?;
-        params.not_after = offset_time(request.validity.not_after)?;
-        params.is_ca = rcgen::IsCa::ExplicitNoCa;
         params.key_usages = if request.digital_signature {
             vec![
                 rcgen::KeyUsagePurpose::DigitalSignature,
@@ -1040,9 +1036,7 @@ impl DemoCa {
         } else {
             vec![rcgen::KeyUsagePurpose::KeyEncipherment]
         };
-        params.use_authority_key_identifier_extension = true;
-        params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(key.key_id()?);
-        let cert = params.signed_by(&key, &self.issuer).map_err(rcgen_err)?;
+        let cert = self.sign_end_entity(params, &key, request.validity)?;
         let cert_der = cert.der().to_vec();
         let info = ParsedCertificate::parse(&cert_der)?.info()?;
         Ok(OfficerCredentials {
@@ -1079,13 +1073,7 @@ impl DemoCa {
         ];
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
-        params.serial_number = Some(rcgen::SerialNumber::from_slice(&random_serial()));
-        params.not_before = offset_time(validity.not_before)?;
-        params.not_after = offset_time(validity.not_after)?;
-        params.is_ca = rcgen::IsCa::ExplicitNoCa;
-        params.use_authority_key_identifier_extension = true;
-        params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(key.key_id()?);
-        let cert = params.signed_by(&key, &self.issuer).map_err(rcgen_err)?;
+        let cert = self.sign_end_entity(params, &key, validity)?;
         Ok((cert.der().to_vec(), key.key.to_pkcs8_pem()?))
     }
 
@@ -1109,14 +1097,25 @@ impl DemoCa {
             rcgen::KeyUsagePurpose::DigitalSignature,
             rcgen::KeyUsagePurpose::ContentCommitment,
         ];
+        let cert = self.sign_end_entity(params, &key, validity)?;
+        Ok((cert.der().to_vec(), key.key.to_pkcs8_pem()?))
+    }
+
+    /// Signs `params` for `key` as an end-entity (not a CA) certificate of this CA valid for
+    /// `validity`, with a random serial and both key identifiers.
+    fn sign_end_entity(
+        &self,
+        mut params: rcgen::CertificateParams,
+        key: &RcgenKey,
+        validity: Validity,
+    ) -> Result<rcgen::Certificate, TrustError> {
         params.serial_number = Some(rcgen::SerialNumber::from_slice(&random_serial()));
         params.not_before = offset_time(validity.not_before)?;
         params.not_after = offset_time(validity.not_after)?;
         params.is_ca = rcgen::IsCa::ExplicitNoCa;
         params.use_authority_key_identifier_extension = true;
         params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(key.key_id()?);
-        let cert = params.signed_by(&key, &self.issuer).map_err(rcgen_err)?;
-        Ok((cert.der().to_vec(), key.key.to_pkcs8_pem()?))
+        params.signed_by(key, &self.issuer).map_err(rcgen_err)
     }
 
     /// When this CA revoked the certificate with `serial` (normalised hex), if it did.

@@ -355,7 +355,7 @@ pub async fn submit_signed(
             "submitted_at is not a time".into(),
         ))
     })?;
-    if at > now + jiff::SignedDuration::from_mins(5) || at < now - SUBMISSION_DOCUMENT_VALIDITY {
+    if !crate::approvals::signable(at, now, SUBMISSION_DOCUMENT_VALIDITY) {
         return Err(ApiError::of(ErrorCode::SubmissionDocumentStale));
     }
     if submission_document_of(&stored.application, at)? != claimed {
@@ -365,7 +365,7 @@ pub async fn submit_signed(
         ));
     }
     let info = kuelik_trust::cms::verify_detached(cms, document, trust, now).map_err(refusal)?;
-    state.ocsp.check(cms, trust, now).await.map_err(refusal)?;
+    state.ocsp.check(&info, trust, now).await.map_err(refusal)?;
     kuelik_trust::SignerProfile::citizen()
         .check(&info.signer.holder, &iin.to_string())
         .map_err(refusal)?;

@@ -13,7 +13,7 @@ use axum::Router;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{field_error, Page, Problem};
+use super::{field_error, Page, Problem, ECP_FIELD};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -461,7 +461,6 @@ async fn show_application(
     } else {
         page.t("application-title")
     };
-    let has_ecp_error = errors.iter().any(|e| e["field"] == ECP_FIELD);
     page.render_status(
         status,
         "application.html",
@@ -480,15 +479,10 @@ async fn show_application(
             "qr": qr,
             "errors": errors,
             "again": again,
-            "ncalayer_url": page.state.config.ncalayer_url,
-            "has_ecp_error": has_ecp_error,
             "switch_path": format!("/my/applications/{id}"),
         }),
     )
 }
-
-/// The application page's field for a refused ЭЦП submission: its "Sign with EDS" button.
-const ECP_FIELD: &str = "ecp-sign";
 
 /// The submission signed with the citizen's own ЭЦП (NCALayer, in the page's script): the
 /// document as the service gave it and the CMS NCALayer made.

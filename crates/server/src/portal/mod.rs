@@ -185,6 +185,9 @@ impl Form {
 }
 
 /// A field error shown in the summary and next to its field.
+/// The field of a refused ЭЦП signature: the "Sign with EDS" button of `ncalayer_sign.html`.
+pub const ECP_FIELD: &str = "ecp-sign";
+
 pub fn field_error(field: &str, message: impl Into<String>) -> Value {
     json!({ "field": field, "message": message.into() })
 }
@@ -307,6 +310,8 @@ impl Page {
             "errors": [],
             "area": if staff { "staff" } else { "citizen" },
             "home": home,
+            // Where the "Sign with EDS" box finds NCALayer (the CSP lets every page reach it).
+            "ncalayer_url": self.state.config.ncalayer_url,
         });
         if self.posted {
             merged["switch_path"] = json!(home);

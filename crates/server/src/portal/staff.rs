@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::console::{console, fetch, notice_text, staff_problem, Notice};
-use super::{field_error, ticket_symbols, Page, Problem};
+use super::{field_error, ticket_symbols, Page, Problem, ECP_FIELD};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -181,14 +181,11 @@ async fn render_review(page: &Page, id: Uuid, errors: Vec<Value>, status: Status
         Ok(v) => v,
         Err(r) => return r,
     };
-    let has_ecp_error = errors.iter().any(|e| e["field"] == ECP_FIELD);
     let ctx = json!({
         "app": app,
         "errors": errors,
         "reasons": ["photo_non_compliant", "signature_non_compliant", "additional_verification_required"],
         "switch_path": format!("/staff/officer/applications/{id}"),
-        "ncalayer_url": page.state.config.ncalayer_url,
-        "has_ecp_error": has_ecp_error,
         "pin_signing": page.state.config.pin_signing,
     });
     page.render_status(
@@ -281,7 +278,7 @@ async fn officer_approve(page: Page, Path(id): Path<String>, body: Bytes) -> Res
     };
     // Signed with the officer's ЭЦП (NCALayer, in the page's script): the document as the
     // service gave it and the CMS NCALayer made. Otherwise the PIN of the key kept sealed.
-    let signature = form.get("signature").unwrap_or("").trim().to_string();
+    let signature = form.text("signature");
     let (body, field) = if !signature.is_empty() {
         let document = form.get("document").unwrap_or("").to_string();
         (
@@ -309,9 +306,6 @@ async fn officer_approve(page: Page, Path(id): Path<String>, body: Bytes) -> Res
         .result;
     officer_after(&page, id, result, field, "approved", false).await
 }
-
-/// The review page's field for a refused ЭЦП signature: its "Sign with ЭЦП" button.
-const ECP_FIELD: &str = "ecp-sign";
 
 async fn officer_annul(page: Page, Path(id): Path<String>, body: Bytes) -> Response {
     let id = match page.id(&id) {

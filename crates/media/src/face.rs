@@ -237,3 +237,76 @@ pub fn locate_eyes(gray: &Gray, face: &Rect) -> Option<(Point, Point)> {
         && right_mean < face_mean - 8.0;
     plausible.then_some((left, right))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profile;
+    use crate::raster::luma;
+
+    fn gray_of(name: &str, edit: impl Fn(image::RgbImage) -> image::RgbImage) -> Gray {
+        let path = format!("{}/corpus/{name}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(path).expect("the corpus is committed");
+        let image = image::load_from_memory(&bytes).expect("decodes").to_rgb8();
+        luma(&edit(image))
+    }
+
+    /// Two half-size copies side by side, as the corpus generator's two-faces variant.
+    fn two_people(image: image::RgbImage) -> image::RgbImage {
+        use image::imageops;
+        let (w, h) = image.dimensions();
+        let half = imageops::resize(&image, w / 2, h / 2, imageops::FilterType::Triangle);
+        let mut out = image::RgbImage::from_pixel(w, h, *image.get_pixel(2, 2));
+        imageops::overlay(&mut out, &half, 0, i64::from(h / 4));
+        imageops::overlay(&mut out, &half, i64::from(w / 2), i64::from(h / 4));
+        out
+    }
+
+    /// The vendored rustface (vendor/rustface, made faster) finds the very boxes upstream
+    /// rustface 0.1.7 found on these pictures (recorded with upstream), with scores equal
+    /// but for float rounding (its inner products now sum in a different order).
+    #[test]
+    fn the_patched_detector_finds_what_upstream_found() {
+        let settings = Profile::default_profile().photo.detector;
+        // A box as upstream gave it: x, y, width, height, score.
+        type Found = (f64, f64, f64, f64, f64);
+        let upstream: [(&str, Gray, &[Found]); 4] = [
+            (
+                "portrait",
+                gray_of("portrait.jpg", |i| i),
+                &[(132.0, 252.0, 336.0, 336.0, 23.777_691_483)],
+            ),
+            (
+                "portrait mirrored",
+                gray_of("portrait.jpg", |i| image::imageops::flip_horizontal(&i)),
+                &[(128.0, 240.0, 360.0, 360.0, 28.498_617_112)],
+            ),
+            (
+                "two people",
+                gray_of("portrait.jpg", two_people),
+                &[
+                    (56.0, 320.0, 176.0, 176.0, 12.869_672_715),
+                    (356.0, 320.0, 176.0, 176.0, 12.931_047_022),
+                ],
+            ),
+            ("cat", gray_of("cat.jpg", |i| i), &[]),
+        ];
+        for (name, gray, expected) in &upstream {
+            let faces = detect_faces(gray, &settings).expect("the detector runs");
+            assert_eq!(faces.len(), expected.len(), "{name}: {faces:?}");
+            for (face, &(x, y, width, height, score)) in faces.iter().zip(expected.iter()) {
+                let b = face.bounds;
+                assert_eq!(
+                    (b.x, b.y, b.width, b.height),
+                    (x, y, width, height),
+                    "{name}"
+                );
+                assert!(
+                    (face.score - score).abs() < 1e-5,
+                    "{name}: score {}",
+                    face.score
+                );
+            }
+        }
+    }
+}

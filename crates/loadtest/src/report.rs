@@ -13,7 +13,13 @@ pub const DAY_TARGET_CITIZENS: f64 = 20_000.0;
 pub const P99_TARGET_MS: f64 = 100.0;
 pub const ELIGIBILITY_TARGET: f64 = 0.5;
 pub const STATUS_TARGET: f64 = 0.35;
-pub const DURABLE_TARGET: f64 = 2.0;
+/// Durable changes against one insert per commit (issue #20): on the plain disk, and on a
+/// disk whose every flush is slow (`--slow-fsync-us`), where group commit has to show.
+pub const DURABLE_TARGET: f64 = 1.0;
+pub const DURABLE_TARGET_SLOW_DISK: f64 = 5.0;
+/// The day's throughput against what the cores could do if they only checked images
+/// (issue #20: the ratio that travels between machines).
+pub const DAY_PER_IMAGE_BOUND_TARGET: f64 = 0.40;
 pub const RSS_TARGET_MB: f64 = 150.0;
 /// The photo-check issue's goal (docs/PERFORMANCE.md), shown for context.
 pub const CHECK_DECODE_GOAL: f64 = 5.0;
@@ -230,15 +236,19 @@ impl Report {
                 met: Some(status >= STATUS_TARGET),
             });
             let durable = c.durable_changes.per_sec / c.insert_per_commit.per_sec.max(0.001);
+            let (wanted, disk) = match self.machine.slow_disk {
+                Some(_) => (DURABLE_TARGET_SLOW_DISK, "slow disk"),
+                None => (DURABLE_TARGET, "plain disk"),
+            };
             t.push(Target {
-                name: "durable changes / insert-per-commit".into(),
-                goal: format!("≥ {DURABLE_TARGET}×"),
+                name: format!("durable changes / insert-per-commit ({disk})"),
+                goal: format!("≥ {wanted}×"),
                 measured: format!(
                     "{durable:.2}× ({:.0} / {:.0} per s)",
                     c.durable_changes.per_sec, c.insert_per_commit.per_sec
                 ),
-                ratio: durable / DURABLE_TARGET,
-                met: Some(durable >= DURABLE_TARGET),
+                ratio: durable / wanted,
+                met: Some(durable >= wanted),
             });
         }
         let (name, memory) = match &self.server_memory {
@@ -268,15 +278,19 @@ impl Report {
             // applications per second.
             let bound = self.machine.cores as f64 * 1e3
                 / (c.photo_check_ms + c.signature_check_ms).max(0.001);
+            let share = self.day.applications_per_sec / bound;
             t.push(Target {
-                name: "day throughput / image-check bound (context)".into(),
+                name: "day throughput / image-check bound".into(),
                 goal: format!(
-                    "{bound:.1} applications/s if the {} cores only checked images",
+                    "≥ {DAY_PER_IMAGE_BOUND_TARGET}× of {bound:.1} applications/s (the {} cores only checking images)",
                     self.machine.cores
                 ),
-                measured: format!("{:.1} applications/s", self.day.applications_per_sec),
-                ratio: self.day.applications_per_sec / bound,
-                met: None,
+                measured: format!(
+                    "{share:.2}× ({:.1} applications/s)",
+                    self.day.applications_per_sec
+                ),
+                ratio: share / DAY_PER_IMAGE_BOUND_TARGET,
+                met: Some(share >= DAY_PER_IMAGE_BOUND_TARGET),
             });
             let hashing = self.day.image_mib / c.sha256_mib_per_sec.max(0.001);
             t.push(Target {

@@ -48,6 +48,13 @@ async fn pause(
 }
 
 /// Delivers what is due in the outbox; returns how many messages were handled.
+///
+/// Messages for different people go out side by side; those for one person (one phone, one
+/// IIN, one register holder) go in the order they were written, so a citizen never reads
+/// "approved" before "submitted" and the register never sees a card issued before the one it
+/// replaced. Side by side matters: each delivery is a network call and a write, and one after
+/// the other they held every citizen's one-time code behind the notices of everyone else's
+/// (the writes of a batch's deliveries now share one commit).
 pub async fn run_outbox_once(state: &AppState) -> usize {
     let now = state.clock.now();
     let messages = match state.store.claim_outbox(now, OUTBOX_LEASE, 50).await {
@@ -57,41 +64,85 @@ pub async fn run_outbox_once(state: &AppState) -> usize {
             return 0;
         }
     };
-    for message in &messages {
-        let now = state.clock.now();
-        let delivered = if message.topic == crate::register_sync::TOPIC {
-            match state.register_link.get() {
-                Some(link) => link.send(&message.payload).await.map(|()| None),
-                None => Err("the population register link is not started".into()),
+    let handled = messages.len();
+    let mut deliveries = tokio::task::JoinSet::new();
+    for queue in by_recipient(messages) {
+        let state = state.clone();
+        deliveries.spawn(async move {
+            for message in &queue {
+                deliver_one(&state, message).await;
             }
-        } else if message.topic == crate::audit_chain::WITNESS_TOPIC {
-            match &state.config.audit_witness_url {
-                Some(url) => crate::audit_chain::send_witness(url, &message.payload)
-                    .await
-                    .map(|()| None),
-                None => Err("no audit witness endpoint is configured".into()),
-            }
-        } else {
-            crate::notify::deliver(state, message).await
-        };
-        match delivered {
-            Ok(notice) => {
-                if let Err(e) = state
-                    .store
-                    .outbox_delivered(message.id, now, notice.as_ref())
-                    .await
-                {
-                    tracing::warn!(error = %e, "outbox delivery mark failed");
-                }
-            }
-            Err(error) => {
-                let next = now.checked_add(backoff(message.attempts)).unwrap_or(now);
-                tracing::warn!(topic = %message.topic, attempts = message.attempts, %error, "outbox delivery failed");
-                let _ = state.store.outbox_failed(message.id, &error, next).await;
-            }
+        });
+    }
+    while let Some(done) = deliveries.join_next().await {
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "an outbox delivery task failed");
         }
     }
-    messages.len()
+    handled
+}
+
+/// Who a message is for, so that one person's messages keep their order: the phone of an
+/// SMS, the citizen of a notice, the holder of a register change; other topics (the audit
+/// witness) go one after the other.
+fn recipient(message: &kuelik_store::OutboxMessage) -> String {
+    ["to", "iin", "holder"]
+        .iter()
+        .find_map(|key| message.payload.get(*key).and_then(|v| v.as_str()))
+        .map_or_else(
+            || message.topic.clone(),
+            |who| format!("{}:{who}", message.topic),
+        )
+}
+
+/// The claimed messages as one queue per recipient, each in the order it was claimed.
+fn by_recipient(
+    messages: Vec<kuelik_store::OutboxMessage>,
+) -> Vec<Vec<kuelik_store::OutboxMessage>> {
+    let mut queues: Vec<(String, Vec<kuelik_store::OutboxMessage>)> = Vec::new();
+    for message in messages {
+        let who = recipient(&message);
+        match queues.iter_mut().find(|(w, _)| *w == who) {
+            Some((_, queue)) => queue.push(message),
+            None => queues.push((who, vec![message])),
+        }
+    }
+    queues.into_iter().map(|(_, queue)| queue).collect()
+}
+
+async fn deliver_one(state: &AppState, message: &kuelik_store::OutboxMessage) {
+    let now = state.clock.now();
+    let delivered = if message.topic == crate::register_sync::TOPIC {
+        match state.register_link.get() {
+            Some(link) => link.send(&message.payload).await.map(|()| None),
+            None => Err("the population register link is not started".into()),
+        }
+    } else if message.topic == crate::audit_chain::WITNESS_TOPIC {
+        match &state.config.audit_witness_url {
+            Some(url) => crate::audit_chain::send_witness(url, &message.payload)
+                .await
+                .map(|()| None),
+            None => Err("no audit witness endpoint is configured".into()),
+        }
+    } else {
+        crate::notify::deliver(state, message).await
+    };
+    match delivered {
+        Ok(notice) => {
+            if let Err(e) = state
+                .store
+                .outbox_delivered(message.id, now, notice.as_ref())
+                .await
+            {
+                tracing::warn!(error = %e, "outbox delivery mark failed");
+            }
+        }
+        Err(error) => {
+            let next = now.checked_add(backoff(message.attempts)).unwrap_or(now);
+            tracing::warn!(topic = %message.topic, attempts = message.attempts, %error, "outbox delivery failed");
+            let _ = state.store.outbox_failed(message.id, &error, next).await;
+        }
+    }
 }
 
 /// Asks the gateway to refund every payment waiting for it.
@@ -283,10 +334,15 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
                 tokio::select! {
                     _ = st.changed() => break,
                     next = callbacks.recv() => match next {
+                        // Each on its own task, as a real gateway's callbacks arrive: side by
+                        // side, so one payment's commit does not hold up the next citizen's.
                         Some((body, signature)) => {
-                            if let Err(e) = crate::app::payment::record_callback(&s, &body, &signature).await {
-                                tracing::warn!(code = %e.code, "simulated gateway callback refused");
-                            }
+                            let s = s.clone();
+                            tokio::spawn(async move {
+                                if let Err(e) = crate::app::payment::record_callback(&s, &body, &signature).await {
+                                    tracing::warn!(code = %e.code, "simulated gateway callback refused");
+                                }
+                            });
                         }
                         None => break,
                     },
@@ -295,4 +351,61 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
         }));
     }
     handles
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kuelik_store::OutboxMessage;
+    use serde_json::json;
+
+    fn message(n: u32, topic: &str, payload: serde_json::Value) -> OutboxMessage {
+        let at = jiff::Timestamp::UNIX_EPOCH;
+        OutboxMessage {
+            id: uuid::Uuid::from_u128(u128::from(n)),
+            topic: topic.into(),
+            payload,
+            created_at: at,
+            attempts: 0,
+            next_attempt_at: at,
+            delivered_at: None,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn one_persons_messages_stay_in_order_and_other_peoples_go_apart() {
+        let claimed = vec![
+            message(1, "sms", json!({ "to": "+77010000001", "text": "code 1" })),
+            message(
+                2,
+                "notice",
+                json!({ "iin": "900101300001", "kind": "submitted" }),
+            ),
+            message(3, "sms", json!({ "to": "+77010000002", "text": "code 2" })),
+            message(
+                4,
+                "notice",
+                json!({ "iin": "900101300001", "kind": "approved" }),
+            ),
+            message(5, "sms", json!({ "to": "+77010000001", "text": "code 3" })),
+            message(
+                6,
+                crate::register_sync::TOPIC,
+                json!({ "holder": "900101300001" }),
+            ),
+            message(7, crate::audit_chain::WITNESS_TOPIC, json!({ "seq": 1 })),
+            message(8, crate::audit_chain::WITNESS_TOPIC, json!({ "seq": 2 })),
+        ];
+        let ids = |queue: &Vec<OutboxMessage>| -> Vec<u128> {
+            queue.iter().map(|m| m.id.as_u128()).collect()
+        };
+        let queues: Vec<Vec<u128>> = by_recipient(claimed).iter().map(ids).collect();
+        // The same IIN on a notice and a register change are different deliveries (different
+        // receivers), so they need no order between them.
+        assert_eq!(
+            queues,
+            vec![vec![1, 5], vec![2, 4], vec![3], vec![6], vec![7, 8]],
+        );
+    }
 }

@@ -463,32 +463,74 @@ fn write_application(conn: &Connection, a: &AppRow) -> StoreResult<()> {
                 ],
             )?;
         }
-        Some(expected) => {
-            let done = execute(
-                conn,
-                "UPDATE applications SET applicant = ?, region = ?, registration_point = ?, \
-                 state = ?, ticket = ?, due_date = ?, submitted_at = ?, taken_at = ?, \
-                 reviewer = ?, data = ?, version = version + 1 \
-                 WHERE id = ? AND version = ?",
-                params![
-                    a.applicant,
-                    a.region,
-                    a.registration_point,
-                    a.state,
-                    a.ticket,
-                    a.due_date,
-                    a.submitted_at,
-                    a.taken_at,
-                    opt_id(a.reviewer),
-                    a.data,
-                    id(a.id),
-                    expected,
-                ],
-            )?;
-            if done != 1 {
-                return Err(StoreError::Conflict);
-            }
+        Some(expected) => update_application(conn, a, expected)?,
+    }
+    Ok(())
+}
+
+/// The indexed columns of `applications`, in the order of [`indexed_values`].
+const INDEXED_COLUMNS: [&str; 9] = [
+    "applicant",
+    "region",
+    "registration_point",
+    "state",
+    "ticket",
+    "due_date",
+    "submitted_at",
+    "taken_at",
+    "reviewer",
+];
+
+fn indexed_values(a: &AppRow) -> [Value; 9] {
+    [
+        Value::from(a.applicant.clone()),
+        Value::from(a.region.clone()),
+        Value::from(a.registration_point.clone()),
+        Value::from(a.state.to_string()),
+        Value::from(a.ticket.clone()),
+        Value::from(a.due_date.clone()),
+        Value::from(a.submitted_at),
+        Value::from(a.taken_at),
+        Value::from(opt_id(a.reviewer)),
+    ]
+}
+
+/// Updates an application if it is still at `expected` (else [`StoreError::Conflict`]),
+/// naming in the `UPDATE` only the indexed columns whose value changes: SQLite rewrites the
+/// entries of every index on a column an `UPDATE` names, changed or not, and an application
+/// has eight indexes — a step that changes one column (most do) then touches one or two.
+fn update_application(conn: &Connection, a: &AppRow, expected: i64) -> StoreResult<()> {
+    let select = format!(
+        "SELECT {} FROM applications WHERE id = ? AND version = ?",
+        INDEXED_COLUMNS.join(", ")
+    );
+    let stored = query_opt(conn, &select, params![id(a.id), expected], |r| {
+        (0..INDEXED_COLUMNS.len())
+            .map(|i| r.get::<_, Value>(i).map_err(lite_err))
+            .collect::<StoreResult<Vec<Value>>>()
+    })?;
+    let Some(stored) = stored else {
+        return Err(StoreError::Conflict);
+    };
+    let mut sql = String::from("UPDATE applications SET ");
+    let mut values = Vec::new();
+    for ((column, new), old) in INDEXED_COLUMNS.iter().zip(indexed_values(a)).zip(stored) {
+        if new != old {
+            sql.push_str(column);
+            sql.push_str(" = ?, ");
+            values.push(new);
         }
+    }
+    sql.push_str("data = ?, version = version + 1 WHERE id = ? AND version = ?");
+    values.extend([
+        Value::from(a.data.clone()),
+        Value::from(id(a.id)),
+        Value::from(expected),
+    ]);
+    // Few distinct column sets occur, so the statement cache keeps them all.
+    let done = execute(conn, &sql, params_from_iter(values))?;
+    if done != 1 {
+        return Err(StoreError::Conflict);
     }
     Ok(())
 }

@@ -31,6 +31,14 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{parse_json, ApiMultipart, ApiPath, ApiQuery};
 use crate::AppState;
 
+/// How a request that may carry an `Idempotency-Key` starts: with the stored answer of an
+/// earlier request under its key, to send again as it is, or new (with the key its answer
+/// will be stored under, if it has one).
+pub enum Attempt {
+    Replayed(Response),
+    New(Option<Idempotency>),
+}
+
 /// An `Idempotency-Key` request: the first answer is stored with the change and replayed
 /// for every retry with the same key and body.
 pub struct Idempotency {
@@ -40,7 +48,7 @@ pub struct Idempotency {
 }
 
 impl Idempotency {
-    pub fn from_request(
+    fn from_request(
         headers: &HeaderMap,
         scope: String,
         body: &[u8],
@@ -60,6 +68,22 @@ impl Idempotency {
             key: key.to_string(),
             digest: Sha256Digest::from_bytes(sha256(body)),
         }))
+    }
+
+    /// Reads the request's key and, if an earlier request under it was answered, that answer.
+    pub async fn attempt(
+        state: &AppState,
+        headers: &HeaderMap,
+        scope: String,
+        body: &[u8],
+    ) -> ApiResult<Attempt> {
+        let Some(idem) = Idempotency::from_request(headers, scope, body)? else {
+            return Ok(Attempt::New(None));
+        };
+        Ok(match idem.replay(state).await? {
+            Some(answer) => Attempt::Replayed(answer),
+            None => Attempt::New(Some(idem)),
+        })
     }
 
     /// The stored answer of an earlier request with this key, if any.
@@ -236,12 +260,12 @@ pub async fn create_application(
     } else {
         parse_json(&headers, &body, state.config.max_json_bytes)?
     };
-    let idem = Idempotency::from_request(&headers, format!("citizen:{iin}:create"), &body)?;
-    if let Some(idem) = &idem {
-        if let Some(replayed) = idem.replay(&state).await? {
-            return Ok(replayed);
-        }
-    }
+    let idem = match Idempotency::attempt(&state, &headers, format!("citizen:{iin}:create"), &body)
+        .await?
+    {
+        Attempt::Replayed(answer) => return Ok(answer),
+        Attempt::New(idem) => idem,
+    };
     let reason = parse_reason(req.reason.as_deref())?;
     let answer = ApplicationAnswer::new(&state, &idem, StatusCode::CREATED);
     let started = application::start(&state, iin, reason, &|a, v| answer.remember(a, v)).await;
@@ -571,12 +595,13 @@ pub async fn start_payment(
     body: Bytes,
 ) -> ApiResult<Response> {
     let iin = principal.citizen()?;
-    let idem = Idempotency::from_request(&headers, format!("citizen:{iin}:pay:{id}"), &body)?;
-    if let Some(idem) = &idem {
-        if let Some(replayed) = idem.replay(&state).await? {
-            return Ok(replayed);
-        }
-    }
+    let idem =
+        match Idempotency::attempt(&state, &headers, format!("citizen:{iin}:pay:{id}"), &body)
+            .await?
+        {
+            Attempt::Replayed(answer) => return Ok(answer),
+            Attempt::New(idem) => idem,
+        };
     let answer = |started: &payment::PaymentToPay| {
         serde_json::to_value(PaymentStarted {
             payment: PaymentView::from(&started.record),
@@ -639,12 +664,17 @@ pub async fn submit(
 ) -> ApiResult<Response> {
     let iin = principal.citizen()?;
     let req: Submit = parse_json(&headers, &body, state.config.max_json_bytes)?;
-    let idem = Idempotency::from_request(&headers, format!("citizen:{iin}:submit:{id}"), &body)?;
-    if let Some(idem) = &idem {
-        if let Some(replayed) = idem.replay(&state).await? {
-            return Ok(replayed);
-        }
-    }
+    let idem = match Idempotency::attempt(
+        &state,
+        &headers,
+        format!("citizen:{iin}:submit:{id}"),
+        &body,
+    )
+    .await?
+    {
+        Attempt::Replayed(answer) => return Ok(answer),
+        Attempt::New(idem) => idem,
+    };
     let answer = ApplicationAnswer::new(&state, &idem, StatusCode::OK);
     let submitted = application::submit(
         &state,
@@ -710,12 +740,17 @@ pub async fn submit_signed(
     let iin = principal.citizen()?;
     let req: SubmitSigned = parse_json(&headers, &body, state.config.max_json_bytes)?;
     let cms = super::cms_of(&req.signature)?;
-    let idem = Idempotency::from_request(&headers, format!("citizen:{iin}:submit:{id}"), &body)?;
-    if let Some(idem) = &idem {
-        if let Some(replayed) = idem.replay(&state).await? {
-            return Ok(replayed);
-        }
-    }
+    let idem = match Idempotency::attempt(
+        &state,
+        &headers,
+        format!("citizen:{iin}:submit:{id}"),
+        &body,
+    )
+    .await?
+    {
+        Attempt::Replayed(answer) => return Ok(answer),
+        Attempt::New(idem) => idem,
+    };
     let answer = ApplicationAnswer::new(&state, &idem, StatusCode::OK);
     let submitted = application::submit_signed(
         &state,

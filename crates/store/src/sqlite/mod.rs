@@ -40,7 +40,7 @@
 //! connection of their own before the store opens its connections.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -500,11 +500,13 @@ fn indexed_values(a: &AppRow) -> [Value; 9] {
 /// entries of every index on a column an `UPDATE` names, changed or not, and an application
 /// has eight indexes — a step that changes one column (most do) then touches one or two.
 fn update_application(conn: &Connection, a: &AppRow, expected: i64) -> StoreResult<()> {
-    let select = format!(
-        "SELECT {} FROM applications WHERE id = ? AND version = ?",
-        INDEXED_COLUMNS.join(", ")
-    );
-    let stored = query_opt(conn, &select, params![id(a.id), expected], |r| {
+    static SELECT: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {} FROM applications WHERE id = ? AND version = ?",
+            INDEXED_COLUMNS.join(", ")
+        )
+    });
+    let stored = query_opt(conn, &SELECT, params![id(a.id), expected], |r| {
         (0..INDEXED_COLUMNS.len())
             .map(|i| r.get::<_, Value>(i).map_err(lite_err))
             .collect::<StoreResult<Vec<Value>>>()

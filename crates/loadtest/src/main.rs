@@ -77,6 +77,10 @@ enum Sub {
         applications: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// COPY streams loading applications and events side by side (consecutive
+        /// stretches of time, one connection each).
+        #[arg(long, default_value_t = 2)]
+        streams: usize,
         #[arg(long, default_value_t = 1_000)]
         queue_samples: usize,
         #[arg(long, default_value_t = 1_000)]
@@ -162,6 +166,7 @@ fn main() -> ExitCode {
         citizens,
         applications,
         seed,
+        streams,
         queue_samples,
         status_samples,
         report_samples,
@@ -174,6 +179,7 @@ fn main() -> ExitCode {
             citizens,
             applications,
             seed,
+            streams,
             queue_samples,
             status_samples,
             report_samples,

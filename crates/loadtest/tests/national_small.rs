@@ -28,6 +28,7 @@ async fn a_small_nation_loads_reads_back_and_is_measured() {
         citizens: 2_000,
         applications: 2_000,
         seed: 7,
+        streams: 2,
         queue_samples: 40,
         status_samples: 40,
         report_samples: 3,
@@ -36,12 +37,28 @@ async fn a_small_nation_loads_reads_back_and_is_measured() {
     let outcome = kuelik_loadtest::national::run(&options).await;
     // A second load into the same database is refused rather than doubling it.
     let again = kuelik_loadtest::national::run(&options).await;
+    // Events are written in time order, as the service writes them, not one application's
+    // history after another: going through them by `seq`, the instant steps back only where
+    // the two streams' sends interleave (a few dozen at most here), not at each of the
+    // 2,000 applications.
+    let steps_back: Option<i64> = match sqlx::PgConnection::connect(&options.database_url).await {
+        Ok(mut db) => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT at < LAG(at) OVER (ORDER BY seq) AS back FROM events) \
+             AS e WHERE back",
+        )
+        .fetch_one(&mut db)
+        .await
+        .ok(),
+        Err(_) => None,
+    };
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .execute(&mut admin)
         .await
         .unwrap();
     let report = outcome.expect("the national load and measurements run");
     assert!(again.is_err_and(|e| e.contains("empty")));
+    let steps_back = steps_back.expect("the loaded events can be read");
+    assert!(steps_back < 100, "{steps_back} steps back in time");
 
     let total: u64 = report.states.iter().map(|(_, n)| n).sum();
     assert_eq!(total, 2_000);

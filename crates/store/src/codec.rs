@@ -479,8 +479,18 @@ pub(crate) fn application<R: RowExt>(row: &R) -> StoreResult<StoredApplication> 
     })
 }
 
+/// An event from its columns and `data` ([`crate::event_data`]).
 pub(crate) fn event<R: RowExt>(row: &R) -> StoreResult<Event> {
-    row.json("data")
+    let columns = crate::event_data::EventColumns {
+        application_id: row.uuid("application_id")?,
+        kind: row.text("kind")?,
+        from_state: row.text("from_state")?,
+        to_state: row.text("to_state")?,
+        actor_role: row.text("actor_role")?,
+        actor_staff: row.opt_uuid("actor_staff")?,
+        at: row.ts("at")?,
+    };
+    crate::event_data::decode(columns, &row.text("data")?)
 }
 
 pub(crate) fn timeline_entry<R: RowExt>(row: &R) -> StoreResult<TimelineEntry> {
@@ -812,7 +822,7 @@ pub(crate) fn event_row(e: &Event) -> StoreResult<EventRow> {
         actor_role: e.actor.role().as_str(),
         actor_staff: e.actor.staff().map(|s| s.0),
         at: micros(e.at),
-        data: to_json("event", e)?,
+        data: crate::event_data::encode(e)?,
     })
 }
 

@@ -40,6 +40,7 @@ use kuelik_core::ticket::TicketNumber;
 
 mod codec;
 pub mod copy;
+mod event_data;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;

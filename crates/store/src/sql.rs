@@ -22,7 +22,9 @@ statements! {
     APPLICATIONS_OF =
         "SELECT data, version FROM applications WHERE applicant = $1 ORDER BY created_at DESC, \
          id DESC";
-    HISTORY = "SELECT data FROM events WHERE application_id = $1 ORDER BY seq";
+    HISTORY =
+        "SELECT application_id, kind, from_state, to_state, actor_role, actor_staff, at, \
+         CAST(data AS TEXT) AS data FROM events WHERE application_id = $1 ORDER BY seq";
     TIMELINE =
         "SELECT kind, from_state, to_state, actor_role, at FROM events WHERE application_id = \
          $1 ORDER BY seq";

@@ -33,7 +33,7 @@ use kuelik_core::issuance;
 use kuelik_core::lang::{Lang, Localized};
 use kuelik_core::lifecycle::{
     Actor, AnnulmentComment, AnnulmentReason, Application, ApplicationId, ApplicationState,
-    Command, Event, LifecyclePolicy, Payment, Role, StaffId, SubmissionFacts,
+    Command, Event, EventKind, LifecyclePolicy, Payment, Role, StaffId, SubmissionFacts,
 };
 use kuelik_core::money::Tiyn;
 use kuelik_core::region::{PointId, RegionCode};
@@ -278,6 +278,7 @@ contract!(
     officer_credentials_and_approvals,
     stuck_work_is_found_by_queries_and_retried_with_an_audit,
     reports_are_aggregated_by_the_database,
+    an_event_stored_whole_is_read_back_and_counted,
     contact_details_and_rule_activations,
     a_hand_over_replaces_the_persons_document,
 );
@@ -3191,6 +3192,71 @@ async fn stuck_work_is_found_by_queries_and_retried_with_an_audit(db: &Db) {
     assert_eq!((totals.count, totals.amount), (2, Tiyn(2 * 78_640)));
     let none = s.payment_totals(PaymentStatus::Refunded).await.unwrap();
     assert_eq!((none.count, none.amount), (0, Tiyn(0)));
+}
+
+/// An event's `data` holds only what its columns do not; events stored before that, with
+/// the whole event as JSON, stay as they are (append-only, hashed by the audit chain) and are
+/// read back as written and counted by their reason like the others.
+async fn an_event_stored_whole_is_read_back_and_counted(db: &Db) {
+    let s = db.store();
+    let apps = decided_applications(s).await;
+    let fourth = &apps[3].app;
+    let old = Event {
+        application: fourth.id,
+        kind: EventKind::Annulled {
+            reason: AnnulmentReason::SignatureNonCompliant,
+            comment: "подпись не видна".into(),
+        },
+        from: ApplicationState::UnderReview,
+        to: ApplicationState::Annulled,
+        actor: officer(2, "75"),
+        at: t(300),
+    };
+    let whole = serde_json::to_string(&old).unwrap();
+    db.raw(&format!(
+        "INSERT INTO events (application_id, kind, from_state, to_state, actor_role, \
+         actor_staff, at, data) VALUES ('{}', 'annulled', 'under_review', 'annulled', \
+         'officer', '{}', {}, '{whole}')",
+        fourth.id.0,
+        staff_id(2).0,
+        old.at.as_microsecond()
+    ))
+    .await
+    .unwrap();
+    let history = s.history(fourth.id).await.unwrap();
+    assert_eq!(history.last(), Some(&old));
+    // The events written by the store itself read back too (the compact form).
+    let annulled = s.history(apps[1].app.id).await.unwrap();
+    assert!(matches!(
+        annulled.last().map(|e| &e.kind),
+        Some(EventKind::Annulled {
+            reason: AnnulmentReason::PhotoNonCompliant,
+            ..
+        })
+    ));
+
+    let midnight = |d: Date| -> Timestamp { format!("{d}T00:00:00+05:00").parse().unwrap() };
+    let period = ReportPeriod {
+        from: midnight(date(2025, 12, 11)),
+        until: midnight(date(2025, 12, 13)),
+        utc_offset: SignedDuration::from_hours(5),
+    };
+    let mut reasons: Vec<(AnnulmentReason, u64)> = s
+        .activity_report(&period)
+        .await
+        .unwrap()
+        .annulment_reasons
+        .iter()
+        .map(|r| (r.reason, r.count))
+        .collect();
+    reasons.sort_by_key(|(r, _)| r.as_str());
+    assert_eq!(
+        reasons,
+        vec![
+            (AnnulmentReason::PhotoNonCompliant, 1),
+            (AnnulmentReason::SignatureNonCompliant, 1)
+        ]
+    );
 }
 
 /// Submissions per Almaty day and per region, decision times per region (nearest-rank median

@@ -101,28 +101,13 @@ impl Histories {
     /// Application `index` of `applicant`. Only a person's first application (`live_allowed`)
     /// may be live: one live application per person (R13).
     pub fn life(&self, index: u64, applicant: &Person, live_allowed: bool) -> Result<Life, String> {
-        let mut rng = Rng(mix64(self.seed ^ mix64(index ^ 0x6170_706c)));
-        let mut target = pick_state(rng.below(10_000));
-        if !live_allowed && target.is_live() {
-            target = ApplicationState::Issued;
-        }
         let region = applicant.region;
-        let points = self
-            .points
-            .get(&region)
-            .ok_or_else(|| format!("region {region} has no registration point"))?;
-        let point = points
-            .get(rng.below(points.len() as u64) as usize)
-            .ok_or("no registration point")?
-            .clone();
-        let created = if target.is_live() {
-            // The last two weeks; a few days more for those further down the line.
-            let back = rng.below(14 * DAY as u64) as i64 + progress_days(target) * DAY;
-            self.now - SignedDuration::from_secs(back)
-        } else {
-            let span = (self.now - self.start).as_secs() - 45 * DAY;
-            self.start + SignedDuration::from_secs(rng.below(span.max(1) as u64) as i64)
-        };
+        let Opening {
+            mut rng,
+            target,
+            point,
+            created,
+        } = self.opening(index, region, live_allowed)?;
         let id = ApplicationId(v7_shaped(created, index, rng.next()));
         let mut app = Application::new_draft(
             id,
@@ -271,9 +256,65 @@ impl Histories {
         })
     }
 
+    /// When application `index` (of a person of `region`) was created — what the load sorts
+    /// by, without making the rest of the history.
+    pub fn created(
+        &self,
+        index: u64,
+        region: RegionCode,
+        live_allowed: bool,
+    ) -> Result<Timestamp, String> {
+        Ok(self.opening(index, region, live_allowed)?.created)
+    }
+
+    /// The first draws of application `index`'s history.
+    fn opening(
+        &self,
+        index: u64,
+        region: RegionCode,
+        live_allowed: bool,
+    ) -> Result<Opening, String> {
+        let mut rng = Rng(mix64(self.seed ^ mix64(index ^ 0x6170_706c)));
+        let mut target = pick_state(rng.below(10_000));
+        if !live_allowed && target.is_live() {
+            target = ApplicationState::Issued;
+        }
+        let points = self
+            .points
+            .get(&region)
+            .ok_or_else(|| format!("region {region} has no registration point"))?;
+        let point = points
+            .get(rng.below(points.len() as u64) as usize)
+            .ok_or("no registration point")?
+            .clone();
+        let created = if target.is_live() {
+            // The last two weeks; a few days more for those further down the line.
+            let back = rng.below(14 * DAY as u64) as i64 + progress_days(target) * DAY;
+            self.now - SignedDuration::from_secs(back)
+        } else {
+            let span = (self.now - self.start).as_secs() - 45 * DAY;
+            self.start + SignedDuration::from_secs(rng.below(span.max(1) as u64) as i64)
+        };
+        Ok(Opening {
+            rng,
+            target,
+            point,
+            created,
+        })
+    }
+
     fn staff(&self, n: u64) -> StaffId {
         StaffId(Uuid::from_u64_pair(mix64(self.seed ^ 0x7374_6166), n))
     }
+}
+
+/// What an application's history starts from: what it ends as, where it is collected, when
+/// it is created, and the draws that make the rest.
+struct Opening {
+    rng: Rng,
+    target: ApplicationState,
+    point: PointId,
+    created: Timestamp,
 }
 
 /// Drives an application forward through core's state machine, recording the events.

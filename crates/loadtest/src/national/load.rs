@@ -4,23 +4,29 @@
 //!
 //! Two passes over the applications, because events and payments reference applications by
 //! foreign key and each COPY is its own transaction: first the applications (and image
-//! checks), then — regenerated, they are deterministic — their events and payments. The
-//! schema's indexes, constraints and foreign keys stay in place.
+//! checks), then — regenerated, they are deterministic — their events and payments. Both in
+//! the order the service writes them (by time), split into consecutive stretches of time
+//! loaded side by side. The schema's indexes, constraints and foreign keys stay in place.
 //!
 //! One exception: the events' row trigger that queues each event for the audit sequencer
 //! (`events_to_sequence`, one PL/pgSQL call and one `audit_pending` insert per row) is
 //! disabled while the events are copied, and `audit_pending` is filled afterwards with one
 //! `INSERT … SELECT` in `seq` order — the rows the trigger would have written, as the trust
-//! migration itself backfills them. Disable, COPY, backfill and re-enable are one
-//! transaction, so a failed load leaves the trigger enabled.
+//! migration itself backfills them — in the transaction that enables the trigger again. The
+//! streams' COPYs are transactions of their own, so a failed load re-enables the trigger
+//! itself (the half-filled database is of no use to a measurement: load an empty one).
 
-use std::ops::DerefMut;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::ops::Range;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnection, PgCopyIn, PgPool, PgPoolCopyExt};
+use sqlx::postgres::{PgCopyIn, PgPool, PgPoolCopyExt};
 use sqlx::Postgres;
+use tokio::task::JoinSet;
 
 use kuelik_core::register::synthetic::Generator;
 use kuelik_store::copy;
@@ -39,33 +45,27 @@ pub struct TableLoad {
     pub rows_per_sec: f64,
 }
 
-/// One COPY in progress on its own connection, with its buffer.
-struct Stream<C: DerefMut<Target = PgConnection>> {
+/// One COPY in progress on its own connection (committed by itself at [`Stream::finish`]),
+/// with its buffer.
+struct Stream {
     table: &'static str,
-    copy: PgCopyIn<C>,
+    copy: PgCopyIn<PoolConnection<Postgres>>,
     buffer: String,
     rows: u64,
 }
 
-impl Stream<PoolConnection<Postgres>> {
-    /// A COPY on a connection of its own (committed by itself at [`Stream::finish`]).
+impl Stream {
     async fn open(pool: &PgPool, table: &'static str, statement: &str) -> Result<Self, String> {
         let copy = pool
             .copy_in_raw(statement)
             .await
             .map_err(|e| format!("COPY {table}: {e}"))?;
-        Ok(Stream::new(table, copy))
-    }
-}
-
-impl<C: DerefMut<Target = PgConnection>> Stream<C> {
-    fn new(table: &'static str, copy: PgCopyIn<C>) -> Self {
-        Stream {
+        Ok(Stream {
             table,
             copy,
             buffer: String::with_capacity(SEND_BYTES + 64 * 1024),
             rows: 0,
-        }
+        })
     }
 
     /// Counts the line just appended to `buffer`; sends when the buffer is full.
@@ -127,76 +127,95 @@ pub async fn people(
 }
 
 /// Applications `0..applications`; application `i` belongs to person `i mod citizens`.
+///
+/// In the order the service would have written them: applications by the instant they were
+/// created, events by the instant they happened (an application's events are spread over
+/// the weeks it took, among everyone else's), so the tables and indexes have the layout of
+/// a database in service — a day's events share pages — not one application's history per
+/// page. The order is split into `streams` consecutive stretches of time, each its own
+/// COPY on its own connection, side by side.
 pub async fn applications(
     pool: &PgPool,
-    register: &Generator,
-    histories: &Histories,
+    register: &Arc<Generator>,
+    histories: &Arc<Histories>,
     citizens: u64,
     applications: u64,
+    streams: usize,
 ) -> Result<Vec<TableLoad>, String> {
+    let started = Instant::now();
+    let order = Arc::new(in_created_order(
+        register,
+        histories,
+        citizens,
+        applications,
+    )?);
+    let ordering = started.elapsed();
+    let stretches = stretches(order.len(), streams.max(1));
+
     // Pass 1: the applications and their image checks.
     let started = Instant::now();
-    let mut apps = Stream::open(pool, "applications", copy::COPY_APPLICATIONS).await?;
-    let mut checks = Stream::open(pool, "image_checks", copy::COPY_IMAGE_CHECKS).await?;
-    for i in 0..applications {
-        let life = life_of(register, histories, citizens, i)?;
-        copy::application_line(&mut apps.buffer, &life.application).map_err(|e| e.to_string())?;
-        apps.row_added().await?;
-        for c in &life.checks {
-            copy::image_check_line(&mut checks.buffer, c);
-            checks.row_added().await?;
-        }
+    let mut tasks = JoinSet::new();
+    for stretch in stretches.clone() {
+        let (pool, register, histories, order) = (
+            pool.clone(),
+            register.clone(),
+            histories.clone(),
+            order.clone(),
+        );
+        tasks.spawn(async move {
+            let mut apps = Stream::open(&pool, "applications", copy::COPY_APPLICATIONS).await?;
+            let mut checks = Stream::open(&pool, "image_checks", copy::COPY_IMAGE_CHECKS).await?;
+            for &i in &order[stretch] {
+                let life = life_of(&register, &histories, citizens, i)?;
+                copy::application_line(&mut apps.buffer, &life.application)
+                    .map_err(|e| e.to_string())?;
+                apps.row_added().await?;
+                for c in &life.checks {
+                    copy::image_check_line(&mut checks.buffer, c);
+                    checks.row_added().await?;
+                }
+            }
+            Ok::<_, String>((apps.finish().await?, checks.finish().await?))
+        });
     }
-    let app_rows = apps.finish().await?;
-    let check_rows = checks.finish().await?;
+    let (mut app_rows, mut check_rows) = (0, 0);
+    for (apps, checks) in joined(tasks).await? {
+        app_rows += apps;
+        check_rows += checks;
+    }
     let pass1 = started.elapsed();
 
-    // Pass 2: events and payments (their foreign keys now find the applications).
+    // Pass 2: events and payments (their foreign keys now find the applications). The audit
+    // trigger is off for every stream's COPY and back on, with the backfill, at the end.
     let started = Instant::now();
-    let mut tx = pool
-        .begin()
-        .await
-        .map_err(|e| format!("events transaction: {e}"))?;
     sqlx::query("ALTER TABLE events DISABLE TRIGGER events_to_sequence")
-        .execute(&mut *tx)
+        .execute(pool)
         .await
         .map_err(|e| format!("disabling the audit trigger for the load: {e}"))?;
-    let copy = tx
-        .copy_in_raw(copy::COPY_EVENTS)
-        .await
-        .map_err(|e| format!("COPY events: {e}"))?;
-    let mut events = Stream::new("events", copy);
-    let mut payments = Stream::open(pool, "payments", copy::COPY_PAYMENTS).await?;
-    for i in 0..applications {
-        let life = life_of(register, histories, citizens, i)?;
-        for e in &life.events {
-            copy::event_line(&mut events.buffer, e).map_err(|e| e.to_string())?;
-            events.row_added().await?;
-        }
-        copy::payment_line(&mut payments.buffer, &life.payment).map_err(|e| e.to_string())?;
-        payments.row_added().await?;
-    }
-    let event_rows = events.finish().await?;
-    let payment_rows = payments.finish().await?;
+    let copied =
+        copy_events_and_payments(pool, register, histories, citizens, &order, stretches).await;
     let pass2 = started.elapsed();
     let started = Instant::now();
-    let queued = sqlx::query(
-        "INSERT INTO audit_pending (source, source_pos) \
-         SELECT 'event', seq FROM events ORDER BY seq",
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| format!("queueing the loaded events for the audit sequencer: {e}"))?
-    .rows_affected();
-    sqlx::query("ALTER TABLE events ENABLE TRIGGER events_to_sequence")
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| format!("re-enabling the audit trigger: {e}"))?;
-    tx.commit()
-        .await
-        .map_err(|e| format!("committing the events: {e}"))?;
+    let loaded = match copied {
+        Ok(rows) => backfill_audit_queue(pool)
+            .await
+            .map(|queued| (rows, queued)),
+        Err(e) => Err(e),
+    };
     let backfill = started.elapsed();
+    let ((event_rows, payment_rows), queued) = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            // The database is not usable for a measurement any more; leave its trigger as
+            // the service needs it.
+            let _ = sqlx::query("ALTER TABLE events ENABLE TRIGGER events_to_sequence")
+                .execute(pool)
+                .await;
+            return Err(e);
+        }
+    };
     Ok(vec![
+        rate("ordering by creation (no rows)", 0, ordering),
         rate(
             "applications (+ image_checks)",
             app_rows + check_rows,
@@ -219,6 +238,147 @@ pub async fn applications(
     ])
 }
 
+/// Application indexes sorted by the instant each was created.
+fn in_created_order(
+    register: &Generator,
+    histories: &Histories,
+    citizens: u64,
+    applications: u64,
+) -> Result<Vec<u64>, String> {
+    let mut keyed = Vec::with_capacity(applications as usize);
+    for i in 0..applications {
+        let n = i % citizens.max(1);
+        let person = register
+            .person(n)
+            .ok_or_else(|| format!("the register has no person {n}"))?;
+        let created = histories.created(i, person.region, i < citizens)?;
+        keyed.push((created.as_second(), i));
+    }
+    keyed.sort_unstable();
+    Ok(keyed.into_iter().map(|(_, i)| i).collect())
+}
+
+/// `n` positions cut into `streams` consecutive stretches (none empty unless `n` is 0).
+fn stretches(n: usize, streams: usize) -> Vec<Range<usize>> {
+    let streams = streams.min(n).max(1);
+    (0..streams)
+        .map(|k| n * k / streams..n * (k + 1) / streams)
+        .collect()
+}
+
+/// Every task's result, or the first failure.
+async fn joined<T: 'static>(mut tasks: JoinSet<Result<T, String>>) -> Result<Vec<T>, String> {
+    let mut results = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        results.push(joined.map_err(|e| format!("a load stream stopped: {e}"))??);
+    }
+    Ok(results)
+}
+
+/// One COPY of events and one of payments per stretch. Payments go in creation order;
+/// events wait in a heap until no application still to come can have an earlier one (each
+/// event is at or after its application's creation), then go out in time order.
+async fn copy_events_and_payments(
+    pool: &PgPool,
+    register: &Arc<Generator>,
+    histories: &Arc<Histories>,
+    citizens: u64,
+    order: &Arc<Vec<u64>>,
+    stretches: Vec<Range<usize>>,
+) -> Result<(u64, u64), String> {
+    let mut tasks = JoinSet::new();
+    for stretch in stretches {
+        let (pool, register, histories, order) = (
+            pool.clone(),
+            register.clone(),
+            histories.clone(),
+            order.clone(),
+        );
+        tasks.spawn(async move {
+            let mut events = Stream::open(&pool, "events", copy::COPY_EVENTS).await?;
+            let mut payments = Stream::open(&pool, "payments", copy::COPY_PAYMENTS).await?;
+            let mut waiting = InTimeOrder::default();
+            for &i in &order[stretch] {
+                let life = life_of(&register, &histories, citizens, i)?;
+                let created = life.application.created_at.as_microsecond();
+                while let Some(line) = waiting.pop_before(created) {
+                    events.buffer.push_str(&line);
+                    events.row_added().await?;
+                }
+                for e in &life.events {
+                    let mut line = String::with_capacity(256);
+                    copy::event_line(&mut line, e).map_err(|e| e.to_string())?;
+                    waiting.push(e.at.as_microsecond(), line);
+                }
+                copy::payment_line(&mut payments.buffer, &life.payment)
+                    .map_err(|e| e.to_string())?;
+                payments.row_added().await?;
+            }
+            while let Some(line) = waiting.pop_before(i64::MAX) {
+                events.buffer.push_str(&line);
+                events.row_added().await?;
+            }
+            Ok::<_, String>((events.finish().await?, payments.finish().await?))
+        });
+    }
+    let (mut event_rows, mut payment_rows) = (0, 0);
+    for (events, payments) in joined(tasks).await? {
+        event_rows += events;
+        payment_rows += payments;
+    }
+    Ok((event_rows, payment_rows))
+}
+
+/// Events held back until they can go out in time order: fed the events of applications
+/// in creation order, and asked for those before the next application's creation (no event
+/// still to come can be earlier: each is at or after its own application's creation).
+#[derive(Default)]
+struct InTimeOrder {
+    /// (instant, order pushed, line): equal instants keep the order they were pushed in.
+    waiting: BinaryHeap<Reverse<(i64, u64, String)>>,
+    pushed: u64,
+}
+
+impl InTimeOrder {
+    fn push(&mut self, at: i64, line: String) {
+        self.waiting.push(Reverse((at, self.pushed, line)));
+        self.pushed += 1;
+    }
+
+    /// The earliest line held, if it is before `instant`.
+    fn pop_before(&mut self, instant: i64) -> Option<String> {
+        if self.waiting.peek()?.0 .0 >= instant {
+            return None;
+        }
+        self.waiting.pop().map(|Reverse((_, _, line))| line)
+    }
+}
+
+/// The rows the audit trigger would have queued, in `seq` order, and the trigger back on —
+/// one transaction.
+async fn backfill_audit_queue(pool: &PgPool) -> Result<u64, String> {
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(|e| format!("audit backfill transaction: {e}"))?;
+    let queued = sqlx::query(
+        "INSERT INTO audit_pending (source, source_pos) \
+         SELECT 'event', seq FROM events ORDER BY seq",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| format!("queueing the loaded events for the audit sequencer: {e}"))?
+    .rows_affected();
+    sqlx::query("ALTER TABLE events ENABLE TRIGGER events_to_sequence")
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| format!("re-enabling the audit trigger: {e}"))?;
+    tx.commit()
+        .await
+        .map_err(|e| format!("committing the audit backfill: {e}"))?;
+    Ok(queued)
+}
+
 /// Application `i`'s history (the same every time it is asked for).
 pub fn life_of(
     register: &Generator,
@@ -231,4 +391,43 @@ pub fn life_of(
         .person(n)
         .ok_or_else(|| format!("the register has no person {n}"))?;
     histories.life(i, &person, i < citizens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_go_out_in_time_order_however_their_applications_interleave() {
+        // Three applications created at 0, 10 and 20, each with events spread after it.
+        let lives = [
+            (0, vec![0, 5, 30, 31]),
+            (10, vec![10, 12, 25]),
+            (20, vec![20, 30, 40]),
+        ];
+        let mut order = InTimeOrder::default();
+        let mut out = Vec::new();
+        for (created, events) in lives {
+            while let Some(line) = order.pop_before(created) {
+                out.push(line);
+            }
+            for at in events {
+                order.push(at, format!("{at}@{created}"));
+            }
+        }
+        while let Some(line) = order.pop_before(i64::MAX) {
+            out.push(line);
+        }
+        assert_eq!(
+            out,
+            ["0@0", "5@0", "10@10", "12@10", "20@20", "25@10", "30@0", "30@20", "31@0", "40@20"]
+        );
+    }
+
+    #[test]
+    fn stretches_cover_every_position_once() {
+        assert_eq!(stretches(10, 3), vec![0..3, 3..6, 6..10]);
+        assert_eq!(stretches(2, 4), vec![0..1, 1..2]);
+        assert_eq!(stretches(5, 0), vec![0..5]);
+    }
 }

@@ -7,6 +7,7 @@ pub mod history;
 pub mod load;
 pub mod measure;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use jiff::Timestamp;
@@ -31,6 +32,8 @@ pub struct Options {
     pub citizens: u64,
     pub applications: u64,
     pub seed: u64,
+    /// COPY streams loading the applications and their events side by side.
+    pub streams: usize,
     pub queue_samples: usize,
     pub status_samples: usize,
     pub report_samples: usize,
@@ -134,7 +137,7 @@ pub async fn run(options: &Options) -> Result<NationalReport, String> {
             "the database already holds {held} people and applications: load into an empty one"
         ));
     }
-    let register = Generator::new(options.seed, almaty_date(now));
+    let register = Arc::new(Generator::new(options.seed, almaty_date(now)));
     if register.capacity() < options.citizens {
         return Err(format!(
             "the synthetic register has room for {} people, not {}",
@@ -142,7 +145,7 @@ pub async fn run(options: &Options) -> Result<NationalReport, String> {
             options.citizens
         ));
     }
-    let histories = Histories::new(options.seed, now)?;
+    let histories = Arc::new(Histories::new(options.seed, now)?);
 
     let mut loads = Vec::new();
     let mut vacuum_analyze_secs = 0.0;
@@ -156,6 +159,7 @@ pub async fn run(options: &Options) -> Result<NationalReport, String> {
                 &histories,
                 options.citizens,
                 options.applications,
+                options.streams,
             )
             .await?,
         );

@@ -361,4 +361,5 @@ mod outbox;
 mod payments;
 mod people;
 mod reports;
+pub use reports::ANNULMENT_REASONS_SQL;
 mod staff;

@@ -2,6 +2,13 @@
 
 use super::*;
 
+/// The reasons of a day's annulments. The reason is `data.reason` in an event stored in
+/// its compact form, `data.kind.reason` in one stored whole before it
+/// (the store's `event_data` module).
+pub const ANNULMENT_REASONS_SQL: &str =
+    "SELECT COALESCE(data ->> 'reason', data -> 'kind' ->> 'reason') AS reason, COUNT(*) \
+     FROM events WHERE kind = 'annulled' AND at >= $1 AND at < $2 GROUP BY 1 ORDER BY 2 DESC, 1";
+
 #[async_trait]
 impl ReportStore for PostgresStore {
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>> {
@@ -98,15 +105,12 @@ impl ReportStore for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        let reasons: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT data -> 'kind' ->> 'reason' AS reason, COUNT(*) FROM events \
-             WHERE kind = 'annulled' AND at >= $1 AND at < $2 GROUP BY 1 ORDER BY 2 DESC, 1",
-        )
-        .bind(from)
-        .bind(until)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let reasons: Vec<(String, i64)> = sqlx::query_as(ANNULMENT_REASONS_SQL)
+            .bind(from)
+            .bind(until)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         Ok(ActivityReport {
             submitted_per_day: per_day
                 .into_iter()

@@ -108,7 +108,10 @@ impl ReportStore for SqliteStore {
                     })?;
                 let reasons: Vec<(String, i64)> = query_all(
                     c,
-                    "SELECT json_extract(data, '$.kind.reason') AS reason, COUNT(*) FROM events \
+                    // `$.reason` in the compact form, `$.kind.reason` in an event stored whole
+                    // before it (crate::event_data).
+                    "SELECT COALESCE(json_extract(data, '$.reason'), \
+                     json_extract(data, '$.kind.reason')) AS reason, COUNT(*) FROM events \
                      WHERE kind = 'annulled' AND at >= ? AND at < ? GROUP BY 1 ORDER BY 2 DESC, 1",
                     params![from, until],
                     |r| Ok((col(r, 0)?, col(r, 1)?)),

@@ -10,21 +10,29 @@ use sqlx::Connection;
 
 const PG_URL_VAR: &str = "KUELIK_TEST_DATABASE_URL";
 
+/// A new empty database on the server `admin_url` names: the admin connection (to drop it
+/// afterwards), its name and its URL.
+async fn fresh_database(admin_url: &str) -> (sqlx::PgConnection, String, String) {
+    let name = format!("kuelik_national_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = sqlx::PgConnection::connect(admin_url).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (base, _) = admin_url.rsplit_once('/').expect("a URL naming a database");
+    let url = format!("{base}/{name}");
+    (admin, name, url)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_nation_loads_reads_back_and_is_measured() {
     let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
         eprintln!("skipped: set {PG_URL_VAR} to a PostgreSQL server to run the national load");
         return;
     };
-    let name = format!("kuelik_national_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').expect("a URL naming a database");
+    let (mut admin, name, database_url) = fresh_database(&admin_url).await;
     let options = kuelik_loadtest::national::Options {
-        database_url: format!("{base}/{name}"),
+        database_url,
         citizens: 2_000,
         applications: 2_000,
         seed: 7,
@@ -115,15 +123,9 @@ async fn streams_side_by_side_load_every_row() {
         eprintln!("skipped: set {PG_URL_VAR} to a PostgreSQL server to run the national load");
         return;
     };
-    let name = format!("kuelik_national_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').expect("a URL naming a database");
+    let (mut admin, name, database_url) = fresh_database(&admin_url).await;
     let options = kuelik_loadtest::national::Options {
-        database_url: format!("{base}/{name}"),
+        database_url,
         citizens: 1_000,
         applications: 1_500,
         seed: 11,

@@ -28,7 +28,7 @@ use kuelik_core::messages;
 use kuelik_core::staff::StaffScope;
 use kuelik_store::{
     AuditEntry, Changes, OtpChallenge, OtpPurpose, OutboxMessage, Session, SessionSubject,
-    StaffAccount,
+    SignedIn, StaffAccount,
 };
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -193,21 +193,34 @@ fn cross_site(parts: &Parts) -> bool {
     }
 }
 
-impl FromRequestParts<AppState> for Principal {
+/// The request's session token (bearer or cookie), as its SHA-256 (what the store keeps):
+/// 401 without one, and a cookie-carried change from another site refused. A handler that
+/// reads the session together with what it answers takes this, then [`Principal::of`];
+/// every other takes [`Principal`].
+pub struct SessionToken {
+    pub hash: [u8; 32],
+}
+
+impl FromRequestParts<AppState> for SessionToken {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Principal> {
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> ApiResult<SessionToken> {
         let (token, via_cookie) =
             session_token(&parts.headers).ok_or_else(ApiError::unauthorized)?;
         if via_cookie && cross_site(parts) {
             return Err(ApiError::of(ErrorCode::CrossSiteRequest));
         }
-        let now = state.clock.now();
-        let (session, staff) = state
-            .store
-            .signed_in(&sha256(token.as_bytes()), now)
-            .await?
-            .ok_or_else(ApiError::unauthorized)?;
+        Ok(SessionToken {
+            hash: sha256(token.as_bytes()),
+        })
+    }
+}
+
+impl Principal {
+    /// Who a session signs in (as the store found it for the token): 401 when no live
+    /// session, or a staff session whose account is gone, inactive or not its own.
+    pub fn of(signed_in: Option<SignedIn>) -> ApiResult<Principal> {
+        let (session, staff) = signed_in.ok_or_else(ApiError::unauthorized)?;
         match session.subject {
             SessionSubject::Citizen { iin } => Ok(Principal::Citizen { iin }),
             SessionSubject::Staff { id } => match staff {
@@ -218,6 +231,19 @@ impl FromRequestParts<AppState> for Principal {
                 _ => Err(ApiError::unauthorized()),
             },
         }
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Principal> {
+        let token = SessionToken::from_request_parts(parts, state).await?;
+        let signed_in = state
+            .store
+            .signed_in(&token.hash, state.clock.now())
+            .await?;
+        Principal::of(signed_in)
     }
 }
 

@@ -21,6 +21,15 @@ pub trait ApplicationStore: Transactions {
     /// PostgreSQL one statement, one round trip): a status read.
     async fn application_record(&self, id: ApplicationId)
         -> StoreResult<Option<ApplicationRecord>>;
+    /// The session `token_hash` signs in at `now` (as [`StaffStore::signed_in`]) and the
+    /// application record (as [`ApplicationStore::application_record`]), read together: a
+    /// status read's whole answer in one read (on SQLite one transaction, one read lock).
+    async fn signed_in_record(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+        id: ApplicationId,
+    ) -> StoreResult<SignedInRecord>;
     /// Applications matching `filter`, oldest due date first (then oldest submission).
     async fn work_queue(
         &self,

@@ -128,6 +128,19 @@ pub struct ApplicationRecord {
     pub payments: Vec<PaymentRecord>,
 }
 
+/// A session as it signs a request in: the session and, for a staff session, the account
+/// (`None` if it is gone).
+pub type SignedIn = (Session, Option<StaffAccount>);
+
+/// A status read whole, in one snapshot: who the session token signs in (if anyone) and the
+/// application with its timeline and payments (if it exists). Whether the one may see the
+/// other is the caller's to decide (see [`ApplicationStore::signed_in_record`]).
+#[derive(Debug, Clone)]
+pub struct SignedInRecord {
+    pub signed_in: Option<SignedIn>,
+    pub record: Option<ApplicationRecord>,
+}
+
 /// An application as stored, with its version for optimistic concurrency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredApplication {

@@ -1195,6 +1195,33 @@ async fn applications_move_through_commits_with_their_history(db: &Db) {
     assert_eq!(record.timeline, timeline);
     assert_eq!(record.payments, vec![]);
     assert_eq!(s.application_record(app_id(999)).await.unwrap(), None);
+    // The same record with the session that asks for it, read together; each found or not
+    // on its own (who may see what is the caller's to decide).
+    let session = Session {
+        token_hash: vec![7; 32],
+        subject: SessionSubject::Citizen {
+            iin: app.app.applicant,
+        },
+        created_at: t(0),
+        expires_at: t(100 * DAY),
+    };
+    s.put_session(&session).await.unwrap();
+    let both = s
+        .signed_in_record(&[7; 32], t(DAY), app.app.id)
+        .await
+        .unwrap();
+    assert_eq!(both.signed_in, Some((session.clone(), None)));
+    assert_eq!(both.record.as_ref(), Some(&record));
+    let stranger = s
+        .signed_in_record(&[8; 32], t(DAY), app.app.id)
+        .await
+        .unwrap();
+    assert_eq!((stranger.signed_in, stranger.record), (None, Some(record)));
+    let expired = s
+        .signed_in_record(&[7; 32], t(100 * DAY), app_id(999))
+        .await
+        .unwrap();
+    assert_eq!((expired.signed_in, expired.record), (None, None));
 
     let by_ticket = s.application_by_ticket(&no).await.unwrap().unwrap();
     assert_eq!(by_ticket.application, app.app);

@@ -178,11 +178,7 @@ pub async fn applications(
             Ok::<_, String>((apps.finish().await?, checks.finish().await?))
         });
     }
-    let (mut app_rows, mut check_rows) = (0, 0);
-    for (apps, checks) in joined(tasks).await? {
-        app_rows += apps;
-        check_rows += checks;
-    }
+    let (app_rows, check_rows) = summed(tasks).await?;
     let pass1 = started.elapsed();
 
     // Pass 2: events and payments (their foreign keys now find the applications). The audit
@@ -266,13 +262,14 @@ fn stretches(n: usize, streams: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Every task's result, or the first failure.
-async fn joined<T: 'static>(mut tasks: JoinSet<Result<T, String>>) -> Result<Vec<T>, String> {
-    let mut results = Vec::new();
+/// The streams' row counts (two tables each), added up; or the first failure.
+async fn summed(mut tasks: JoinSet<Result<(u64, u64), String>>) -> Result<(u64, u64), String> {
+    let mut rows = (0, 0);
     while let Some(joined) = tasks.join_next().await {
-        results.push(joined.map_err(|e| format!("a load stream stopped: {e}"))??);
+        let (a, b) = joined.map_err(|e| format!("a load stream stopped: {e}"))??;
+        rows = (rows.0 + a, rows.1 + b);
     }
-    Ok(results)
+    Ok(rows)
 }
 
 /// One COPY of events and one of payments per stretch. Payments go in creation order;
@@ -321,12 +318,7 @@ async fn copy_events_and_payments(
             Ok::<_, String>((events.finish().await?, payments.finish().await?))
         });
     }
-    let (mut event_rows, mut payment_rows) = (0, 0);
-    for (events, payments) in joined(tasks).await? {
-        event_rows += events;
-        payment_rows += payments;
-    }
-    Ok((event_rows, payment_rows))
+    summed(tasks).await
 }
 
 /// Events held back until they can go out in time order: fed the events of applications

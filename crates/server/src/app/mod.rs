@@ -21,6 +21,7 @@ use kuelik_store::{
     ApplicationRecord, ApplicationWrite, AuditEntry, Changes, PaymentRecord, StoredApplication,
 };
 
+use crate::auth::{Principal, SessionToken};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::notify::notice_message;
 use crate::AppState;
@@ -109,7 +110,31 @@ pub async fn visible_record(
     id: ApplicationId,
     actor: &Actor,
 ) -> ApiResult<ApplicationRecord> {
-    match state.store.application_record(id).await? {
+    record_visible_to(state.store.application_record(id).await?, actor)
+}
+
+/// A status read in one read: who `token` signs in (401 if no one) and the application `id`
+/// with its timeline and payments. The caller checks the principal's role, then
+/// [`record_visible_to`].
+pub async fn signed_in_record(
+    state: &AppState,
+    token: &SessionToken,
+    id: ApplicationId,
+) -> ApiResult<(Principal, Option<ApplicationRecord>)> {
+    let read = state
+        .store
+        .signed_in_record(&token.hash, state.clock.now(), id)
+        .await?;
+    Ok((Principal::of(read.signed_in)?, read.record))
+}
+
+/// `record` if `actor` may see it; else 404, as if it did not exist (the core's
+/// `visible_to` decides).
+pub fn record_visible_to(
+    record: Option<ApplicationRecord>,
+    actor: &Actor,
+) -> ApiResult<ApplicationRecord> {
+    match record {
         Some(record) if record.stored.application.visible_to(actor) => Ok(record),
         _ => Err(ApiError::not_found()),
     }

@@ -67,6 +67,22 @@ impl ApplicationStore for PostgresStore {
         decode_all(rows, codec::timeline_entry)
     }
 
+    async fn signed_in_record(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+        app: ApplicationId,
+    ) -> StoreResult<SignedInRecord> {
+        // Two statements side by side on two connections: one round trip's wait. (A session
+        // and a record are independent rows; one snapshot matters less here than on SQLite,
+        // where the read lock is the cost.)
+        let (signed_in, record) = tokio::try_join!(
+            self.signed_in(token_hash, now),
+            self.application_record(app)
+        )?;
+        Ok(SignedInRecord { signed_in, record })
+    }
+
     async fn application_record(
         &self,
         app: ApplicationId,

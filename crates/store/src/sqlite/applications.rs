@@ -43,23 +43,25 @@ impl ApplicationStore for SqliteStore {
             // One read transaction: the three reads see the same snapshot (and take the
             // file's read lock once).
             let tx = c.unchecked_transaction().map_err(lite_err)?;
-            let Some(stored) = query_opt(&tx, sql::APPLICATION, [id(app.0)], |r| {
-                codec::application(r)
-            })?
-            else {
-                return Ok(None);
-            };
-            let timeline = query_all(&tx, sql::TIMELINE, [id(app.0)], |r| {
-                codec::timeline_entry(r)
-            })?;
-            let payments = query_all(&tx, sql::PAYMENTS_OF, [id(app.0)], |r| codec::payment(r))?;
+            let record = read_record(&tx, app)?;
             // Read only: ending it either way releases the snapshot.
             tx.rollback().map_err(lite_err)?;
-            Ok(Some(ApplicationRecord {
-                stored,
-                timeline,
-                payments,
-            }))
+            Ok(record)
+        })
+    }
+
+    async fn signed_in_record(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+        app: ApplicationId,
+    ) -> StoreResult<SignedInRecord> {
+        self.lookup(|c| {
+            let tx = c.unchecked_transaction().map_err(lite_err)?;
+            let signed_in = super::staff::read_signed_in(&tx, token_hash, now)?;
+            let record = read_record(&tx, app)?;
+            tx.rollback().map_err(lite_err)?;
+            Ok(SignedInRecord { signed_in, record })
         })
     }
 
@@ -245,4 +247,19 @@ impl ApplicationStore for SqliteStore {
             })
         })
     }
+}
+
+/// The application with its timeline and payments (inside the caller's read transaction).
+fn read_record(c: &Connection, app: ApplicationId) -> StoreResult<Option<ApplicationRecord>> {
+    let Some(stored) = query_opt(c, sql::APPLICATION, [id(app.0)], |r| codec::application(r))?
+    else {
+        return Ok(None);
+    };
+    let timeline = query_all(c, sql::TIMELINE, [id(app.0)], |r| codec::timeline_entry(r))?;
+    let payments = query_all(c, sql::PAYMENTS_OF, [id(app.0)], |r| codec::payment(r))?;
+    Ok(Some(ApplicationRecord {
+        stored,
+        timeline,
+        payments,
+    }))
 }

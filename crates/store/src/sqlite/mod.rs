@@ -75,8 +75,9 @@ use crate::{
     AuditRecord, Blob, ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes, ContactDetails,
     IdempotencyRecord, ImageCheck, Notice, OfficerCredential, OtpChallenge, OtpPurpose,
     OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter,
-    RegisterPhoto, ReportPeriod, RuleActivation, SamePhoto, Session, SignatureCheck, StaffAccount,
-    StoreError, StoreResult, StoredApplication, StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
+    RegisterPhoto, ReportPeriod, RuleActivation, SamePhoto, Session, SignatureCheck, SignedIn,
+    SignedInRecord, StaffAccount, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
+    TimelineEntry, SAME_PHOTO_LIMIT,
 };
 
 pub use writer::MAX_BATCH;

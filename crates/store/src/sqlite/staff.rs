@@ -94,19 +94,7 @@ impl StaffStore for SqliteStore {
         token_hash: &[u8],
         now: Timestamp,
     ) -> StoreResult<Option<(Session, Option<StaffAccount>)>> {
-        self.lookup(|c| {
-            query_opt(
-                c,
-                "SELECT s.token_hash, s.subject, s.created_at, s.expires_at, \
-                   st.data AS staff_data \
-                 FROM sessions s LEFT JOIN staff st \
-                   ON json_extract(s.subject, '$.kind') = 'staff' \
-                   AND st.id = json_extract(s.subject, '$.id') \
-                 WHERE s.token_hash = ? AND s.expires_at > ?",
-                params![token_hash, micros(now)],
-                |r| codec::signed_in(r),
-            )
-        })
+        self.lookup(|c| read_signed_in(c, token_hash, now))
     }
 
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
@@ -160,4 +148,23 @@ impl StaffStore for SqliteStore {
             )
         })
     }
+}
+
+/// The session `token_hash` signs in at `now`, with its staff account (on `c`: alone, or in
+/// a status read's transaction).
+pub(super) fn read_signed_in(
+    c: &Connection,
+    token_hash: &[u8],
+    now: Timestamp,
+) -> StoreResult<Option<SignedIn>> {
+    query_opt(
+        c,
+        "SELECT s.token_hash, s.subject, s.created_at, s.expires_at, st.data AS staff_data \
+         FROM sessions s LEFT JOIN staff st \
+           ON json_extract(s.subject, '$.kind') = 'staff' \
+           AND st.id = json_extract(s.subject, '$.id') \
+         WHERE s.token_hash = ? AND s.expires_at > ?",
+        params![token_hash, micros(now)],
+        |r| codec::signed_in(r),
+    )
 }

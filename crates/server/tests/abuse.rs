@@ -891,6 +891,34 @@ async fn a_session_token_chosen_by_the_client_is_never_accepted() {
             .await
             .unwrap();
         assert!(apps.is_empty(), "the dead session made nothing");
+
+        // The status read signs its request in within its own read of the record: a dead
+        // or planted token is still 401 there, a staff session 403, the owner's 200.
+        let r = app.post(&second, "/applications", json!({})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let id = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let status_read = format!("/applications/{id}");
+        for dead in [&issued, &planted] {
+            let (status, body) = problem(app.get(dead, &status_read).await).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+            );
+        }
+        app.add_staff("officer71", Role::Officer, Some("71"), None)
+            .await;
+        let officer = app.staff_token("officer71").await;
+        assert_eq!(
+            app.get(&officer, &status_read).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.get(&second, &status_read).await.status(),
+            StatusCode::OK
+        );
     })
     .await;
 }

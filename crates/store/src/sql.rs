@@ -171,6 +171,13 @@ statements! {
          region, SUM(CASE WHEN outcome = 'approved' THEN 1 ELSE 0 END), SUM(CASE WHEN outcome = \
          'annulled' THEN 1 ELSE 0 END), MIN(CASE WHEN rn * 2 >= n THEN waited END), MIN(CASE \
          WHEN rn * 10 >= n * 9 THEN waited END) FROM ranked GROUP BY region ORDER BY region";
+    /// The reasons of the annulments in `[$1, $2)`. The reason is `data.reason` in an event
+    /// stored in its compact form, `data.kind.reason` in one stored whole before it
+    /// (`event_data.rs`). `->>` with a plain key reads JSON alike on both backends.
+    ANNULMENT_REASONS =
+        "SELECT COALESCE(data ->> 'reason', data -> 'kind' ->> 'reason') AS reason, COUNT(*) \
+         FROM events WHERE kind = 'annulled' AND at >= $1 AND at < $2 GROUP BY 1 ORDER BY 2 \
+         DESC, 1";
     APPLICATION_COUNTS =
         "SELECT region, state, COUNT(*) FROM applications GROUP BY region, state ORDER BY \
          region, state";

@@ -29,9 +29,10 @@ use sqlx::Postgres;
 use tokio::task::JoinSet;
 
 use kuelik_core::register::synthetic::Generator;
+use kuelik_core::register::Person;
 use kuelik_store::copy;
 
-use super::history::Histories;
+use super::history::{Histories, Life};
 
 /// Bytes buffered before a send to the server.
 const SEND_BYTES: usize = 1 << 20;
@@ -143,42 +144,14 @@ pub async fn applications(
     streams: usize,
 ) -> Result<Vec<TableLoad>, String> {
     let started = Instant::now();
-    let order = Arc::new(in_created_order(
-        register,
-        histories,
-        citizens,
-        applications,
-    )?);
+    let lives = Lives::in_created_order(register, histories, citizens, applications)?;
     let ordering = started.elapsed();
-    let stretches = stretches(order.len(), streams.max(1));
+    let stretches = stretches(lives.order.len(), streams);
 
     // Pass 1: the applications and their image checks.
     let started = Instant::now();
-    let mut tasks = JoinSet::new();
-    for stretch in stretches.clone() {
-        let (pool, register, histories, order) = (
-            pool.clone(),
-            register.clone(),
-            histories.clone(),
-            order.clone(),
-        );
-        tasks.spawn(async move {
-            let mut apps = Stream::open(&pool, "applications", copy::COPY_APPLICATIONS).await?;
-            let mut checks = Stream::open(&pool, "image_checks", copy::COPY_IMAGE_CHECKS).await?;
-            for &i in &order[stretch] {
-                let life = life_of(&register, &histories, citizens, i)?;
-                copy::application_line(&mut apps.buffer, &life.application)
-                    .map_err(|e| e.to_string())?;
-                apps.row_added().await?;
-                for c in &life.checks {
-                    copy::image_check_line(&mut checks.buffer, c);
-                    checks.row_added().await?;
-                }
-            }
-            Ok::<_, String>((apps.finish().await?, checks.finish().await?))
-        });
-    }
-    let (app_rows, check_rows) = summed(tasks).await?;
+    let (app_rows, check_rows) =
+        side_by_side(pool, &lives, stretches.clone(), copy_applications).await?;
     let pass1 = started.elapsed();
 
     // Pass 2: events and payments (their foreign keys now find the applications). The audit
@@ -188,8 +161,7 @@ pub async fn applications(
         .execute(pool)
         .await
         .map_err(|e| format!("disabling the audit trigger for the load: {e}"))?;
-    let copied =
-        copy_events_and_payments(pool, register, histories, citizens, &order, stretches).await;
+    let copied = side_by_side(pool, &lives, stretches, copy_events_and_payments).await;
     let pass2 = started.elapsed();
     let started = Instant::now();
     let loaded = match copied {
@@ -234,24 +206,45 @@ pub async fn applications(
     ])
 }
 
-/// Application indexes sorted by the instant each was created.
-fn in_created_order(
-    register: &Generator,
-    histories: &Histories,
+/// The histories to load and the order to load them in; each stream gets a clone (the
+/// parts are shared).
+#[derive(Clone)]
+struct Lives {
+    register: Arc<Generator>,
+    histories: Arc<Histories>,
     citizens: u64,
-    applications: u64,
-) -> Result<Vec<u64>, String> {
-    let mut keyed = Vec::with_capacity(applications as usize);
-    for i in 0..applications {
-        let n = i % citizens.max(1);
-        let person = register
-            .person(n)
-            .ok_or_else(|| format!("the register has no person {n}"))?;
-        let created = histories.created(i, person.region, i < citizens)?;
-        keyed.push((created.as_second(), i));
+    /// Application indexes sorted by the instant each was created.
+    order: Arc<Vec<u64>>,
+}
+
+impl Lives {
+    fn in_created_order(
+        register: &Arc<Generator>,
+        histories: &Arc<Histories>,
+        citizens: u64,
+        applications: u64,
+    ) -> Result<Lives, String> {
+        let mut keyed = Vec::with_capacity(applications as usize);
+        for i in 0..applications {
+            let (person, live_allowed) = applicant(register, citizens, i)?;
+            let created = histories.created(i, person.region, live_allowed)?;
+            keyed.push((created.as_second(), i));
+        }
+        keyed.sort_unstable();
+        Ok(Lives {
+            register: register.clone(),
+            histories: histories.clone(),
+            citizens,
+            order: Arc::new(keyed.into_iter().map(|(_, i)| i).collect()),
+        })
     }
-    keyed.sort_unstable();
-    Ok(keyed.into_iter().map(|(_, i)| i).collect())
+
+    /// The histories of one stretch of the order, made one at a time.
+    fn of(&self, stretch: Range<usize>) -> impl Iterator<Item = Result<Life, String>> + '_ {
+        self.order[stretch]
+            .iter()
+            .map(|&i| life_of(&self.register, &self.histories, self.citizens, i))
+    }
 }
 
 /// `n` positions cut into `streams` consecutive stretches (none empty unless `n` is 0).
@@ -262,8 +255,42 @@ fn stretches(n: usize, streams: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// The streams' row counts (two tables each), added up; or the first failure.
-async fn summed(mut tasks: JoinSet<Result<(u64, u64), String>>) -> Result<(u64, u64), String> {
+/// One stretch's applications and image checks (a COPY of each), in creation order.
+async fn copy_applications(
+    pool: PgPool,
+    lives: Lives,
+    stretch: Range<usize>,
+) -> Result<(u64, u64), String> {
+    let mut apps = Stream::open(&pool, "applications", copy::COPY_APPLICATIONS).await?;
+    let mut checks = Stream::open(&pool, "image_checks", copy::COPY_IMAGE_CHECKS).await?;
+    for life in lives.of(stretch) {
+        let life = life?;
+        copy::application_line(&mut apps.buffer, &life.application).map_err(|e| e.to_string())?;
+        apps.row_added().await?;
+        for c in &life.checks {
+            copy::image_check_line(&mut checks.buffer, c);
+            checks.row_added().await?;
+        }
+    }
+    Ok((apps.finish().await?, checks.finish().await?))
+}
+
+/// `copy` run for every stretch side by side (each its own task and connection); the row
+/// counts (two tables each) added up, or the first failure.
+async fn side_by_side<F, Copy>(
+    pool: &PgPool,
+    lives: &Lives,
+    stretches: Vec<Range<usize>>,
+    copy: F,
+) -> Result<(u64, u64), String>
+where
+    F: Fn(PgPool, Lives, Range<usize>) -> Copy,
+    Copy: std::future::Future<Output = Result<(u64, u64), String>> + Send + 'static,
+{
+    let mut tasks = JoinSet::new();
+    for stretch in stretches {
+        tasks.spawn(copy(pool.clone(), lives.clone(), stretch));
+    }
     let mut rows = (0, 0);
     while let Some(joined) = tasks.join_next().await {
         let (a, b) = joined.map_err(|e| format!("a load stream stopped: {e}"))??;
@@ -272,53 +299,37 @@ async fn summed(mut tasks: JoinSet<Result<(u64, u64), String>>) -> Result<(u64, 
     Ok(rows)
 }
 
-/// One COPY of events and one of payments per stretch. Payments go in creation order;
+/// One stretch's events and payments (a COPY of each). Payments go in creation order;
 /// events wait in a heap until no application still to come can have an earlier one (each
 /// event is at or after its application's creation), then go out in time order.
 async fn copy_events_and_payments(
-    pool: &PgPool,
-    register: &Arc<Generator>,
-    histories: &Arc<Histories>,
-    citizens: u64,
-    order: &Arc<Vec<u64>>,
-    stretches: Vec<Range<usize>>,
+    pool: PgPool,
+    lives: Lives,
+    stretch: Range<usize>,
 ) -> Result<(u64, u64), String> {
-    let mut tasks = JoinSet::new();
-    for stretch in stretches {
-        let (pool, register, histories, order) = (
-            pool.clone(),
-            register.clone(),
-            histories.clone(),
-            order.clone(),
-        );
-        tasks.spawn(async move {
-            let mut events = Stream::open(&pool, "events", copy::COPY_EVENTS).await?;
-            let mut payments = Stream::open(&pool, "payments", copy::COPY_PAYMENTS).await?;
-            let mut waiting = InTimeOrder::default();
-            for &i in &order[stretch] {
-                let life = life_of(&register, &histories, citizens, i)?;
-                let created = life.application.created_at.as_microsecond();
-                while let Some(line) = waiting.pop_before(created) {
-                    events.buffer.push_str(&line);
-                    events.row_added().await?;
-                }
-                for e in &life.events {
-                    let mut line = String::with_capacity(256);
-                    copy::event_line(&mut line, e).map_err(|e| e.to_string())?;
-                    waiting.push(e.at.as_microsecond(), line);
-                }
-                copy::payment_line(&mut payments.buffer, &life.payment)
-                    .map_err(|e| e.to_string())?;
-                payments.row_added().await?;
-            }
-            while let Some(line) = waiting.pop_before(i64::MAX) {
-                events.buffer.push_str(&line);
-                events.row_added().await?;
-            }
-            Ok::<_, String>((events.finish().await?, payments.finish().await?))
-        });
+    let mut events = Stream::open(&pool, "events", copy::COPY_EVENTS).await?;
+    let mut payments = Stream::open(&pool, "payments", copy::COPY_PAYMENTS).await?;
+    let mut waiting = InTimeOrder::default();
+    for life in lives.of(stretch) {
+        let life = life?;
+        let created = life.application.created_at.as_microsecond();
+        while let Some(line) = waiting.pop_before(created) {
+            events.buffer.push_str(&line);
+            events.row_added().await?;
+        }
+        for e in &life.events {
+            let mut line = String::with_capacity(256);
+            copy::event_line(&mut line, e).map_err(|e| e.to_string())?;
+            waiting.push(e.at.as_microsecond(), line);
+        }
+        copy::payment_line(&mut payments.buffer, &life.payment).map_err(|e| e.to_string())?;
+        payments.row_added().await?;
     }
-    summed(tasks).await
+    while let Some(line) = waiting.pop_before(i64::MAX) {
+        events.buffer.push_str(&line);
+        events.row_added().await?;
+    }
+    Ok((events.finish().await?, payments.finish().await?))
 }
 
 /// Events held back until they can go out in time order: fed the events of applications
@@ -377,12 +388,19 @@ pub fn life_of(
     histories: &Histories,
     citizens: u64,
     i: u64,
-) -> Result<super::history::Life, String> {
+) -> Result<Life, String> {
+    let (person, live_allowed) = applicant(register, citizens, i)?;
+    histories.life(i, &person, live_allowed)
+}
+
+/// Application `i`'s applicant — person `i mod citizens` — and whether it may be live (only a
+/// person's first application may: one live application per person, R13).
+fn applicant(register: &Generator, citizens: u64, i: u64) -> Result<(Person, bool), String> {
     let n = i % citizens.max(1);
     let person = register
         .person(n)
         .ok_or_else(|| format!("the register has no person {n}"))?;
-    histories.life(i, &person, i < citizens)
+    Ok((person, i < citizens))
 }
 
 #[cfg(test)]

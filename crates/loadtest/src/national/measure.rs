@@ -12,7 +12,7 @@ use serde::Serialize;
 use kuelik_core::lifecycle::{ApplicationId, ApplicationState};
 use kuelik_core::region::RegionCode;
 use kuelik_core::time::almaty_date;
-use kuelik_store::postgres::{PostgresStore, ANNULMENT_REASONS_SQL, APPLICATION_RECORD_SQL};
+use kuelik_store::postgres::{PostgresStore, APPLICATION_RECORD_SQL};
 use kuelik_store::prelude::*;
 use kuelik_store::{QueueFilter, ReportPeriod};
 
@@ -253,7 +253,7 @@ pub async fn plans(
         .map_err(|e| format!("EXPLAIN decision times: {e}"))?;
     out.push(("daily report: decision times".to_string(), lines.join("\n")));
 
-    let q = explain(ANNULMENT_REASONS_SQL);
+    let q = explain(kuelik_store::sql::ANNULMENT_REASONS);
     let lines: Vec<String> = sqlx::query_scalar(&q)
         .bind(from)
         .bind(until)

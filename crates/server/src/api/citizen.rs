@@ -39,6 +39,12 @@ pub enum Attempt {
     New(Option<Idempotency>),
 }
 
+/// The idempotency scope of a submission: one for both ways of submitting (a code or the
+/// citizen's own ЭЦП), so one key names one submission whichever way it was made.
+fn submit_scope(iin: kuelik_core::iin::Iin, id: Uuid) -> String {
+    format!("citizen:{iin}:submit:{id}")
+}
+
 /// An `Idempotency-Key` request: the first answer is stored with the change and replayed
 /// for every retry with the same key and body.
 pub struct Idempotency {
@@ -666,14 +672,7 @@ pub async fn submit(
 ) -> ApiResult<Response> {
     let iin = principal.citizen()?;
     let req: Submit = parse_json(&headers, &body, state.config.max_json_bytes)?;
-    let idem = match Idempotency::attempt(
-        &state,
-        &headers,
-        format!("citizen:{iin}:submit:{id}"),
-        &body,
-    )
-    .await?
-    {
+    let idem = match Idempotency::attempt(&state, &headers, submit_scope(iin, id), &body).await? {
         Attempt::Replayed(answer) => return Ok(answer),
         Attempt::New(idem) => idem,
     };
@@ -742,14 +741,7 @@ pub async fn submit_signed(
     let iin = principal.citizen()?;
     let req: SubmitSigned = parse_json(&headers, &body, state.config.max_json_bytes)?;
     let cms = super::cms_of(&req.signature)?;
-    let idem = match Idempotency::attempt(
-        &state,
-        &headers,
-        format!("citizen:{iin}:submit:{id}"),
-        &body,
-    )
-    .await?
-    {
+    let idem = match Idempotency::attempt(&state, &headers, submit_scope(iin, id), &body).await? {
         Attempt::Replayed(answer) => return Ok(answer),
         Attempt::New(idem) => idem,
     };

@@ -362,5 +362,4 @@ mod outbox;
 mod payments;
 mod people;
 mod reports;
-pub use reports::ANNULMENT_REASONS_SQL;
 mod staff;

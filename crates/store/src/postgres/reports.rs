@@ -2,13 +2,6 @@
 
 use super::*;
 
-/// The reasons of a day's annulments. The reason is `data.reason` in an event stored in
-/// its compact form, `data.kind.reason` in one stored whole before it
-/// (the store's `event_data` module).
-pub const ANNULMENT_REASONS_SQL: &str =
-    "SELECT COALESCE(data ->> 'reason', data -> 'kind' ->> 'reason') AS reason, COUNT(*) \
-     FROM events WHERE kind = 'annulled' AND at >= $1 AND at < $2 GROUP BY 1 ORDER BY 2 DESC, 1";
-
 #[async_trait]
 impl ReportStore for PostgresStore {
     async fn application_counts(&self) -> StoreResult<Vec<ApplicationCount>> {
@@ -105,7 +98,7 @@ impl ReportStore for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        let reasons: Vec<(String, i64)> = sqlx::query_as(ANNULMENT_REASONS_SQL)
+        let reasons: Vec<(String, i64)> = sqlx::query_as(sql::ANNULMENT_REASONS)
             .bind(from)
             .bind(until)
             .fetch_all(&self.pool)

@@ -106,16 +106,10 @@ impl ReportStore for SqliteStore {
                     query_all(c, sql::DECISION_TIMES, params![from, until], |r| {
                         Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?, col(r, 4)?))
                     })?;
-                let reasons: Vec<(String, i64)> = query_all(
-                    c,
-                    // `$.reason` in the compact form, `$.kind.reason` in an event stored whole
-                    // before it (crate::event_data).
-                    "SELECT COALESCE(json_extract(data, '$.reason'), \
-                     json_extract(data, '$.kind.reason')) AS reason, COUNT(*) FROM events \
-                     WHERE kind = 'annulled' AND at >= ? AND at < ? GROUP BY 1 ORDER BY 2 DESC, 1",
-                    params![from, until],
-                    |r| Ok((col(r, 0)?, col(r, 1)?)),
-                )?;
+                let reasons: Vec<(String, i64)> =
+                    query_all(c, sql::ANNULMENT_REASONS, params![from, until], |r| {
+                        Ok((col(r, 0)?, col(r, 1)?))
+                    })?;
                 Ok((per_day, per_region, decisions, reasons))
             })
             .await?;

@@ -2,16 +2,25 @@
 //! audit entries into the hash chain in batches (one signed checkpoint per batch, so request
 //! transactions never wait on it), and the verification and export of the whole log.
 //!
-//! Every event and audit row is put on a pending list by a database trigger in the same
-//! transaction that writes it; the sequencer hashes each row's canonical bytes (every
-//! column) into the chain. Verification recomputes everything from the rows as they are now,
-//! so an edited, deleted or inserted row, chain link or checkpoint is found — also when the
-//! append-only triggers were dropped first.
+//! The sequencer asks the store how far rows are final (no writer can still commit one with
+//! a smaller number), takes the rows after the chain's reach up to there — events by `seq`,
+//! then audit entries by `pos` — hashes each row's canonical bytes (every column) into the
+//! chain and stores one checkpoint saying how far the batch reached, with a 4-byte tag of
+//! each entry's chain hash. No list of rows is kept: the numbers are the order. Rows
+//! written before migration 15 were listed one by one (`audit_pending`, `audit_chain`);
+//! they are chained and verified as before, ahead of the batches chained by reach.
+//!
+//! Verification recomputes everything from the rows as they are now, so an edited, deleted
+//! or inserted row or checkpoint is found — also when the append-only triggers were
+//! dropped first.
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-use kuelik_store::{ChainLink, ChainSource, Store, StoreError, StoredCheckpoint};
+use kuelik_store::{
+    ChainCandidate, ChainLink, ChainReach, ChainSource, ChainedBatch, Store, StoreError,
+    StoredCheckpoint, TAG_LEN,
+};
 use kuelik_trust::audit::{AuditRecord, Verifier};
 use kuelik_trust::{Chain, Checkpoint, ServerKey, ServerPublicKey, TrustError};
 
@@ -34,24 +43,97 @@ fn parse_checkpoint(stored: &StoredCheckpoint) -> Result<Checkpoint, serde_json:
     serde_json::from_str(&stored.data)
 }
 
-/// Sequences up to one batch of pending rows; returns how many. Another instance that
-/// sequenced the same rows first makes this a no-op (its batch stands).
+/// Sequences up to one batch of rows; returns how many. Another instance that sequenced
+/// the same rows first makes this a no-op (its batch stands).
 pub async fn sequence_once(
     store: &dyn Store,
     key: &ServerKey,
     now: Timestamp,
 ) -> Result<usize, AuditChainError> {
-    let pending = store.audit_pending(BATCH).await?;
-    if pending.is_empty() {
+    sequence_batch(store, key, now, BATCH).await
+}
+
+/// [`sequence_once`] with batches of `size` (a bulk load chains its history in bigger ones).
+pub async fn sequence_batch(
+    store: &dyn Store,
+    key: &ServerKey,
+    now: Timestamp,
+    size: u32,
+) -> Result<usize, AuditChainError> {
+    // Rows listed before migration 15 go first, the way they were listed.
+    let listed = store.audit_pending(size).await?;
+    if !listed.is_empty() {
+        return sequence_listed(store, key, now, listed).await;
+    }
+    let last = store.last_audit_checkpoint().await?;
+    let after = match &last {
+        Some(StoredCheckpoint {
+            batch: Some(batch), ..
+        }) => batch.reach,
+        _ => store.audit_legacy_reach().await?,
+    };
+    let Some(horizon) = store.audit_horizon().await? else {
+        return Ok(0);
+    };
+    let upto = ChainReach {
+        events: horizon.events.max(after.events),
+        audit: horizon.audit.max(after.audit),
+    };
+    if upto == after {
         return Ok(0);
     }
-    let mut chain =
-        match store.last_audit_checkpoint().await? {
-            Some(stored) => Chain::resume(&parse_checkpoint(&stored).map_err(|e| {
-                StoreError::Corrupt(format!("audit checkpoint {}: {e}", stored.seq))
-            })?),
-            None => Chain::new(),
-        };
+    let rows = store.audit_rows(after, upto, size).await?;
+    if rows.is_empty() {
+        // Only numbers no row will ever have (rolled-back inserts): nothing to vouch for.
+        return Ok(0);
+    }
+    let reach = reach_of(after, &rows);
+    let mut chain = resume(last.as_ref())?;
+    let previous = chain.seq();
+    let batch = chain.append_batch(rows.iter().map(|c| &c.bytes), now, key)?;
+    let tags = batch
+        .links
+        .iter()
+        .flat_map(|link| link.chain_hash[..TAG_LEN].iter().copied())
+        .collect();
+    let checkpoint = StoredCheckpoint {
+        seq: batch.checkpoint.seq,
+        at: now,
+        data: checkpoint_json(&batch.checkpoint)?,
+        batch: Some(ChainedBatch { reach, tags }),
+    };
+    match store.append_audit_batch(previous, checkpoint).await {
+        Ok(()) => Ok(rows.len()),
+        Err(StoreError::Duplicate("audit_chain")) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How far a batch of `rows` after `after` reaches: to its last row of each source. (Not to
+/// the horizon: a number past the last row, never used, would be a reach no row confirms,
+/// and verification checks that each reach is a row of the batch.)
+fn reach_of(after: ChainReach, rows: &[ChainCandidate]) -> ChainReach {
+    rows.iter().fold(after, |reach, row| match row.source {
+        ChainSource::Event => ChainReach {
+            events: row.source_pos,
+            ..reach
+        },
+        ChainSource::Audit => ChainReach {
+            audit: row.source_pos,
+            ..reach
+        },
+    })
+}
+
+/// Chains rows listed in `audit_pending` (written before migration 15), one `audit_chain`
+/// row each.
+async fn sequence_listed(
+    store: &dyn Store,
+    key: &ServerKey,
+    now: Timestamp,
+    pending: Vec<ChainCandidate>,
+) -> Result<usize, AuditChainError> {
+    let mut chain = resume(store.last_audit_checkpoint().await?.as_ref())?;
     let batch = chain.append_batch(pending.iter().map(|c| &c.bytes), now, key)?;
     let links: Vec<ChainLink> = batch
         .links
@@ -68,14 +150,28 @@ pub async fn sequence_once(
     let checkpoint = StoredCheckpoint {
         seq: batch.checkpoint.seq,
         at: now,
-        data: serde_json::to_string(&batch.checkpoint)
-            .map_err(|e| StoreError::Database(format!("checkpoint: {e}")))?,
+        data: checkpoint_json(&batch.checkpoint)?,
+        batch: None,
     };
     match store.append_audit_chain(links, checkpoint).await {
         Ok(()) => Ok(pending.len()),
         Err(StoreError::Duplicate("audit_chain")) => Ok(0),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The chain after the newest stored checkpoint (a new chain when there is none).
+fn resume(last: Option<&StoredCheckpoint>) -> Result<Chain, StoreError> {
+    match last {
+        Some(stored) => Ok(Chain::resume(&parse_checkpoint(stored).map_err(|e| {
+            StoreError::Corrupt(format!("audit checkpoint {}: {e}", stored.seq))
+        })?)),
+        None => Ok(Chain::new()),
+    }
+}
+
+fn checkpoint_json(checkpoint: &Checkpoint) -> Result<String, StoreError> {
+    serde_json::to_string(checkpoint).map_err(|e| StoreError::Database(format!("checkpoint: {e}")))
 }
 
 /// Writes the newest stored checkpoint to `path` (a new file renamed over the old one):
@@ -263,6 +359,7 @@ pub async fn verify_with(
 ) -> Result<Result<Intact, Broken>, AuditChainError> {
     let mut verifier = Verifier::new(key);
     let mut checkpoints = Checkpoints::default();
+    // The rows listed one by one before migration 15, with their batches' checkpoints.
     let mut after = 0u64;
     loop {
         let entries = store.audit_chain(after, PAGE).await?;
@@ -272,17 +369,17 @@ pub async fn verify_with(
         for entry in &entries {
             // Checkpoints that cover entries already pushed go in before the next entry.
             loop {
-                match checkpoints
-                    .next_if(store, |cp| cp.seq <= verifier.seq())
-                    .await?
-                {
+                let next = checkpoints
+                    .next_if(store, |s| s.batch.is_none() && s.cp.seq <= verifier.seq())
+                    .await?;
+                match next {
                     Err(b) => return Ok(Err(b)),
                     Ok(None) => break,
-                    Ok(Some(cp)) => {
-                        if let Err(e) = verifier.push_checkpoint(&cp) {
+                    Ok(Some(s)) => {
+                        if let Err(e) = verifier.push_checkpoint(&s.cp) {
                             return Ok(Err(from_audit_error(e)));
                         }
-                        visit(Visit::Checkpoint(&cp))?;
+                        visit(Visit::Checkpoint(&s.cp))?;
                     }
                 }
             }
@@ -303,7 +400,7 @@ pub async fn verify_with(
             let record = AuditRecord {
                 seq: link.seq,
                 bytes,
-                chain_hash: Some(link.chain_hash),
+                chain_hash: Some(&link.chain_hash),
             };
             if let Err(e) = verifier.push_entry(&record) {
                 let mut b = from_audit_error(e);
@@ -334,18 +431,62 @@ pub async fn verify_with(
         }
         after = entries.last().map(|e| e.link.seq).unwrap_or(after);
     }
-    // The remaining checkpoints (a checkpoint past the last entry is a deleted tail).
+    // Then the batches chained by reach, each read up to where its checkpoint says (and a
+    // checkpoint past the last entry: a deleted tail).
+    let mut reach = store.audit_legacy_reach().await?;
     loop {
-        match checkpoints.next_if(store, |_| true).await? {
+        let next = match checkpoints.next_if(store, |_| true).await? {
             Err(b) => return Ok(Err(b)),
             Ok(None) => break,
-            Ok(Some(cp)) => {
-                if let Err(e) = verifier.push_checkpoint(&cp) {
-                    return Ok(Err(from_audit_error(e)));
-                }
-                visit(Visit::Checkpoint(&cp))?;
+            Ok(Some(s)) => s,
+        };
+        let mut pushed = None;
+        if let Some(batch) = &next.batch {
+            match push_batch(store, &mut verifier, reach, batch, &mut visit).await? {
+                Ok(done) => pushed = Some(done),
+                Err(b) => return Ok(Err(b)),
+            }
+            reach = batch.reach;
+        }
+        if let Err(e) = verifier.push_checkpoint(&next.cp) {
+            return Ok(Err(from_audit_error(e)));
+        }
+        if let (Some(batch), Some((entries, reached))) = (&next.batch, pushed) {
+            // The row's other columns say what its entries say: the tags one per entry, and
+            // each reach the last row of its source in the batch.
+            let wrong = if batch.tags.len() != entries * TAG_LEN {
+                Some((
+                    "tags",
+                    format!("{} bytes for {entries} entries", batch.tags.len()),
+                ))
+            } else if reached.events != batch.reach.events {
+                Some((
+                    "events_to",
+                    format!("{}, its last event {}", batch.reach.events, reached.events),
+                ))
+            } else if reached.audit != batch.reach.audit {
+                Some((
+                    "audit_to",
+                    format!(
+                        "{}, its last audit entry {}",
+                        batch.reach.audit, reached.audit
+                    ),
+                ))
+            } else {
+                None
+            };
+            if let Some((column, what)) = wrong {
+                return Ok(Err(broken(
+                    next.cp.seq,
+                    "checkpoint_row_mismatch",
+                    format!(
+                        "checkpoint at {}: its {column} (audit_checkpoints.{column}) is {what}",
+                        next.cp.seq
+                    ),
+                )));
             }
         }
+        visit(Visit::Checkpoint(&next.cp))?;
     }
     let log = match verifier.finish() {
         Ok(log) => log,
@@ -370,10 +511,67 @@ pub async fn verify_with(
     }))
 }
 
+/// Pushes the rows of one batch chained by reach — those after `after` up to its reach,
+/// events first — each against its tag; returns how many, and how far they reach.
+async fn push_batch(
+    store: &dyn Store,
+    verifier: &mut Verifier<'_>,
+    after: ChainReach,
+    batch: &ChainedBatch,
+    visit: &mut impl FnMut(Visit<'_>) -> Result<(), std::io::Error>,
+) -> Result<Result<(usize, ChainReach), Broken>, AuditChainError> {
+    let mut from = after;
+    let mut pushed = 0usize;
+    loop {
+        let rows = store.audit_rows(from, batch.reach, PAGE).await?;
+        for row in &rows {
+            let seq = verifier.seq().saturating_add(1);
+            // A row past the tags (an inserted one) has none, which vouches for nothing.
+            let tag = batch
+                .tags
+                .get(pushed * TAG_LEN..(pushed + 1) * TAG_LEN)
+                .unwrap_or_default();
+            let record = AuditRecord {
+                seq,
+                bytes: &row.bytes,
+                chain_hash: Some(tag),
+            };
+            if let Err(e) = verifier.push_entry(&record) {
+                let mut b = from_audit_error(e);
+                b.detail = format!(
+                    "{} ({}: edited, or a row before it in this batch removed or added)",
+                    b.detail,
+                    describe(row.source, row.source_pos)
+                );
+                return Ok(Err(b));
+            }
+            visit(Visit::Entry {
+                seq,
+                source: row.source,
+                source_pos: row.source_pos,
+                bytes: &row.bytes,
+                chain_hash: &verifier.head(),
+            })?;
+            pushed += 1;
+        }
+        from = reach_of(from, &rows);
+        if rows.len() < PAGE as usize {
+            break;
+        }
+    }
+    Ok(Ok((pushed, from)))
+}
+
+/// A stored checkpoint, parsed, with the batch it says it chained.
+struct Sealed {
+    cp: Checkpoint,
+    batch: Option<ChainedBatch>,
+}
+
 /// The stored checkpoints, read page by page in order.
 #[derive(Default)]
 struct Checkpoints {
-    queue: std::collections::VecDeque<Checkpoint>,
+    queue: std::collections::VecDeque<Sealed>,
     after: u64,
     done: bool,
 }
@@ -383,8 +581,8 @@ impl Checkpoints {
     async fn next_if(
         &mut self,
         store: &dyn Store,
-        wanted: impl Fn(&Checkpoint) -> bool,
-    ) -> Result<Result<Option<Checkpoint>, Broken>, AuditChainError> {
+        wanted: impl Fn(&Sealed) -> bool,
+    ) -> Result<Result<Option<Sealed>, Broken>, AuditChainError> {
         if self.queue.is_empty() && !self.done {
             let page = store.audit_checkpoints(self.after, PAGE).await?;
             self.done = page.is_empty();
@@ -408,7 +606,10 @@ impl Checkpoints {
                             ),
                         )));
                     }
-                    Ok(cp) => self.queue.push_back(cp),
+                    Ok(cp) => self.queue.push_back(Sealed {
+                        cp,
+                        batch: stored.batch,
+                    }),
                     Err(e) => {
                         return Ok(Err(broken(
                             stored.seq,

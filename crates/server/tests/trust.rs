@@ -616,18 +616,17 @@ async fn edits_behind_the_services_back_break_the_audit_log() {
                 "deleted" => {
                     let mut s = unlock("audit_entries");
                     s.push("DELETE FROM audit_entries WHERE action = 'approval.signed'".into());
-                    (s, "row_missing")
+                    // The row after it no longer fits its tag (or, were it the last, the
+                    // checkpoint counts one entry too many).
+                    (s, "deleted")
                 }
                 "inserted" => {
-                    let mut s = if lite {
-                        vec!["DROP TRIGGER audit_entries_to_sequence".to_string()]
-                    } else {
-                        vec!["ALTER TABLE audit_entries DISABLE TRIGGER USER".to_string()]
-                    };
-                    s.push(format!(
-                        "INSERT INTO audit_entries (id, at, actor_role, actor, action, target, details) VALUES ('{}', 1, 'system', '{{\"role\":\"system\"}}', 'application.read', NULL, '{{}}')",
+                    // A row numbered below every batch's reach: never chained, never waiting.
+                    let overriding = if lite { "" } else { "OVERRIDING SYSTEM VALUE" };
+                    let s = vec![format!(
+                        "INSERT INTO audit_entries (pos, id, at, actor_role, actor, action, target, details) {overriding} VALUES (0, '{}', 1, 'system', '{{\"role\":\"system\"}}', 'application.read', NULL, '{{}}')",
                         uuid::Uuid::now_v7()
-                    ));
+                    )];
                     (s, "unsequenced_row")
                 }
                 _ => {
@@ -654,6 +653,11 @@ async fn edits_behind_the_services_back_break_the_audit_log() {
                     ["checkpoint_mismatch", "bad_checkpoint_signature"].contains(&broken.code.as_str()),
                     "{tamper}: {broken:?}"
                 );
+            } else if code == "deleted" {
+                assert!(
+                    ["entry_mismatch", "missing_entry"].contains(&broken.code.as_str()),
+                    "{tamper}: {broken:?}"
+                );
             } else {
                 assert_eq!(broken.code, code, "{tamper}: {broken:?}");
             }
@@ -667,24 +671,10 @@ async fn edits_behind_the_services_back_break_the_audit_log() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_stored_column_of_the_chain_is_checked() {
-    // Each column of a chain row and of a checkpoint row, edited in turn with its type and
-    // length kept, on a fresh service, on both backends: `audit verify` names the entry.
-    let chain_row = [
-        ("seq", "UPDATE audit_chain SET seq = seq + 100000 WHERE seq = 3", None),
-        (
-            "source",
-            "UPDATE audit_chain SET source = CASE source WHEN 'event' THEN 'audit' ELSE 'event' END WHERE seq = 3",
-            None,
-        ),
-        (
-            "source_pos",
-            "UPDATE audit_chain SET source_pos = source_pos + 1 WHERE seq = 3",
-            None,
-        ),
-        ("entry_hash", "", Some("entry_hash_mismatch")),
-        ("chain_hash", "", None),
-    ];
-    for (column, sql, code) in chain_row {
+    // Each column a batch's checkpoint row adds (its tags and how far it reached), edited in
+    // turn with its type and length kept, on a fresh service, on both backends: `audit
+    // verify` names the entry, or the checkpoint.
+    for column in ["tags", "events_to", "audit_to"] {
         each_backend(|app| async move {
             staff(&app).await;
             approved(&app, 32).await;
@@ -693,65 +683,68 @@ async fn every_stored_column_of_the_chain_is_checked() {
             let lite = app.is_sqlite();
             let unlock = if lite {
                 vec![
-                    "DROP TRIGGER IF EXISTS audit_chain_no_update".to_string(),
-                    "DROP TRIGGER IF EXISTS audit_chain_no_delete".to_string(),
+                    "DROP TRIGGER IF EXISTS audit_checkpoints_no_update".to_string(),
+                    "DROP TRIGGER IF EXISTS audit_checkpoints_no_delete".to_string(),
                 ]
             } else {
-                vec!["ALTER TABLE audit_chain DISABLE TRIGGER USER".to_string()]
+                vec!["ALTER TABLE audit_checkpoints DISABLE TRIGGER USER".to_string()]
             };
-            // 32 other bytes: the same type and length as a hash.
-            let other_hash = if lite {
-                "randomblob(32)"
+            // The biggest batch (the service's own sequencer may have cut the history into
+            // several), and the entry before it ends.
+            let checkpoints = app.state.store.audit_checkpoints(0, 1000).await.unwrap();
+            let tags_of = |c: &kuelik_store::StoredCheckpoint| {
+                c.batch.as_ref().expect("chained by reach").tags.clone()
+            };
+            let (k, biggest) = checkpoints
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, c)| tags_of(c).len())
+                .expect("a checkpoint");
+            let entries = tags_of(biggest).len() / kuelik_store::TAG_LEN;
+            assert!(entries >= 2, "{entries} entries");
+            let before = if k == 0 { 0 } else { checkpoints[k - 1].seq };
+            let named = before + entries as u64 - 1;
+            let at = (entries - 2) * kuelik_store::TAG_LEN;
+            let mut edited = tags_of(biggest);
+            for b in &mut edited[at..at + kuelik_store::TAG_LEN] {
+                *b = !*b;
+            }
+            let edited = kuelik_core::hex::encode(&edited);
+            let other = if lite {
+                format!("x'{edited}'")
             } else {
-                "decode(md5('a') || md5('b'), 'hex')"
+                format!("'\\x{edited}'::bytea")
             };
-            // The row to edit: the third, or the first whose edited (source, position) pair
-            // is free — the pair is unique in the chain.
-            let chain = app.state.store.audit_chain(0, 1000).await.unwrap();
-            let target = match column {
-                "source" => {
-                    chain
-                        .iter()
-                        .map(|e| &e.link)
-                        .find(|l| {
-                            !chain.iter().any(|o| {
-                                o.link.source != l.source && o.link.source_pos == l.source_pos
-                            })
-                        })
-                        .expect("a row to move")
-                        .seq
-                }
-                "source_pos" => {
-                    chain
-                        .iter()
-                        .map(|e| &e.link)
-                        .find(|l| {
-                            !chain.iter().any(|o| {
-                                o.link.source == l.source && o.link.source_pos == l.source_pos + 1
-                            })
-                        })
-                        .expect("a row to move")
-                        .seq
-                }
-                _ => 3,
-            };
+            // A reach past every row, on the newest checkpoint (a reach no row of its batch
+            // confirms; on an earlier one the next batch's rows would fall in it).
+            let last = checkpoints.last().expect("a checkpoint");
             let edit = match column {
-                "entry_hash" | "chain_hash" => {
-                    format!("UPDATE audit_chain SET {column} = {other_hash} WHERE seq = 3")
-                }
-                _ => sql.replace("seq = 3", &format!("seq = {target}")),
+                "tags" => format!(
+                    "UPDATE audit_checkpoints SET tags = {other} WHERE seq = {}",
+                    biggest.seq
+                ),
+                _ => format!(
+                    "UPDATE audit_checkpoints SET {column} = {column} + 1000 WHERE seq = {}",
+                    last.seq
+                ),
             };
             for s in unlock.iter().chain([&edit]) {
                 app.raw(s).await;
             }
             let broken = verify(&app).await.expect_err("the edit is detected");
-            assert_eq!(
-                broken.seq, target,
-                "{column}: the entry is named: {broken:?}"
-            );
-            if let Some(code) = code {
-                assert_eq!(broken.code, code, "{column}: {broken:?}");
+            if column == "tags" {
+                assert_eq!(broken.code, "entry_mismatch", "{column}: {broken:?}");
+                assert_eq!(
+                    broken.seq, named,
+                    "{column}: the entry is named: {broken:?}"
+                );
+            } else {
+                assert_eq!(
+                    broken.code, "checkpoint_row_mismatch",
+                    "{column}: {broken:?}"
+                );
                 assert!(broken.detail.contains(column), "{column}: {broken:?}");
+                assert_eq!(broken.seq, last.seq, "{column}: {broken:?}");
             }
         })
         .await;
@@ -1212,4 +1205,83 @@ async fn a_time_stamped_approval_is_recorded_at_the_tsas_time() {
         assert_eq!(accept(&app, &factory, &id).await.status(), StatusCode::OK);
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_listed_before_batches_are_chained_first_and_verified_with_the_rest() {
+    // A database from before migration 15: its rows listed one by one for the sequencer.
+    // They are chained as they were listed (one `audit_chain` row each), the rows written
+    // since by reach after them, and the whole log verifies — an edit to either part named.
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some((store, _dir, url)) = open_store_at(backend).await else {
+            continue;
+        };
+        let key = kuelik_trust::ServerKey::generate();
+        let now = jiff::Timestamp::now();
+        let entry = |n: u32| {
+            kuelik_server::app::audit(
+                &kuelik_core::lifecycle::Actor::System,
+                now,
+                "application.read",
+                Some(format!("t{n}")),
+                json!({}),
+            )
+        };
+        let write = |entries: Vec<kuelik_store::AuditEntry>| {
+            let store = store.clone();
+            async move {
+                store
+                    .commit(kuelik_store::Changes {
+                        audit: entries,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        write(vec![entry(1), entry(2), entry(3)]).await;
+        raw_sql(
+            &url,
+            "INSERT INTO audit_pending (source, source_pos) \
+             SELECT 'audit', pos FROM audit_entries ORDER BY pos",
+        )
+        .await;
+        let sequence = || audit_chain::sequence_once(&*store, &key, now);
+        assert_eq!(sequence().await.unwrap(), 3, "{backend:?}: the listed rows");
+        write(vec![entry(4), entry(5)]).await;
+        assert_eq!(sequence().await.unwrap(), 2, "{backend:?}: the rows since");
+        assert_eq!(sequence().await.unwrap(), 0, "{backend:?}: nothing left");
+        let public = key.public_key();
+        let verify = || audit_chain::verify(&*store, &public);
+        let intact = verify().await.unwrap().expect("intact");
+        assert_eq!(
+            (intact.entries, intact.checkpoints, intact.pending),
+            (5, 2, 0),
+            "{backend:?}"
+        );
+        let checkpoints = store.audit_checkpoints(0, 10).await.unwrap();
+        assert!(checkpoints[0].batch.is_none(), "{backend:?}");
+        let batch = checkpoints[1].batch.as_ref().expect("chained by reach");
+        assert_eq!(batch.tags.len(), 2 * kuelik_store::TAG_LEN);
+        assert_eq!(store.audit_chain(0, 10).await.unwrap().len(), 3);
+
+        let unlock = match backend {
+            Backend::Sqlite => "DROP TRIGGER audit_entries_no_update",
+            Backend::Postgres => "ALTER TABLE audit_entries DISABLE TRIGGER USER",
+        };
+        raw_sql(&url, unlock).await;
+        for (target, seq) in [("t5", 5), ("t2", 2)] {
+            raw_sql(
+                &url,
+                &format!("UPDATE audit_entries SET action = 'nothing.happened' WHERE target = '{target}'"),
+            )
+            .await;
+            let broken = verify().await.unwrap().expect_err("the edit is found");
+            assert_eq!(
+                (broken.code.as_str(), broken.seq),
+                ("entry_mismatch", seq),
+                "{backend:?}: {broken:?}"
+            );
+        }
+    }
 }

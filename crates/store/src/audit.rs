@@ -1,5 +1,6 @@
-//! The audit log and its hash chain: entries, the sequencer's pending rows, chained entries and
-//! checkpoints.
+//! The audit log and its hash chain: entries, the sequencer's reads (how far rows are final,
+//! the rows of the next batch), checkpoints, and the rows sequenced before migration 15
+//! (`audit_pending`, `audit_chain`).
 
 use crate::*;
 
@@ -12,27 +13,68 @@ pub trait AuditStore: Transactions {
     }
     /// A page of at most `limit` audit entries, newest first (see [`AuditQuery`]).
     async fn audit_page(&self, query: &AuditQuery, limit: u32) -> StoreResult<Vec<AuditRecord>>;
-    /// Rows waiting for the sequencer, in the order they were written.
-    async fn audit_pending(&self, limit: u32) -> StoreResult<Vec<ChainCandidate>>;
-    async fn audit_pending_count(&self) -> StoreResult<u64>;
-    async fn last_audit_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>>;
-    /// Appends a sequenced batch and its checkpoint and takes the rows off the pending list,
-    /// in one transaction; [`StoreError::Duplicate`]`("audit_chain")` when another sequencer
-    /// appended first (nothing is written; resume from the new last checkpoint).
-    async fn append_audit_chain(
+
+    /// How far no writer can still add a row: every event with `seq` up to `events` and
+    /// every audit entry with `pos` up to `audit` that will ever exist is committed. `None`
+    /// when writers in flight kept it from being known now (try again later).
+    async fn audit_horizon(&self) -> StoreResult<Option<ChainReach>>;
+    /// The rows after `after` up to `upto` with their canonical bytes — events by `seq`,
+    /// then audit entries by `pos` — at most `limit`.
+    async fn audit_rows(
         &self,
-        links: Vec<ChainLink>,
+        after: ChainReach,
+        upto: ChainReach,
+        limit: u32,
+    ) -> StoreResult<Vec<ChainCandidate>>;
+    /// How far the chain reaches now: the newest checkpoint's batch, or the rows sequenced
+    /// before migration 15 when no batch was chained by reach yet.
+    async fn audit_reach(&self) -> StoreResult<ChainReach> {
+        match self.last_audit_checkpoint().await? {
+            Some(StoredCheckpoint {
+                batch: Some(batch), ..
+            }) => Ok(batch.reach),
+            _ => self.audit_legacy_reach().await,
+        }
+    }
+    /// Appends the checkpoint of a batch chained by reach, provided the newest stored
+    /// checkpoint is still the one at `previous` (0: none);
+    /// [`StoreError::Duplicate`]`("audit_chain")` when another sequencer appended first
+    /// (nothing is written; resume from the new last checkpoint).
+    async fn append_audit_batch(
+        &self,
+        previous: u64,
         checkpoint: StoredCheckpoint,
     ) -> StoreResult<()>;
-    /// Sequenced entries after `after_seq`, in order.
-    async fn audit_chain(&self, after_seq: u64, limit: u32) -> StoreResult<Vec<ChainEntry>>;
+    /// Rows written and not chained yet: the sequencer's lag.
+    async fn audit_pending_count(&self) -> StoreResult<u64>;
+    async fn last_audit_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>>;
     /// Checkpoints after `after_seq`, in order.
     async fn audit_checkpoints(
         &self,
         after_seq: u64,
         limit: u32,
     ) -> StoreResult<Vec<StoredCheckpoint>>;
-    /// Event and audit rows that are neither sequenced nor waiting (written behind the
-    /// service's back with the triggers dropped), first `limit`.
+
+    // Rows sequenced before migration 15, one `audit_chain` row each.
+
+    /// How far the `audit_chain` rows reach into each source (0 where none): rows up to
+    /// there were sequenced one by one, rows after it are chained by reach.
+    async fn audit_legacy_reach(&self) -> StoreResult<ChainReach>;
+    /// Rows written before migration 15 still waiting for the sequencer, in the order they
+    /// were written.
+    async fn audit_pending(&self, limit: u32) -> StoreResult<Vec<ChainCandidate>>;
+    /// Appends a sequenced batch of rows written before migration 15 and its checkpoint and
+    /// takes the rows off the pending list, in one transaction;
+    /// [`StoreError::Duplicate`]`("audit_chain")` when another sequencer appended first
+    /// (nothing is written; resume from the new last checkpoint).
+    async fn append_audit_chain(
+        &self,
+        links: Vec<ChainLink>,
+        checkpoint: StoredCheckpoint,
+    ) -> StoreResult<()>;
+    /// `audit_chain` entries after `after_seq`, in order.
+    async fn audit_chain(&self, after_seq: u64, limit: u32) -> StoreResult<Vec<ChainEntry>>;
+    /// Rows within the legacy reach that are neither in `audit_chain` nor waiting (written
+    /// behind the service's back with the triggers of that time dropped), first `limit`.
     async fn audit_unchained(&self, limit: u32) -> StoreResult<Vec<(ChainSource, i64)>>;
 }

@@ -34,11 +34,11 @@ use kuelik_core::ticket::TicketNumber;
 
 use crate::{
     ApplicationCount, Approval, AuditCursor, AuditEntry, AuditRecord, Blob, ChainCandidate,
-    ChainEntry, ChainLink, ChainSource, Changes, ContactDetails, DayCount, DecisionTimes,
-    IdempotencyRecord, ImageCheck, Notice, OfficerCredential, OtpChallenge, OutboxMessage,
-    PaymentRecord, PaymentStatus, PaymentTotals, ReasonCount, RegionCount, RegisterPhoto,
-    RuleActivation, SamePhoto, Session, SignatureCheck, SigningMethod, StaffAccount, StoreError,
-    StoreResult, StoredApplication, StoredCheckpoint, TimelineEntry,
+    ChainEntry, ChainLink, ChainReach, ChainSource, ChainedBatch, Changes, ContactDetails,
+    DayCount, DecisionTimes, IdempotencyRecord, ImageCheck, Notice, OfficerCredential,
+    OtpChallenge, OutboxMessage, PaymentRecord, PaymentStatus, PaymentTotals, ReasonCount,
+    RegionCount, RegisterPhoto, RuleActivation, SamePhoto, Session, SignatureCheck, SigningMethod,
+    StaffAccount, StoreError, StoreResult, StoredApplication, StoredCheckpoint, TimelineEntry,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -306,6 +306,7 @@ pub(crate) trait RowExt {
     fn int(&self, column: &str) -> StoreResult<i64>;
     fn opt_int(&self, column: &str) -> StoreResult<Option<i64>>;
     fn bytes(&self, column: &str) -> StoreResult<Vec<u8>>;
+    fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>>;
     fn uuid(&self, column: &str) -> StoreResult<Uuid>;
     fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>>;
     /// A JSON column, deserialized.
@@ -347,6 +348,9 @@ impl RowExt for rusqlite::Row<'_> {
         self.get(column).map_err(|e| corrupt(column, e))
     }
     fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
+        self.get(column).map_err(|e| corrupt(column, e))
+    }
+    fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
         self.get(column).map_err(|e| corrupt(column, e))
     }
     fn uuid(&self, column: &str) -> StoreResult<Uuid> {
@@ -410,6 +414,9 @@ impl RowExt for sqlx::postgres::PgRow {
         get(self, column)
     }
     fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
+        get(self, column)
+    }
+    fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
         get(self, column)
     }
     fn uuid(&self, column: &str) -> StoreResult<Uuid> {
@@ -1281,10 +1288,45 @@ pub(crate) fn signature_check<R: RowExt>(row: &R) -> StoreResult<SignatureCheck>
 }
 
 pub(crate) fn checkpoint<R: RowExt>(row: &R) -> StoreResult<StoredCheckpoint> {
+    let batch = match (
+        row.opt_int("events_to")?,
+        row.opt_int("audit_to")?,
+        row.opt_bytes("tags")?,
+    ) {
+        (Some(events), Some(audit), Some(tags)) => Some(ChainedBatch {
+            reach: ChainReach { events, audit },
+            tags,
+        }),
+        (None, None, None) => None,
+        _ => {
+            return Err(corrupt(
+                "audit_checkpoints",
+                "events_to, audit_to and tags are either all set or none",
+            ))
+        }
+    };
     Ok(StoredCheckpoint {
         seq: u64::try_from(row.int("seq")?).map_err(|e| corrupt("audit_checkpoints.seq", e))?,
         at: row.ts("at")?,
         data: row.text("data")?,
+        batch,
+    })
+}
+
+/// The columns `events_to`, `audit_to` and `tags` of a checkpoint row.
+pub(crate) fn checkpoint_batch(
+    checkpoint: &StoredCheckpoint,
+) -> (Option<i64>, Option<i64>, Option<&[u8]>) {
+    match &checkpoint.batch {
+        Some(b) => (Some(b.reach.events), Some(b.reach.audit), Some(&b.tags)),
+        None => (None, None, None),
+    }
+}
+
+pub(crate) fn chain_reach<R: RowExt>(row: &R) -> StoreResult<ChainReach> {
+    Ok(ChainReach {
+        events: row.int("events")?,
+        audit: row.int("audit")?,
     })
 }
 

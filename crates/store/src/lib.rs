@@ -518,7 +518,31 @@ pub struct StoredCheckpoint {
     pub seq: u64,
     pub at: Timestamp,
     pub data: String,
+    /// Which rows its batch chained; `None` for a batch listed row by row in `audit_chain`
+    /// (sequenced before migration 15).
+    pub batch: Option<ChainedBatch>,
 }
+
+/// How far the chain reaches into each source: the event `seq` and the audit entry `pos`
+/// up to which every row is chained.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChainReach {
+    pub events: i64,
+    pub audit: i64,
+}
+
+/// A batch chained by reach: every row after the previous batch's reach up to `reach`,
+/// events by `seq` first, then audit entries by `pos`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainedBatch {
+    pub reach: ChainReach,
+    /// The first [`TAG_LEN`] bytes of each entry's chain hash, in order: enough to name an
+    /// edited entry (the checkpoint's signature vouches for the batch as a whole).
+    pub tags: Vec<u8>,
+}
+
+/// Bytes of an entry's chain hash kept in [`ChainedBatch::tags`].
+pub const TAG_LEN: usize = 4;
 
 /// A staff member's account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

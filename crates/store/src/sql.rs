@@ -7,6 +7,14 @@
 //! run's `EXPLAIN`) show the very statements the store runs.
 
 /// Declares each statement as a `const` and lists them all for the test.
+/// The rows of `source` in a batch chained by reach (see [`CHAIN_EVENTS`]).
+pub fn chain_rows_of(source: crate::ChainSource) -> &'static str {
+    match source {
+        crate::ChainSource::Event => CHAIN_EVENTS,
+        crate::ChainSource::Audit => CHAIN_AUDIT_ENTRIES,
+    }
+}
+
 macro_rules! statements {
     ($($(#[$doc:meta])* $name:ident = $sql:expr;)*) => {
         $($(#[$doc])* pub const $name: &str = $sql;)*
@@ -142,20 +150,42 @@ statements! {
          iin = $1 ORDER BY created_at DESC, id DESC";
 
     // The audit chain
-    AUDIT_PENDING_COUNT = "SELECT COUNT(*) FROM audit_pending";
     LAST_AUDIT_CHECKPOINT =
-        "SELECT seq, at, data FROM audit_checkpoints ORDER BY seq DESC LIMIT 1";
-    INSERT_AUDIT_CHECKPOINT = "INSERT INTO audit_checkpoints (seq, at, data) VALUES ($1, $2, $3)";
+        "SELECT seq, at, data, events_to, audit_to, tags FROM audit_checkpoints ORDER BY seq \
+         DESC LIMIT 1";
+    INSERT_AUDIT_CHECKPOINT =
+        "INSERT INTO audit_checkpoints (seq, at, data, events_to, audit_to, tags) VALUES ($1, \
+         $2, $3, $4, $5, $6)";
     AUDIT_CHECKPOINTS_AFTER =
-        "SELECT seq, at, data FROM audit_checkpoints WHERE seq > $1 ORDER BY seq LIMIT $2";
+        "SELECT seq, at, data, events_to, audit_to, tags FROM audit_checkpoints WHERE seq > $1 \
+         ORDER BY seq LIMIT $2";
+    /// Rows not chained yet: those still listed from before migration 15, and those past
+    /// the chain's reach (`$1`, `$2`).
+    AUDIT_WAITING_COUNT =
+        "SELECT (SELECT COUNT(*) FROM audit_pending) + (SELECT COUNT(*) FROM events WHERE seq \
+         > $1) + (SELECT COUNT(*) FROM audit_entries WHERE pos > $2)";
+    /// How far the rows sequenced one by one (before migration 15) reach.
+    AUDIT_LEGACY_REACH =
+        "SELECT COALESCE((SELECT MAX(source_pos) FROM audit_chain WHERE source = 'event'), 0) \
+         AS events, COALESCE((SELECT MAX(source_pos) FROM audit_chain WHERE source = \
+         'audit'), 0) AS audit";
+    /// The events of a batch chained by reach: `seq` in `($1, $2]`, at most `$3`.
+    CHAIN_EVENTS =
+        "SELECT 'event' AS source, seq AS source_pos FROM events WHERE seq > $1 AND seq <= $2 \
+         ORDER BY seq LIMIT $3";
+    /// The audit entries of a batch chained by reach: `pos` in `($1, $2]`, at most `$3`.
+    CHAIN_AUDIT_ENTRIES =
+        "SELECT 'audit' AS source, pos AS source_pos FROM audit_entries WHERE pos > $1 AND pos \
+         <= $2 ORDER BY pos LIMIT $3";
+    /// Rows within the legacy reach (`$1`, `$2`) neither in `audit_chain` nor waiting.
     AUDIT_UNCHAINED =
-        "SELECT 'event' AS source, seq AS source_pos FROM events e WHERE NOT EXISTS (SELECT 1 \
-         FROM audit_chain c WHERE c.source = 'event' AND c.source_pos = e.seq) AND NOT EXISTS \
-         (SELECT 1 FROM audit_pending p WHERE p.source = 'event' AND p.source_pos = e.seq) \
-         UNION ALL SELECT 'audit', pos FROM audit_entries a WHERE NOT EXISTS (SELECT 1 FROM \
-         audit_chain c WHERE c.source = 'audit' AND c.source_pos = a.pos) AND NOT EXISTS \
-         (SELECT 1 FROM audit_pending p WHERE p.source = 'audit' AND p.source_pos = a.pos) \
-         LIMIT $1";
+        "SELECT 'event' AS source, seq AS source_pos FROM events e WHERE e.seq <= $1 AND NOT \
+         EXISTS (SELECT 1 FROM audit_chain c WHERE c.source = 'event' AND c.source_pos = \
+         e.seq) AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.source = 'event' AND \
+         p.source_pos = e.seq) UNION ALL SELECT 'audit', pos FROM audit_entries a WHERE a.pos \
+         <= $2 AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.source = 'audit' AND \
+         c.source_pos = a.pos) AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.source = \
+         'audit' AND p.source_pos = a.pos) LIMIT $3";
 
     // Reports
     /// Decision times per region for decisions in `[$1, $2)`: how many approved and

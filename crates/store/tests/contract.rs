@@ -43,10 +43,11 @@ use kuelik_store::postgres::PostgresStore;
 use kuelik_store::prelude::*;
 use kuelik_store::sqlite::SqliteStore;
 use kuelik_store::{
-    ApplicationWrite, AuditEntry, AuditQuery, AuditSearch, Blob, Changes, ContactDetails,
-    IdempotencyRecord, ImageCheck, Notice, OtpChallenge, OtpPurpose, OutboxMessage, OutboxRetry,
-    PaymentRecord, PaymentStatus, QueueFilter, RegisterPhoto, ReminderSent, ReportPeriod,
-    RuleActivation, SamePhoto, Session, SessionSubject, StaffAccount, Store, StoreError,
+    ApplicationWrite, AuditEntry, AuditQuery, AuditSearch, Blob, ChainReach, ChainSource, Changes,
+    ContactDetails, IdempotencyRecord, ImageCheck, Notice, OtpChallenge, OtpPurpose, OutboxMessage,
+    OutboxRetry, PaymentRecord, PaymentStatus, QueueFilter, RegisterPhoto, ReminderSent,
+    ReportPeriod, RuleActivation, SamePhoto, Session, SessionSubject, StaffAccount, Store,
+    StoreError,
 };
 
 const PG_URL_VAR: &str = "KUELIK_TEST_DATABASE_URL";
@@ -274,7 +275,8 @@ contract!(
     reminders_go_once_per_card_to_those_who_want_them,
     image_checks_are_kept_per_image_and_find_reused_photos,
     retention_purges_images_of_finished_applications_only,
-    the_audit_chain_takes_pending_rows_once,
+    the_audit_chain_reads_batches_by_reach,
+    the_audit_chain_takes_rows_listed_before_batches_once,
     officer_credentials_and_approvals,
     stuck_work_is_found_by_queries_and_retried_with_an_audit,
     reports_are_aggregated_by_the_database,
@@ -2845,11 +2847,12 @@ async fn postgres_put_one_million_people() {
     }
 }
 
-/// Every event and audit row is put on the pending list by the database itself; an appended
-/// batch takes its rows off it once (a second sequencer's batch is refused whole), reads back
-/// with the rows' current bytes, and a row taken off the list behind the service's back shows
-/// as unchained.
-async fn the_audit_chain_takes_pending_rows_once(db: &Db) {
+/// Rows written since migration 15 are chained by reach: the horizon is the newest row of
+/// each table (nothing is in flight), a batch's rows come events first, each source in its
+/// order, at most the limit asked; a batch's checkpoint reads back with its reach and tags,
+/// a second sequencer extending the same checkpoint is refused, and what lies past the reach
+/// is counted as waiting. No row is listed one by one any more.
+async fn the_audit_chain_reads_batches_by_reach(db: &Db) {
     let s = db.store();
     let x = iin(1);
     let mut app = create(s, draft(1, x, "71", t(0))).await;
@@ -2862,19 +2865,151 @@ async fn the_audit_chain_takes_pending_rows_once(db: &Db) {
     )
     .await;
     s.commit(Changes {
-        audit: vec![audit(1, t(1), "application.read")],
+        audit: vec![
+            audit(1, t(1), "application.read"),
+            audit(2, t(1), "application.read"),
+        ],
         ..Changes::default()
     })
     .await
     .unwrap();
+    assert!(
+        s.audit_pending(100).await.unwrap().is_empty(),
+        "nothing is listed"
+    );
+    assert_eq!(s.audit_legacy_reach().await.unwrap(), ChainReach::default());
+    let horizon = s
+        .audit_horizon()
+        .await
+        .unwrap()
+        .expect("no writer in flight");
+    assert!(horizon.events >= 1 && horizon.audit >= 2, "{horizon:?}");
+    let all = s
+        .audit_rows(ChainReach::default(), horizon, 100)
+        .await
+        .unwrap();
+    let events = all
+        .iter()
+        .filter(|r| r.source == ChainSource::Event)
+        .count();
+    assert!(events >= 1);
+    assert_eq!(all.len(), events + 2);
+    assert!(
+        all[..events].iter().all(|r| r.source == ChainSource::Event),
+        "events first"
+    );
+    assert!(all
+        .windows(2)
+        .all(|w| w[0].source != w[1].source || w[0].source_pos < w[1].source_pos));
+    assert_eq!(all.last().unwrap().source_pos, horizon.audit);
+    assert_eq!(s.audit_pending_count().await.unwrap(), all.len() as u64);
+    // A limit cuts the batch; the rest is read from where it stopped.
+    let first = s
+        .audit_rows(ChainReach::default(), horizon, 1)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    let after_first = ChainReach {
+        events: first[0].source_pos,
+        audit: 0,
+    };
+    let rest = s.audit_rows(after_first, horizon, 100).await.unwrap();
+    assert_eq!(
+        first.iter().chain(&rest).cloned().collect::<Vec<_>>(),
+        all,
+        "the rows, read in two"
+    );
+
+    let checkpoint = kuelik_store::StoredCheckpoint {
+        seq: all.len() as u64,
+        at: t(2),
+        data: "{}".into(),
+        batch: Some(kuelik_store::ChainedBatch {
+            reach: horizon,
+            tags: vec![7; all.len() * kuelik_store::TAG_LEN],
+        }),
+    };
+    s.append_audit_batch(0, checkpoint.clone()).await.unwrap();
+    assert_eq!(
+        s.last_audit_checkpoint().await.unwrap(),
+        Some(checkpoint.clone())
+    );
+    assert_eq!(s.audit_reach().await.unwrap(), horizon);
+    assert_eq!(s.audit_pending_count().await.unwrap(), 0);
+    // Another sequencer's batch from the same start is refused; nothing is written.
+    let rival = kuelik_store::StoredCheckpoint {
+        seq: 1,
+        ..checkpoint.clone()
+    };
+    match s.append_audit_batch(0, rival).await {
+        Err(StoreError::Duplicate("audit_chain")) => {}
+        other => panic!("expected Duplicate(audit_chain), got {other:?}"),
+    }
+    assert_eq!(s.audit_checkpoints(0, 10).await.unwrap(), vec![checkpoint]);
+    let message = db
+        .raw("UPDATE audit_checkpoints SET events_to = events_to + 1")
+        .await
+        .expect_err("checkpoints are append-only");
+    assert!(message.contains("append-only"), "{message}");
+
+    // A row written after the batch waits past its reach.
+    s.commit(Changes {
+        audit: vec![audit(3, t(3), "application.read")],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.audit_pending_count().await.unwrap(), 1);
+    let next = s.audit_horizon().await.unwrap().unwrap();
+    let waiting = s.audit_rows(horizon, next, 100).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].source, ChainSource::Audit);
+    assert!(s.audit_unchained(10).await.unwrap().is_empty());
+}
+
+/// Rows listed in `audit_pending` before migration 15 are chained the old way: an appended
+/// batch takes its rows off the list once (a second sequencer's batch is refused whole),
+/// reads back with the rows' current bytes, and a row within the listed rows' reach that is
+/// neither listed nor chained shows as unchained.
+async fn the_audit_chain_takes_rows_listed_before_batches_once(db: &Db) {
+    let s = db.store();
+    let x = iin(1);
+    let mut app = create(s, draft(1, x, "71", t(0))).await;
+    step(
+        s,
+        &mut app,
+        Command::ChooseRegistrationPoint(point("71-01")),
+        citizen(x),
+        t(1),
+    )
+    .await;
+    s.commit(Changes {
+        audit: vec![
+            audit(1, t(1), "application.read"),
+            audit(2, t(1), "application.read"),
+        ],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    // As migration 15 found them: every row listed but the first audit entry, which was
+    // taken off the list behind the service's back.
+    for sql in [
+        "INSERT INTO audit_pending (source, source_pos) SELECT 'event', seq FROM events ORDER BY seq",
+        "INSERT INTO audit_pending (source, source_pos) SELECT 'audit', pos FROM audit_entries \
+         WHERE pos > (SELECT MIN(pos) FROM audit_entries) ORDER BY pos",
+    ] {
+        db.raw(sql).await.unwrap();
+    }
     let pending = s.audit_pending(100).await.unwrap();
-    assert_eq!(s.audit_pending_count().await.unwrap(), pending.len() as u64);
-    assert!(pending
-        .iter()
-        .any(|c| c.source == kuelik_store::ChainSource::Event));
-    assert!(pending
-        .iter()
-        .any(|c| c.source == kuelik_store::ChainSource::Audit));
+    assert!(pending.iter().any(|c| c.source == ChainSource::Event));
+    assert_eq!(
+        pending
+            .iter()
+            .filter(|c| c.source == ChainSource::Audit)
+            .count(),
+        1
+    );
     assert_eq!(s.last_audit_checkpoint().await.unwrap(), None);
 
     let links: Vec<kuelik_store::ChainLink> = pending
@@ -2892,11 +3027,12 @@ async fn the_audit_chain_takes_pending_rows_once(db: &Db) {
         seq: links.len() as u64,
         at: t(2),
         data: "{}".into(),
+        batch: None,
     };
     s.append_audit_chain(links.clone(), checkpoint.clone())
         .await
         .unwrap();
-    assert_eq!(s.audit_pending_count().await.unwrap(), 0);
+    assert!(s.audit_pending(100).await.unwrap().is_empty());
     assert_eq!(
         s.last_audit_checkpoint().await.unwrap(),
         Some(checkpoint.clone())
@@ -2915,7 +3051,16 @@ async fn the_audit_chain_takes_pending_rows_once(db: &Db) {
     }
     assert_eq!(s.audit_chain(1, 100).await.unwrap().len(), links.len() - 1);
     assert_eq!(s.audit_checkpoints(0, 10).await.unwrap(), vec![checkpoint]);
-    assert!(s.audit_unchained(10).await.unwrap().is_empty());
+    // The listed rows reach to the newest of each table; the chain reaches as far.
+    let legacy = s.audit_legacy_reach().await.unwrap();
+    assert_eq!(Some(legacy), s.audit_horizon().await.unwrap());
+    assert_eq!(s.audit_reach().await.unwrap(), legacy);
+    // The first audit entry, within that reach, was never chained.
+    let unchained = s.audit_unchained(10).await.unwrap();
+    assert_eq!(unchained.len(), 1);
+    assert_eq!(unchained[0].0, ChainSource::Audit);
+    assert!(unchained[0].1 < legacy.audit);
+    assert_eq!(s.audit_pending_count().await.unwrap(), 0);
     for sql in [
         "UPDATE audit_chain SET seq = seq + 100",
         "DELETE FROM audit_checkpoints",
@@ -2923,19 +3068,6 @@ async fn the_audit_chain_takes_pending_rows_once(db: &Db) {
         let message = db.raw(sql).await.expect_err(sql);
         assert!(message.contains("append-only"), "{sql}: {message}");
     }
-
-    // A new audit row waits; taken off the list by hand, it is unchained.
-    s.commit(Changes {
-        audit: vec![audit(2, t(3), "application.read")],
-        ..Changes::default()
-    })
-    .await
-    .unwrap();
-    assert_eq!(s.audit_pending_count().await.unwrap(), 1);
-    db.raw("DELETE FROM audit_pending").await.unwrap();
-    let unchained = s.audit_unchained(10).await.unwrap();
-    assert_eq!(unchained.len(), 1);
-    assert_eq!(unchained[0].0, kuelik_store::ChainSource::Audit);
 }
 
 /// A certificate is bound to one officer only; rebinding it replaces the sealed key; the

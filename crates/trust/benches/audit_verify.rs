@@ -106,7 +106,7 @@ fn bench(c: &mut Criterion) {
                         |(i, (bytes, hash))| AuditRecord {
                             seq: i as u64 + 1,
                             bytes,
-                            chain_hash: Some(*hash),
+                            chain_hash: Some(&hash[..]),
                         },
                     );
                     black_box(audit::verify(records, &log.checkpoints, &public).expect("intact"))
@@ -137,7 +137,7 @@ fn bench(c: &mut Criterion) {
                         .map(|(i, (bytes, hash))| AuditRecord {
                             seq: i as u64 + 1,
                             bytes,
-                            chain_hash: Some(*hash),
+                            chain_hash: Some(&hash[..]),
                         });
                 black_box(audit::verify(records, &log.checkpoints, &public).expect("intact"));
                 ratios.push(raw / start.elapsed().as_secs_f64());

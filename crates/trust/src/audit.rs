@@ -32,6 +32,8 @@
 //! an editor who also recomputed the unsigned chain hashes is still caught by the next
 //! signed checkpoint, and then the first entry not vouched for by an earlier checkpoint is
 //! named (the edit is in that batch; nothing can say which entry without another copy).
+//! A store may keep only the first bytes of each chain hash: a 4-byte tag names an edited
+//! entry all the same, except once in 2³² edits (which the checkpoint then still catches).
 //! Truncating the tail together with its checkpoints is only visible against a checkpoint
 //! kept elsewhere: compare [`VerifiedLog::last_checkpoint`] with the published one.
 
@@ -347,9 +349,10 @@ pub struct AuditRecord<'a> {
     pub seq: u64,
     /// The entry's canonical bytes.
     pub bytes: &'a [u8],
-    /// The chain hash the sequencer stored with the row, when the store keeps it: lets an
-    /// edit be pinned to its entry.
-    pub chain_hash: Option<Hash>,
+    /// The chain hash the sequencer stored with the row, or its first bytes, when the store
+    /// keeps them: lets an edit be pinned to its entry (a few bytes do, and the signed
+    /// checkpoints vouch for the whole).
+    pub chain_hash: Option<&'a [u8]>,
 }
 
 /// Why verification stopped.
@@ -489,6 +492,11 @@ impl<'k> Verifier<'k> {
         self.seq
     }
 
+    /// The chain hash after the last entry seen.
+    pub fn head(&self) -> Hash {
+        self.head
+    }
+
     fn fail(first_bad_seq: u64, reason: AuditFailure, checkpoint: Option<u64>) -> AuditError {
         AuditError {
             first_bad_seq,
@@ -510,7 +518,10 @@ impl<'k> Verifier<'k> {
             return Err(Self::fail(record.seq, reason, None));
         }
         let head = chain_hash(&self.head, &entry_hash(record.bytes));
-        if record.chain_hash.is_some_and(|stored| stored != head) {
+        if record
+            .chain_hash
+            .is_some_and(|stored| stored.is_empty() || !head.starts_with(stored))
+        {
             return Err(Self::fail(record.seq, AuditFailure::EntryMismatch, None));
         }
         self.seq = record.seq;

@@ -8,13 +8,8 @@
 //! the order the service writes them (by time), split into consecutive stretches of time
 //! loaded side by side. The schema's indexes, constraints and foreign keys stay in place.
 //!
-//! One exception: the events' row trigger that queues each event for the audit sequencer
-//! (`events_to_sequence`, one PL/pgSQL call and one `audit_pending` insert per row) is
-//! disabled while the events are copied, and `audit_pending` is filled afterwards with one
-//! `INSERT … SELECT` in `seq` order — the rows the trigger would have written, as the trust
-//! migration itself backfills them — in the transaction that enables the trigger again. The
-//! streams' COPYs are transactions of their own, so a failed load re-enables the trigger
-//! itself (the half-filled database is of no use to a measurement: load an empty one).
+//! Then the history is chained into the audit log the way the service's sequencer does it
+//! ([`chain_history`]), in bigger batches.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -28,9 +23,13 @@ use sqlx::postgres::{PgCopyIn, PgPool, PgPoolCopyExt};
 use sqlx::Postgres;
 use tokio::task::JoinSet;
 
+use jiff::Timestamp;
 use kuelik_core::register::synthetic::Generator;
 use kuelik_core::register::Person;
+use kuelik_server::audit_chain;
 use kuelik_store::copy;
+use kuelik_store::postgres::PostgresStore;
+use kuelik_trust::ServerKey;
 
 use super::history::{Histories, Life};
 
@@ -154,34 +153,11 @@ pub async fn applications(
         side_by_side(pool, &lives, stretches.clone(), copy_applications).await?;
     let pass1 = started.elapsed();
 
-    // Pass 2: events and payments (their foreign keys now find the applications). The audit
-    // trigger is off for every stream's COPY and back on, with the backfill, at the end.
+    // Pass 2: events and payments (their foreign keys now find the applications).
     let started = Instant::now();
-    sqlx::query("ALTER TABLE events DISABLE TRIGGER events_to_sequence")
-        .execute(pool)
-        .await
-        .map_err(|e| format!("disabling the audit trigger for the load: {e}"))?;
-    let copied = side_by_side(pool, &lives, stretches, copy_events_and_payments).await;
+    let (event_rows, payment_rows) =
+        side_by_side(pool, &lives, stretches, copy_events_and_payments).await?;
     let pass2 = started.elapsed();
-    let started = Instant::now();
-    let loaded = match copied {
-        Ok(rows) => backfill_audit_queue(pool)
-            .await
-            .map(|queued| (rows, queued)),
-        Err(e) => Err(e),
-    };
-    let backfill = started.elapsed();
-    let ((event_rows, payment_rows), queued) = match loaded {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            // The database is not usable for a measurement any more; leave its trigger as
-            // the service needs it.
-            let _ = sqlx::query("ALTER TABLE events ENABLE TRIGGER events_to_sequence")
-                .execute(pool)
-                .await;
-            return Err(e);
-        }
-    };
     Ok(vec![
         rate("ordering by creation (no rows)", 0, ordering),
         rate(
@@ -190,7 +166,6 @@ pub async fn applications(
             pass1,
         ),
         rate("events (+ payments)", event_rows + payment_rows, pass2),
-        rate("audit_pending backfill", queued, backfill),
         TableLoad {
             table: "  of which image_checks",
             rows: check_rows,
@@ -357,29 +332,27 @@ impl InTimeOrder {
     }
 }
 
-/// The rows the audit trigger would have queued, in `seq` order, and the trigger back on —
-/// one transaction.
-async fn backfill_audit_queue(pool: &PgPool) -> Result<u64, String> {
-    let mut tx = pool
-        .begin()
-        .await
-        .map_err(|e| format!("audit backfill transaction: {e}"))?;
-    let queued = sqlx::query(
-        "INSERT INTO audit_pending (source, source_pos) \
-         SELECT 'event', seq FROM events ORDER BY seq",
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| format!("queueing the loaded events for the audit sequencer: {e}"))?
-    .rows_affected();
-    sqlx::query("ALTER TABLE events ENABLE TRIGGER events_to_sequence")
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| format!("re-enabling the audit trigger: {e}"))?;
-    tx.commit()
-        .await
-        .map_err(|e| format!("committing the audit backfill: {e}"))?;
-    Ok(queued)
+/// Entries per checkpoint when chaining a loaded history (the service's sequencer signs one
+/// per 500; a bulk load has no request waiting on it).
+const CHAIN_BATCH: u32 = 10_000;
+
+/// Chains every loaded row into the audit log with the service's own sequencer, under a
+/// key made for the run: the database as the service would have left it, its history
+/// sequenced (the sequencer's lag is seconds in service).
+pub async fn chain_history(store: &PostgresStore, now: Timestamp) -> Result<TableLoad, String> {
+    let started = Instant::now();
+    let key = ServerKey::generate();
+    let mut entries = 0u64;
+    loop {
+        let chained = audit_chain::sequence_batch(store, &key, now, CHAIN_BATCH)
+            .await
+            .map_err(|e| format!("chaining the loaded history: {e}"))?;
+        if chained == 0 {
+            break;
+        }
+        entries += chained as u64;
+    }
+    Ok(rate("audit chain (entries)", entries, started.elapsed()))
 }
 
 /// Application `i`'s history (the same every time it is asked for).

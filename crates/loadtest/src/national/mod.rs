@@ -164,9 +164,12 @@ pub async fn run(options: &Options) -> Result<NationalReport, String> {
             .await?,
         );
         eprintln!("loaded applications: {loads:?}");
+        loads.push(load::chain_history(&store, now).await?);
+        eprintln!("chained: {:?}", loads.last());
         let started = Instant::now();
         sqlx::query(
-            "VACUUM (ANALYZE) people, applications, events, payments, image_checks, audit_pending",
+            "VACUUM (ANALYZE) people, applications, events, payments, image_checks, \
+             audit_checkpoints",
         )
         .execute(pool)
         .await

@@ -127,6 +127,29 @@ pub async fn open_store_at(backend: Backend) -> Option<(Arc<dyn Store>, Option<T
     }
 }
 
+/// Runs `sql` on the database at `db_url` (either backend) behind the store's back; the rows
+/// it touched.
+pub async fn raw_sql(db_url: &str, sql: &str) -> u64 {
+    use sqlx::{Connection, Executor};
+    if let Some(path) = db_url.strip_prefix("sqlite://") {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
+            .await
+            .unwrap();
+        let done = conn
+            .execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        done.rows_affected()
+    } else {
+        let mut conn = sqlx::PgConnection::connect(db_url).await.unwrap();
+        let done = conn
+            .execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        done.rows_affected()
+    }
+}
+
 /// A fresh database on the server `admin_url` names; returns its URL. Test databases are
 /// named `kuelik_test_*` (drop them with `scripts/drop-test-databases` if runs are killed).
 pub async fn create_test_database(admin_url: &str) -> String {
@@ -344,24 +367,7 @@ impl TestApp {
     /// Runs SQL on the database behind the service's back (as someone with file or database
     /// access could); returns the rows affected.
     pub async fn raw(&self, sql: &str) -> u64 {
-        use sqlx::{Connection, Executor};
-        if let Some(path) = self.db_url.strip_prefix("sqlite://") {
-            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
-                .await
-                .unwrap();
-            let done = conn
-                .execute(sql)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            done.rows_affected()
-        } else {
-            let mut conn = sqlx::PgConnection::connect(&self.db_url).await.unwrap();
-            let done = conn
-                .execute(sql)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            done.rows_affected()
-        }
+        raw_sql(&self.db_url, sql).await
     }
 
     pub fn is_sqlite(&self) -> bool {

@@ -57,11 +57,92 @@ impl AuditStore for PostgresStore {
     }
 
     async fn audit_pending_count(&self) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar(sql::AUDIT_PENDING_COUNT)
+        let reach = self.audit_reach().await?;
+        let n: i64 = sqlx::query_scalar(sql::AUDIT_WAITING_COUNT)
+            .bind(reach.events)
+            .bind(reach.audit)
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)?;
         count(n)
+    }
+
+    async fn audit_horizon(&self) -> StoreResult<Option<ChainReach>> {
+        let Some(events) = self.newest_final("events", "seq").await? else {
+            return Ok(None);
+        };
+        let Some(audit) = self.newest_final("audit_entries", "pos").await? else {
+            return Ok(None);
+        };
+        Ok(Some(ChainReach { events, audit }))
+    }
+
+    async fn audit_rows(
+        &self,
+        after: ChainReach,
+        upto: ChainReach,
+        max: u32,
+    ) -> StoreResult<Vec<ChainCandidate>> {
+        let mut rows = Vec::new();
+        for (source, from, to) in [
+            (ChainSource::Event, after.events, upto.events),
+            (ChainSource::Audit, after.audit, upto.audit),
+        ] {
+            let room = i64::from(max) - rows.len() as i64;
+            if room <= 0 || to <= from {
+                continue;
+            }
+            let sql = format!(
+                "SELECT x.source, x.source_pos, {CHAIN_ROW_COLUMNS} FROM ({}) x \
+                 {CHAIN_ROW_JOINS} ORDER BY x.source_pos",
+                sql::chain_rows_of(source)
+            );
+            let found = sqlx::query(&sql)
+                .bind(from)
+                .bind(to)
+                .bind(room)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+            // A row that is listed is there: the join finds it (`None` cannot happen here).
+            rows.extend(
+                decode_all(found, codec::chain_candidate)?
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+        Ok(rows)
+    }
+
+    async fn append_audit_batch(
+        &self,
+        previous: u64,
+        checkpoint: StoredCheckpoint,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // One sequencer at a time extends the chain: the lock is held to the commit, and
+        // the one that comes second finds the checkpoint it started from superseded.
+        sqlx::query("LOCK TABLE audit_checkpoints IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if newest.unwrap_or(0) != i64::try_from(previous).unwrap_or(i64::MAX) {
+            return Err(StoreError::Duplicate("audit_chain"));
+        }
+        insert_checkpoint(&mut tx, &checkpoint).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn audit_legacy_reach(&self) -> StoreResult<ChainReach> {
+        let row = sqlx::query(sql::AUDIT_LEGACY_REACH)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        codec::chain_reach(&row)
     }
 
     async fn last_audit_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
@@ -113,15 +194,7 @@ impl AuditStore for PostgresStore {
         if taken.rows_affected() != links.len() as u64 {
             return Err(StoreError::Duplicate("audit_chain"));
         }
-        let seq = i64::try_from(checkpoint.seq)
-            .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
-        sqlx::query(sql::INSERT_AUDIT_CHECKPOINT)
-            .bind(seq)
-            .bind(micros(checkpoint.at))
-            .bind(&checkpoint.data)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        insert_checkpoint(&mut tx, &checkpoint).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -155,11 +228,72 @@ impl AuditStore for PostgresStore {
     }
 
     async fn audit_unchained(&self, max: u32) -> StoreResult<Vec<(ChainSource, i64)>> {
+        let legacy = self.audit_legacy_reach().await?;
         let rows = sqlx::query(sql::AUDIT_UNCHAINED)
+            .bind(legacy.events)
+            .bind(legacy.audit)
             .bind(limit(max))
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
         decode_all(rows, codec::chain_source_row)
     }
+}
+
+impl PostgresStore {
+    /// The newest `column` of `table` below which no row can still be committed. An insert
+    /// takes its number from the sequence before it commits, so a smaller number can commit
+    /// after a bigger one is seen; SHARE conflicts with the ROW EXCLUSIVE lock every insert
+    /// holds to its commit, so once it is granted no insert is in flight. One table at a
+    /// time: waiting for one while holding the other could deadlock with a writer of both.
+    /// `None` when a writer held the table longer than [`HORIZON_WAIT`] (writers queue
+    /// behind a waiting lock, so the wait is kept short; the sequencer tries again).
+    async fn newest_final(&self, table: &str, column: &str) -> StoreResult<Option<i64>> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        sqlx::query(&format!("SET LOCAL lock_timeout = '{HORIZON_WAIT}'"))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let locked = sqlx::query(&format!("LOCK TABLE {table} IN SHARE MODE"))
+            .execute(&mut *tx)
+            .await;
+        match locked {
+            Ok(_) => {}
+            // lock_not_available
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
+                return Ok(None)
+            }
+            Err(e) => return Err(db_err(e)),
+        }
+        let newest: i64 =
+            sqlx::query_scalar(&format!("SELECT COALESCE(MAX({column}), 0) FROM {table}"))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(newest))
+    }
+}
+
+/// How long the sequencer waits for writers in flight before it tries again later.
+const HORIZON_WAIT: &str = "50ms";
+
+async fn insert_checkpoint(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    checkpoint: &StoredCheckpoint,
+) -> StoreResult<()> {
+    let seq = i64::try_from(checkpoint.seq)
+        .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
+    let (events_to, audit_to, tags) = codec::checkpoint_batch(checkpoint);
+    sqlx::query(sql::INSERT_AUDIT_CHECKPOINT)
+        .bind(seq)
+        .bind(micros(checkpoint.at))
+        .bind(&checkpoint.data)
+        .bind(events_to)
+        .bind(audit_to)
+        .bind(tags)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }

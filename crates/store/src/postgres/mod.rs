@@ -38,10 +38,10 @@ use crate::codec::{self, db_err, limit, micros, ChangeRows};
 use crate::sql;
 use crate::{
     ActivityReport, ApplicationCount, ApplicationRecord, Approval, AuditEntry, AuditQuery,
-    AuditRecord, Blob, ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes, ContactDetails,
-    IdempotencyRecord, ImageCheck, Notice, OfficerCredential, OtpChallenge, OtpPurpose,
-    OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter,
-    RegisterPhoto, ReportPeriod, RuleActivation, SamePhoto, Session, SignatureCheck,
+    AuditRecord, Blob, ChainCandidate, ChainEntry, ChainLink, ChainReach, ChainSource, Changes,
+    ContactDetails, IdempotencyRecord, ImageCheck, Notice, OfficerCredential, OtpChallenge,
+    OtpPurpose, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus, PaymentTotals,
+    QueueFilter, RegisterPhoto, ReportPeriod, RuleActivation, SamePhoto, Session, SignatureCheck,
     SignedInRecord, StaffAccount, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
     TimelineEntry, SAME_PHOTO_LIMIT,
 };

@@ -64,8 +64,82 @@ impl AuditStore for SqliteStore {
     }
 
     async fn audit_pending_count(&self) -> StoreResult<u64> {
-        self.scan(|c| count_of(c, sql::AUDIT_PENDING_COUNT, []))
-            .await
+        let reach = self.audit_reach().await?;
+        self.scan(move |c| {
+            count_of(
+                c,
+                sql::AUDIT_WAITING_COUNT,
+                params![reach.events, reach.audit],
+            )
+        })
+        .await
+    }
+
+    async fn audit_horizon(&self) -> StoreResult<Option<ChainReach>> {
+        // One writer commits at a time, in the order it numbers rows: what a reader sees is
+        // final up to the newest row it sees.
+        self.lookup(|c| {
+            query_opt(
+                c,
+                "SELECT COALESCE((SELECT MAX(seq) FROM events), 0) AS events, \
+                 COALESCE((SELECT MAX(pos) FROM audit_entries), 0) AS audit",
+                [],
+                |r| codec::chain_reach(r),
+            )
+        })
+    }
+
+    async fn audit_rows(
+        &self,
+        after: ChainReach,
+        upto: ChainReach,
+        max: u32,
+    ) -> StoreResult<Vec<ChainCandidate>> {
+        self.scan(move |c| {
+            let mut rows = Vec::new();
+            for (source, from, to) in [
+                (ChainSource::Event, after.events, upto.events),
+                (ChainSource::Audit, after.audit, upto.audit),
+            ] {
+                let room = i64::from(max) - rows.len() as i64;
+                if room <= 0 || to <= from {
+                    continue;
+                }
+                let sql = format!(
+                    "SELECT x.source, x.source_pos, {CHAIN_ROW_COLUMNS} FROM ({}) x \
+                     {CHAIN_ROW_JOINS} ORDER BY x.source_pos",
+                    sql::chain_rows_of(source)
+                );
+                let found = query_all(c, &sql, params![from, to, room], |r| {
+                    codec::chain_candidate(r)
+                })?;
+                rows.extend(found.into_iter().flatten());
+            }
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn append_audit_batch(
+        &self,
+        previous: u64,
+        checkpoint: StoredCheckpoint,
+    ) -> StoreResult<()> {
+        self.write(move |conn| {
+            let newest: Option<i64> = conn
+                .query_row("SELECT MAX(seq) FROM audit_checkpoints", [], |r| r.get(0))
+                .map_err(lite_err)?;
+            if newest.unwrap_or(0) != i64::try_from(previous).unwrap_or(i64::MAX) {
+                return Err(StoreError::Duplicate("audit_chain"));
+            }
+            insert_checkpoint(conn, &checkpoint)
+        })
+        .await
+    }
+
+    async fn audit_legacy_reach(&self) -> StoreResult<ChainReach> {
+        self.lookup(|c| query_opt(c, sql::AUDIT_LEGACY_REACH, [], |r| codec::chain_reach(r)))?
+            .ok_or_else(|| StoreError::Database("the legacy reach: no row".into()))
     }
 
     async fn last_audit_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
@@ -102,14 +176,7 @@ impl AuditStore for SqliteStore {
                     return Err(StoreError::Duplicate("audit_chain"));
                 }
             }
-            let seq = i64::try_from(checkpoint.seq)
-                .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
-            execute(
-                conn,
-                sql::INSERT_AUDIT_CHECKPOINT,
-                params![seq, micros(checkpoint.at), checkpoint.data],
-            )
-            .map(|_| ())
+            insert_checkpoint(conn, &checkpoint)
         })
         .await
     }
@@ -148,10 +215,34 @@ impl AuditStore for SqliteStore {
 
     async fn audit_unchained(&self, max: u32) -> StoreResult<Vec<(ChainSource, i64)>> {
         self.scan(move |c| {
-            query_all(c, sql::AUDIT_UNCHAINED, [limit(max)], |r| {
-                codec::chain_source_row(r)
-            })
+            let legacy = query_opt(c, sql::AUDIT_LEGACY_REACH, [], |r| codec::chain_reach(r))?
+                .unwrap_or_default();
+            query_all(
+                c,
+                sql::AUDIT_UNCHAINED,
+                params![legacy.events, legacy.audit, limit(max)],
+                |r| codec::chain_source_row(r),
+            )
         })
         .await
     }
+}
+
+fn insert_checkpoint(conn: &Connection, checkpoint: &StoredCheckpoint) -> StoreResult<()> {
+    let seq = i64::try_from(checkpoint.seq)
+        .map_err(|e| StoreError::Database(format!("audit seq: {e}")))?;
+    let (events_to, audit_to, tags) = codec::checkpoint_batch(checkpoint);
+    execute(
+        conn,
+        sql::INSERT_AUDIT_CHECKPOINT,
+        params![
+            seq,
+            micros(checkpoint.at),
+            checkpoint.data,
+            events_to,
+            audit_to,
+            tags
+        ],
+    )
+    .map(|_| ())
 }

@@ -72,12 +72,12 @@ use writer::{writer_gone, Writer};
 mod writer;
 use crate::{
     ActivityReport, ApplicationCount, ApplicationRecord, Approval, AuditEntry, AuditQuery,
-    AuditRecord, Blob, ChainCandidate, ChainEntry, ChainLink, ChainSource, Changes, ContactDetails,
-    IdempotencyRecord, ImageCheck, Notice, OfficerCredential, OtpChallenge, OtpPurpose,
-    OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus, PaymentTotals, QueueFilter,
-    RegisterPhoto, ReportPeriod, RuleActivation, SamePhoto, Session, SignatureCheck, SignedIn,
-    SignedInRecord, StaffAccount, StoreError, StoreResult, StoredApplication, StoredCheckpoint,
-    TimelineEntry, SAME_PHOTO_LIMIT,
+    AuditRecord, Blob, ChainCandidate, ChainEntry, ChainLink, ChainReach, ChainSource, Changes,
+    ContactDetails, IdempotencyRecord, ImageCheck, Notice, OfficerCredential, OtpChallenge,
+    OtpPurpose, OutboxMessage, OutboxRetry, PaymentRecord, PaymentStatus, PaymentTotals,
+    QueueFilter, RegisterPhoto, ReportPeriod, RuleActivation, SamePhoto, Session, SignatureCheck,
+    SignedIn, SignedInRecord, StaffAccount, StoreError, StoreResult, StoredApplication,
+    StoredCheckpoint, TimelineEntry, SAME_PHOTO_LIMIT,
 };
 
 pub use writer::MAX_BATCH;

@@ -65,7 +65,7 @@ impl NationalReport {
             "national scale: {} citizens, {} applications (seed {})",
             self.citizens, self.applications, self.seed
         );
-        println!("\nload (COPY; indexes and foreign keys in place; the audit trigger replaced by one backfill):");
+        println!("\nload (COPY; indexes and foreign keys in place; then the history chained by the service's sequencer):");
         for l in &self.loads {
             if l.secs > 0.0 {
                 println!(

@@ -7,12 +7,34 @@
 //! run's `EXPLAIN`) show the very statements the store runs.
 
 /// Declares each statement as a `const` and lists them all for the test.
-/// The rows of `source` in a batch chained by reach (see [`CHAIN_EVENTS`]).
-pub fn chain_rows_of(source: crate::ChainSource) -> &'static str {
-    match source {
-        crate::ChainSource::Event => CHAIN_EVENTS,
-        crate::ChainSource::Audit => CHAIN_AUDIT_ENTRIES,
-    }
+/// The rows of one source in a batch chained by reach: numbered in `(from, to]`, read by `sql`
+/// (`$1` from, `$2` to, `$3` how many at most), as `source` and `source_pos`.
+pub struct ChainStretch {
+    pub from: i64,
+    pub to: i64,
+    pub sql: &'static str,
+}
+
+/// The rows after `after` up to `upto` in the chain's order — the events, then the audit
+/// entries — leaving out a source with nothing in between.
+pub fn chain_stretches(
+    after: crate::ChainReach,
+    upto: crate::ChainReach,
+) -> impl Iterator<Item = ChainStretch> {
+    [
+        ChainStretch {
+            from: after.events,
+            to: upto.events,
+            sql: CHAIN_EVENTS,
+        },
+        ChainStretch {
+            from: after.audit,
+            to: upto.audit,
+            sql: CHAIN_AUDIT_ENTRIES,
+        },
+    ]
+    .into_iter()
+    .filter(|s| s.to > s.from)
 }
 
 macro_rules! statements {

@@ -2847,13 +2847,8 @@ async fn postgres_put_one_million_people() {
     }
 }
 
-/// Rows written since migration 15 are chained by reach: the horizon is the newest row of
-/// each table (nothing is in flight), a batch's rows come events first, each source in its
-/// order, at most the limit asked; a batch's checkpoint reads back with its reach and tags,
-/// a second sequencer extending the same checkpoint is refused, and what lies past the reach
-/// is counted as waiting. No row is listed one by one any more.
-async fn the_audit_chain_reads_batches_by_reach(db: &Db) {
-    let s = db.store();
+/// An application's first events and two audit entries: rows for the audit chain.
+async fn events_and_audit_rows(s: &dyn Store) {
     let x = iin(1);
     let mut app = create(s, draft(1, x, "71", t(0))).await;
     step(
@@ -2873,6 +2868,16 @@ async fn the_audit_chain_reads_batches_by_reach(db: &Db) {
     })
     .await
     .unwrap();
+}
+
+/// Rows written since migration 15 are chained by reach: the horizon is the newest row of
+/// each table (nothing is in flight), a batch's rows come events first, each source in its
+/// order, at most the limit asked; a batch's checkpoint reads back with its reach and tags,
+/// a second sequencer extending the same checkpoint is refused, and what lies past the reach
+/// is counted as waiting. No row is listed one by one any more.
+async fn the_audit_chain_reads_batches_by_reach(db: &Db) {
+    let s = db.store();
+    events_and_audit_rows(s).await;
     assert!(
         s.audit_pending(100).await.unwrap().is_empty(),
         "nothing is listed"
@@ -2973,25 +2978,7 @@ async fn the_audit_chain_reads_batches_by_reach(db: &Db) {
 /// neither listed nor chained shows as unchained.
 async fn the_audit_chain_takes_rows_listed_before_batches_once(db: &Db) {
     let s = db.store();
-    let x = iin(1);
-    let mut app = create(s, draft(1, x, "71", t(0))).await;
-    step(
-        s,
-        &mut app,
-        Command::ChooseRegistrationPoint(point("71-01")),
-        citizen(x),
-        t(1),
-    )
-    .await;
-    s.commit(Changes {
-        audit: vec![
-            audit(1, t(1), "application.read"),
-            audit(2, t(1), "application.read"),
-        ],
-        ..Changes::default()
-    })
-    .await
-    .unwrap();
+    events_and_audit_rows(s).await;
     // As migration 15 found them: every row listed but the first audit entry, which was
     // taken off the list behind the service's back.
     for sql in [

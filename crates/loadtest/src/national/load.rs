@@ -29,6 +29,7 @@ use kuelik_core::register::Person;
 use kuelik_server::audit_chain;
 use kuelik_store::copy;
 use kuelik_store::postgres::PostgresStore;
+use kuelik_store::AuditStore;
 use kuelik_trust::ServerKey;
 
 use super::history::{Histories, Life};
@@ -343,14 +344,32 @@ pub async fn chain_history(store: &PostgresStore, now: Timestamp) -> Result<Tabl
     let started = Instant::now();
     let key = ServerKey::generate();
     let mut entries = 0u64;
+    let mut idle_rounds = 0;
     loop {
         let chained = audit_chain::sequence_batch(store, &key, now, CHAIN_BATCH)
             .await
             .map_err(|e| format!("chaining the loaded history: {e}"))?;
-        if chained == 0 {
+        entries += chained as u64;
+        if chained > 0 {
+            idle_rounds = 0;
+            continue;
+        }
+        // A round that chained nothing may have met a writer in flight: done only when
+        // nothing waits.
+        let waiting = store
+            .audit_pending_count()
+            .await
+            .map_err(|e| format!("counting the rows not chained: {e}"))?;
+        if waiting == 0 {
             break;
         }
-        entries += chained as u64;
+        idle_rounds += 1;
+        if idle_rounds == 100 {
+            return Err(format!(
+                "{waiting} rows stay unchained (a writer holds the tables?)"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Ok(rate("audit chain (entries)", entries, started.elapsed()))
 }

@@ -84,22 +84,19 @@ impl AuditStore for PostgresStore {
         max: u32,
     ) -> StoreResult<Vec<ChainCandidate>> {
         let mut rows = Vec::new();
-        for (source, from, to) in [
-            (ChainSource::Event, after.events, upto.events),
-            (ChainSource::Audit, after.audit, upto.audit),
-        ] {
+        for stretch in sql::chain_stretches(after, upto) {
             let room = i64::from(max) - rows.len() as i64;
-            if room <= 0 || to <= from {
-                continue;
+            if room <= 0 {
+                break;
             }
             let sql = format!(
                 "SELECT x.source, x.source_pos, {CHAIN_ROW_COLUMNS} FROM ({}) x \
                  {CHAIN_ROW_JOINS} ORDER BY x.source_pos",
-                sql::chain_rows_of(source)
+                stretch.sql
             );
             let found = sqlx::query(&sql)
-                .bind(from)
-                .bind(to)
+                .bind(stretch.from)
+                .bind(stretch.to)
                 .bind(room)
                 .fetch_all(&self.pool)
                 .await

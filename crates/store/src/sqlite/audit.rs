@@ -97,20 +97,17 @@ impl AuditStore for SqliteStore {
     ) -> StoreResult<Vec<ChainCandidate>> {
         self.scan(move |c| {
             let mut rows = Vec::new();
-            for (source, from, to) in [
-                (ChainSource::Event, after.events, upto.events),
-                (ChainSource::Audit, after.audit, upto.audit),
-            ] {
+            for stretch in sql::chain_stretches(after, upto) {
                 let room = i64::from(max) - rows.len() as i64;
-                if room <= 0 || to <= from {
-                    continue;
+                if room <= 0 {
+                    break;
                 }
                 let sql = format!(
                     "SELECT x.source, x.source_pos, {CHAIN_ROW_COLUMNS} FROM ({}) x \
                      {CHAIN_ROW_JOINS} ORDER BY x.source_pos",
-                    sql::chain_rows_of(source)
+                    stretch.sql
                 );
-                let found = query_all(c, &sql, params![from, to, room], |r| {
+                let found = query_all(c, &sql, params![stretch.from, stretch.to, room], |r| {
                     codec::chain_candidate(r)
                 })?;
                 rows.extend(found.into_iter().flatten());

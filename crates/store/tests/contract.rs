@@ -276,6 +276,7 @@ contract!(
     image_checks_are_kept_per_image_and_find_reused_photos,
     retention_purges_images_of_finished_applications_only,
     the_audit_chain_reads_batches_by_reach,
+    the_audit_horizon_waits_for_a_row_in_flight,
     the_audit_chain_takes_rows_listed_before_batches_once,
     officer_credentials_and_approvals,
     stuck_work_is_found_by_queries_and_retried_with_an_audit,
@@ -2970,6 +2971,54 @@ async fn the_audit_chain_reads_batches_by_reach(db: &Db) {
     assert_eq!(waiting.len(), 1);
     assert_eq!(waiting[0].source, ChainSource::Audit);
     assert!(s.audit_unchained(10).await.unwrap().is_empty());
+}
+
+/// The horizon never passes a row that can still be committed: on PostgreSQL an insert that
+/// took its number before a bigger one was committed holds the horizon back (the sequencer
+/// waits at most a moment for it, then tries again) until it commits; then both rows are
+/// final, in number order. (SQLite commits one writer at a time: a reader sees no row in
+/// flight, and a row in flight will have a bigger number than any it sees.)
+async fn the_audit_horizon_waits_for_a_row_in_flight(db: &Db) {
+    let s = db.store();
+    s.commit(Changes {
+        audit: vec![audit(1, t(1), "application.read")],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    let before = s.audit_horizon().await.unwrap().expect("nothing in flight");
+    let Backend::Postgres { url } = &db.backend else {
+        return;
+    };
+    let mut writer = sqlx::postgres::PgConnection::connect(url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut writer).await.unwrap();
+    let in_flight: i64 = sqlx::query_scalar(
+        "INSERT INTO audit_entries (id, at, actor_role, actor, action, target, details) \
+         VALUES ($1, 2, 'system', '{\"role\": \"system\"}', 'application.read', NULL, '{}') \
+         RETURNING pos",
+    )
+    .bind(Uuid::now_v7())
+    .fetch_one(&mut writer)
+    .await
+    .unwrap();
+    // A bigger number, committed while the smaller one is still in flight.
+    s.commit(Changes {
+        audit: vec![audit(3, t(3), "application.read")],
+        ..Changes::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.audit_horizon().await.unwrap(),
+        None,
+        "a row numbered {in_flight} is still in flight"
+    );
+    sqlx::query("COMMIT").execute(&mut writer).await.unwrap();
+    let after = s.audit_horizon().await.unwrap().expect("nothing in flight");
+    assert_eq!(after.audit, in_flight + 1);
+    let rows = s.audit_rows(before, after, 10).await.unwrap();
+    let positions: Vec<i64> = rows.iter().map(|r| r.source_pos).collect();
+    assert_eq!(positions, vec![in_flight, in_flight + 1]);
 }
 
 /// Rows listed in `audit_pending` before migration 15 are chained the old way: an appended

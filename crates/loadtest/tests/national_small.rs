@@ -47,36 +47,28 @@ async fn a_small_nation_loads_reads_back_and_is_measured() {
     // A second load into the same database is refused rather than doubling it.
     let again = kuelik_loadtest::national::run(&options).await;
     // Events are written in time order, as the service writes them, not one application's
-    // history after another (which would step back in time at nearly every application).
-    let steps_back: Option<i64> = match sqlx::PgConnection::connect(&options.database_url).await {
-        Ok(mut db) => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT at < LAG(at) OVER (ORDER BY seq) AS back FROM events) \
-             AS e WHERE back",
-        )
-        .fetch_one(&mut db)
-        .await
-        .ok(),
-        Err(_) => None,
-    };
-    // The history is chained: the newest checkpoint covers every event and audit row.
-    let chained: Option<(i64, i64)> = match sqlx::PgConnection::connect(&options.database_url).await
-    {
-        Ok(mut db) => sqlx::query_as(
-            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints), \
-             (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM audit_entries)",
-        )
-        .fetch_one(&mut db)
-        .await
-        .ok(),
-        Err(_) => None,
-    };
+    // history after another (which would step back in time at nearly every application);
+    // and the history is chained: the newest checkpoint covers every event and audit row.
+    let loaded: Option<(i64, i64, i64)> =
+        match sqlx::PgConnection::connect(&options.database_url).await {
+            Ok(mut db) => sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM (SELECT at < LAG(at) OVER (ORDER BY seq) AS back \
+                 FROM events) AS e WHERE back), \
+                 (SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints), \
+                 (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM audit_entries)",
+            )
+            .fetch_one(&mut db)
+            .await
+            .ok(),
+            Err(_) => None,
+        };
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .execute(&mut admin)
         .await
         .unwrap();
     let report = outcome.expect("the national load and measurements run");
     assert!(again.is_err_and(|e| e.contains("empty")));
-    let steps_back = steps_back.expect("the loaded events can be read");
+    let (steps_back, checkpointed, rows) = loaded.expect("the loaded rows can be read");
     assert_eq!(steps_back, 0, "the events by seq step back in time");
 
     let total: u64 = report.states.iter().map(|(_, n)| n).sum();
@@ -102,7 +94,6 @@ async fn a_small_nation_loads_reads_back_and_is_measured() {
     let events = loaded("events") - loaded("  of which payments");
     assert!(events > 2_000 * 10, "{:?}", report.loads);
     assert_eq!(loaded("audit chain"), events);
-    let (checkpointed, rows) = chained.expect("the checkpoints can be read");
     assert_eq!(checkpointed, rows);
     assert_eq!(rows as u64, events);
 

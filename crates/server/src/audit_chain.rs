@@ -66,25 +66,13 @@ pub async fn sequence_batch(
         return sequence_listed(store, key, now, listed).await;
     }
     let last = store.last_audit_checkpoint().await?;
-    let after = match &last {
-        Some(StoredCheckpoint {
-            batch: Some(batch), ..
-        }) => batch.reach,
-        _ => store.audit_legacy_reach().await?,
-    };
+    let after = store.audit_reach_at(last.as_ref()).await?;
     let Some(horizon) = store.audit_horizon().await? else {
         return Ok(0);
     };
-    let upto = ChainReach {
-        events: horizon.events.max(after.events),
-        audit: horizon.audit.max(after.audit),
-    };
-    if upto == after {
-        return Ok(0);
-    }
-    let rows = store.audit_rows(after, upto, size).await?;
+    let rows = store.audit_rows(after, horizon, size).await?;
     if rows.is_empty() {
-        // Only numbers no row will ever have (rolled-back inserts): nothing to vouch for.
+        // Nothing new, or only numbers no row will ever have (rolled-back inserts).
         return Ok(0);
     }
     let reach = reach_of(after, &rows);
@@ -96,17 +84,11 @@ pub async fn sequence_batch(
         .iter()
         .flat_map(|link| link.chain_hash[..TAG_LEN].iter().copied())
         .collect();
-    let checkpoint = StoredCheckpoint {
-        seq: batch.checkpoint.seq,
-        at: now,
-        data: checkpoint_json(&batch.checkpoint)?,
-        batch: Some(ChainedBatch { reach, tags }),
-    };
-    match store.append_audit_batch(previous, checkpoint).await {
-        Ok(()) => Ok(rows.len()),
-        Err(StoreError::Duplicate("audit_chain")) => Ok(0),
-        Err(e) => Err(e.into()),
-    }
+    let checkpoint = stored(&batch.checkpoint, now, Some(ChainedBatch { reach, tags }))?;
+    appended(
+        store.append_audit_batch(previous, checkpoint).await,
+        rows.len(),
+    )
 }
 
 /// How far a batch of `rows` after `after` reaches: to its last row of each source. (Not to
@@ -147,14 +129,18 @@ async fn sequence_listed(
             chain_hash: link.chain_hash,
         })
         .collect();
-    let checkpoint = StoredCheckpoint {
-        seq: batch.checkpoint.seq,
-        at: now,
-        data: checkpoint_json(&batch.checkpoint)?,
-        batch: None,
-    };
-    match store.append_audit_chain(links, checkpoint).await {
-        Ok(()) => Ok(pending.len()),
+    let checkpoint = stored(&batch.checkpoint, now, None)?;
+    appended(
+        store.append_audit_chain(links, checkpoint).await,
+        pending.len(),
+    )
+}
+
+/// How many rows an append chained: all of them, or none when another sequencer's batch
+/// came first (its batch stands).
+fn appended(result: Result<(), StoreError>, rows: usize) -> Result<usize, AuditChainError> {
+    match result {
+        Ok(()) => Ok(rows),
         Err(StoreError::Duplicate("audit_chain")) => Ok(0),
         Err(e) => Err(e.into()),
     }
@@ -170,8 +156,19 @@ fn resume(last: Option<&StoredCheckpoint>) -> Result<Chain, StoreError> {
     }
 }
 
-fn checkpoint_json(checkpoint: &Checkpoint) -> Result<String, StoreError> {
-    serde_json::to_string(checkpoint).map_err(|e| StoreError::Database(format!("checkpoint: {e}")))
+/// A signed checkpoint as the store keeps it, with the batch it closes.
+fn stored(
+    checkpoint: &Checkpoint,
+    at: Timestamp,
+    batch: Option<ChainedBatch>,
+) -> Result<StoredCheckpoint, StoreError> {
+    Ok(StoredCheckpoint {
+        seq: checkpoint.seq,
+        at,
+        data: serde_json::to_string(checkpoint)
+            .map_err(|e| StoreError::Database(format!("checkpoint: {e}")))?,
+        batch,
+    })
 }
 
 /// Writes the newest stored checkpoint to `path` (a new file renamed over the old one):
@@ -440,51 +437,23 @@ pub async fn verify_with(
             Ok(None) => break,
             Ok(Some(s)) => s,
         };
-        let mut pushed = None;
-        if let Some(batch) = &next.batch {
-            match push_batch(store, &mut verifier, reach, batch, &mut visit).await? {
-                Ok(done) => pushed = Some(done),
-                Err(b) => return Ok(Err(b)),
+        let pushed = match &next.batch {
+            Some(batch) => {
+                match push_batch(store, &mut verifier, reach, batch, &mut visit).await? {
+                    Ok(done) => Some((batch, done)),
+                    Err(b) => return Ok(Err(b)),
+                }
             }
-            reach = batch.reach;
-        }
+            None => None,
+        };
         if let Err(e) = verifier.push_checkpoint(&next.cp) {
             return Ok(Err(from_audit_error(e)));
         }
-        if let (Some(batch), Some((entries, reached))) = (&next.batch, pushed) {
-            // The row's other columns say what its entries say: the tags one per entry, and
-            // each reach the last row of its source in the batch.
-            let wrong = if batch.tags.len() != entries * TAG_LEN {
-                Some((
-                    "tags",
-                    format!("{} bytes for {entries} entries", batch.tags.len()),
-                ))
-            } else if reached.events != batch.reach.events {
-                Some((
-                    "events_to",
-                    format!("{}, its last event {}", batch.reach.events, reached.events),
-                ))
-            } else if reached.audit != batch.reach.audit {
-                Some((
-                    "audit_to",
-                    format!(
-                        "{}, its last audit entry {}",
-                        batch.reach.audit, reached.audit
-                    ),
-                ))
-            } else {
-                None
-            };
-            if let Some((column, what)) = wrong {
-                return Ok(Err(broken(
-                    next.cp.seq,
-                    "checkpoint_row_mismatch",
-                    format!(
-                        "checkpoint at {}: its {column} (audit_checkpoints.{column}) is {what}",
-                        next.cp.seq
-                    ),
-                )));
+        if let Some((batch, (entries, reached))) = pushed {
+            if let Some(b) = batch_columns_broken(next.cp.seq, batch, entries, reached) {
+                return Ok(Err(b));
             }
+            reach = batch.reach;
         }
         visit(Visit::Checkpoint(&next.cp))?;
     }
@@ -509,6 +478,42 @@ pub async fn verify_with(
         head: kuelik_core::hex::encode(&log.head),
         last_checkpoint_seq: log.last_checkpoint.map(|c| c.seq),
     }))
+}
+
+/// A batch's checkpoint row against what its entries say: one tag per entry, and each reach
+/// the batch's last row of that source.
+fn batch_columns_broken(
+    seq: u64,
+    batch: &ChainedBatch,
+    entries: usize,
+    reached: ChainReach,
+) -> Option<Broken> {
+    let (column, what) = if batch.tags.len() != entries * TAG_LEN {
+        (
+            "tags",
+            format!("{} bytes for {entries} entries", batch.tags.len()),
+        )
+    } else if reached.events != batch.reach.events {
+        (
+            "events_to",
+            format!("{}, its last event {}", batch.reach.events, reached.events),
+        )
+    } else if reached.audit != batch.reach.audit {
+        (
+            "audit_to",
+            format!(
+                "{}, its last audit entry {}",
+                batch.reach.audit, reached.audit
+            ),
+        )
+    } else {
+        return None;
+    };
+    Some(broken(
+        seq,
+        "checkpoint_row_mismatch",
+        format!("checkpoint at {seq}: its {column} (audit_checkpoints.{column}) is {what}"),
+    ))
 }
 
 /// Pushes the rows of one batch chained by reach — those after `after` up to its reach,

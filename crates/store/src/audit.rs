@@ -26,14 +26,18 @@ pub trait AuditStore: Transactions {
         upto: ChainReach,
         limit: u32,
     ) -> StoreResult<Vec<ChainCandidate>>;
-    /// How far the chain reaches now: the newest checkpoint's batch, or the rows sequenced
-    /// before migration 15 when no batch was chained by reach yet.
+    /// How far the chain reaches now (see [`AuditStore::audit_reach_at`]).
     async fn audit_reach(&self) -> StoreResult<ChainReach> {
-        match self.last_audit_checkpoint().await? {
-            Some(StoredCheckpoint {
-                batch: Some(batch), ..
-            }) => Ok(batch.reach),
-            _ => self.audit_legacy_reach().await,
+        let last = self.last_audit_checkpoint().await?;
+        self.audit_reach_at(last.as_ref()).await
+    }
+    /// How far the chain reaches when `last` is its newest checkpoint: that checkpoint's
+    /// batch, or the rows sequenced before migration 15 when no batch was chained by reach
+    /// yet.
+    async fn audit_reach_at(&self, last: Option<&StoredCheckpoint>) -> StoreResult<ChainReach> {
+        match last.and_then(|c| c.batch.as_ref()) {
+            Some(batch) => Ok(batch.reach),
+            None => self.audit_legacy_reach().await,
         }
     }
     /// Appends the checkpoint of a batch chained by reach, provided the newest stored
@@ -77,4 +81,14 @@ pub trait AuditStore: Transactions {
     /// Rows within the legacy reach that are neither in `audit_chain` nor waiting (written
     /// behind the service's back with the triggers of that time dropped), first `limit`.
     async fn audit_unchained(&self, limit: u32) -> StoreResult<Vec<(ChainSource, i64)>>;
+}
+
+/// `Ok` when `newest` (the newest stored checkpoint's seq, if any) is still `previous` (0:
+/// none), the checkpoint a batch was chained after; else another sequencer appended first.
+pub(crate) fn still_newest(newest: Option<i64>, previous: u64) -> StoreResult<()> {
+    if newest.unwrap_or(0) == i64::try_from(previous).unwrap_or(i64::MAX) {
+        Ok(())
+    } else {
+        Err(StoreError::Duplicate("audit_chain"))
+    }
 }

@@ -525,7 +525,7 @@ pub struct StoredCheckpoint {
 
 /// How far the chain reaches into each source: the event `seq` and the audit entry `pos`
 /// up to which every row is chained.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ChainReach {
     pub events: i64,
     pub audit: i64,

@@ -6,7 +6,6 @@
 //! a different shape) stay in `sqlite/` and `postgres/`. Public so that tools (the national
 //! run's `EXPLAIN`) show the very statements the store runs.
 
-/// Declares each statement as a `const` and lists them all for the test.
 /// The rows of one source in a batch chained by reach: numbered in `(from, to]`, read by `sql`
 /// (`$1` from, `$2` to, `$3` how many at most), as `source` and `source_pos`.
 pub struct ChainStretch {
@@ -37,6 +36,7 @@ pub fn chain_stretches(
     .filter(|s| s.to > s.from)
 }
 
+/// Declares each statement as a `const` and lists them all for the test.
 macro_rules! statements {
     ($($(#[$doc:meta])* $name:ident = $sql:expr;)*) => {
         $($(#[$doc])* pub const $name: &str = $sql;)*
@@ -178,6 +178,7 @@ statements! {
     INSERT_AUDIT_CHECKPOINT =
         "INSERT INTO audit_checkpoints (seq, at, data, events_to, audit_to, tags) VALUES ($1, \
          $2, $3, $4, $5, $6)";
+    NEWEST_AUDIT_CHECKPOINT_SEQ = "SELECT MAX(seq) FROM audit_checkpoints";
     AUDIT_CHECKPOINTS_AFTER =
         "SELECT seq, at, data, events_to, audit_to, tags FROM audit_checkpoints WHERE seq > $1 \
          ORDER BY seq LIMIT $2";

@@ -123,13 +123,11 @@ impl AuditStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints")
+        let newest: Option<i64> = sqlx::query_scalar(sql::NEWEST_AUDIT_CHECKPOINT_SEQ)
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
-        if newest.unwrap_or(0) != i64::try_from(previous).unwrap_or(i64::MAX) {
-            return Err(StoreError::Duplicate("audit_chain"));
-        }
+        crate::audit::still_newest(newest, previous)?;
         insert_checkpoint(&mut tx, &checkpoint).await?;
         tx.commit().await.map_err(db_err)
     }

@@ -124,11 +124,9 @@ impl AuditStore for SqliteStore {
     ) -> StoreResult<()> {
         self.write(move |conn| {
             let newest: Option<i64> = conn
-                .query_row("SELECT MAX(seq) FROM audit_checkpoints", [], |r| r.get(0))
+                .query_row(sql::NEWEST_AUDIT_CHECKPOINT_SEQ, [], |r| r.get(0))
                 .map_err(lite_err)?;
-            if newest.unwrap_or(0) != i64::try_from(previous).unwrap_or(i64::MAX) {
-                return Err(StoreError::Duplicate("audit_chain"));
-            }
+            crate::audit::still_newest(newest, previous)?;
             insert_checkpoint(conn, &checkpoint)
         })
         .await

@@ -429,8 +429,9 @@ pub async fn verify_with(
         after = entries.last().map(|e| e.link.seq).unwrap_or(after);
     }
     // Then the batches chained by reach, each read up to where its checkpoint says (and a
-    // checkpoint past the last entry: a deleted tail).
+    // checkpoint past the last entry: a deleted tail), archived events merged in.
     let mut reach = store.audit_legacy_reach().await?;
+    let mut archived = ArchivedEvents::default();
     loop {
         let next = match checkpoints.next_if(store, |_| true).await? {
             Err(b) => return Ok(Err(b)),
@@ -439,7 +440,16 @@ pub async fn verify_with(
         };
         let pushed = match &next.batch {
             Some(batch) => {
-                match push_batch(store, &mut verifier, reach, batch, &mut visit).await? {
+                match push_batch(
+                    store,
+                    &mut verifier,
+                    &mut archived,
+                    reach,
+                    batch,
+                    &mut visit,
+                )
+                .await?
+                {
                     Ok(done) => Some((batch, done)),
                     Err(b) => return Ok(Err(b)),
                 }
@@ -461,6 +471,15 @@ pub async fn verify_with(
         Ok(log) => log,
         Err(e) => return Ok(Err(from_audit_error(e))),
     };
+    if let Some(seq) = archived.left(store).await? {
+        return Ok(Err(broken(
+            0,
+            "unsequenced_row",
+            format!(
+                "archived event {seq} is past every batch of the chain (written behind the service's back)"
+            ),
+        )));
+    }
     if let Some((source, pos)) = store.audit_unchained(1).await?.first() {
         return Ok(Err(broken(
             0,
@@ -517,10 +536,12 @@ fn batch_columns_broken(
 }
 
 /// Pushes the rows of one batch chained by reach — those after `after` up to its reach,
-/// events first — each against its tag; returns how many, and how far they reach.
+/// events first (the rows and the archived ones merged by `seq`) — each against its tag;
+/// returns how many, and how far they reach.
 async fn push_batch(
     store: &dyn Store,
     verifier: &mut Verifier<'_>,
+    archived: &mut ArchivedEvents,
     after: ChainReach,
     batch: &ChainedBatch,
     visit: &mut impl FnMut(Visit<'_>) -> Result<(), std::io::Error>,
@@ -529,7 +550,35 @@ async fn push_batch(
     let mut pushed = 0usize;
     loop {
         let rows = store.audit_rows(from, batch.reach, PAGE).await?;
-        for row in &rows {
+        let full = rows.len() >= PAGE as usize;
+        // How far this round's events go: a full page of event rows may have more after it.
+        let events_to = match rows.last() {
+            Some(last) if full && last.source == ChainSource::Event => last.source_pos,
+            _ => batch.reach.events,
+        };
+        let kept = match archived.upto(store, events_to, PAGE as usize).await? {
+            Ok(kept) => kept,
+            Err(b) => return Ok(Err(b)),
+        };
+        // As many archived events as asked for: more may come before `events_to`, so this
+        // round goes only as far as the last of them.
+        let (upto, complete) = match kept.last() {
+            Some(last) if kept.len() >= PAGE as usize => (last.source_pos, false),
+            _ => (events_to, true),
+        };
+        let mut round = merge_by_seq(
+            kept,
+            rows.iter()
+                .filter(|r| r.source == ChainSource::Event && r.source_pos <= upto),
+        );
+        if complete && events_to == batch.reach.events {
+            round.extend(
+                rows.iter()
+                    .filter(|r| r.source == ChainSource::Audit)
+                    .cloned(),
+            );
+        }
+        for row in &round {
             let seq = verifier.seq().saturating_add(1);
             // A row past the tags (an inserted one) has none, which vouches for nothing.
             let tag = batch
@@ -559,12 +608,158 @@ async fn push_batch(
             })?;
             pushed += 1;
         }
-        from = reach_of(from, &rows);
-        if rows.len() < PAGE as usize {
+        from = reach_of(from, &round);
+        if !full && complete {
             break;
         }
     }
     Ok(Ok((pushed, from)))
+}
+
+/// Two runs of events each in `seq` order, as one.
+fn merge_by_seq<'a>(
+    archived: Vec<ChainCandidate>,
+    rows: impl Iterator<Item = &'a ChainCandidate>,
+) -> Vec<ChainCandidate> {
+    let mut out = Vec::with_capacity(archived.len());
+    let mut rows = rows.peekable();
+    for kept in archived {
+        while let Some(row) = rows.next_if(|r| r.source_pos < kept.source_pos) {
+            out.push(row.clone());
+        }
+        out.push(kept);
+    }
+    out.extend(rows.cloned());
+    out
+}
+
+/// The archived events (issue #19: a finished application's history as one row) in the
+/// chain's order, to be merged with the event rows. Histories are read in the order of their
+/// first event; each is held, packed, from its first event until its last is taken — what
+/// is held at once is the histories whose lives overlap the point reached.
+#[derive(Default)]
+struct ArchivedEvents {
+    /// The next event of each history being taken, by `seq`.
+    heads: std::collections::BinaryHeap<std::cmp::Reverse<(i64, usize)>>,
+    /// Per slot: the history, the index of its head, and the head itself.
+    slots: Vec<Option<(kuelik_store::ArchivedHistory, usize, ChainCandidate)>>,
+    free: Vec<usize>,
+    /// Read, not yet begun (their first event is past the point reached).
+    waiting: std::collections::VecDeque<kuelik_store::ArchivedHistory>,
+    read_after: i64,
+    read_all: bool,
+}
+
+impl ArchivedEvents {
+    /// The archived events with `seq` up to `bound`, in order, at most `max`.
+    async fn upto(
+        &mut self,
+        store: &dyn Store,
+        bound: i64,
+        max: usize,
+    ) -> Result<Result<Vec<ChainCandidate>, Broken>, AuditChainError> {
+        let mut out = Vec::new();
+        while out.len() < max {
+            if let Err(b) = self.begin_upto(store, bound).await? {
+                return Ok(Err(b));
+            }
+            let Some(&std::cmp::Reverse((seq, slot))) = self.heads.peek() else {
+                break;
+            };
+            if seq > bound {
+                break;
+            }
+            self.heads.pop();
+            let Some((history, index, head)) = self.slots.get_mut(slot).and_then(Option::take)
+            else {
+                break;
+            };
+            out.push(head);
+            match self.begin(history, index + 1, slot) {
+                Ok(()) => {}
+                Err(b) => return Ok(Err(b)),
+            }
+        }
+        Ok(Ok(out))
+    }
+
+    /// Whether events are left that no batch read (an archived event past the chain).
+    async fn left(&mut self, store: &dyn Store) -> Result<Option<i64>, AuditChainError> {
+        if let Some(std::cmp::Reverse((seq, _))) = self.heads.peek() {
+            return Ok(Some(*seq));
+        }
+        if self.waiting.is_empty() && !self.read_all {
+            self.read(store).await?;
+        }
+        Ok(self.waiting.front().map(|h| h.first_seq))
+    }
+
+    /// Begins every history read whose first event is up to `bound`.
+    async fn begin_upto(
+        &mut self,
+        store: &dyn Store,
+        bound: i64,
+    ) -> Result<Result<(), Broken>, AuditChainError> {
+        loop {
+            if self.waiting.is_empty() && !self.read_all {
+                self.read(store).await?;
+            }
+            match self.waiting.front() {
+                Some(h) if h.first_seq <= bound => {}
+                _ => return Ok(Ok(())),
+            }
+            let Some(history) = self.waiting.pop_front() else {
+                return Ok(Ok(()));
+            };
+            let slot = self.free.pop().unwrap_or_else(|| {
+                self.slots.push(None);
+                self.slots.len() - 1
+            });
+            if let Err(b) = self.begin(history, 0, slot) {
+                return Ok(Err(b));
+            }
+        }
+    }
+
+    /// Makes event `index` of `history` its head in `slot` (or frees the slot after its last).
+    fn begin(
+        &mut self,
+        history: kuelik_store::ArchivedHistory,
+        index: usize,
+        slot: usize,
+    ) -> Result<(), Broken> {
+        match history.chain_entry(index) {
+            Ok(Some(head)) => {
+                self.heads.push(std::cmp::Reverse((head.source_pos, slot)));
+                if let Some(place) = self.slots.get_mut(slot) {
+                    *place = Some((history, index, head));
+                }
+                Ok(())
+            }
+            Ok(None) => {
+                self.free.push(slot);
+                Ok(())
+            }
+            Err(e) => Err(broken(
+                0,
+                "archive_unreadable",
+                format!(
+                    "the archived history of application {} cannot be read: {e}",
+                    history.application_id
+                ),
+            )),
+        }
+    }
+
+    async fn read(&mut self, store: &dyn Store) -> Result<(), AuditChainError> {
+        let page = store.archived_histories(self.read_after, PAGE).await?;
+        self.read_all = page.len() < PAGE as usize;
+        if let Some(last) = page.last() {
+            self.read_after = last.first_seq;
+        }
+        self.waiting.extend(page);
+        Ok(())
+    }
 }
 
 /// A stored checkpoint, parsed, with the batch it says it chained.

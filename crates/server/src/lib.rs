@@ -37,6 +37,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+pub mod history_archive;
 pub mod live_rules;
 pub mod metrics;
 pub mod notify;

@@ -7,6 +7,7 @@
 //! - retention: deletes the images of applications finished longer ago than configured;
 //! - the audit sequencer: chains written events and audit entries, one signed checkpoint
 //!   per batch;
+//! - archiving: moves the histories of finished, quiet applications into one row each;
 //! - rule sets: re-reads the administrators' activations (made on any instance);
 //! - the simulated gateway's callbacks, handled like a real gateway's.
 
@@ -308,6 +309,39 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
                 break;
             }
             if *st.borrow() {
+                break;
+            }
+        }
+    }));
+
+    // Finished histories into one archived row each: a pass over the events table, then a
+    // rest; rounds back to back while a pass finds work.
+    let (s, mut st) = (state.clone(), stop.clone());
+    handles.push(tokio::spawn(async move {
+        let mut after = 0i64;
+        loop {
+            let now = s.clock.now();
+            let rows = crate::history_archive::ROWS_PER_ROUND;
+            let rest =
+                match crate::history_archive::archive_round(&*s.store, now, after, rows).await {
+                    Ok(round) => {
+                        if round.applications > 0 {
+                            metrics::counter!("kuelik_histories_archived_total")
+                                .increment(round.applications);
+                        }
+                        after = if round.at_end { 0 } else { round.scanned_to };
+                        if round.at_end {
+                            Duration::from_secs(600)
+                        } else {
+                            Duration::from_millis(50)
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "archiving histories failed");
+                        Duration::from_secs(60)
+                    }
+                };
+            if pause(&mut st, None, rest).await {
                 break;
             }
         }

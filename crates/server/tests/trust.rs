@@ -1285,3 +1285,81 @@ async fn rows_listed_before_batches_are_chained_first_and_verified_with_the_rest
         }
     }
 }
+
+/// Finished histories archived (issue #19) verify as their rows did — the same entries, the
+/// same head — and an archived row edited, removed or copied over another breaks the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archived_histories_verify_as_their_rows_did() {
+    for tamper in ["copied", "removed", "unreadable"] {
+        each_backend(|app| async move {
+            staff(&app).await;
+            let mut annulled = Vec::new();
+            for serial in 41..44 {
+                let (id, _, officer, citizen) = taken(&app, serial).await;
+                let r = app.annul_photo(&officer, &id, "лицо закрыто").await;
+                assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+                annulled.push((id, citizen));
+            }
+            approved(&app, 44).await;
+            sequence_all(&app).await;
+            let before = verify(&app).await.expect("intact before archiving");
+            let (id, citizen) = &annulled[0];
+            let status = app.get_json(citizen, &format!("/applications/{id}")).await;
+            assert_eq!(status["state"], "annulled");
+
+            // A month and more later every annulled one is quiet: the worker's rounds, a few
+            // rows each, move them; the approved one stays as rows.
+            let later = app.state.clock.now() + jiff::SignedDuration::from_hours(40 * 24);
+            let store = &*app.state.store;
+            let done = kuelik_server::history_archive::archive_all(store, later, 7)
+                .await
+                .unwrap();
+            assert_eq!(done.applications, 3, "{done:?}");
+            assert!(done.at_end);
+            let after = verify(&app).await.expect("intact after archiving");
+            assert_eq!(
+                (after.entries, &after.head, after.pending),
+                (before.entries, &before.head, 0),
+                "the same chain, read from the archive"
+            );
+            assert_eq!(
+                app.get_json(citizen, &format!("/applications/{id}")).await,
+                status,
+                "a status read shows an archived history as it showed its rows"
+            );
+
+            let sql = match tamper {
+                // One history's row copied over another's: its events twice, the other's none.
+                "copied" => "UPDATE archived_histories SET events = (SELECT events FROM \
+                             archived_histories ORDER BY first_seq LIMIT 1) WHERE first_seq = \
+                             (SELECT MAX(first_seq) FROM archived_histories)"
+                    .to_string(),
+                "removed" => "DELETE FROM archived_histories WHERE first_seq = (SELECT \
+                              MIN(first_seq) FROM archived_histories)"
+                    .to_string(),
+                _ => {
+                    let bytes = if app.is_sqlite() {
+                        "X'01ff'"
+                    } else {
+                        "'\\x01ff'::bytea"
+                    };
+                    format!(
+                        "UPDATE archived_histories SET events = {bytes} WHERE first_seq = \
+                         (SELECT MIN(first_seq) FROM archived_histories)"
+                    )
+                }
+            };
+            app.raw(&sql).await;
+            let broken = verify(&app).await.expect_err("tampering is detected");
+            let expected: &[&str] = match tamper {
+                "unreadable" => &["archive_unreadable"],
+                _ => &["entry_mismatch", "missing_entry"],
+            };
+            assert!(
+                expected.contains(&broken.code.as_str()),
+                "{tamper}: {broken:?}"
+            );
+        })
+        .await;
+    }
+}

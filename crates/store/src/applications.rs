@@ -61,6 +61,12 @@ pub trait ApplicationStore: Transactions {
         audit: AuditEntry,
         now: Timestamp,
     ) -> StoreResult<u64>;
+    /// One round of archiving (issue #19, `history_archive.rs`): of the applications with an
+    /// event row in the scanned stretch, each finished one (issued, annulled, withdrawn) whose
+    /// every event is chained and whose last one is quiet has its event rows moved into one
+    /// archived row, its approvals and annulments into `archived_decisions`, in one
+    /// transaction. Histories, timelines, status reads and reports read it there after.
+    async fn archive_histories(&self, scan: ArchiveScan) -> StoreResult<ArchiveRound>;
     async fn approval(&self, application: ApplicationId) -> StoreResult<Option<Approval>>;
     /// An application's signature checks, oldest first.
     async fn signature_checks(

@@ -26,6 +26,13 @@ pub trait AuditStore: Transactions {
         upto: ChainReach,
         limit: u32,
     ) -> StoreResult<Vec<ChainCandidate>>;
+    /// Archived histories whose first event is after `after_first_seq`, by their first event,
+    /// at most `limit` (audit verification reads archived events beside the rows).
+    async fn archived_histories(
+        &self,
+        after_first_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ArchivedHistory>>;
     /// How far the chain reaches now (see [`AuditStore::audit_reach_at`]).
     async fn audit_reach(&self) -> StoreResult<ChainReach> {
         let last = self.last_audit_checkpoint().await?;

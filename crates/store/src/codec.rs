@@ -32,6 +32,7 @@ use kuelik_core::region::RegionCode;
 use kuelik_core::register::Person;
 use kuelik_core::ticket::TicketNumber;
 
+use crate::history_archive::ArchivedEvent;
 use crate::{
     ApplicationCount, Approval, AuditCursor, AuditEntry, AuditRecord, Blob, ChainCandidate,
     ChainEntry, ChainLink, ChainReach, ChainSource, ChainedBatch, Changes, ContactDetails,
@@ -508,6 +509,43 @@ pub(crate) fn timeline_entry<R: RowExt>(row: &R) -> StoreResult<TimelineEntry> {
         actor_role: row.text("actor_role")?,
         at: row.ts("at")?,
     })
+}
+
+/// An archived event (`history_archive.rs`) as the domain reads it.
+pub(crate) fn archived_event(application: Uuid, e: &ArchivedEvent) -> StoreResult<Event> {
+    let actor_staff = match &e.actor_staff {
+        Some(text) => Some(
+            text.parse::<Uuid>()
+                .map_err(|err| corrupt("archived actor_staff", err))?,
+        ),
+        None => None,
+    };
+    let columns = crate::event_data::EventColumns {
+        application_id: application,
+        kind: e.kind.clone(),
+        from_state: e.from_state.clone(),
+        to_state: e.to_state.clone(),
+        actor_role: e.actor_role.clone(),
+        actor_staff,
+        at: timestamp("at", e.at)?,
+    };
+    crate::event_data::decode(columns, &e.data)
+}
+
+/// An archived event as the timeline shows it.
+pub(crate) fn archived_timeline_entry(e: &ArchivedEvent) -> StoreResult<TimelineEntry> {
+    Ok(TimelineEntry {
+        kind: e.kind.clone(),
+        from: application_state(&e.from_state)?,
+        to: application_state(&e.to_state)?,
+        actor_role: e.actor_role.clone(),
+        at: timestamp("at", e.at)?,
+    })
+}
+
+/// The archived part of a history as stored (none when the application has no archived row).
+pub(crate) fn archived_part(stored: Option<&[u8]>) -> StoreResult<Vec<ArchivedEvent>> {
+    stored.map_or(Ok(Vec::new()), crate::history_archive::decode)
 }
 
 /// A timeline sent by the database as one JSON array of `[kind, from_state, to_state,
@@ -1352,19 +1390,6 @@ fn hash32(column: &str, bytes: Vec<u8>) -> StoreResult<[u8; 32]> {
 /// own bytes back identically, which is all the chain needs).
 fn row_bytes<R: RowExt>(row: &R, source: ChainSource) -> StoreResult<Option<Vec<u8>>> {
     #[derive(Serialize)]
-    struct EventEntry {
-        source: &'static str,
-        seq: i64,
-        application_id: String,
-        kind: String,
-        from_state: String,
-        to_state: String,
-        actor_role: String,
-        actor_staff: Option<String>,
-        at: i64,
-        data: String,
-    }
-    #[derive(Serialize)]
     struct AuditEntryBytes {
         source: &'static str,
         pos: i64,
@@ -1376,15 +1401,13 @@ fn row_bytes<R: RowExt>(row: &R, source: ChainSource) -> StoreResult<Option<Vec<
         target: Option<String>,
         details: String,
     }
-    let bytes = match source {
+    match source {
         ChainSource::Event => {
             let Some(seq) = row.opt_int("e_seq")? else {
                 return Ok(None);
             };
-            serde_json::to_vec(&EventEntry {
-                source: "event",
+            let event = ArchivedEvent {
                 seq,
-                application_id: row.text("e_application_id")?,
                 kind: row.text("e_kind")?,
                 from_state: row.text("e_from_state")?,
                 to_state: row.text("e_to_state")?,
@@ -1392,7 +1415,8 @@ fn row_bytes<R: RowExt>(row: &R, source: ChainSource) -> StoreResult<Option<Vec<
                 actor_staff: row.opt_text("e_actor_staff")?,
                 at: row.int("e_at")?,
                 data: row.text("e_data")?,
-            })
+            };
+            event_entry_bytes(&row.text("e_application_id")?, &event).map(Some)
         }
         ChainSource::Audit => {
             let Some(pos) = row.opt_int("a_pos")? else {
@@ -1409,15 +1433,43 @@ fn row_bytes<R: RowExt>(row: &R, source: ChainSource) -> StoreResult<Option<Vec<
                 target: row.opt_text("a_target")?,
                 details: row.text("a_details")?,
             })
+            .map(Some)
+            .map_err(|e| StoreError::Database(format!("audit entry bytes: {e}")))
         }
-    };
-    bytes
-        .map(Some)
-        .map_err(|e| StoreError::Database(format!("audit entry bytes: {e}")))
+    }
 }
 
-/// A pending row (`source`, `source_pos` and the aliased columns); `None` when its row is
-/// gone (it cannot be sequenced; verification reports the row as missing).
+/// The bytes the audit chain hashes for an event: its columns as text, in a fixed order —
+/// from its row, or from its archived history (`history_archive.rs`), alike.
+pub(crate) fn event_entry_bytes(application_id: &str, e: &ArchivedEvent) -> StoreResult<Vec<u8>> {
+    #[derive(Serialize)]
+    struct EventEntry<'a> {
+        source: &'static str,
+        seq: i64,
+        application_id: &'a str,
+        kind: &'a str,
+        from_state: &'a str,
+        to_state: &'a str,
+        actor_role: &'a str,
+        actor_staff: Option<&'a str>,
+        at: i64,
+        data: &'a str,
+    }
+    serde_json::to_vec(&EventEntry {
+        source: "event",
+        seq: e.seq,
+        application_id,
+        kind: &e.kind,
+        from_state: &e.from_state,
+        to_state: &e.to_state,
+        actor_role: &e.actor_role,
+        actor_staff: e.actor_staff.as_deref(),
+        at: e.at,
+        data: &e.data,
+    })
+    .map_err(|e| StoreError::Database(format!("audit entry bytes: {e}")))
+}
+
 pub(crate) fn chain_candidate<R: RowExt>(row: &R) -> StoreResult<Option<ChainCandidate>> {
     let source = chain_source(&row.text("source")?)?;
     let source_pos = row.int("source_pos")?;

@@ -58,6 +58,22 @@ statements! {
     TIMELINE =
         "SELECT kind, from_state, to_state, actor_role, at FROM events WHERE application_id = \
          $1 ORDER BY seq";
+    /// An application's archived history (`history_archive.rs`): its events before any row
+    /// in `events` (rows written after it was archived).
+    ARCHIVED_HISTORY = "SELECT events FROM archived_histories WHERE application_id = $1";
+    /// Audit verification's read of archived histories, in the order of their first event.
+    ARCHIVED_HISTORIES_FROM =
+        "SELECT first_seq, CAST(application_id AS TEXT) AS application_id, events FROM \
+         archived_histories WHERE first_seq > $1 ORDER BY first_seq LIMIT $2";
+    /// The stretch of event rows one round of archiving looks at.
+    ARCHIVE_WINDOW =
+        "SELECT CAST(application_id AS TEXT) AS application_id, seq FROM events WHERE seq > $1 \
+         AND seq <= $2 ORDER BY seq LIMIT $3";
+    /// Writes an archived history, or grows one archived before.
+    UPSERT_ARCHIVED_HISTORY =
+        "INSERT INTO archived_histories (application_id, first_seq, last_at, events) VALUES \
+         ($1, $2, $3, $4) ON CONFLICT (application_id) DO UPDATE SET last_at = excluded.last_at, \
+         events = excluded.events";
     BLOB = "SELECT digest, content_type, bytes, created_at FROM blobs WHERE digest = $1";
     IDEMPOTENCY_RECORD =
         "SELECT scope, idempotency_key, request_digest, status, body, created_at FROM \
@@ -68,7 +84,8 @@ statements! {
     APPLICATIONS_TO_PURGE =
         "SELECT a.id FROM applications a WHERE a.state IN ('issued', 'annulled', 'withdrawn') \
          AND NOT EXISTS (SELECT 1 FROM purged_applications p WHERE p.application_id = a.id) AND \
-         (SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id) < $1 ORDER BY \
+         COALESCE((SELECT MAX(e.at) FROM events e WHERE e.application_id = a.id), (SELECT \
+         h.last_at FROM archived_histories h WHERE h.application_id = a.id)) < $1 ORDER BY \
          a.created_at, a.id LIMIT $2";
     DELETE_IMAGE_CHECK = "DELETE FROM image_checks WHERE digest = $1";
     DELETE_NOTICES_OF = "DELETE FROM notices WHERE application_id = $1";
@@ -217,8 +234,10 @@ statements! {
     /// `EXPLAIN`s it.)
     DECISION_TIMES =
         "WITH decided AS ( SELECT a.region, e.to_state AS outcome, e.at - a.submitted_at AS \
-         waited FROM events e JOIN applications a ON a.id = e.application_id WHERE e.kind IN \
-         ('approved', 'annulled') AND e.at >= $1 AND e.at < $2 AND a.submitted_at IS NOT NULL), \
+         waited FROM (SELECT application_id, to_state, at FROM events WHERE kind IN \
+         ('approved', 'annulled') AND at >= $1 AND at < $2 UNION ALL SELECT application_id, kind, \
+         at FROM archived_decisions WHERE at >= $1 AND at < $2) e JOIN applications a \
+         ON a.id = e.application_id WHERE a.submitted_at IS NOT NULL), \
          ranked AS ( SELECT region, outcome, waited, ROW_NUMBER() OVER (PARTITION BY region \
          ORDER BY waited) AS rn, COUNT(*) OVER (PARTITION BY region) AS n FROM decided) SELECT \
          region, SUM(CASE WHEN outcome = 'approved' THEN 1 ELSE 0 END), SUM(CASE WHEN outcome = \
@@ -228,9 +247,17 @@ statements! {
     /// stored in its compact form, `data.kind.reason` in one stored whole before it
     /// (`event_data.rs`). `->>` with a plain key reads JSON alike on both backends.
     ANNULMENT_REASONS =
-        "SELECT COALESCE(data ->> 'reason', data -> 'kind' ->> 'reason') AS reason, COUNT(*) \
-         FROM events WHERE kind = 'annulled' AND at >= $1 AND at < $2 GROUP BY 1 ORDER BY 2 \
-         DESC, 1";
+        "SELECT reason, COUNT(*) FROM (SELECT COALESCE(data ->> 'reason', data -> 'kind' ->> \
+         'reason') AS reason FROM events WHERE kind = 'annulled' AND at >= $1 AND at < $2 UNION \
+         ALL SELECT reason FROM archived_decisions WHERE kind = 'annulled' AND at >= $1 AND at \
+         < $2) r GROUP BY 1 ORDER BY 2 DESC, 1";
+    /// What the reports read of an application's approvals and annulments, copied from its
+    /// event rows as they are archived (`$1` the application, `$2` its last archived `seq`).
+    ARCHIVE_DECISIONS =
+        "INSERT INTO archived_decisions (application_id, kind, at, reason) SELECT \
+         application_id, kind, at, COALESCE(data ->> 'reason', data -> 'kind' ->> 'reason') \
+         FROM events WHERE application_id = $1 AND seq <= $2 AND kind IN ('approved', \
+         'annulled')";
     APPLICATION_COUNTS =
         "SELECT region, state, COUNT(*) FROM applications GROUP BY region, state ORDER BY \
          region, state";
@@ -315,9 +342,16 @@ mod tests {
     #[test]
     fn every_shared_statement_numbers_its_placeholders_as_sqlite_does() {
         for (name, sql) in ALL {
-            let found = placeholders(sql);
-            let expected: Vec<u32> = (1..=u32::try_from(found.len()).unwrap()).collect();
-            assert_eq!(found, expected, "{name}: each of $1, $2, … once, in order");
+            // SQLite numbers named parameters by first appearance, and a name used again is
+            // the same parameter: $1, $2, … must first appear in order (repeats are fine).
+            let mut first: Vec<u32> = Vec::new();
+            for n in placeholders(sql) {
+                if !first.contains(&n) {
+                    first.push(n);
+                }
+            }
+            let expected: Vec<u32> = (1..=u32::try_from(first.len()).unwrap()).collect();
+            assert_eq!(first, expected, "{name}: $1, $2, … first appear in order");
             assert!(
                 !sql.contains('?'),
                 "{name}: PostgreSQL has no `?` placeholder"

@@ -281,6 +281,7 @@ contract!(
     officer_credentials_and_approvals,
     stuck_work_is_found_by_queries_and_retried_with_an_audit,
     reports_are_aggregated_by_the_database,
+    finished_histories_are_archived_and_read_alike,
     an_event_stored_whole_is_read_back_and_counted,
     contact_details_and_rule_activations,
     a_hand_over_replaces_the_persons_document,
@@ -3456,6 +3457,188 @@ async fn an_event_stored_whole_is_read_back_and_counted(db: &Db) {
 
 /// Submissions per Almaty day and per region, decision times per region (nearest-rank median
 /// and 90th percentile) and annulment reasons, for a period only.
+/// What a status read, a history, a timeline and the reports show of each application, and
+/// the audit chain's bytes of every event.
+async fn everything_shown(
+    s: &dyn Store,
+    apps: &[ApplicationId],
+    period: &ReportPeriod,
+) -> (Vec<String>, kuelik_store::ActivityReport) {
+    let mut shown = Vec::new();
+    for &id in apps {
+        let record = s.application_record(id).await.unwrap().unwrap();
+        shown.push(format!(
+            "{:?}\n{:?}\n{:?}\n{:?}",
+            s.history(id).await.unwrap(),
+            s.timeline(id).await.unwrap(),
+            record.timeline,
+            record.stored.version,
+        ));
+    }
+    (shown, s.activity_report(period).await.unwrap())
+}
+
+/// A finished, quiet application's event rows move into one archived row (issue #19) and
+/// nothing shown changes: status reads, histories, timelines, the reports; the archived
+/// events give the audit chain the bytes their rows gave. Only finished applications move,
+/// only events the chain has reached, only after the quiet time; a later event is read after
+/// the archived ones and grows the row when archived in turn.
+async fn finished_histories_are_archived_and_read_alike(db: &Db) {
+    let s = db.store();
+    let mut apps = decided_applications(s).await;
+    // The first application approved goes on to be issued; the second was annulled.
+    let ticket = apps[0].app.ticket.unwrap();
+    for (command, actor) in [
+        (Command::StartProduction, production()),
+        (
+            Command::Dispatch {
+                document_number: "041234567".into(),
+            },
+            production(),
+        ),
+        (Command::Receive, desk("71-01")),
+        (hand_over(ticket), desk("71-01")),
+    ] {
+        step(s, &mut apps[0], command, actor, t(2 * DAY)).await;
+    }
+    let ids: Vec<ApplicationId> = apps.iter().map(|a| a.app.id).collect();
+    let midnight = |d: Date| -> Timestamp { format!("{d}T00:00:00+05:00").parse().unwrap() };
+    let period = ReportPeriod {
+        from: midnight(date(2025, 12, 11)),
+        until: midnight(date(2025, 12, 14)),
+        utc_offset: SignedDuration::from_hours(5),
+    };
+    let before = everything_shown(s, &ids, &period).await;
+    assert_eq!(before.1.decision_times[0].approved, 2);
+    let horizon = s.audit_horizon().await.unwrap().unwrap();
+    let chain_bytes: std::collections::HashMap<i64, Vec<u8>> = s
+        .audit_rows(ChainReach::default(), horizon, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.source == ChainSource::Event)
+        .map(|r| (r.source_pos, r.bytes))
+        .collect();
+    let scan = |chained_to: i64, quiet_before: Timestamp, rows: u32| kuelik_store::ArchiveScan {
+        after_seq: 0,
+        chained_to,
+        quiet_before,
+        rows,
+    };
+    let later = t(100 * DAY);
+
+    // Not quiet yet, or not chained yet: nothing moves.
+    let round = s
+        .archive_histories(scan(horizon.events, t(240), 10_000))
+        .await
+        .unwrap();
+    assert_eq!((round.applications, round.events), (0, 0), "not quiet");
+    assert!(round.at_end);
+    let issued_last = *chain_bytes.keys().max().unwrap();
+    let round = s
+        .archive_histories(scan(issued_last - 1, later, 10_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        round.applications, 1,
+        "only the annulled one: the issued one's last event is not chained"
+    );
+
+    // The rest, a few rows per round.
+    let mut after = 0;
+    let mut moved = round.events;
+    loop {
+        let round = s
+            .archive_histories(kuelik_store::ArchiveScan {
+                after_seq: after,
+                ..scan(horizon.events, later, 3)
+            })
+            .await
+            .unwrap();
+        moved += round.events;
+        after = round.scanned_to;
+        if round.at_end {
+            break;
+        }
+    }
+    let finished_events =
+        s.history(ids[0]).await.unwrap().len() + s.history(ids[1]).await.unwrap().len();
+    assert_eq!(
+        moved as usize, finished_events,
+        "every row of both finished ones"
+    );
+    assert_eq!(everything_shown(s, &ids, &period).await, before);
+
+    // The archived events, in the chain's order, are the bytes the rows gave.
+    let archived = s.archived_histories(0, 10).await.unwrap();
+    assert_eq!(archived.len(), 2);
+    assert!(archived[0].first_seq < archived[1].first_seq);
+    for history in &archived {
+        let mut index = 0;
+        while let Some(entry) = history.chain_entry(index).unwrap() {
+            assert_eq!(entry.source, ChainSource::Event);
+            assert_eq!(Some(&entry.bytes), chain_bytes.get(&entry.source_pos));
+            index += 1;
+        }
+        assert!(index >= 5, "{index} events");
+    }
+    assert_eq!(
+        s.archived_histories(archived[0].first_seq, 10)
+            .await
+            .unwrap(),
+        archived[1..].to_vec()
+    );
+    // The rows still in `events` are the live applications' only.
+    let live: Vec<i64> = s
+        .audit_rows(ChainReach::default(), horizon, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.source == ChainSource::Event)
+        .map(|r| r.source_pos)
+        .collect();
+    assert_eq!(live.len() + finished_events, chain_bytes.len());
+    // Retention still finds them finished, by their archived last event.
+    let purge = s.applications_to_purge(later, 10).await.unwrap();
+    assert!(
+        purge.contains(&ids[0]) && purge.contains(&ids[1]),
+        "{purge:?}"
+    );
+
+    // A refund confirmed later is read after the archived events, then archived in turn.
+    let (history, timeline) = (
+        s.history(ids[1]).await.unwrap(),
+        s.timeline(ids[1]).await.unwrap(),
+    );
+    let late = step(
+        s,
+        &mut apps[1],
+        Command::ConfirmRefund,
+        Actor::System,
+        t(40 * DAY),
+    )
+    .await;
+    let grown = s.history(ids[1]).await.unwrap();
+    assert_eq!(grown.len(), history.len() + 1);
+    assert_eq!(grown[..history.len()], history[..]);
+    assert_eq!(grown.last(), Some(&late));
+    let horizon = s.audit_horizon().await.unwrap().unwrap();
+    let round = s
+        .archive_histories(scan(horizon.events, later, 10_000))
+        .await
+        .unwrap();
+    assert_eq!((round.applications, round.events), (1, 1));
+    assert_eq!(s.history(ids[1]).await.unwrap(), grown);
+    assert_eq!(s.timeline(ids[1]).await.unwrap().len(), timeline.len() + 1);
+    let rows = s.archived_histories(0, 10).await.unwrap();
+    assert_eq!(rows.len(), 2, "the row grew, no second one");
+    assert_eq!(
+        everything_shown(s, &ids, &period).await.1,
+        before.1,
+        "a refund is no decision"
+    );
+}
+
 async fn reports_are_aggregated_by_the_database(db: &Db) {
     let s = db.store();
     decided_applications(s).await;

@@ -1,6 +1,10 @@
 //! Applications in PostgreSQL: [`ApplicationStore`].
 
+use std::collections::HashMap;
+
 use super::*;
+use crate::history_archive::{self, ArchivedEvent};
+use crate::{ArchiveRound, ArchiveScan};
 
 /// A status read in one statement: the application's row with its timeline and payments as
 /// JSON arrays beside it (one round trip, one snapshot). Public for the national run's
@@ -12,7 +16,8 @@ pub const APPLICATION_RECORD_SQL: &str = "SELECT a.data, a.version, \
        (SELECT COALESCE(json_agg(json_build_array(p.id, p.application_id, p.payer, p.amount, \
           p.status, p.gateway_reference, p.created_at, p.updated_at) \
           ORDER BY p.created_at, p.id), '[]') \
-        FROM payments p WHERE p.application_id = a.id)::text AS payments \
+        FROM payments p WHERE p.application_id = a.id)::text AS payments, \
+       (SELECT h.events FROM archived_histories h WHERE h.application_id = a.id) AS archived \
      FROM applications a WHERE a.id = $1";
 
 #[async_trait]
@@ -50,21 +55,39 @@ impl ApplicationStore for PostgresStore {
     }
 
     async fn history(&self, app: ApplicationId) -> StoreResult<Vec<Event>> {
+        // The archived part and the rows in one snapshot: a round of archiving between two
+        // reads would otherwise hide the rows it moved (or show them twice).
+        let mut tx = self.read_snapshot().await?;
+        let archived = archived_part(&mut tx, app).await?;
         let rows = sqlx::query(sql::HISTORY)
             .bind(app.0)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-        decode_all(rows, codec::event)
+        tx.commit().await.map_err(db_err)?;
+        let mut events = archived
+            .iter()
+            .map(|e| codec::archived_event(app.0, e))
+            .collect::<StoreResult<Vec<_>>>()?;
+        events.extend(decode_all(rows, codec::event)?);
+        Ok(events)
     }
 
     async fn timeline(&self, app: ApplicationId) -> StoreResult<Vec<TimelineEntry>> {
+        let mut tx = self.read_snapshot().await?;
+        let archived = archived_part(&mut tx, app).await?;
         let rows = sqlx::query(sql::TIMELINE)
             .bind(app.0)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-        decode_all(rows, codec::timeline_entry)
+        tx.commit().await.map_err(db_err)?;
+        let mut timeline = archived
+            .iter()
+            .map(codec::archived_timeline_entry)
+            .collect::<StoreResult<Vec<_>>>()?;
+        timeline.extend(decode_all(rows, codec::timeline_entry)?);
+        Ok(timeline)
     }
 
     async fn signed_in_record(
@@ -93,9 +116,17 @@ impl ApplicationStore for PostgresStore {
             .await
             .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
+        let archived: Option<Vec<u8>> = sqlx::Row::try_get(&row, "archived").map_err(db_err)?;
+        let mut timeline = codec::archived_part(archived.as_deref())?
+            .iter()
+            .map(codec::archived_timeline_entry)
+            .collect::<StoreResult<Vec<_>>>()?;
+        timeline.extend(codec::timeline_json(&codec::RowExt::text(
+            &row, "timeline",
+        )?)?);
         Ok(Some(ApplicationRecord {
             stored: codec::application(&row)?,
-            timeline: codec::timeline_json(&codec::RowExt::text(&row, "timeline")?)?,
+            timeline,
             payments: codec::payments_json(&codec::RowExt::text(&row, "payments")?)?,
         }))
     }
@@ -267,6 +298,111 @@ impl ApplicationStore for PostgresStore {
         Ok(deleted)
     }
 
+    async fn archive_histories(&self, scan: ArchiveScan) -> StoreResult<ArchiveRound> {
+        let window: Vec<(String, i64)> = sqlx::query_as(sql::ARCHIVE_WINDOW)
+            .bind(scan.after_seq)
+            .bind(scan.chained_to)
+            .bind(i64::from(scan.rows))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let (ids, scanned) = history_archive::window(&scan, &window);
+        if ids.is_empty() {
+            return Ok(scanned);
+        }
+        let ids = ids
+            .iter()
+            .map(|i| {
+                i.parse::<Uuid>()
+                    .map_err(|_| StoreError::Corrupt(format!("events.application_id {i:?}")))
+            })
+            .collect::<StoreResult<Vec<Uuid>>>()?;
+        let rows: Vec<history_archive::EventRow> = sqlx::query_as(
+            // Each application's rows by its index, whatever the statistics say (a bulk
+            // load's stale ones once made this a scan of the whole table per round).
+            "SELECT a.id::text, e.seq, e.kind, e.from_state, e.to_state, e.actor_role, \
+             e.actor_staff::text, e.at, e.data::text FROM UNNEST($1::uuid[]) WITH ORDINALITY \
+             AS w(id, n) JOIN applications a ON a.id = w.id CROSS JOIN LATERAL (SELECT * FROM \
+             events x WHERE x.application_id = w.id ORDER BY x.seq OFFSET 0) e WHERE a.state \
+             IN ('issued', 'annulled', 'withdrawn') ORDER BY w.n, e.seq",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let earlier: HashMap<String, Vec<u8>> = sqlx::query_as(
+            "SELECT h.application_id::text, h.events FROM UNNEST($1::uuid[]) AS w(id) CROSS \
+             JOIN LATERAL (SELECT * FROM archived_histories x WHERE x.application_id = w.id \
+             OFFSET 0) h",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .collect();
+        let rows = rows.into_iter().map(history_archive::event_of).collect();
+        let (archives, round) =
+            history_archive::archives(history_archive::finished(rows, earlier), &scan, scanned)?;
+        if archives.is_empty() {
+            return Ok(round);
+        }
+        let mut apps = Vec::with_capacity(archives.len());
+        let (mut first, mut last_at, mut packed, mut seqs) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for a in archives {
+            apps.push(a.application_id.parse::<Uuid>().map_err(|_| {
+                StoreError::Corrupt(format!("events.application_id {:?}", a.application_id))
+            })?);
+            first.push(a.first_seq);
+            last_at.push(a.last_at);
+            packed.push(a.events);
+            seqs.extend(a.rows);
+        }
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // What lets this transaction delete event rows (migration 17).
+        sqlx::query("SET LOCAL kuelik.archiving = 'on'")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        // The rows read above, by their numbers (the primary key: never a scan of the table).
+        sqlx::query(
+            "INSERT INTO archived_decisions (application_id, kind, at, reason) SELECT \
+             application_id, kind, at, COALESCE(data ->> 'reason', data -> 'kind' ->> \
+             'reason') FROM events WHERE seq = ANY($1) AND kind IN ('approved', 'annulled')",
+        )
+        .bind(&seqs)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO archived_histories (application_id, first_seq, last_at, events) \
+             SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::bytea[]) ON \
+             CONFLICT (application_id) DO UPDATE SET last_at = excluded.last_at, events = \
+             excluded.events",
+        )
+        .bind(&apps)
+        .bind(&first)
+        .bind(&last_at)
+        .bind(&packed)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let moved = sqlx::query("DELETE FROM events WHERE seq = ANY($1)")
+            .bind(&seqs)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        // Rows gone since they were read (another round archived them): undo this one.
+        if moved != round.events {
+            tx.rollback().await.map_err(db_err)?;
+            return Err(StoreError::Conflict);
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(round)
+    }
+
     async fn approval(&self, app: ApplicationId) -> StoreResult<Option<Approval>> {
         sqlx::query(sql::APPROVAL)
             .bind(app.0)
@@ -285,4 +421,18 @@ impl ApplicationStore for PostgresStore {
             .map_err(db_err)?;
         decode_all(rows, codec::signature_check)
     }
+}
+
+/// The archived part of an application's history (`history_archive.rs`; none when nothing of
+/// it is archived yet), inside the caller's snapshot.
+async fn archived_part(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    app: ApplicationId,
+) -> StoreResult<Vec<ArchivedEvent>> {
+    let stored: Option<Vec<u8>> = sqlx::query_scalar(sql::ARCHIVED_HISTORY)
+        .bind(app.0)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    codec::archived_part(stored.as_deref())
 }

@@ -4,6 +4,29 @@ use super::*;
 
 #[async_trait]
 impl AuditStore for PostgresStore {
+    async fn archived_histories(
+        &self,
+        after_first_seq: i64,
+        max: u32,
+    ) -> StoreResult<Vec<crate::ArchivedHistory>> {
+        let rows: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(sql::ARCHIVED_HISTORIES_FROM)
+            .bind(after_first_seq)
+            .bind(limit(max))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(first_seq, application_id, events)| crate::ArchivedHistory {
+                    first_seq,
+                    application_id,
+                    events,
+                },
+            )
+            .collect())
+    }
+
     async fn audit_page(&self, query: &AuditQuery, max: u32) -> StoreResult<Vec<AuditRecord>> {
         let mut q = QueryBuilder::<Postgres>::new(
             "SELECT pos, id, at, actor, action, target, details FROM audit_entries WHERE TRUE",

@@ -64,6 +64,16 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// A read-only transaction whose statements all see one snapshot.
+    async fn read_snapshot(&self) -> StoreResult<sqlx::Transaction<'_, Postgres>> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        Ok(tx)
+    }
+
     /// Keeps image bytes where `vault` says (and sealed as it says).
     pub fn with_vault(mut self, vault: crate::BlobVault) -> PostgresStore {
         self.vault = vault;

@@ -1,6 +1,10 @@
 //! Applications in SQLite: [`ApplicationStore`].
 
+use std::collections::HashMap;
+
 use super::*;
+use crate::history_archive::{self, ArchivedEvent, Finished};
+use crate::{ArchiveRound, ArchiveScan};
 
 #[async_trait]
 impl ApplicationStore for SqliteStore {
@@ -28,11 +32,27 @@ impl ApplicationStore for SqliteStore {
     }
 
     async fn history(&self, app: ApplicationId) -> StoreResult<Vec<Event>> {
-        self.lookup(|c| query_all(c, sql::HISTORY, [id(app.0)], |r| codec::event(r)))
+        self.lookup(|c| {
+            let tx = c.unchecked_transaction().map_err(lite_err)?;
+            let mut events = archived_part(&tx, app)?
+                .iter()
+                .map(|e| codec::archived_event(app.0, e))
+                .collect::<StoreResult<Vec<_>>>()?;
+            events.extend(query_all(&tx, sql::HISTORY, [id(app.0)], |r| {
+                codec::event(r)
+            })?);
+            tx.rollback().map_err(lite_err)?;
+            Ok(events)
+        })
     }
 
     async fn timeline(&self, app: ApplicationId) -> StoreResult<Vec<TimelineEntry>> {
-        self.lookup(|c| query_all(c, sql::TIMELINE, [id(app.0)], |r| codec::timeline_entry(r)))
+        self.lookup(|c| {
+            let tx = c.unchecked_transaction().map_err(lite_err)?;
+            let timeline = read_timeline(&tx, app)?;
+            tx.rollback().map_err(lite_err)?;
+            Ok(timeline)
+        })
     }
 
     async fn application_record(
@@ -236,6 +256,58 @@ impl ApplicationStore for SqliteStore {
         Ok(deleted)
     }
 
+    async fn archive_histories(&self, scan: ArchiveScan) -> StoreResult<ArchiveRound> {
+        let window: Vec<(String, i64)> = self
+            .scan(move |c| {
+                query_all(
+                    c,
+                    sql::ARCHIVE_WINDOW,
+                    params![scan.after_seq, scan.chained_to, i64::from(scan.rows)],
+                    |r| Ok((col(r, 0)?, col(r, 1)?)),
+                )
+            })
+            .await?;
+        let (ids, scanned) = history_archive::window(&scan, &window);
+        if ids.is_empty() {
+            return Ok(scanned);
+        }
+        let finished = self.scan(move |c| read_finished(c, &ids)).await?;
+        let (archives, round) = history_archive::archives(finished, &scan, scanned)?;
+        if archives.is_empty() {
+            return Ok(round);
+        }
+        self.write(move |conn| {
+            // The mark that lets this transaction delete event rows (migration 17).
+            execute(conn, "INSERT INTO events_archiving (one) VALUES (1)", [])?;
+            let mut moved = 0u64;
+            for a in &archives {
+                execute(
+                    conn,
+                    sql::ARCHIVE_DECISIONS,
+                    params![a.application_id, a.last_seq],
+                )?;
+                execute(
+                    conn,
+                    sql::UPSERT_ARCHIVED_HISTORY,
+                    params![a.application_id, a.first_seq, a.last_at, a.events],
+                )?;
+                moved += execute(
+                    conn,
+                    "DELETE FROM events WHERE application_id = ? AND seq <= ?",
+                    params![a.application_id, a.last_seq],
+                )? as u64;
+            }
+            execute(conn, "DELETE FROM events_archiving", [])?;
+            // Rows gone since they were read (another round archived them): undo this one.
+            if moved != round.events {
+                return Err(StoreError::Conflict);
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(round)
+    }
+
     async fn approval(&self, app: ApplicationId) -> StoreResult<Option<Approval>> {
         self.lookup(|c| query_opt(c, sql::APPROVAL, [id(app.0)], |r| codec::approval(r)))
     }
@@ -255,11 +327,70 @@ fn read_record(c: &Connection, app: ApplicationId) -> StoreResult<Option<Applica
     else {
         return Ok(None);
     };
-    let timeline = query_all(c, sql::TIMELINE, [id(app.0)], |r| codec::timeline_entry(r))?;
+    let timeline = read_timeline(c, app)?;
     let payments = query_all(c, sql::PAYMENTS_OF, [id(app.0)], |r| codec::payment(r))?;
     Ok(Some(ApplicationRecord {
         stored,
         timeline,
         payments,
     }))
+}
+
+/// The archived part of an application's history (`history_archive.rs`; none when nothing of
+/// it is archived yet).
+fn archived_part(c: &Connection, app: ApplicationId) -> StoreResult<Vec<ArchivedEvent>> {
+    let stored: Option<Vec<u8>> = query_opt(c, sql::ARCHIVED_HISTORY, [id(app.0)], |r| col(r, 0))?;
+    codec::archived_part(stored.as_deref())
+}
+
+/// An application's timeline: its archived part, then its event rows (inside the caller's
+/// read transaction).
+fn read_timeline(c: &Connection, app: ApplicationId) -> StoreResult<Vec<TimelineEntry>> {
+    let mut timeline = archived_part(c, app)?
+        .iter()
+        .map(codec::archived_timeline_entry)
+        .collect::<StoreResult<Vec<_>>>()?;
+    timeline.extend(query_all(c, sql::TIMELINE, [id(app.0)], |r| {
+        codec::timeline_entry(r)
+    })?);
+    Ok(timeline)
+}
+
+/// The finished applications among `ids` with their event rows (and any archived row made
+/// before), for one round of archiving.
+fn read_finished(c: &Connection, ids: &[String]) -> StoreResult<Vec<Finished>> {
+    let list = serde_json::to_string(ids)
+        .map_err(|e| StoreError::Database(format!("cannot list applications: {e}")))?;
+    let rows: Vec<history_archive::EventRow> = query_all(
+        c,
+        "SELECT e.application_id, e.seq, e.kind, e.from_state, e.to_state, e.actor_role, \
+         e.actor_staff, e.at, e.data FROM events e JOIN applications a ON a.id = \
+         e.application_id WHERE e.application_id IN (SELECT value FROM json_each(?1)) AND \
+         a.state IN ('issued', 'annulled', 'withdrawn') ORDER BY e.application_id, e.seq",
+        [&list],
+        |r| {
+            Ok((
+                col(r, 0)?,
+                col(r, 1)?,
+                col(r, 2)?,
+                col(r, 3)?,
+                col(r, 4)?,
+                col(r, 5)?,
+                col(r, 6)?,
+                col(r, 7)?,
+                col(r, 8)?,
+            ))
+        },
+    )?;
+    let earlier: HashMap<String, Vec<u8>> = query_all(
+        c,
+        "SELECT application_id, events FROM archived_histories WHERE application_id IN \
+         (SELECT value FROM json_each(?1))",
+        [&list],
+        |r| Ok((col(r, 0)?, col(r, 1)?)),
+    )?
+    .into_iter()
+    .collect();
+    let rows = rows.into_iter().map(history_archive::event_of).collect();
+    Ok(history_archive::finished(rows, earlier))
 }

@@ -4,6 +4,28 @@ use super::*;
 
 #[async_trait]
 impl AuditStore for SqliteStore {
+    async fn archived_histories(
+        &self,
+        after_first_seq: i64,
+        max: u32,
+    ) -> StoreResult<Vec<crate::ArchivedHistory>> {
+        self.scan(move |c| {
+            query_all(
+                c,
+                sql::ARCHIVED_HISTORIES_FROM,
+                params![after_first_seq, limit(max)],
+                |r| {
+                    Ok(crate::ArchivedHistory {
+                        first_seq: col(r, 0)?,
+                        application_id: col(r, 1)?,
+                        events: col(r, 2)?,
+                    })
+                },
+            )
+        })
+        .await
+    }
+
     async fn audit_page(&self, query: &AuditQuery, max: u32) -> StoreResult<Vec<AuditRecord>> {
         let mut sql = String::from(
             "SELECT pos, id, at, actor, action, target, details FROM audit_entries WHERE 1 = 1",

@@ -1,0 +1,551 @@
+//! A finished application's history kept as one row (issue #19).
+//!
+//! An event row costs ≈ 290 bytes with its index entries, and an application has a dozen: at
+//! national scale the events were half the database. Once an application is finished (issued,
+//! withdrawn or annulled, and quiet for a while) its history never changes, so a worker moves
+//! its event rows into one `archived_histories` row: the rows' columns, exactly as the
+//! database gave them as text, one JSON array per line, compressed with zstd against a fixed
+//! dictionary (`history_dictionary.zdict`) — ≈ 300 bytes for a dozen events instead of
+//! ≈ 3,400. Keeping the columns as text keeps what the audit chain hashes (an event's entry is
+//! made of its columns' text) reproducible byte for byte from the archive.
+//!
+//! The dictionary (8 KiB) was trained once with zstd's dictionary builder (`zstd --train
+//! --maxdict=8192`, level 6) on 20,000 histories of the national load (`kuelik-loadtest
+//! national`, seed 1), in this form: what histories share — keys, kinds, states, roles, the
+//! shape of digests and dates — costs next to nothing. Measured on 20,000 other histories of
+//! that load: 297 bytes each; against one sample history as a plain-text dictionary, 339;
+//! without a dictionary, ≈ 740 (docs/PERFORMANCE.md).
+//!
+//! The first byte says the form, so a later dictionary or layout can be told apart from this
+//! one: [`FORM_ZSTD_V1`] is the only one written and read. The dictionary's bytes are part of
+//! every archived history: never replace `history_dictionary.zdict`; a new one needs a new
+//! form.
+
+use std::sync::OnceLock;
+
+use zstd::dict::{DecoderDictionary, EncoderDictionary};
+
+use crate::{StoreError, StoreResult};
+
+/// zstd against `history_dictionary.zdict`, one JSON array of the row's columns per line.
+pub const FORM_ZSTD_V1: u8 = 1;
+
+/// The trained dictionary (see the module's documentation).
+const DICTIONARY: &[u8] = include_bytes!("history_dictionary.zdict");
+
+/// zstd's level: with the dictionary, 6 gives ≈ 297 bytes per history, 3 ≈ 312 at half the
+/// time (≈ 7 µs); higher levels gain little more.
+const LEVEL: i32 = 6;
+
+/// No real history comes near this (a dozen events are ≈ 2 KB): a damaged or forged row that
+/// claims more is refused rather than allowed to fill the memory.
+const MAX_DECODED: usize = 4 << 20;
+
+/// One archived event: its row's columns as the database gave them as text (`seq` and `at`
+/// as numbers). The application is the archive row's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedEvent {
+    pub seq: i64,
+    pub kind: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub actor_role: String,
+    pub actor_staff: Option<String>,
+    pub at: i64,
+    pub data: String,
+}
+
+/// A line of the archive: the columns in the order of the `events` table.
+type Line<'a> = (
+    i64,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    i64,
+    &'a str,
+);
+type OwnedLine = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    String,
+);
+
+fn encoder_dictionary() -> &'static EncoderDictionary<'static> {
+    static DICT: OnceLock<EncoderDictionary<'static>> = OnceLock::new();
+    DICT.get_or_init(|| EncoderDictionary::copy(DICTIONARY, LEVEL))
+}
+
+fn decoder_dictionary() -> &'static DecoderDictionary<'static> {
+    static DICT: OnceLock<DecoderDictionary<'static>> = OnceLock::new();
+    DICT.get_or_init(|| DecoderDictionary::copy(DICTIONARY))
+}
+
+fn corrupt(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("archived_histories.events: {error}"))
+}
+
+/// The archived form of `events` (in `seq` order).
+pub fn encode(events: &[ArchivedEvent]) -> StoreResult<Vec<u8>> {
+    let mut text = Vec::with_capacity(events.len() * 180);
+    for e in events {
+        let line: Line<'_> = (
+            e.seq,
+            &e.kind,
+            &e.from_state,
+            &e.to_state,
+            &e.actor_role,
+            e.actor_staff.as_deref(),
+            e.at,
+            &e.data,
+        );
+        // serde_json escapes control characters: a line never holds a raw newline.
+        serde_json::to_writer(&mut text, &line)
+            .map_err(|e| StoreError::Database(format!("cannot archive a history: {e}")))?;
+        text.push(b'\n');
+    }
+    let mut compressor = zstd::bulk::Compressor::with_prepared_dictionary(encoder_dictionary())
+        .and_then(|mut c| {
+            // The dictionary is known by the form byte: its id need not be in every row.
+            c.set_parameter(zstd::zstd_safe::CParameter::DictIdFlag(false))?;
+            Ok(c)
+        })
+        .map_err(|e| StoreError::Database(format!("cannot archive a history: {e}")))?;
+    let packed = compressor
+        .compress(&text)
+        .map_err(|e| StoreError::Database(format!("cannot archive a history: {e}")))?;
+    let mut stored = Vec::with_capacity(packed.len() + 1);
+    stored.push(FORM_ZSTD_V1);
+    stored.extend_from_slice(&packed);
+    Ok(stored)
+}
+
+/// The lines of an archived history, uncompressed.
+pub fn unpack(stored: &[u8]) -> StoreResult<Vec<u8>> {
+    let Some((&form, packed)) = stored.split_first() else {
+        return Err(corrupt("empty"));
+    };
+    if form != FORM_ZSTD_V1 {
+        return Err(corrupt(format!("unknown form {form}")));
+    }
+    let mut decompressor = zstd::bulk::Decompressor::with_prepared_dictionary(decoder_dictionary())
+        .map_err(corrupt)?;
+    decompressor
+        .decompress(packed, MAX_DECODED)
+        .map_err(corrupt)
+}
+
+/// One line of unpacked text.
+pub fn parse_line(line: &[u8]) -> StoreResult<ArchivedEvent> {
+    let (seq, kind, from_state, to_state, actor_role, actor_staff, at, data): OwnedLine =
+        serde_json::from_slice(line).map_err(corrupt)?;
+    Ok(ArchivedEvent {
+        seq,
+        kind,
+        from_state,
+        to_state,
+        actor_role,
+        actor_staff,
+        at,
+        data,
+    })
+}
+
+/// The lines of unpacked text (the last one ends with a newline too).
+pub fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|&b| b == b'\n').filter(|l| !l.is_empty())
+}
+
+/// The events of an archived history, in `seq` order as archived.
+pub fn decode(stored: &[u8]) -> StoreResult<Vec<ArchivedEvent>> {
+    let text = unpack(stored)?;
+    lines(&text).map(parse_line).collect()
+}
+
+/// What one round of archiving looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveScan {
+    /// The event rows after this `seq` (0 at first; then the previous round's `scanned_to`).
+    pub after_seq: i64,
+    /// How far the audit chain reaches: only events it has chained move (an archived event
+    /// is never one the sequencer has still to read).
+    pub chained_to: i64,
+    /// Only applications whose last event is before this instant (quiet for a while: a late
+    /// refund confirmation would otherwise come in just after).
+    pub quiet_before: jiff::Timestamp,
+    /// At most this many event rows are looked at.
+    pub rows: u32,
+}
+
+/// What a round of archiving did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ArchiveRound {
+    /// Applications whose history moved (or grew) into its archived row.
+    pub applications: u64,
+    /// Event rows moved.
+    pub events: u64,
+    /// The last `seq` looked at: the next round starts after it; the chain's reach when the
+    /// scan got to the end.
+    pub scanned_to: i64,
+    /// The scan got to the chain's reach (a new pass starts from the beginning).
+    pub at_end: bool,
+}
+
+/// An archived history as stored, for audit verification (which reads archived events in
+/// the chain's order, by `first_seq`, beside the event rows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedHistory {
+    pub first_seq: i64,
+    /// The application's id as the database writes it as text (part of each entry's bytes).
+    pub application_id: String,
+    pub events: Vec<u8>,
+}
+
+impl ArchivedHistory {
+    /// The chain entry of its `index`th event, or `None` past the last. Unpacks the row each
+    /// time: verification keeps only the packed rows of the histories it is inside of.
+    pub fn chain_entry(&self, index: usize) -> StoreResult<Option<crate::ChainCandidate>> {
+        let text = unpack(&self.events)?;
+        let Some(line) = lines(&text).nth(index) else {
+            return Ok(None);
+        };
+        let event = parse_line(line)?;
+        Ok(Some(crate::ChainCandidate {
+            source: crate::ChainSource::Event,
+            source_pos: event.seq,
+            bytes: crate::codec::event_entry_bytes(&self.application_id, &event)?,
+        }))
+    }
+}
+
+/// A finished application's events as read for archiving, with its archived row if an
+/// earlier round made one (an event written after it — a late refund confirmation — is
+/// archived by growing that row).
+pub(crate) struct Finished {
+    pub application_id: String,
+    pub earlier: Option<Vec<u8>>,
+    pub rows: Vec<ArchivedEvent>,
+}
+
+/// One archived row to write, and what it replaces.
+pub(crate) struct Archive {
+    pub application_id: String,
+    pub first_seq: i64,
+    pub last_seq: i64,
+    pub last_at: i64,
+    pub events: Vec<u8>,
+    /// The `seq` of each event row it takes (all of the application's, up to `last_seq`).
+    pub rows: Vec<i64>,
+}
+
+/// The applications with an event row in a round's stretch (`rows`: application and `seq`,
+/// in `seq` order), each once in the order first met, and where the scan got to: the last
+/// row looked at, or the chain's reach once the stretch came back short of full.
+pub(crate) fn window(scan: &ArchiveScan, rows: &[(String, i64)]) -> (Vec<String>, ArchiveRound) {
+    let at_end = rows.len() < scan.rows as usize;
+    let scanned_to = match rows.last() {
+        Some((_, seq)) if !at_end => *seq,
+        _ => scan.chained_to.max(scan.after_seq),
+    };
+    let mut seen = std::collections::HashSet::new();
+    let ids = rows
+        .iter()
+        .filter(|(id, _)| seen.insert(id.as_str()))
+        .map(|(id, _)| id.clone())
+        .collect();
+    let round = ArchiveRound {
+        scanned_to,
+        at_end,
+        ..ArchiveRound::default()
+    };
+    (ids, round)
+}
+
+/// Event rows ordered by application, then `seq`, grouped per application with the archived
+/// row each may already have.
+pub(crate) fn finished(
+    rows: Vec<(String, ArchivedEvent)>,
+    mut earlier: std::collections::HashMap<String, Vec<u8>>,
+) -> Vec<Finished> {
+    let mut out: Vec<Finished> = Vec::new();
+    for (application_id, event) in rows {
+        match out.last_mut() {
+            Some(f) if f.application_id == application_id => f.rows.push(event),
+            _ => out.push(Finished {
+                earlier: earlier.remove(&application_id),
+                application_id,
+                rows: vec![event],
+            }),
+        }
+    }
+    out
+}
+
+/// An event row as read for archiving: the application, then the columns of a line.
+pub(crate) type EventRow = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    String,
+);
+
+/// `row` as its application and its archived event.
+pub(crate) fn event_of(row: EventRow) -> (String, ArchivedEvent) {
+    let (application_id, seq, kind, from_state, to_state, actor_role, actor_staff, at, data) = row;
+    let event = ArchivedEvent {
+        seq,
+        kind,
+        from_state,
+        to_state,
+        actor_role,
+        actor_staff,
+        at,
+        data,
+    };
+    (application_id, event)
+}
+
+/// The archives to write for `finished` — those whose every event row is chained and whose
+/// last event is quiet — and the round they make of the stretch `scanned`. The rule lives
+/// here once for both backends.
+pub(crate) fn archives(
+    finished: Vec<Finished>,
+    scan: &ArchiveScan,
+    scanned: ArchiveRound,
+) -> StoreResult<(Vec<Archive>, ArchiveRound)> {
+    let quiet_before = scan.quiet_before.as_microsecond();
+    let mut out = Vec::new();
+    for f in finished {
+        let Some(last_row) = f.rows.last() else {
+            continue;
+        };
+        if last_row.seq > scan.chained_to || last_row.at >= quiet_before {
+            continue;
+        }
+        let mut events = match &f.earlier {
+            Some(stored) => decode(stored)?,
+            None => Vec::new(),
+        };
+        let rows = f.rows.iter().map(|e| e.seq).collect();
+        events.extend(f.rows);
+        let (Some(first), Some(last)) = (events.first(), events.last()) else {
+            continue;
+        };
+        out.push(Archive {
+            first_seq: first.seq,
+            last_seq: last.seq,
+            last_at: last.at,
+            events: encode(&events)?,
+            application_id: f.application_id,
+            rows,
+        });
+    }
+    let round = ArchiveRound {
+        applications: out.len() as u64,
+        events: out.iter().map(|a| a.rows.len() as u64).sum(),
+        ..scanned
+    };
+    Ok((out, round))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<ArchivedEvent> {
+        vec![
+            ArchivedEvent {
+                seq: 95,
+                kind: "registration_point_chosen".into(),
+                from_state: "draft".into(),
+                to_state: "draft".into(),
+                actor_role: "citizen".into(),
+                actor_staff: None,
+                at: 1_736_137_646_000_000,
+                data: r#"{"actor": {"iin": "880625351024"}, "point": "15-01"}"#.into(),
+            },
+            ArchivedEvent {
+                seq: 3152,
+                kind: "approved".into(),
+                from_state: "under_review".into(),
+                to_state: "approved".into(),
+                actor_role: "officer".into(),
+                actor_staff: Some("ddab0e35-a404-585b-0000-0000000005e3".into()),
+                at: 1_736_288_623_000_001,
+                // A newline, quotes and non-ASCII in a stored text come back as they were.
+                data: "{\"comment\": \"Фото\\nне \\\"то\\\"\", \"x\": \"\u{1F600}\"}".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn a_history_comes_back_as_archived() {
+        let events = sample();
+        let stored = encode(&events).unwrap();
+        assert_eq!(stored[0], FORM_ZSTD_V1);
+        assert_eq!(decode(&stored).unwrap(), events);
+        assert!(decode(&encode(&[]).unwrap()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_typical_history_is_small() {
+        // An issued history as the national load writes it: ≈ 1.9 KB of text.
+        let line = |seq: i64, kind: &str, from: &str, to: &str, role: &str, at: i64, data: &str| {
+            ArchivedEvent {
+                seq,
+                kind: kind.into(),
+                from_state: from.into(),
+                to_state: to.into(),
+                actor_role: role.into(),
+                actor_staff: (role != "citizen" && role != "system")
+                    .then(|| "ddab0e35-a404-585b-0000-0000000005e3".into()),
+                at,
+                data: data.into(),
+            }
+        };
+        let iin = r#"{"actor": {"iin": "880625351024"}"#;
+        let events = vec![
+            line(
+                95,
+                "registration_point_chosen",
+                "draft",
+                "draft",
+                "citizen",
+                1_736_137_646_000_000,
+                &format!(r#"{iin}, "point": "15-01"}}"#),
+            ),
+            line(
+                98,
+                "photo_attached",
+                "draft",
+                "draft",
+                "citizen",
+                1_736_137_763_000_000,
+                &format!(
+                    r#"{iin}, "photo": "a81061d1f5fede99daba68a20492b177fdba7043ff525c94ca7c62feabaae4c3"}}"#
+                ),
+            ),
+            line(
+                101,
+                "signature_attached",
+                "draft",
+                "draft",
+                "citizen",
+                1_736_137_829_000_000,
+                &format!(
+                    r#"{iin}, "signature": "8ddb918ea28a9d6b7fb6937ddbbde1952503d1b8174662b1483829a0b0a15fee"}}"#
+                ),
+            ),
+            line(
+                104,
+                "payment_recorded",
+                "draft",
+                "draft",
+                "system",
+                1_736_137_949_000_000,
+                r#"{"payment": {"amount": 78600, "paid_at": "2025-01-06T04:33:56Z", "reference": "nat-1-89750"}}"#,
+            ),
+            line(
+                106,
+                "submitted",
+                "draft",
+                "submitted",
+                "citizen",
+                1_736_138_046_000_000,
+                &format!(r#"{iin}, "ticket": "FRHQ4-TKMWS", "due_date": "2025-01-28"}}"#),
+            ),
+            line(
+                108,
+                "routed",
+                "submitted",
+                "queued",
+                "system",
+                1_736_138_048_000_000,
+                "{}",
+            ),
+            line(
+                3133,
+                "taken",
+                "queued",
+                "under_review",
+                "officer",
+                1_736_287_614_000_000,
+                r#"{"actor": {"region": "15"}, "officer": "ddab0e35-a404-585b-0000-0000000005e3"}"#,
+            ),
+            line(
+                3152,
+                "approved",
+                "under_review",
+                "approved",
+                "officer",
+                1_736_288_623_000_000,
+                r#"{"actor": {"region": "15"}, "officer": "ddab0e35-a404-585b-0000-0000000005e3"}"#,
+            ),
+            line(
+                4152,
+                "production_started",
+                "approved",
+                "in_production",
+                "production_operator",
+                1_736_338_871_000_000,
+                "{}",
+            ),
+        ];
+        let text: usize = events
+            .iter()
+            .map(|e| e.data.len() + e.kind.len() + 60)
+            .sum();
+        let stored = encode(&events).unwrap();
+        assert!(
+            stored.len() * 4 < text,
+            "{} bytes for a text of ≈ {text}",
+            stored.len()
+        );
+        assert_eq!(decode(&stored).unwrap(), events);
+    }
+
+    #[test]
+    fn damaged_bytes_are_a_corrupt_row_not_a_panic() {
+        let stored = encode(&sample()).unwrap();
+        for bad in [
+            Vec::new(),
+            vec![FORM_ZSTD_V1],
+            vec![2, 1, 2, 3],
+            stored[..stored.len() - 3].to_vec(),
+            {
+                let mut s = stored.clone();
+                let last = s.len() - 1;
+                s[last] ^= 0x55;
+                s
+            },
+        ] {
+            match decode(&bad) {
+                Err(StoreError::Corrupt(_)) => {}
+                Ok(events) => assert_ne!(events, sample(), "{bad:?} decoded as the original"),
+                Err(other) => panic!("{bad:?}: {other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_bomb_is_refused() {
+        // 16 MiB of one byte compresses to a few hundred: refused by the size it claims.
+        let big = vec![b'a'; 16 << 20];
+        let mut compressor =
+            zstd::bulk::Compressor::with_prepared_dictionary(encoder_dictionary()).unwrap();
+        let mut stored = vec![FORM_ZSTD_V1];
+        stored.extend(compressor.compress(&big).unwrap());
+        assert!(matches!(decode(&stored), Err(StoreError::Corrupt(_))));
+    }
+}

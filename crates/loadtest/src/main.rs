@@ -81,6 +81,11 @@ enum Sub {
         /// stretches of time, one connection each).
         #[arg(long, default_value_t = 2)]
         streams: usize,
+        /// Chain and archive every N events as the load goes (one stream), as the service's
+        /// workers would have: the events table then never holds the whole history as rows.
+        /// 0: once, after the load.
+        #[arg(long, default_value_t = 0)]
+        archive_every: u64,
         #[arg(long, default_value_t = 1_000)]
         queue_samples: usize,
         #[arg(long, default_value_t = 1_000)]
@@ -167,6 +172,7 @@ fn main() -> ExitCode {
         applications,
         seed,
         streams,
+        archive_every,
         queue_samples,
         status_samples,
         report_samples,
@@ -180,6 +186,7 @@ fn main() -> ExitCode {
             applications,
             seed,
             streams,
+            archive_every,
             queue_samples,
             status_samples,
             report_samples,

@@ -38,6 +38,7 @@ async fn a_small_nation_loads_reads_back_and_is_measured() {
         seed: 7,
         // One stream: its events go in exactly in time order (checked below).
         streams: 1,
+        archive_every: 0,
         queue_samples: 40,
         status_samples: 40,
         report_samples: 3,
@@ -48,7 +49,8 @@ async fn a_small_nation_loads_reads_back_and_is_measured() {
     let again = kuelik_loadtest::national::run(&options).await;
     // Events are written in time order, as the service writes them, not one application's
     // history after another (which would step back in time at nearly every application);
-    // and the history is chained: the newest checkpoint covers every event and audit row.
+    // and the history is chained: the newest checkpoint covers every event and audit row
+    // (those left as rows, and those archived).
     let loaded: Option<(i64, i64, i64)> =
         match sqlx::PgConnection::connect(&options.database_url).await {
             Ok(mut db) => sqlx::query_as(
@@ -94,8 +96,16 @@ async fn a_small_nation_loads_reads_back_and_is_measured() {
     let events = loaded("events") - loaded("  of which payments");
     assert!(events > 2_000 * 10, "{:?}", report.loads);
     assert_eq!(loaded("audit chain"), events);
-    assert_eq!(checkpointed, rows);
-    assert_eq!(rows as u64, events);
+    // Then the finished, quiet histories are archived as the service's worker would have:
+    // the newest checkpoint covers the rows left and the events archived.
+    let archived = loaded("archived histories");
+    assert!(
+        loaded("  of which applications") > 1_000,
+        "most are finished a month ago: {:?}",
+        report.loads
+    );
+    assert_eq!(checkpointed as u64, rows as u64 + archived);
+    assert!(archived > events / 2, "{:?}", report.loads);
 
     assert_eq!(report.latencies.len(), 3);
     for l in &report.latencies {
@@ -136,6 +146,7 @@ async fn streams_side_by_side_load_every_row() {
         applications: 1_500,
         seed: 11,
         streams: 3,
+        archive_every: 0,
         queue_samples: 5,
         status_samples: 5,
         report_samples: 1,
@@ -147,6 +158,66 @@ async fn streams_side_by_side_load_every_row() {
         .await
         .unwrap();
     let report = outcome.expect("the load with three streams reads back");
+    let total: u64 = report.states.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, 1_500);
+}
+
+/// Archiving as the load goes: the load pauses every so many events to chain and archive as
+/// the service's workers would have by then, and ends with the same applications, every row
+/// chained once (the rows left and the events archived), and the histories reading back
+/// (`national::run` checks 20 of them against what it generated).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archiving_as_the_load_goes_keeps_every_event_chained_once() {
+    let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
+        eprintln!("skipped: set {PG_URL_VAR} to a PostgreSQL server to run the national load");
+        return;
+    };
+    let (mut admin, name, database_url) = fresh_database(&admin_url).await;
+    let options = kuelik_loadtest::national::Options {
+        database_url,
+        citizens: 1_500,
+        applications: 1_500,
+        seed: 13,
+        streams: 2,
+        archive_every: 2_000,
+        queue_samples: 5,
+        status_samples: 20,
+        report_samples: 1,
+        measure_only: false,
+    };
+    let outcome = kuelik_loadtest::national::run(&options).await;
+    let counted: Option<(i64, i64)> = match sqlx::PgConnection::connect(&options.database_url).await
+    {
+        Ok(mut db) => sqlx::query_as(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints), \
+                 (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM audit_entries)",
+        )
+        .fetch_one(&mut db)
+        .await
+        .ok(),
+        Err(_) => None,
+    };
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let report = outcome.expect("the sliced load reads back");
+    let (checkpointed, rows) = counted.expect("the loaded rows can be counted");
+    let loaded = |table: &str| {
+        report
+            .loads
+            .iter()
+            .filter(|l| l.table.trim_start().starts_with(table))
+            .map(|l| l.rows)
+            .sum::<u64>()
+    };
+    let events = loaded("events") - loaded("of which payments");
+    assert!(loaded("slices") >= 5, "{:?}", report.loads);
+    assert!(loaded("archived in slices") > 0, "{:?}", report.loads);
+    // Chained once each: in the slices and at the end.
+    assert_eq!(loaded("audit chain"), events, "{:?}", report.loads);
+    let archived = loaded("archived");
+    assert_eq!(checkpointed as u64, rows as u64 + archived);
     let total: u64 = report.states.iter().map(|(_, n)| n).sum();
     assert_eq!(total, 1_500);
 }

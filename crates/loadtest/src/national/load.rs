@@ -142,23 +142,64 @@ pub async fn applications(
     citizens: u64,
     applications: u64,
     streams: usize,
+    slicing: Option<Slicing>,
 ) -> Result<Vec<TableLoad>, String> {
     let started = Instant::now();
     let lives = Lives::in_created_order(register, histories, citizens, applications)?;
     let ordering = started.elapsed();
+    // Pauses are points in time: one stream, in time order.
+    let streams = if slicing.is_some() { 1 } else { streams };
     let stretches = stretches(lives.order.len(), streams);
 
     // Pass 1: the applications and their image checks.
     let started = Instant::now();
-    let (app_rows, check_rows) =
-        side_by_side(pool, &lives, stretches.clone(), copy_applications).await?;
+    let (app_rows, check_rows) = side_by_side(pool, &lives, stretches.clone(), |p, l, r| {
+        copy_applications(p, l, r)
+    })
+    .await?;
     let pass1 = started.elapsed();
 
     // Pass 2: events and payments (their foreign keys now find the applications).
     let started = Instant::now();
-    let (event_rows, payment_rows) =
-        side_by_side(pool, &lives, stretches, copy_events_and_payments).await?;
-    let pass2 = started.elapsed();
+    let (event_rows, payment_rows) = side_by_side(pool, &lives, stretches, |p, l, r| {
+        copy_events_and_payments(p, l, r, slicing.clone())
+    })
+    .await?;
+    let mut pass2 = started.elapsed();
+    let mut paused = Vec::new();
+    if let Some(slicing) = &slicing {
+        let spent = slicing
+            .spent
+            .lock()
+            .map_err(|_| "the slice figures were poisoned".to_string())?
+            .clone();
+        pass2 = pass2.saturating_sub(spent.chaining + spent.archiving + spent.vacuum);
+        paused = vec![
+            TableLoad {
+                table: "  slices (chained, archived, vacuumed)",
+                rows: spent.slices,
+                secs: 0.0,
+                rows_per_sec: 0.0,
+            },
+            rate(
+                "  audit chain in slices (entries)",
+                spent.chained,
+                spent.chaining,
+            ),
+            rate(
+                "  archived in slices (events moved)",
+                spent.archived_events,
+                spent.archiving,
+            ),
+            TableLoad {
+                table: "    of which applications",
+                rows: spent.archived_applications,
+                secs: 0.0,
+                rows_per_sec: 0.0,
+            },
+            rate("  VACUUM events in slices", 0, spent.vacuum),
+        ];
+    }
     Ok(vec![
         rate("ordering by creation (no rows)", 0, ordering),
         rate(
@@ -167,6 +208,10 @@ pub async fn applications(
             pass1,
         ),
         rate("events (+ payments)", event_rows + payment_rows, pass2),
+    ]
+    .into_iter()
+    .chain(paused)
+    .chain([
         TableLoad {
             table: "  of which image_checks",
             rows: check_rows,
@@ -180,6 +225,7 @@ pub async fn applications(
             rows_per_sec: 0.0,
         },
     ])
+    .collect())
 }
 
 /// The histories to load and the order to load them in; each stream gets a clone (the
@@ -277,21 +323,34 @@ where
 
 /// One stretch's events and payments (a COPY of each). Payments go in creation order;
 /// events wait in a heap until no application still to come can have an earlier one (each
-/// event is at or after its application's creation), then go out in time order.
+/// event is at or after its application's creation), then go out in time order. With
+/// `slicing`, every so many events the load pauses as the service's workers would have run
+/// by then ([`Slicing::pause`]).
 async fn copy_events_and_payments(
     pool: PgPool,
     lives: Lives,
     stretch: Range<usize>,
+    slicing: Option<Slicing>,
 ) -> Result<(u64, u64), String> {
     let mut events = Stream::open(&pool, "events", copy::COPY_EVENTS).await?;
     let mut payments = Stream::open(&pool, "payments", copy::COPY_PAYMENTS).await?;
     let mut waiting = InTimeOrder::default();
+    let mut written = 0u64;
+    let mut since_pause = 0u64;
     for life in lives.of(stretch) {
         let life = life?;
         let created = life.application.created_at.as_microsecond();
-        while let Some(line) = waiting.pop_before(created) {
+        while let Some((at, line)) = waiting.pop_before(created) {
             events.buffer.push_str(&line);
             events.row_added().await?;
+            since_pause += 1;
+            if let Some(slicing) = slicing.as_ref().filter(|s| since_pause >= s.every) {
+                // The events up to here committed; the chain and the archive catch up.
+                written += events.finish().await?;
+                slicing.pause(at).await?;
+                events = Stream::open(&pool, "events", copy::COPY_EVENTS).await?;
+                since_pause = 0;
+            }
         }
         for e in &life.events {
             let mut line = String::with_capacity(256);
@@ -301,11 +360,68 @@ async fn copy_events_and_payments(
         copy::payment_line(&mut payments.buffer, &life.payment).map_err(|e| e.to_string())?;
         payments.row_added().await?;
     }
-    while let Some(line) = waiting.pop_before(i64::MAX) {
+    while let Some((_, line)) = waiting.pop_before(i64::MAX) {
         events.buffer.push_str(&line);
         events.row_added().await?;
     }
-    Ok((events.finish().await?, payments.finish().await?))
+    Ok((written + events.finish().await?, payments.finish().await?))
+}
+
+/// Archiving as the load goes (`--archive-every N`): the service archives finished histories
+/// a month after they end, so its events table never holds more than the live applications'
+/// rows and a month or so of others. A load that archived only at the end would first hold
+/// the whole history as rows (≈ 3.4 KB per application); sliced, it holds a slice.
+#[derive(Clone)]
+pub struct Slicing {
+    pub store: PostgresStore,
+    /// Events per slice.
+    pub every: u64,
+    pub spent: Arc<std::sync::Mutex<SliceSpent>>,
+}
+
+/// What the pauses took, added up.
+#[derive(Debug, Default, Clone)]
+pub struct SliceSpent {
+    pub slices: u64,
+    pub chained: u64,
+    pub chaining: Duration,
+    pub archived_events: u64,
+    pub archived_applications: u64,
+    pub archiving: Duration,
+    pub vacuum: Duration,
+}
+
+impl Slicing {
+    /// The events so far chained, the finished histories archived as the worker would have
+    /// by `at` (the last event loaded), and `events` vacuumed so the next slice reuses the
+    /// space the archived rows left.
+    async fn pause(&self, at: i64) -> Result<(), String> {
+        let at = Timestamp::from_microsecond(at).map_err(|e| e.to_string())?;
+        let chained = chain_history(&self.store, at).await?;
+        let started = Instant::now();
+        let done = kuelik_server::history_archive::archive_all(&self.store, at, ARCHIVE_ROWS)
+            .await
+            .map_err(|e| format!("archiving the loaded history: {e}"))?;
+        let archiving = started.elapsed();
+        let started = Instant::now();
+        sqlx::query("VACUUM events")
+            .execute(self.store.pool())
+            .await
+            .map_err(|e| format!("VACUUM events: {e}"))?;
+        let vacuum = started.elapsed();
+        let mut spent = self
+            .spent
+            .lock()
+            .map_err(|_| "the slice figures were poisoned".to_string())?;
+        spent.slices += 1;
+        spent.chained += chained.rows;
+        spent.chaining += Duration::from_secs_f64(chained.secs);
+        spent.archived_events += done.events;
+        spent.archived_applications += done.applications;
+        spent.archiving += archiving;
+        spent.vacuum += vacuum;
+        Ok(())
+    }
 }
 
 /// Events held back until they can go out in time order: fed the events of applications
@@ -324,12 +440,12 @@ impl InTimeOrder {
         self.pushed += 1;
     }
 
-    /// The earliest line held, if it is before `instant`.
-    fn pop_before(&mut self, instant: i64) -> Option<String> {
+    /// The earliest line held (with its instant), if it is before `instant`.
+    fn pop_before(&mut self, instant: i64) -> Option<(i64, String)> {
         if self.waiting.peek()?.0 .0 >= instant {
             return None;
         }
-        self.waiting.pop().map(|Reverse((_, _, line))| line)
+        self.waiting.pop().map(|Reverse((at, _, line))| (at, line))
     }
 }
 
@@ -374,6 +490,61 @@ pub async fn chain_history(store: &PostgresStore, now: Timestamp) -> Result<Tabl
     Ok(rate("audit chain (entries)", entries, started.elapsed()))
 }
 
+/// Event rows one round of archiving looks at in a bulk load (the service's worker looks at
+/// 20,000 between requests).
+const ARCHIVE_ROWS: u32 = 50_000;
+
+/// Archives the finished histories with the service's own rounds
+/// (`kuelik_server::history_archive`), as its worker would have by `now`, then vacuums the
+/// events table. `rewrite` (a load archived only at its end): `VACUUM FULL`, since in service
+/// the rows archived away free space that new events reuse, so the table stays the size of the
+/// live applications' rows; after a bulk load of the whole history it would otherwise keep
+/// every archived row's space. A load archived in slices reused it as it went.
+pub async fn archive_history(
+    store: &PostgresStore,
+    now: Timestamp,
+    rewrite: bool,
+) -> Result<Vec<TableLoad>, String> {
+    let started = Instant::now();
+    // Statistics of the loaded tables first, as autovacuum keeps them in service.
+    sqlx::query("ANALYZE events, applications")
+        .execute(store.pool())
+        .await
+        .map_err(|e| format!("ANALYZE: {e}"))?;
+    let done = kuelik_server::history_archive::archive_all(store, now, ARCHIVE_ROWS)
+        .await
+        .map_err(|e| format!("archiving the loaded history: {e}"))?;
+    let archived = started.elapsed();
+    let started = Instant::now();
+    let vacuum = if rewrite {
+        "VACUUM FULL events"
+    } else {
+        "VACUUM events"
+    };
+    sqlx::query(vacuum)
+        .execute(store.pool())
+        .await
+        .map_err(|e| format!("{vacuum}: {e}"))?;
+    Ok(vec![
+        rate("archived histories (events moved)", done.events, archived),
+        TableLoad {
+            table: "  of which applications",
+            rows: done.applications,
+            secs: 0.0,
+            rows_per_sec: 0.0,
+        },
+        rate(
+            if rewrite {
+                "VACUUM FULL events"
+            } else {
+                "VACUUM events"
+            },
+            0,
+            started.elapsed(),
+        ),
+    ])
+}
+
 /// Application `i`'s history (the same every time it is asked for).
 pub fn life_of(
     register: &Generator,
@@ -410,14 +581,14 @@ mod tests {
         let mut order = InTimeOrder::default();
         let mut out = Vec::new();
         for (created, events) in lives {
-            while let Some(line) = order.pop_before(created) {
+            while let Some((_, line)) = order.pop_before(created) {
                 out.push(line);
             }
             for at in events {
                 order.push(at, format!("{at}@{created}"));
             }
         }
-        while let Some(line) = order.pop_before(i64::MAX) {
+        while let Some((_, line)) = order.pop_before(i64::MAX) {
             out.push(line);
         }
         assert_eq!(

@@ -34,6 +34,9 @@ pub struct Options {
     pub seed: u64,
     /// COPY streams loading the applications and their events side by side.
     pub streams: usize,
+    /// Chain and archive every so many events as the load goes (one stream), as the service's
+    /// workers would have; 0: once, after the whole history is loaded.
+    pub archive_every: u64,
     pub queue_samples: usize,
     pub status_samples: usize,
     pub report_samples: usize,
@@ -160,16 +163,23 @@ pub async fn run(options: &Options) -> Result<NationalReport, String> {
                 options.citizens,
                 options.applications,
                 options.streams,
+                (options.archive_every > 0).then(|| load::Slicing {
+                    store: store.clone(),
+                    every: options.archive_every,
+                    spent: Default::default(),
+                }),
             )
             .await?,
         );
         eprintln!("loaded applications: {loads:?}");
         loads.push(load::chain_history(&store, now).await?);
         eprintln!("chained: {:?}", loads.last());
+        loads.extend(load::archive_history(&store, now, options.archive_every == 0).await?);
+        eprintln!("archived: {loads:?}");
         let started = Instant::now();
         sqlx::query(
             "VACUUM (ANALYZE) people, applications, events, payments, image_checks, \
-             audit_checkpoints",
+             audit_checkpoints, archived_histories, archived_decisions",
         )
         .execute(pool)
         .await

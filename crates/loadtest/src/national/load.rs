@@ -335,7 +335,7 @@ async fn copy_events_and_payments(
     let mut events = Stream::open(&pool, "events", copy::COPY_EVENTS).await?;
     let mut payments = Stream::open(&pool, "payments", copy::COPY_PAYMENTS).await?;
     let mut waiting = InTimeOrder::default();
-    let mut written = 0u64;
+    let (mut written, mut paid) = (0u64, 0u64);
     let mut since_pause = 0u64;
     for life in lives.of(stretch) {
         let life = life?;
@@ -345,10 +345,13 @@ async fn copy_events_and_payments(
             events.row_added().await?;
             since_pause += 1;
             if let Some(slicing) = slicing.as_ref().filter(|s| since_pause >= s.every) {
-                // The events up to here committed; the chain and the archive catch up.
+                // Both COPYs committed up to here (an open one would keep VACUUM from
+                // freeing the archived rows' space); the chain and the archive catch up.
                 written += events.finish().await?;
+                paid += payments.finish().await?;
                 slicing.pause(at).await?;
                 events = Stream::open(&pool, "events", copy::COPY_EVENTS).await?;
+                payments = Stream::open(&pool, "payments", copy::COPY_PAYMENTS).await?;
                 since_pause = 0;
             }
         }
@@ -364,7 +367,10 @@ async fn copy_events_and_payments(
         events.buffer.push_str(&line);
         events.row_added().await?;
     }
-    Ok((written + events.finish().await?, payments.finish().await?))
+    Ok((
+        written + events.finish().await?,
+        paid + payments.finish().await?,
+    ))
 }
 
 /// Archiving as the load goes (`--archive-every N`): the service archives finished histories
@@ -495,15 +501,13 @@ pub async fn chain_history(store: &PostgresStore, now: Timestamp) -> Result<Tabl
 const ARCHIVE_ROWS: u32 = 50_000;
 
 /// Archives the finished histories with the service's own rounds
-/// (`kuelik_server::history_archive`), as its worker would have by `now`, then vacuums the
-/// events table. `rewrite` (a load archived only at its end): `VACUUM FULL`, since in service
-/// the rows archived away free space that new events reuse, so the table stays the size of the
-/// live applications' rows; after a bulk load of the whole history it would otherwise keep
-/// every archived row's space. A load archived in slices reused it as it went.
+/// (`kuelik_server::history_archive`), as its worker would have by `now`, then rewrites the
+/// events table (`VACUUM FULL`): in service the archived rows' space is reused by new events,
+/// so the table stays the size of the rows not yet archived; a bulk load of the history
+/// (whole, or in slices of millions of events) leaves that much space free in it at once.
 pub async fn archive_history(
     store: &PostgresStore,
     now: Timestamp,
-    rewrite: bool,
 ) -> Result<Vec<TableLoad>, String> {
     let started = Instant::now();
     // Statistics of the loaded tables first, as autovacuum keeps them in service.
@@ -516,15 +520,10 @@ pub async fn archive_history(
         .map_err(|e| format!("archiving the loaded history: {e}"))?;
     let archived = started.elapsed();
     let started = Instant::now();
-    let vacuum = if rewrite {
-        "VACUUM FULL events"
-    } else {
-        "VACUUM events"
-    };
-    sqlx::query(vacuum)
+    sqlx::query("VACUUM FULL events")
         .execute(store.pool())
         .await
-        .map_err(|e| format!("{vacuum}: {e}"))?;
+        .map_err(|e| format!("VACUUM FULL events: {e}"))?;
     Ok(vec![
         rate("archived histories (events moved)", done.events, archived),
         TableLoad {
@@ -533,15 +532,7 @@ pub async fn archive_history(
             secs: 0.0,
             rows_per_sec: 0.0,
         },
-        rate(
-            if rewrite {
-                "VACUUM FULL events"
-            } else {
-                "VACUUM events"
-            },
-            0,
-            started.elapsed(),
-        ),
+        rate("VACUUM FULL events", 0, started.elapsed()),
     ])
 }
 

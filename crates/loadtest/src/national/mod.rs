@@ -174,7 +174,7 @@ pub async fn run(options: &Options) -> Result<NationalReport, String> {
         eprintln!("loaded applications: {loads:?}");
         loads.push(load::chain_history(&store, now).await?);
         eprintln!("chained: {:?}", loads.last());
-        loads.extend(load::archive_history(&store, now, options.archive_every == 0).await?);
+        loads.extend(load::archive_history(&store, now).await?);
         eprintln!("archived: {loads:?}");
         let started = Instant::now();
         sqlx::query(

@@ -329,12 +329,14 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
                             metrics::counter!("kuelik_histories_archived_total")
                                 .increment(round.applications);
                         }
-                        after = if round.at_end { 0 } else { round.scanned_to };
-                        if round.at_end {
-                            Duration::from_secs(600)
+                        // A pass done: rest, then start again from the first row.
+                        let (next, rest) = if round.at_end {
+                            (0, Duration::from_secs(600))
                         } else {
-                            Duration::from_millis(50)
-                        }
+                            (round.scanned_to, Duration::from_millis(50))
+                        };
+                        after = next;
+                        rest
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "archiving histories failed");

@@ -87,6 +87,10 @@ fn decoder_dictionary() -> &'static DecoderDictionary<'static> {
     DICT.get_or_init(|| DecoderDictionary::copy(DICTIONARY))
 }
 
+fn unencodable(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(format!("cannot archive a history: {error}"))
+}
+
 fn corrupt(error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("archived_histories.events: {error}"))
 }
@@ -106,8 +110,7 @@ pub fn encode(events: &[ArchivedEvent]) -> StoreResult<Vec<u8>> {
             &e.data,
         );
         // serde_json escapes control characters: a line never holds a raw newline.
-        serde_json::to_writer(&mut text, &line)
-            .map_err(|e| StoreError::Database(format!("cannot archive a history: {e}")))?;
+        serde_json::to_writer(&mut text, &line).map_err(unencodable)?;
         text.push(b'\n');
     }
     let mut compressor = zstd::bulk::Compressor::with_prepared_dictionary(encoder_dictionary())
@@ -116,10 +119,8 @@ pub fn encode(events: &[ArchivedEvent]) -> StoreResult<Vec<u8>> {
             c.set_parameter(zstd::zstd_safe::CParameter::DictIdFlag(false))?;
             Ok(c)
         })
-        .map_err(|e| StoreError::Database(format!("cannot archive a history: {e}")))?;
-    let packed = compressor
-        .compress(&text)
-        .map_err(|e| StoreError::Database(format!("cannot archive a history: {e}")))?;
+        .map_err(unencodable)?;
+    let packed = compressor.compress(&text).map_err(unencodable)?;
     let mut stored = Vec::with_capacity(packed.len() + 1);
     stored.push(FORM_ZSTD_V1);
     stored.extend_from_slice(&packed);

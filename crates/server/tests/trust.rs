@@ -1301,6 +1301,12 @@ async fn archived_histories_verify_as_their_rows_did() {
                 annulled.push((id, citizen));
             }
             approved(&app, 44).await;
+            // Each refund confirmed first: a confirmation written after the chain is read
+            // would keep its application from archiving (its last row not chained yet).
+            for (id, citizen) in &annulled {
+                app.wait_for(citizen, id, |a| a["refund"] == "refunded")
+                    .await;
+            }
             sequence_all(&app).await;
             let before = verify(&app).await.expect("intact before archiving");
             let (id, citizen) = &annulled[0];

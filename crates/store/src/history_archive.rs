@@ -21,6 +21,7 @@
 //! every archived history: never replace `history_dictionary.zdict`; a new one needs a new
 //! form.
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
@@ -113,18 +114,35 @@ pub fn encode(events: &[ArchivedEvent]) -> StoreResult<Vec<u8>> {
         serde_json::to_writer(&mut text, &line).map_err(unencodable)?;
         text.push(b'\n');
     }
-    let mut compressor = zstd::bulk::Compressor::with_prepared_dictionary(encoder_dictionary())
-        .and_then(|mut c| {
-            // The dictionary is known by the form byte: its id need not be in every row.
-            c.set_parameter(zstd::zstd_safe::CParameter::DictIdFlag(false))?;
-            Ok(c)
-        })
-        .map_err(unencodable)?;
-    let packed = compressor.compress(&text).map_err(unencodable)?;
+    let packed = COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let compressor = match slot.as_mut() {
+            Some(c) => c,
+            None => slot.insert(compressor().map_err(unencodable)?),
+        };
+        compressor.compress(&text).map_err(unencodable)
+    })?;
     let mut stored = Vec::with_capacity(packed.len() + 1);
     stored.push(FORM_ZSTD_V1);
     stored.extend_from_slice(&packed);
     Ok(stored)
+}
+
+thread_local! {
+    // One zstd context per thread, made once: a context costs more to set up for the
+    // dictionary than a history takes to compress, and archiving compresses thousands a
+    // round (and verification decompresses every archived event).
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { RefCell::new(None) };
+}
+
+fn compressor() -> std::io::Result<zstd::bulk::Compressor<'static>> {
+    let mut c = zstd::bulk::Compressor::with_prepared_dictionary(encoder_dictionary())?;
+    // The dictionary is known by the form byte: its id need not be in every row.
+    c.set_parameter(zstd::zstd_safe::CParameter::DictIdFlag(false))?;
+    Ok(c)
 }
 
 /// The lines of an archived history, uncompressed.
@@ -135,11 +153,24 @@ pub fn unpack(stored: &[u8]) -> StoreResult<Vec<u8>> {
     if form != FORM_ZSTD_V1 {
         return Err(corrupt(format!("unknown form {form}")));
     }
-    let mut decompressor = zstd::bulk::Decompressor::with_prepared_dictionary(decoder_dictionary())
-        .map_err(corrupt)?;
-    decompressor
-        .decompress(packed, MAX_DECODED)
-        .map_err(corrupt)
+    // Every frame written here says its size: the buffer is made that size (a frame that
+    // claims more than any history is refused before anything is allocated).
+    let size = match zstd::zstd_safe::get_frame_content_size(packed) {
+        Ok(Some(size)) if size <= MAX_DECODED as u64 => size as usize,
+        Ok(Some(size)) => return Err(corrupt(format!("claims {size} bytes"))),
+        Ok(None) | Err(_) => return Err(corrupt("no content size")),
+    };
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let decompressor = match slot.as_mut() {
+            Some(d) => d,
+            None => slot.insert(
+                zstd::bulk::Decompressor::with_prepared_dictionary(decoder_dictionary())
+                    .map_err(corrupt)?,
+            ),
+        };
+        decompressor.decompress(packed, size).map_err(corrupt)
+    })
 }
 
 /// One line of unpacked text.
@@ -245,20 +276,32 @@ pub(crate) struct Archive {
     pub rows: Vec<i64>,
 }
 
-/// The applications with an event row in a round's stretch (`rows`: application and `seq`,
-/// in `seq` order), each once in the order first met, and where the scan got to: the last
-/// row looked at, or the chain's reach once the stretch came back short of full.
-pub(crate) fn window(scan: &ArchiveScan, rows: &[(String, i64)]) -> (Vec<String>, ArchiveRound) {
+/// A row of a round's stretch: its application, its `seq`, and whether it is a quiet event
+/// of a finished application (its `to_state` issued, annulled or withdrawn — every event
+/// after the one that finished the application keeps that state — and its instant before
+/// the quiet one).
+pub(crate) type WindowRow = (String, i64, bool);
+
+/// The applications a round reads in full: those with a finished, quiet event row in its
+/// stretch (in `seq` order), each once in the order first met; and where the scan got to:
+/// the last row looked at, or the chain's reach once the stretch came back short of full.
+///
+/// Reading only those is what keeps a pass to one read of each archivable history: an
+/// application still live, or finished too recently, has no such row and is passed over
+/// without reading its rows (it has a marked row in the pass after it becomes quiet, as
+/// every pass starts again from the first row). An application archived before that has
+/// a late event (a refund confirmed after archiving) is read again by that event's row.
+pub(crate) fn window(scan: &ArchiveScan, rows: &[WindowRow]) -> (Vec<String>, ArchiveRound) {
     let at_end = rows.len() < scan.rows as usize;
     let scanned_to = match rows.last() {
-        Some((_, seq)) if !at_end => *seq,
+        Some((_, seq, _)) if !at_end => *seq,
         _ => scan.chained_to.max(scan.after_seq),
     };
     let mut seen = std::collections::HashSet::new();
     let ids = rows
         .iter()
-        .filter(|(id, _)| seen.insert(id.as_str()))
-        .map(|(id, _)| id.clone())
+        .filter(|(id, _, finished)| *finished && seen.insert(id.as_str()))
+        .map(|(id, _, _)| id.clone())
         .collect();
     let round = ArchiveRound {
         scanned_to,
@@ -537,6 +580,45 @@ mod tests {
                 Err(other) => panic!("{bad:?}: {other}"),
             }
         }
+    }
+
+    #[test]
+    fn a_frame_that_does_not_say_its_size_is_refused() {
+        // A streamed frame leaves its size out: the service never writes one.
+        let mut encoder =
+            zstd::stream::Encoder::with_prepared_dictionary(Vec::new(), encoder_dictionary())
+                .unwrap();
+        std::io::Write::write_all(&mut encoder, b"[1,\"x\"]\n").unwrap();
+        let mut stored = vec![FORM_ZSTD_V1];
+        stored.extend(encoder.finish().unwrap());
+        assert!(matches!(decode(&stored), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_round_reads_only_the_applications_with_a_finished_quiet_row_in_its_stretch() {
+        let scan = ArchiveScan {
+            after_seq: 10,
+            chained_to: 100,
+            quiet_before: jiff::Timestamp::UNIX_EPOCH,
+            rows: 5,
+        };
+        let row = |id: &str, seq, finished| (id.to_string(), seq, finished);
+        // "a" finishes in the stretch (twice marked: a late event), "b" is live or not yet
+        // quiet, "c" is marked once.
+        let rows = [
+            row("a", 11, false),
+            row("b", 12, false),
+            row("a", 13, true),
+            row("c", 14, true),
+            row("a", 15, true),
+        ];
+        let (ids, round) = window(&scan, &rows);
+        assert_eq!(ids, ["a", "c"]);
+        assert_eq!((round.scanned_to, round.at_end), (15, false));
+        // A short stretch is the end of the pass: it reaches the chain.
+        let (ids, round) = window(&scan, &rows[..2]);
+        assert!(ids.is_empty());
+        assert_eq!((round.scanned_to, round.at_end), (100, true));
     }
 
     #[test]

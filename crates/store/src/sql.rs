@@ -9,6 +9,7 @@
 /// The rows of one source in a batch chained by reach: numbered in `(from, to]`, read by `sql`
 /// (`$1` from, `$2` to, `$3` how many at most), as `source` and `source_pos`.
 pub struct ChainStretch {
+    pub source: crate::ChainSource,
     pub from: i64,
     pub to: i64,
     pub sql: &'static str,
@@ -22,11 +23,13 @@ pub fn chain_stretches(
 ) -> impl Iterator<Item = ChainStretch> {
     [
         ChainStretch {
+            source: crate::ChainSource::Event,
             from: after.events,
             to: upto.events,
             sql: CHAIN_EVENTS,
         },
         ChainStretch {
+            source: crate::ChainSource::Audit,
             from: after.audit,
             to: upto.audit,
             sql: CHAIN_AUDIT_ENTRIES,
@@ -65,10 +68,13 @@ statements! {
     ARCHIVED_HISTORIES_FROM =
         "SELECT first_seq, CAST(application_id AS TEXT) AS application_id, events FROM \
          archived_histories WHERE first_seq > $1 ORDER BY first_seq LIMIT $2";
-    /// The stretch of event rows one round of archiving looks at.
+    /// The stretch of event rows one round of archiving looks at, each marked when it is a
+    /// quiet event of a finished application (`$1`: the quiet instant): only those
+    /// applications are read in full (`history_archive::window`).
     ARCHIVE_WINDOW =
-        "SELECT CAST(application_id AS TEXT) AS application_id, seq FROM events WHERE seq > $1 \
-         AND seq <= $2 ORDER BY seq LIMIT $3";
+        "SELECT CAST(application_id AS TEXT) AS application_id, seq, (to_state IN ('issued', \
+         'annulled', 'withdrawn') AND at < $1) AS finished FROM events WHERE seq > $2 AND seq \
+         <= $3 ORDER BY seq LIMIT $4";
     /// Writes an archived history, or grows one archived before.
     UPSERT_ARCHIVED_HISTORY =
         "INSERT INTO archived_histories (application_id, first_seq, last_at, events) VALUES \

@@ -299,24 +299,75 @@ impl ApplicationStore for PostgresStore {
     }
 
     async fn archive_histories(&self, scan: ArchiveScan) -> StoreResult<ArchiveRound> {
-        let window: Vec<(String, i64)> = sqlx::query_as(sql::ARCHIVE_WINDOW)
+        let mut tx = self.key_order_reads().await?;
+        let window: Vec<history_archive::WindowRow> = sqlx::query_as(sql::ARCHIVE_WINDOW)
+            .bind(scan.quiet_before.as_microsecond())
             .bind(scan.after_seq)
             .bind(scan.chained_to)
             .bind(i64::from(scan.rows))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
         let (ids, scanned) = history_archive::window(&scan, &window);
         if ids.is_empty() {
             return Ok(scanned);
         }
-        let ids = ids
+        let mut ids = ids
             .iter()
             .map(|i| {
                 i.parse::<Uuid>()
                     .map_err(|_| StoreError::Corrupt(format!("events.application_id {i:?}")))
             })
             .collect::<StoreResult<Vec<Uuid>>>()?;
+        // Two halves side by side, each on its own connection and in its own transaction:
+        // while PostgreSQL reads or writes one, the other is compressed (a round is
+        // otherwise the database and this process taking turns on two cores).
+        let second = ids.split_off(ids.len() / 2);
+        let (a, b) = tokio::try_join!(
+            self.archive_some(ids, scan, scanned),
+            self.archive_some(second, scan, scanned)
+        )?;
+        Ok(ArchiveRound {
+            applications: a.applications + b.applications,
+            events: a.events + b.events,
+            ..scanned
+        })
+    }
+
+    async fn approval(&self, app: ApplicationId) -> StoreResult<Option<Approval>> {
+        sqlx::query(sql::APPROVAL)
+            .bind(app.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| codec::approval(&r))
+            .transpose()
+    }
+
+    async fn signature_checks(&self, app: ApplicationId) -> StoreResult<Vec<SignatureCheck>> {
+        let rows = sqlx::query(sql::SIGNATURE_CHECKS)
+            .bind(app.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        decode_all(rows, codec::signature_check)
+    }
+}
+
+impl PostgresStore {
+    /// Archives the finished, quiet histories of `ids` (one half of a round's): reads their
+    /// rows by index, builds their archived rows (`history_archive::archives`, off the async
+    /// threads) and writes them in one transaction, undone whole if a row was gone.
+    async fn archive_some(
+        &self,
+        ids: Vec<Uuid>,
+        scan: ArchiveScan,
+        scanned: ArchiveRound,
+    ) -> StoreResult<ArchiveRound> {
+        if ids.is_empty() {
+            return Ok(scanned);
+        }
         let rows: Vec<history_archive::EventRow> = sqlx::query_as(
             // Each application's rows by its index, whatever the statistics say (a bulk
             // load's stale ones once made this a scan of the whole table per round).
@@ -341,9 +392,12 @@ impl ApplicationStore for PostgresStore {
         .map_err(db_err)?
         .into_iter()
         .collect();
-        let rows = rows.into_iter().map(history_archive::event_of).collect();
-        let (archives, round) =
-            history_archive::archives(history_archive::finished(rows, earlier), &scan, scanned)?;
+        let (archives, round) = tokio::task::spawn_blocking(move || {
+            let rows = rows.into_iter().map(history_archive::event_of).collect();
+            history_archive::archives(history_archive::finished(rows, earlier), &scan, scanned)
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("archiving stopped: {e}")))??;
         if archives.is_empty() {
             return Ok(round);
         }
@@ -401,25 +455,6 @@ impl ApplicationStore for PostgresStore {
         }
         tx.commit().await.map_err(db_err)?;
         Ok(round)
-    }
-
-    async fn approval(&self, app: ApplicationId) -> StoreResult<Option<Approval>> {
-        sqlx::query(sql::APPROVAL)
-            .bind(app.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
-            .map(|r| codec::approval(&r))
-            .transpose()
-    }
-
-    async fn signature_checks(&self, app: ApplicationId) -> StoreResult<Vec<SignatureCheck>> {
-        let rows = sqlx::query(sql::SIGNATURE_CHECKS)
-            .bind(app.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode_all(rows, codec::signature_check)
     }
 }
 

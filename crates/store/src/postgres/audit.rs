@@ -107,30 +107,41 @@ impl AuditStore for PostgresStore {
         max: u32,
     ) -> StoreResult<Vec<ChainCandidate>> {
         let mut rows = Vec::new();
+        let mut tx = self.key_order_reads().await?;
         for stretch in sql::chain_stretches(after, upto) {
             let room = i64::from(max) - rows.len() as i64;
             if room <= 0 {
                 break;
             }
+            // Each stretch straight from its own table along its key (the other source's
+            // columns empty): joining the numbers `stretch.sql` lists back to their table
+            // read it twice, and with stale statistics hash-joined a scan of the whole of
+            // `events` into every batch.
+            let (table, key, other) = match stretch.source {
+                ChainSource::Event => ("events e", "e.seq", "audit_entries a"),
+                ChainSource::Audit => ("audit_entries a", "a.pos", "events e"),
+            };
             let sql = format!(
-                "SELECT x.source, x.source_pos, {CHAIN_ROW_COLUMNS} FROM ({}) x \
-                 {CHAIN_ROW_JOINS} ORDER BY x.source_pos",
-                stretch.sql
+                "SELECT '{}' AS source, {key} AS source_pos, {CHAIN_ROW_COLUMNS} FROM {table} \
+                 LEFT JOIN {other} ON false WHERE {key} > $1 AND {key} <= $2 ORDER BY {key} \
+                 LIMIT $3",
+                stretch.source.as_str()
             );
             let found = sqlx::query(&sql)
                 .bind(stretch.from)
                 .bind(stretch.to)
                 .bind(room)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err)?;
-            // A row that is listed is there: the join finds it (`None` cannot happen here).
+            // Every row read is of the stretch's source (`None` cannot happen here).
             rows.extend(
                 decode_all(found, codec::chain_candidate)?
                     .into_iter()
                     .flatten(),
             );
         }
+        tx.commit().await.map_err(db_err)?;
         Ok(rows)
     }
 

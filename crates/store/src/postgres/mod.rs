@@ -74,6 +74,21 @@ impl PostgresStore {
         Ok(tx)
     }
 
+    /// A transaction (for reads) in which a stretch of rows in key order (`ORDER BY key LIMIT
+    /// n` over a range of the key) is read along the key's index and stops at the limit.
+    /// Statistics that a burst of writes has made stale (millions of rows since the last
+    /// `ANALYZE`, as when the audit sequencer or the archiving worker catch up) make the range
+    /// look small enough to fetch whole and sort — every row of it, for each batch — unless
+    /// sorting is ruled out.
+    async fn key_order_reads(&self) -> StoreResult<sqlx::Transaction<'_, Postgres>> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        sqlx::query("SET LOCAL enable_sort = off")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        Ok(tx)
+    }
+
     /// Keeps image bytes where `vault` says (and sealed as it says).
     pub fn with_vault(mut self, vault: crate::BlobVault) -> PostgresStore {
         self.vault = vault;

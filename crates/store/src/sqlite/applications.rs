@@ -257,13 +257,18 @@ impl ApplicationStore for SqliteStore {
     }
 
     async fn archive_histories(&self, scan: ArchiveScan) -> StoreResult<ArchiveRound> {
-        let window: Vec<(String, i64)> = self
+        let window: Vec<history_archive::WindowRow> = self
             .scan(move |c| {
                 query_all(
                     c,
                     sql::ARCHIVE_WINDOW,
-                    params![scan.after_seq, scan.chained_to, i64::from(scan.rows)],
-                    |r| Ok((col(r, 0)?, col(r, 1)?)),
+                    params![
+                        scan.quiet_before.as_microsecond(),
+                        scan.after_seq,
+                        scan.chained_to,
+                        i64::from(scan.rows)
+                    ],
+                    |r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?)),
                 )
             })
             .await?;

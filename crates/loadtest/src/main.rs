@@ -81,8 +81,9 @@ enum Sub {
         /// stretches of time, one connection each).
         #[arg(long, default_value_t = 2)]
         streams: usize,
-        /// Chain and archive every N events as the load goes (one stream), as the service's
-        /// workers would have: the events table then never holds the whole history as rows.
+        /// Chain and archive every N events as the load goes, as the service's workers would
+        /// have (the streams meet at each pause): the events table then never holds the whole
+        /// history as rows.
         /// 0: once, after the load.
         #[arg(long, default_value_t = 0)]
         archive_every: u64,

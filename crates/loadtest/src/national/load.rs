@@ -6,7 +6,9 @@
 //! foreign key and each COPY is its own transaction: first the applications (and image
 //! checks), then — regenerated, they are deterministic — their events and payments. Both in
 //! the order the service writes them (by time), split into consecutive stretches of time
-//! loaded side by side. The schema's indexes, constraints and foreign keys stay in place.
+//! loaded side by side (a sliced load deals the applications' events to the streams in turn
+//! instead, so that they meet at each pause). The schema's indexes, constraints and foreign
+//! keys stay in place.
 //!
 //! Then the history is chained into the audit log the way the service's sequencer does it
 //! ([`chain_history`]), in bigger batches.
@@ -147,22 +149,30 @@ pub async fn applications(
     let started = Instant::now();
     let lives = Lives::in_created_order(register, histories, citizens, applications)?;
     let ordering = started.elapsed();
-    // Pauses are points in time: one stream, in time order.
-    let streams = if slicing.is_some() { 1 } else { streams };
-    let stretches = stretches(lives.order.len(), streams);
+    let n = lives.order.len();
 
     // Pass 1: the applications and their image checks.
     let started = Instant::now();
-    let (app_rows, check_rows) = side_by_side(pool, &lives, stretches.clone(), |p, l, r| {
+    let (app_rows, check_rows) = side_by_side(pool, &lives, stretches(n, streams), |p, l, r| {
         copy_applications(p, l, r)
     })
     .await?;
     let pass1 = started.elapsed();
 
-    // Pass 2: events and payments (their foreign keys now find the applications).
+    // Pass 2: events and payments (their foreign keys now find the applications). Pauses
+    // are points in time: sliced, the applications are dealt to the streams in turn, so
+    // each goes through the whole time and they meet at every pause.
     let started = Instant::now();
-    let (event_rows, payment_rows) = side_by_side(pool, &lives, stretches, |p, l, r| {
-        copy_events_and_payments(p, l, r, slicing.clone())
+    let (shares, meeting) = match &slicing {
+        Some(slicing) => {
+            let shares = dealt(n, streams);
+            let meeting = Arc::new(Meeting::new(slicing.clone(), shares.len()));
+            (shares, Some(meeting))
+        }
+        None => (stretches(n, streams), None),
+    };
+    let (event_rows, payment_rows) = side_by_side(pool, &lives, shares, |p, l, r| {
+        copy_events_and_payments(p, l, r, meeting.clone())
     })
     .await?;
     let mut pass2 = started.elapsed();
@@ -261,31 +271,50 @@ impl Lives {
         })
     }
 
-    /// The histories of one stretch of the order, made one at a time.
-    fn of(&self, stretch: Range<usize>) -> impl Iterator<Item = Result<Life, String>> + '_ {
-        self.order[stretch]
+    /// The histories of one stream's share of the order, made one at a time.
+    fn of(&self, share: Share) -> impl Iterator<Item = Result<Life, String>> + '_ {
+        self.order[share.positions]
             .iter()
+            .step_by(share.step)
             .map(|&i| life_of(&self.register, &self.histories, self.citizens, i))
     }
 }
 
+/// The positions of the order one stream loads: every `step`th of `positions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Share {
+    positions: Range<usize>,
+    step: usize,
+}
+
 /// `n` positions cut into `streams` consecutive stretches (none empty unless `n` is 0).
-fn stretches(n: usize, streams: usize) -> Vec<Range<usize>> {
+fn stretches(n: usize, streams: usize) -> Vec<Share> {
     let streams = streams.min(n).max(1);
     (0..streams)
-        .map(|k| n * k / streams..n * (k + 1) / streams)
+        .map(|k| Share {
+            positions: n * k / streams..n * (k + 1) / streams,
+            step: 1,
+        })
+        .collect()
+}
+
+/// `n` positions dealt to `streams` in turn: every stream goes through the whole time, so
+/// all of them reach a pause's instant together.
+fn dealt(n: usize, streams: usize) -> Vec<Share> {
+    let streams = streams.min(n).max(1);
+    (0..streams)
+        .map(|k| Share {
+            positions: k..n,
+            step: streams,
+        })
         .collect()
 }
 
 /// One stretch's applications and image checks (a COPY of each), in creation order.
-async fn copy_applications(
-    pool: PgPool,
-    lives: Lives,
-    stretch: Range<usize>,
-) -> Result<(u64, u64), String> {
+async fn copy_applications(pool: PgPool, lives: Lives, share: Share) -> Result<(u64, u64), String> {
     let mut apps = Stream::open(&pool, "applications", copy::COPY_APPLICATIONS).await?;
     let mut checks = Stream::open(&pool, "image_checks", copy::COPY_IMAGE_CHECKS).await?;
-    for life in lives.of(stretch) {
+    for life in lives.of(share) {
         let life = life?;
         copy::application_line(&mut apps.buffer, &life.application).map_err(|e| e.to_string())?;
         apps.row_added().await?;
@@ -297,21 +326,21 @@ async fn copy_applications(
     Ok((apps.finish().await?, checks.finish().await?))
 }
 
-/// `copy` run for every stretch side by side (each its own task and connection); the row
+/// `copy` run for every share side by side (each its own task and connection); the row
 /// counts (two tables each) added up, or the first failure.
 async fn side_by_side<F, Copy>(
     pool: &PgPool,
     lives: &Lives,
-    stretches: Vec<Range<usize>>,
+    shares: Vec<Share>,
     copy: F,
 ) -> Result<(u64, u64), String>
 where
-    F: Fn(PgPool, Lives, Range<usize>) -> Copy,
+    F: Fn(PgPool, Lives, Share) -> Copy,
     Copy: std::future::Future<Output = Result<(u64, u64), String>> + Send + 'static,
 {
     let mut tasks = JoinSet::new();
-    for stretch in stretches {
-        tasks.spawn(copy(pool.clone(), lives.clone(), stretch));
+    for share in shares {
+        tasks.spawn(copy(pool.clone(), lives.clone(), share));
     }
     let mut rows = (0, 0);
     while let Some(joined) = tasks.join_next().await {
@@ -321,35 +350,35 @@ where
     Ok(rows)
 }
 
-/// One stretch's events and payments (a COPY of each). Payments go in creation order;
+/// One share's events and payments (a COPY of each). Payments go in creation order;
 /// events wait in a heap until no application still to come can have an earlier one (each
-/// event is at or after its application's creation), then go out in time order. With
-/// `slicing`, every so many events the load pauses as the service's workers would have run
-/// by then ([`Slicing::pause`]).
+/// event is at or after its application's creation), then go out in time order. Sliced
+/// (`meeting`), after its part of a slice's events the stream commits and meets the others
+/// to pause as the service's workers would have run by then ([`Meeting::arrive`]).
 async fn copy_events_and_payments(
     pool: PgPool,
     lives: Lives,
-    stretch: Range<usize>,
-    slicing: Option<Slicing>,
+    share: Share,
+    meeting: Option<Arc<Meeting>>,
 ) -> Result<(u64, u64), String> {
     let mut events = Stream::open(&pool, "events", copy::COPY_EVENTS).await?;
     let mut payments = Stream::open(&pool, "payments", copy::COPY_PAYMENTS).await?;
     let mut waiting = InTimeOrder::default();
     let (mut written, mut paid) = (0u64, 0u64);
     let mut since_pause = 0u64;
-    for life in lives.of(stretch) {
+    for life in lives.of(share) {
         let life = life?;
         let created = life.application.created_at.as_microsecond();
         while let Some((at, line)) = waiting.pop_before(created) {
             events.buffer.push_str(&line);
             events.row_added().await?;
             since_pause += 1;
-            if let Some(slicing) = slicing.as_ref().filter(|s| since_pause >= s.every) {
+            if let Some(meeting) = meeting.as_ref().filter(|m| since_pause >= m.every) {
                 // Both COPYs committed up to here (an open one would keep VACUUM from
                 // freeing the archived rows' space); the chain and the archive catch up.
                 written += events.finish().await?;
                 paid += payments.finish().await?;
-                slicing.pause(at).await?;
+                meeting.arrive(at).await?;
                 events = Stream::open(&pool, "events", copy::COPY_EVENTS).await?;
                 payments = Stream::open(&pool, "payments", copy::COPY_PAYMENTS).await?;
                 since_pause = 0;
@@ -367,10 +396,88 @@ async fn copy_events_and_payments(
         events.buffer.push_str(&line);
         events.row_added().await?;
     }
-    Ok((
+    let rows = (
         written + events.finish().await?,
         paid + payments.finish().await?,
-    ))
+    );
+    if let Some(meeting) = &meeting {
+        meeting.leave().await?;
+    }
+    Ok(rows)
+}
+
+/// Where the streams of a sliced load meet: each stops after its part of a slice's events
+/// with its COPYs committed, and the last to arrive pauses the load for all
+/// ([`Slicing::pause`], at the earliest of their last events' instants). A stream that has
+/// loaded all its share leaves (committed too) and is no longer waited for.
+pub struct Meeting {
+    slicing: Slicing,
+    /// Events each stream loads between pauses.
+    every: u64,
+    state: tokio::sync::Mutex<Gathering>,
+    /// Pauses done: waiting streams go on when it passes the one they arrived at.
+    paused: tokio::sync::watch::Sender<u64>,
+}
+
+struct Gathering {
+    streams: usize,
+    arrived: usize,
+    at: i64,
+    pauses: u64,
+}
+
+impl Meeting {
+    fn new(slicing: Slicing, streams: usize) -> Meeting {
+        Meeting {
+            every: (slicing.every / streams.max(1) as u64).max(1),
+            slicing,
+            state: tokio::sync::Mutex::new(Gathering {
+                streams,
+                arrived: 0,
+                at: i64::MAX,
+                pauses: 0,
+            }),
+            paused: tokio::sync::watch::channel(0).0,
+        }
+    }
+
+    /// A stream stops here (its last event at `at`) until the load has paused.
+    async fn arrive(&self, at: i64) -> Result<(), String> {
+        let mut paused = self.paused.subscribe();
+        let mut gathering = self.state.lock().await;
+        gathering.arrived += 1;
+        gathering.at = gathering.at.min(at);
+        let pause = gathering.pauses;
+        if gathering.arrived < gathering.streams {
+            drop(gathering);
+            return paused
+                .wait_for(|&done| done > pause)
+                .await
+                .map(|_| ())
+                .map_err(|_| "the load stopped at a pause".to_string());
+        }
+        self.pause(&mut gathering).await
+    }
+
+    /// A stream has loaded its whole share: the others no longer wait for it (and pause now
+    /// if it was the one they waited for).
+    async fn leave(&self) -> Result<(), String> {
+        let mut gathering = self.state.lock().await;
+        gathering.streams -= 1;
+        if gathering.arrived > 0 && gathering.arrived == gathering.streams {
+            return self.pause(&mut gathering).await;
+        }
+        Ok(())
+    }
+
+    async fn pause(&self, gathering: &mut Gathering) -> Result<(), String> {
+        let result = self.slicing.pause(gathering.at).await;
+        gathering.arrived = 0;
+        gathering.at = i64::MAX;
+        gathering.pauses += 1;
+        self.paused.send_replace(gathering.pauses);
+        result
+    }
 }
 
 /// Archiving as the load goes (`--archive-every N`): the service archives finished histories
@@ -588,10 +695,27 @@ mod tests {
         );
     }
 
+    fn positions(shares: &[Share]) -> Vec<Vec<usize>> {
+        shares
+            .iter()
+            .map(|s| s.positions.clone().step_by(s.step).collect())
+            .collect()
+    }
+
     #[test]
     fn stretches_cover_every_position_once() {
-        assert_eq!(stretches(10, 3), vec![0..3, 3..6, 6..10]);
-        assert_eq!(stretches(2, 4), vec![0..1, 1..2]);
-        assert_eq!(stretches(5, 0), vec![0..5]);
+        assert_eq!(
+            positions(&stretches(10, 3)),
+            [vec![0, 1, 2], vec![3, 4, 5], vec![6, 7, 8, 9]]
+        );
+        assert_eq!(positions(&stretches(2, 4)), [vec![0], vec![1]]);
+        assert_eq!(positions(&stretches(5, 0)), [vec![0, 1, 2, 3, 4]]);
+    }
+
+    #[test]
+    fn dealt_shares_cover_every_position_once_in_turn() {
+        assert_eq!(positions(&dealt(7, 2)), [vec![0, 2, 4, 6], vec![1, 3, 5]]);
+        assert_eq!(positions(&dealt(1, 3)), [vec![0]]);
+        assert_eq!(positions(&dealt(3, 0)), [vec![0, 1, 2]]);
     }
 }

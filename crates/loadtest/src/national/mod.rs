@@ -34,8 +34,9 @@ pub struct Options {
     pub seed: u64,
     /// COPY streams loading the applications and their events side by side.
     pub streams: usize,
-    /// Chain and archive every so many events as the load goes (one stream), as the service's
-    /// workers would have; 0: once, after the whole history is loaded.
+    /// Chain and archive every so many events as the load goes, as the service's workers
+    /// would have (the streams meet at each pause); 0: once, after the whole history is
+    /// loaded.
     pub archive_every: u64,
     pub queue_samples: usize,
     pub status_samples: usize,

@@ -66,12 +66,8 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// A read-only transaction whose statements all see one snapshot.
     async fn read_snapshot(&self) -> StoreResult<sqlx::Transaction<'_, Postgres>> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
+        self.transaction_with("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .await
-            .map_err(db_err)?;
-        Ok(tx)
     }
 
     /// A transaction (for reads) in which a stretch of rows in key order (`ORDER BY key LIMIT
@@ -81,8 +77,16 @@ impl PostgresStore {
     /// look small enough to fetch whole and sort — every row of it, for each batch — unless
     /// sorting is ruled out.
     async fn key_order_reads(&self) -> StoreResult<sqlx::Transaction<'_, Postgres>> {
+        self.transaction_with("SET LOCAL enable_sort = off").await
+    }
+
+    /// A transaction begun with `setting` (a `SET` for this transaction only).
+    async fn transaction_with(
+        &self,
+        setting: &'static str,
+    ) -> StoreResult<sqlx::Transaction<'_, Postgres>> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        sqlx::query("SET LOCAL enable_sort = off")
+        sqlx::query(setting)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;

@@ -51,13 +51,17 @@ async fn a_small_nation_loads_reads_back_and_is_measured() {
     // history after another (which would step back in time at nearly every application);
     // and the history is chained: the newest checkpoint covers every event and audit row
     // (those left as rows, and those archived).
-    let loaded: Option<(i64, i64, i64)> =
+    // The foreign keys set aside for the load are back, checked.
+    let loaded: Option<(i64, i64, i64, i64)> =
         match sqlx::PgConnection::connect(&options.database_url).await {
             Ok(mut db) => sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM (SELECT at < LAG(at) OVER (ORDER BY seq) AS back \
                  FROM events) AS e WHERE back), \
                  (SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints), \
-                 (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM audit_entries)",
+                 (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM audit_entries), \
+                 (SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f' AND convalidated AND \
+                 confrelid = 'applications'::regclass AND conrelid::regclass::text IN \
+                 ('events', 'payments', 'archived_histories', 'archived_decisions'))",
             )
             .fetch_one(&mut db)
             .await
@@ -70,8 +74,9 @@ async fn a_small_nation_loads_reads_back_and_is_measured() {
         .unwrap();
     let report = outcome.expect("the national load and measurements run");
     assert!(again.is_err_and(|e| e.contains("empty")));
-    let (steps_back, checkpointed, rows) = loaded.expect("the loaded rows can be read");
+    let (steps_back, checkpointed, rows, keys) = loaded.expect("the loaded rows can be read");
     assert_eq!(steps_back, 0, "the events by seq step back in time");
+    assert_eq!(keys, 4, "the foreign keys to applications are back");
 
     let total: u64 = report.states.iter().map(|(_, n)| n).sum();
     assert_eq!(total, 2_000);

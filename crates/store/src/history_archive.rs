@@ -24,6 +24,7 @@
 use std::cell::RefCell;
 use std::sync::OnceLock;
 
+use kuelik_core::lifecycle::ApplicationState;
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
 use crate::{StoreError, StoreResult};
@@ -360,9 +361,12 @@ pub(crate) fn event_of(row: EventRow) -> (String, ArchivedEvent) {
     (application_id, event)
 }
 
-/// The archives to write for `finished` — those whose every event row is chained and whose
-/// last event is quiet — and the round they make of the stretch `scanned`. The rule lives
-/// here once for both backends.
+/// The archives to write for `finished` — those whose last event leaves the application
+/// finished (issued, annulled, withdrawn: its state is its last event's `to_state`), is
+/// quiet and, like every row before it, chained — and the round they make of the stretch
+/// `scanned`. The rule lives here once for both backends, decided from the rows read (the
+/// application's own row is not read: at national scale that was one more random page per
+/// archived history).
 pub(crate) fn archives(
     finished: Vec<Finished>,
     scan: &ArchiveScan,
@@ -374,7 +378,10 @@ pub(crate) fn archives(
         let Some(last_row) = f.rows.last() else {
             continue;
         };
-        if last_row.seq > scan.chained_to || last_row.at >= quiet_before {
+        if last_row.seq > scan.chained_to
+            || last_row.at >= quiet_before
+            || !leaves_finished(&last_row.to_state)
+        {
             continue;
         }
         let mut events = match &f.earlier {
@@ -401,6 +408,13 @@ pub(crate) fn archives(
         ..scanned
     };
     Ok((out, round))
+}
+
+/// Whether an event whose `to_state` is `state` leaves its application finished.
+fn leaves_finished(state: &str) -> bool {
+    ApplicationState::ALL
+        .iter()
+        .any(|s| s.as_str() == state && !s.is_live())
 }
 
 #[cfg(test)]
@@ -619,6 +633,40 @@ mod tests {
         let (ids, round) = window(&scan, &rows[..2]);
         assert!(ids.is_empty());
         assert_eq!((round.scanned_to, round.at_end), (100, true));
+    }
+
+    #[test]
+    fn only_a_history_whose_last_event_finished_it_is_archived() {
+        let scan = ArchiveScan {
+            after_seq: 0,
+            chained_to: 10_000,
+            quiet_before: jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+            rows: 100,
+        };
+        let history = |id: &str, last_state: &str| {
+            let mut rows = sample();
+            if let Some(last) = rows.last_mut() {
+                last.to_state = last_state.into();
+            }
+            Finished {
+                application_id: id.into(),
+                earlier: None,
+                rows,
+            }
+        };
+        // Quiet and chained alike: approved is live, the three finished states are not.
+        let finished = vec![
+            history("live", "approved"),
+            history("issued", "issued"),
+            history("annulled", "annulled"),
+            history("withdrawn", "withdrawn"),
+            history("unknown", "lost"),
+        ];
+        let (archives, round) = archives(finished, &scan, ArchiveRound::default()).unwrap();
+        let ids: Vec<&str> = archives.iter().map(|a| a.application_id.as_str()).collect();
+        assert_eq!(ids, ["issued", "annulled", "withdrawn"]);
+        assert_eq!((round.applications, round.events), (3, 6));
+        assert_eq!(archives[0].rows, [95, 3152]);
     }
 
     #[test]

@@ -361,17 +361,16 @@ fn read_timeline(c: &Connection, app: ApplicationId) -> StoreResult<Vec<Timeline
     Ok(timeline)
 }
 
-/// The finished applications among `ids` with their event rows (and any archived row made
-/// before), for one round of archiving.
+/// The applications `ids` with their event rows (and any archived row made before), for one
+/// round of archiving (`history_archive::archives` decides which are finished).
 fn read_finished(c: &Connection, ids: &[String]) -> StoreResult<Vec<Finished>> {
     let list = serde_json::to_string(ids)
         .map_err(|e| StoreError::Database(format!("cannot list applications: {e}")))?;
     let rows: Vec<history_archive::EventRow> = query_all(
         c,
         "SELECT e.application_id, e.seq, e.kind, e.from_state, e.to_state, e.actor_role, \
-         e.actor_staff, e.at, e.data FROM events e JOIN applications a ON a.id = \
-         e.application_id WHERE e.application_id IN (SELECT value FROM json_each(?1)) AND \
-         a.state IN ('issued', 'annulled', 'withdrawn') ORDER BY e.application_id, e.seq",
+         e.actor_staff, e.at, e.data FROM events e WHERE e.application_id IN (SELECT value \
+         FROM json_each(?1)) ORDER BY e.application_id, e.seq",
         [&list],
         |r| {
             Ok((

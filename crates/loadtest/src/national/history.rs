@@ -142,8 +142,10 @@ impl Histories {
             events: Vec::with_capacity(16),
             at: created,
             policy: &policy,
-            // Never into the future: a step that would be is left undone.
+            // Never into the future: a step that would be is left undone, and every one
+            // after it.
             now: self.now,
+            stopped: false,
         };
         let s = |secs: i64, rng: &mut Rng| secs + rng.below(secs as u64 + 1) as i64;
         life.step(
@@ -164,8 +166,9 @@ impl Histories {
             paid_at,
         };
         let mut paid = None;
-        if target != ApplicationState::Draft || rng.below(2) == 0 {
-            life.step(&Command::RecordPayment(payment), &Actor::System, 2 * MINUTE)?;
+        if (target != ApplicationState::Draft || rng.below(2) == 0)
+            && life.step(&Command::RecordPayment(payment), &Actor::System, 2 * MINUTE)?
+        {
             paid = Some(paid_at);
         }
         let plan = path(target, rng.below(3) as usize);
@@ -324,14 +327,19 @@ struct Walk<'a> {
     at: Timestamp,
     policy: &'a LifecyclePolicy<'a>,
     now: Timestamp,
+    /// A step was left undone: the history ends there.
+    stopped: bool,
 }
 
 impl Walk<'_> {
     /// Takes `command` `secs` after the previous step; `false` (and nothing done) if that
-    /// would be later than now.
+    /// would be later than now, or an earlier step was left undone — a step after it with a
+    /// shorter wait could otherwise be taken without it (a submission without its payment,
+    /// for an application created minutes before now).
     fn step(&mut self, command: &Command, actor: &Actor, secs: i64) -> Result<bool, String> {
         let at = self.at + SignedDuration::from_secs(secs);
-        if at > self.now {
+        if self.stopped || at > self.now {
+            self.stopped = true;
             return Ok(false);
         }
         let event = self
@@ -511,6 +519,45 @@ mod tests {
     #[test]
     fn the_mix_adds_up_to_ten_thousand() {
         assert_eq!(MIX.iter().map(|(_, n)| n).sum::<u32>(), 10_000);
+    }
+
+    #[test]
+    fn a_step_left_undone_ends_the_history() {
+        let histories = Histories::new(7, Timestamp::UNIX_EPOCH).unwrap();
+        let policy = LifecyclePolicy {
+            calendar: &histories.calendar,
+            processing_working_days: PROCESSING_WORKING_DAYS,
+            review_timeout: kuelik_core::lifecycle::REVIEW_TIMEOUT,
+        };
+        let created: Timestamp = HISTORY_START.parse().unwrap();
+        let region = histories.regions()[0];
+        let point = histories.points[&region][0].clone();
+        let iin = kuelik_core::iin::Iin::parse("880625351024").unwrap();
+        let mut app = Application::new_draft(
+            ApplicationId(Uuid::from_u64_pair(1, 2)),
+            iin,
+            DocumentKind::IdentityCard,
+            region,
+            created,
+        );
+        let citizen = Actor::Citizen { iin };
+        let mut walk = Walk {
+            app: &mut app,
+            events: Vec::new(),
+            at: created,
+            policy: &policy,
+            // A minute and a half after the application was created.
+            now: created + SignedDuration::from_secs(90),
+            stopped: false,
+        };
+        let choose = Command::ChooseRegistrationPoint(point);
+        assert!(walk.step(&choose, &citizen, 60).unwrap());
+        // Two minutes on would be in the future: left undone, and so is a step after it
+        // that alone would still be in the past.
+        let photo = Command::AttachPhoto(digest(7, 1, 1));
+        assert!(!walk.step(&photo, &citizen, 120).unwrap());
+        assert!(!walk.step(&photo, &citizen, 1).unwrap());
+        assert_eq!(walk.events.len(), 1);
     }
 
     #[test]

@@ -741,6 +741,39 @@ fn applicant(register: &Generator, citizens: u64, i: u64) -> Result<(Person, boo
 mod tests {
     use super::*;
 
+    /// Every application of a load can be made by core's state machine (a load that meets
+    /// one that cannot fails where it meets it — once after 25 minutes of a 20 M load).
+    /// `KUELIK_HISTORY_SWEEP=20000000 cargo test --release -p kuelik-loadtest
+    /// every_history` sweeps a national load's applications before starting it (≈ 2 min).
+    #[test]
+    fn every_history_of_a_load_can_be_made() {
+        let n: u64 = std::env::var("KUELIK_HISTORY_SWEEP")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000);
+        let now = Timestamp::from_second(Timestamp::now().as_second()).unwrap();
+        let register = Arc::new(Generator::new(1, kuelik_core::time::almaty_date(now)));
+        let histories = Arc::new(Histories::new(1, now).unwrap());
+        let halves: Vec<_> = (0..2u64)
+            .map(|half| {
+                let (register, histories) = (register.clone(), histories.clone());
+                std::thread::spawn(move || {
+                    let mut events = 0;
+                    for i in (half..n).step_by(2) {
+                        let life = life_of(&register, &histories, n, i).unwrap();
+                        events += life.events.len();
+                    }
+                    events
+                })
+            })
+            .collect();
+        let events: usize = halves.into_iter().map(|h| h.join().unwrap()).sum();
+        assert!(
+            events as u64 > n * 10,
+            "{events} events for {n} applications"
+        );
+    }
+
     #[test]
     fn events_go_out_in_time_order_however_their_applications_interleave() {
         // Three applications created at 0, 10 and 20, each with events spread after it.

@@ -44,6 +44,25 @@ async fn a_small_nation_loads_reads_back_and_is_measured() {
         report_samples: 3,
         measure_only: false,
     };
+    // The schema as migrated, to compare the indexes the load set aside and rebuilt with.
+    let indexes_of = |table: &'static str| {
+        format!(
+            "SELECT indexrelid::regclass::text || ' ' || pg_get_indexdef(indexrelid) FROM \
+             pg_index WHERE indrelid::regclass::text = '{table}' ORDER BY 1"
+        )
+    };
+    let migrated = kuelik_store::postgres::PostgresStore::open(&options.database_url)
+        .await
+        .unwrap();
+    let mut indexes_before = Vec::new();
+    for table in ["people", "applications"] {
+        let defs: Vec<String> = sqlx::query_scalar(&indexes_of(table))
+            .fetch_all(migrated.pool())
+            .await
+            .unwrap();
+        indexes_before.extend(defs);
+    }
+    drop(migrated);
     let outcome = kuelik_loadtest::national::run(&options).await;
     // A second load into the same database is refused rather than doubling it.
     let again = kuelik_loadtest::national::run(&options).await;
@@ -68,12 +87,25 @@ async fn a_small_nation_loads_reads_back_and_is_measured() {
             .ok(),
             Err(_) => None,
         };
+    let mut indexes_after = Vec::new();
+    if let Ok(mut db) = sqlx::PgConnection::connect(&options.database_url).await {
+        for table in ["people", "applications"] {
+            let defs: Vec<String> = sqlx::query_scalar(&indexes_of(table))
+                .fetch_all(&mut db)
+                .await
+                .unwrap_or_default();
+            indexes_after.extend(defs);
+        }
+    }
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .execute(&mut admin)
         .await
         .unwrap();
     let report = outcome.expect("the national load and measurements run");
     assert!(again.is_err_and(|e| e.contains("empty")));
+    // The indexes set aside for the load are built again, every one as migrated.
+    assert!(indexes_before.len() >= 10, "{indexes_before:?}");
+    assert_eq!(indexes_after, indexes_before);
     let (steps_back, checkpointed, rows, keys) = loaded.expect("the loaded rows can be read");
     assert_eq!(steps_back, 0, "the events by seq step back in time");
     assert_eq!(keys, 4, "the foreign keys to applications are back");

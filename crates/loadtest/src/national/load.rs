@@ -7,8 +7,9 @@
 //! checks), then — regenerated, they are deterministic — their events and payments. Both in
 //! the order the service writes them (by time), split into consecutive stretches of time
 //! loaded side by side (a sliced load deals the applications' events to the streams in turn
-//! instead, so that they meet at each pause). The schema's indexes and constraints stay in
-//! place; the foreign keys to `applications` of the tables the second pass and archiving
+//! instead, so that they meet at each pause). The indexes of `people` and `applications` are
+//! built once their rows are in ([`Indexes`]); the other tables' stay in place. The foreign
+//! keys to `applications` of the tables the second pass and archiving
 //! fill are set aside and put back (checked against every row then) at the end
 //! ([`ForeignKeys`]), as a restore does: checked row by row, each row costs a locking read of
 //! its application — which dirties the application's page, again in every slice — and an
@@ -166,12 +167,85 @@ impl ForeignKeys {
     }
 }
 
+/// Indexes set aside while a table is filled and built afterwards from the sorted rows, as a
+/// restore builds them: filled row by row, an index over a random key (an IIN, a ticket, a
+/// photo's hash) gets each entry on a random page of an index far larger than
+/// PostgreSQL's buffers — read, dirtied, written back, and logged whole after every
+/// checkpoint — while a build writes each page once. A primary key or unique constraint goes
+/// too unless a foreign key refers to it (`applications`' own, whose ids come in time order
+/// anyway); a unique index rebuilt over a duplicate fails the load.
+pub struct Indexes {
+    /// (table, index, constraint name if the index is a constraint's, the statement that
+    /// makes it), each name as `regclass` gives it.
+    set_aside: Vec<(String, String, Option<String>, String)>,
+}
+
+impl Indexes {
+    /// Drops the indexes of `tables` (the database is the load's alone).
+    pub async fn set_aside(pool: &PgPool, tables: &[&str]) -> Result<Indexes, String> {
+        let tables: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
+        let set_aside: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, c.conname::text, \
+             CASE WHEN c.oid IS NULL THEN \
+             pg_get_indexdef(i.indexrelid) ELSE pg_get_constraintdef(c.oid) END FROM pg_index \
+             i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.contype IN ('p', \
+             'u') AND c.conrelid = i.indrelid WHERE i.indrelid::regclass::text = ANY($1) AND \
+             NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = \
+             i.indexrelid) ORDER BY 1, 2",
+        )
+        .bind(&tables)
+        .fetch_all(pool)
+        .await
+        .map_err(|e| format!("reading the indexes of {tables:?}: {e}"))?;
+        for (table, index, constraint, _) in &set_aside {
+            let drop = match constraint {
+                Some(name) => format!("ALTER TABLE {table} DROP CONSTRAINT {}", quoted(name)),
+                None => format!("DROP INDEX {index}"),
+            };
+            sqlx::query(&drop)
+                .execute(pool)
+                .await
+                .map_err(|e| format!("{drop}: {e}"))?;
+        }
+        Ok(Indexes { set_aside })
+    }
+
+    /// Builds every index set aside (with memory enough to sort a national table in one go).
+    pub async fn build(self, pool: &PgPool) -> Result<TableLoad, String> {
+        let started = Instant::now();
+        let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+        sqlx::query("SET maintenance_work_mem = '1GB'")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        for (table, _, constraint, made) in &self.set_aside {
+            let build = match constraint {
+                Some(name) => format!("ALTER TABLE {table} ADD CONSTRAINT {} {made}", quoted(name)),
+                None => made.clone(),
+            };
+            sqlx::query(&build)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| format!("{build}: {e}"))?;
+        }
+        sqlx::query("RESET maintenance_work_mem")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(rate(
+            "indexes of people and applications built",
+            self.set_aside.len() as u64,
+            started.elapsed(),
+        ))
+    }
+}
+
 /// An identifier as SQL text, quoted.
 fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-fn rate(table: &'static str, rows: u64, elapsed: Duration) -> TableLoad {
+pub fn rate(table: &'static str, rows: u64, elapsed: Duration) -> TableLoad {
     let secs = elapsed.as_secs_f64();
     TableLoad {
         table,
@@ -212,16 +286,11 @@ pub async fn people(
 /// COPY on its own connection, side by side.
 pub async fn applications(
     pool: &PgPool,
-    register: &Arc<Generator>,
-    histories: &Arc<Histories>,
-    citizens: u64,
-    applications: u64,
+    lives: Lives,
     streams: usize,
     slicing: Option<Slicing>,
+    indexes: Indexes,
 ) -> Result<Vec<TableLoad>, String> {
-    let started = Instant::now();
-    let lives = Lives::in_created_order(register, histories, citizens, applications)?;
-    let ordering = started.elapsed();
     let n = lives.order.len();
 
     // Pass 1: the applications and their image checks.
@@ -231,6 +300,9 @@ pub async fn applications(
     })
     .await?;
     let pass1 = started.elapsed();
+    // The people's and applications' indexes, now that the rows are in (the second pass
+    // and archiving read neither table).
+    let built = indexes.build(pool).await?;
 
     // Pass 2: events and payments (their foreign keys now find the applications). Pauses
     // are points in time: sliced, the applications are dealt to the streams in turn, so
@@ -284,12 +356,12 @@ pub async fn applications(
         ];
     }
     Ok(vec![
-        rate("ordering by creation (no rows)", 0, ordering),
         rate(
             "applications (+ image_checks)",
             app_rows + check_rows,
             pass1,
         ),
+        built,
         rate("events (+ payments)", event_rows + payment_rows, pass2),
     ]
     .into_iter()
@@ -314,7 +386,7 @@ pub async fn applications(
 /// The histories to load and the order to load them in; each stream gets a clone (the
 /// parts are shared).
 #[derive(Clone)]
-struct Lives {
+pub struct Lives {
     register: Arc<Generator>,
     histories: Arc<Histories>,
     citizens: u64,
@@ -323,7 +395,7 @@ struct Lives {
 }
 
 impl Lives {
-    fn in_created_order(
+    pub fn in_created_order(
         register: &Arc<Generator>,
         histories: &Arc<Histories>,
         citizens: u64,

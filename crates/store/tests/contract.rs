@@ -287,6 +287,36 @@ contract!(
     a_hand_over_replaces_the_persons_document,
 );
 
+/// The store's connections run without JIT, and keep the options the URL gives (here the
+/// schema the tests use).
+#[tokio::test]
+async fn postgres_connections_run_without_jit() {
+    let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
+        println!("{PG_URL_VAR} is not set: the PostgreSQL connection test was not run");
+        return;
+    };
+    let run = PgRun::create(&admin_url).await;
+    let mut conn = sqlx::postgres::PgConnection::connect(&run.url)
+        .await
+        .unwrap();
+    sqlx::query("CREATE SCHEMA jitless")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let opened = PostgresStore::open(&with_schema(&run.url, "jitless")).await;
+    let settings: Option<(String, String)> = match &opened {
+        Ok(store) => sqlx::query_as("SELECT current_setting('jit'), current_schema()::text")
+            .fetch_one(store.pool())
+            .await
+            .ok(),
+        Err(_) => None,
+    };
+    drop(opened);
+    run.drop_database().await;
+    assert_eq!(settings, Some(("off".to_string(), "jitless".to_string())));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_contract() {
     let Ok(admin_url) = std::env::var(PG_URL_VAR) else {

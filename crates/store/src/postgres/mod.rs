@@ -17,12 +17,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -102,10 +103,17 @@ impl PostgresStore {
     /// Connects to the database `url` names and applies the migrations not applied yet
     /// (sqlx holds an advisory lock meanwhile, so instances starting together take turns).
     pub async fn open(url: &str) -> StoreResult<PostgresStore> {
+        // No JIT: the service's statements run in microseconds to milliseconds, and LLVM's
+        // compile of one that the planner costs high (an archiving round's reads and deletes
+        // by arrays of ids) took 7.5 % of the whole machine's time in a national load's
+        // archiving (perf, docs/PERFORMANCE.md).
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Open(format!("PostgreSQL: {e}")))?
+            .options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(pool_size())
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
+            .connect_with(options)
             .await
             .map_err(|e| StoreError::Open(format!("PostgreSQL: {e}")))?;
         migrate(&pool)

@@ -24,7 +24,6 @@
 use std::cell::RefCell;
 use std::sync::OnceLock;
 
-use kuelik_core::lifecycle::ApplicationState;
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
 use crate::{StoreError, StoreResult};
@@ -380,7 +379,7 @@ pub(crate) fn archives(
         };
         if last_row.seq > scan.chained_to
             || last_row.at >= quiet_before
-            || !leaves_finished(&last_row.to_state)
+            || !crate::codec::application_state(&last_row.to_state).is_ok_and(|s| !s.is_live())
         {
             continue;
         }
@@ -408,13 +407,6 @@ pub(crate) fn archives(
         ..scanned
     };
     Ok((out, round))
-}
-
-/// Whether an event whose `to_state` is `state` leaves its application finished.
-fn leaves_finished(state: &str) -> bool {
-    ApplicationState::ALL
-        .iter()
-        .any(|s| s.as_str() == state && !s.is_live())
 }
 
 #[cfg(test)]

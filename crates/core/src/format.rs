@@ -7,6 +7,8 @@
 //! Document numbers and ticket numbers are identifiers, not quantities: they are shown
 //! exactly as issued (leading zeros kept) and never pass through a number formatter.
 
+use std::cell::OnceCell;
+
 use icu_datetime::fieldsets::{YMD, YMDT};
 use icu_datetime::input::{Date as IcuDate, DateTime as IcuDateTime, Time as IcuTime};
 use icu_datetime::options::{TimePrecision, YearStyle};
@@ -39,32 +41,76 @@ macro_rules! icu_date {
     };
 }
 
+/// One language's formatters, made once per thread on first use. Making a formatter loads and
+/// resolves CLDR's patterns — many times the work of formatting one value — and an answer that
+/// shows dates or sums made one per value (callgrind, PERFORMANCE.md). Per thread because
+/// ICU4X's formatters are not `Sync`; `None` where a locale had no data (all three are
+/// compiled in, so never in practice).
+struct Formatters {
+    date: Option<DateTimeFormatter<YMD>>,
+    date_time: Option<DateTimeFormatter<YMDT>>,
+    decimal: Option<DecimalFormatter>,
+}
+
+impl Formatters {
+    fn new(lang: Lang) -> Formatters {
+        Formatters {
+            date: DateTimeFormatter::try_new(
+                locale_of(lang).into(),
+                YMD::short().with_year_style(YearStyle::Full),
+            )
+            .ok(),
+            date_time: DateTimeFormatter::try_new(
+                locale_of(lang).into(),
+                YMDT::short()
+                    .with_year_style(YearStyle::Full)
+                    .with_time_precision(TimePrecision::Minute),
+            )
+            .ok(),
+            decimal: DecimalFormatter::try_new(locale_of(lang).into(), Default::default()).ok(),
+        }
+    }
+}
+
+thread_local! {
+    static FORMATTERS: [OnceCell<Formatters>; 3] =
+        const { [OnceCell::new(), OnceCell::new(), OnceCell::new()] };
+}
+
+fn with_formatters<T>(lang: Lang, f: impl FnOnce(&Formatters) -> T) -> T {
+    let index = match lang {
+        Lang::Kk => 0,
+        Lang::Ru => 1,
+        Lang::En => 2,
+    };
+    FORMATTERS.with(|all| f(all[index].get_or_init(|| Formatters::new(lang))))
+}
+
 /// A day: "05.12.2026" (kk, ru), "05/12/2026" (en).
 pub fn date(lang: Lang, date: Date) -> String {
-    let formatter = DateTimeFormatter::try_new(
-        locale_of(lang).into(),
-        YMD::short().with_year_style(YearStyle::Full),
-    );
-    match (formatter, icu_date!(date)) {
-        (Ok(f), Ok(d)) => f.format(&d).to_string(),
+    with_formatters(lang, |made| match (&made.date, icu_date!(date)) {
+        (Some(f), Ok(d)) => f.format(&d).to_string(),
         // Only a locale without data could get here (all three are compiled in).
         _ => date.to_string(),
-    }
+    })
 }
 
 /// A local date and time to the minute: "05.12.2026, 14:30" (kk, ru), "05/12/2026, 14:30" (en).
 pub fn date_time(lang: Lang, at: DateTime) -> String {
-    let formatter = DateTimeFormatter::try_new(
-        locale_of(lang).into(),
-        YMDT::short()
-            .with_year_style(YearStyle::Full)
-            .with_time_precision(TimePrecision::Minute),
-    );
     let time = IcuTime::try_new(at.hour().unsigned_abs(), at.minute().unsigned_abs(), 0, 0);
-    match (formatter, icu_date!(at.date()), time) {
-        (Ok(f), Ok(date), Ok(time)) => f.format(&IcuDateTime { date, time }).to_string(),
-        _ => at.strftime("%Y-%m-%d %H:%M").to_string(),
-    }
+    with_formatters(lang, |made| {
+        match (&made.date_time, icu_date!(at.date()), time) {
+            (Some(f), Ok(date), Ok(time)) => f.format(&IcuDateTime { date, time }).to_string(),
+            _ => at.strftime("%Y-%m-%d %H:%M").to_string(),
+        }
+    })
+}
+
+/// `number` with the language's separators, or `None` where the locale had no data.
+fn decimal(lang: Lang, number: &Decimal) -> Option<String> {
+    with_formatters(lang, |made| {
+        made.decimal.as_ref().map(|f| f.format(number).to_string())
+    })
 }
 
 /// An amount of money in tenge: "865 ₸", "786,40 ₸" (kk, ru), "₸786.40" (en). Kopecks —
@@ -76,9 +122,7 @@ pub fn money(lang: Lang, amount: Tiyn) -> String {
     } else {
         number.multiply_pow10(-2);
     }
-    let digits = DecimalFormatter::try_new(locale_of(lang).into(), Default::default())
-        .map(|f| f.format(&number).to_string())
-        .unwrap_or_else(|_| amount.tenge_string());
+    let digits = decimal(lang, &number).unwrap_or_else(|| amount.tenge_string());
     // CLDR's currency patterns for these locales: "#,##0.00 ¤" (kk, ru), "¤#,##0.00" (en).
     match lang {
         Lang::Kk | Lang::Ru => format!("{digits}\u{a0}₸"),
@@ -97,9 +141,7 @@ pub fn number(lang: Lang, value: f64) -> String {
     let mut number = Decimal::from(hundredths);
     number.multiply_pow10(-2);
     number.trim_end();
-    DecimalFormatter::try_new(locale_of(lang).into(), Default::default())
-        .map(|f| f.format(&number).to_string())
-        .unwrap_or_else(|_| format!("{value:.2}"))
+    decimal(lang, &number).unwrap_or_else(|| format!("{value:.2}"))
 }
 
 #[cfg(test)]
@@ -112,6 +154,30 @@ mod tests {
         assert_eq!(date(Lang::Ru, day), "05.12.2026");
         assert_eq!(date(Lang::Kk, day), "05.12.2026");
         assert_eq!(date(Lang::En, day), "05/12/2026");
+    }
+
+    /// The formatters are made once per thread and language: a second call, another
+    /// language in between and another thread all write the same.
+    #[test]
+    fn formatters_made_once_write_the_same_on_every_call_and_thread() {
+        let day = jiff::civil::date(2026, 12, 5);
+        let first: Vec<String> = Lang::ALL.iter().map(|l| date(*l, day)).collect();
+        let again: Vec<String> = Lang::ALL.iter().rev().map(|l| date(*l, day)).collect();
+        assert_eq!(first, again.into_iter().rev().collect::<Vec<_>>());
+        let elsewhere = std::thread::spawn(move || {
+            Lang::ALL
+                .iter()
+                .map(|l| (date(*l, day), money(*l, Tiyn(78_640))))
+                .collect::<Vec<_>>()
+        })
+        .join()
+        .unwrap();
+        for (lang, (d, m)) in Lang::ALL.iter().zip(elsewhere) {
+            assert_eq!(d, date(*lang, day));
+            assert_eq!(m, money(*lang, Tiyn(78_640)));
+        }
+        assert_eq!(money(Lang::En, Tiyn(78_640)), "₸786.40");
+        assert_eq!(date(Lang::Ru, jiff::civil::date(2027, 1, 31)), "31.01.2027");
     }
 
     #[test]

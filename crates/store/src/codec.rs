@@ -333,26 +333,26 @@ where
     row.try_get(column).map_err(|e| corrupt(column, e))
 }
 
-/// The embedded store's rows (rusqlite). JSON is parsed straight from SQLite's text, without
-/// a copy.
-impl RowExt for rusqlite::Row<'_> {
+/// The embedded store's rows (rusqlite), each column found by the name its query gave it.
+/// JSON is parsed straight from SQLite's text, without a copy.
+impl RowExt for crate::sqlite::NamedRow<'_, '_> {
     fn text(&self, column: &str) -> StoreResult<String> {
-        self.get(column).map_err(|e| corrupt(column, e))
+        lite_get(self, column)
     }
     fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
-        self.get(column).map_err(|e| corrupt(column, e))
+        lite_get(self, column)
     }
     fn int(&self, column: &str) -> StoreResult<i64> {
-        self.get(column).map_err(|e| corrupt(column, e))
+        lite_get(self, column)
     }
     fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
-        self.get(column).map_err(|e| corrupt(column, e))
+        lite_get(self, column)
     }
     fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
-        self.get(column).map_err(|e| corrupt(column, e))
+        lite_get(self, column)
     }
     fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
-        self.get(column).map_err(|e| corrupt(column, e))
+        lite_get(self, column)
     }
     fn uuid(&self, column: &str) -> StoreResult<Uuid> {
         uuid_text(column, lite_str(self, column)?)
@@ -367,9 +367,19 @@ impl RowExt for rusqlite::Row<'_> {
     }
 }
 
+fn lite_get<T: rusqlite::types::FromSql>(
+    row: &crate::sqlite::NamedRow<'_, '_>,
+    column: &str,
+) -> StoreResult<T> {
+    row.position(column)
+        .and_then(|i| row.get(i))
+        .map_err(|e| corrupt(column, e))
+}
+
 /// A text column borrowed from SQLite's row buffer.
-fn lite_str<'r>(row: &'r rusqlite::Row<'_>, column: &str) -> StoreResult<&'r str> {
-    row.get_ref(column)
+fn lite_str<'r>(row: &'r crate::sqlite::NamedRow<'_, '_>, column: &str) -> StoreResult<&'r str> {
+    row.position(column)
+        .and_then(|i| row.get_ref(i))
         .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
         .map_err(|e| corrupt(column, e))
 }

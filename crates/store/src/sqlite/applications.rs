@@ -33,41 +33,29 @@ impl ApplicationStore for SqliteStore {
 
     async fn history(&self, app: ApplicationId) -> StoreResult<Vec<Event>> {
         self.lookup(|c| {
-            let tx = c.unchecked_transaction().map_err(lite_err)?;
-            let mut events = archived_part(&tx, app)?
-                .iter()
-                .map(|e| codec::archived_event(app.0, e))
-                .collect::<StoreResult<Vec<_>>>()?;
-            events.extend(query_all(&tx, sql::HISTORY, [id(app.0)], |r| {
-                codec::event(r)
-            })?);
-            tx.rollback().map_err(lite_err)?;
-            Ok(events)
+            in_snapshot(c, |c| {
+                let mut events = archived_part(c, app)?
+                    .iter()
+                    .map(|e| codec::archived_event(app.0, e))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                events.extend(query_all(c, sql::HISTORY, [id(app.0)], |r| {
+                    codec::event(r)
+                })?);
+                Ok(events)
+            })
         })
     }
 
     async fn timeline(&self, app: ApplicationId) -> StoreResult<Vec<TimelineEntry>> {
-        self.lookup(|c| {
-            let tx = c.unchecked_transaction().map_err(lite_err)?;
-            let timeline = read_timeline(&tx, app)?;
-            tx.rollback().map_err(lite_err)?;
-            Ok(timeline)
-        })
+        self.lookup(|c| in_snapshot(c, |c| read_timeline(c, app)))
     }
 
     async fn application_record(
         &self,
         app: ApplicationId,
     ) -> StoreResult<Option<ApplicationRecord>> {
-        self.lookup(|c| {
-            // One read transaction: the three reads see the same snapshot (and take the
-            // file's read lock once).
-            let tx = c.unchecked_transaction().map_err(lite_err)?;
-            let record = read_record(&tx, app)?;
-            // Read only: ending it either way releases the snapshot.
-            tx.rollback().map_err(lite_err)?;
-            Ok(record)
-        })
+        // One read transaction: the three reads see the same snapshot.
+        self.lookup(|c| in_snapshot(c, |c| read_record(c, app)))
     }
 
     async fn signed_in_record(
@@ -77,11 +65,11 @@ impl ApplicationStore for SqliteStore {
         app: ApplicationId,
     ) -> StoreResult<SignedInRecord> {
         self.lookup(|c| {
-            let tx = c.unchecked_transaction().map_err(lite_err)?;
-            let signed_in = super::staff::read_signed_in(&tx, token_hash, now)?;
-            let record = read_record(&tx, app)?;
-            tx.rollback().map_err(lite_err)?;
-            Ok(SignedInRecord { signed_in, record })
+            in_snapshot(c, |c| {
+                let signed_in = super::staff::read_signed_in(c, token_hash, now)?;
+                let record = read_record(c, app)?;
+                Ok(SignedInRecord { signed_in, record })
+            })
         })
     }
 

@@ -380,12 +380,13 @@ fn query_opt<T>(
     conn: &Connection,
     sql: &str,
     params: impl Params,
-    decode: impl FnOnce(&Row<'_>) -> StoreResult<T>,
+    decode: impl FnOnce(&NamedRow<'_, '_>) -> StoreResult<T>,
 ) -> StoreResult<Option<T>> {
     let mut statement = conn.prepare_cached(sql).map_err(lite_err)?;
+    let names = column_names(&statement);
     let mut rows = statement.query(params).map_err(lite_err)?;
     match rows.next().map_err(lite_err)? {
-        Some(row) => decode(row).map(Some),
+        Some(row) => decode(&NamedRow::new(row, &names)).map(Some),
         None => Ok(None),
     }
 }
@@ -395,15 +396,78 @@ fn query_all<T>(
     conn: &Connection,
     sql: &str,
     params: impl Params,
-    decode: impl Fn(&Row<'_>) -> StoreResult<T>,
+    decode: impl Fn(&NamedRow<'_, '_>) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
     let mut statement = conn.prepare_cached(sql).map_err(lite_err)?;
+    let names = column_names(&statement);
     let mut rows = statement.query(params).map_err(lite_err)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(lite_err)? {
-        out.push(decode(row)?);
+        out.push(decode(&NamedRow::new(row, &names))?);
     }
     Ok(out)
+}
+
+/// Runs `read` in one read transaction: its reads see one snapshot and take the file's read
+/// lock once. `BEGIN` and `ROLLBACK` are prepared once per connection (rusqlite's own
+/// transaction parses them on every read). A read that panics drops its connection (the pool
+/// takes back only those that return), so none is left inside a transaction.
+fn in_snapshot<T>(
+    c: &Connection,
+    read: impl FnOnce(&Connection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let run = |sql: &str| {
+        c.prepare_cached(sql)
+            .and_then(|mut statement| statement.execute([]))
+            .map_err(lite_err)
+    };
+    run("BEGIN")?;
+    let result = read(c);
+    // Read only: ending it either way releases the snapshot.
+    let ended = run("ROLLBACK");
+    let value = result?;
+    ended?;
+    Ok(value)
+}
+
+fn column_names(statement: &rusqlite::Statement<'_>) -> Vec<String> {
+    statement
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A row of a query, with the query's column names read once. The codec asks for columns by
+/// name, and rusqlite finds a name by fetching each column's name from SQLite again on every
+/// call: a tenth of a status read's instructions (callgrind, docs/PERFORMANCE.md). Derefs to
+/// the row for reads by position.
+pub(crate) struct NamedRow<'a, 'r> {
+    row: &'a Row<'r>,
+    names: &'a [String],
+}
+
+impl<'a, 'r> NamedRow<'a, 'r> {
+    fn new(row: &'a Row<'r>, names: &'a [String]) -> NamedRow<'a, 'r> {
+        NamedRow { row, names }
+    }
+
+    /// The position of `column` (as SQLite names it; rusqlite's own case-blind search when
+    /// the name is spelled otherwise).
+    pub(crate) fn position(&self, column: &str) -> rusqlite::Result<usize> {
+        match self.names.iter().position(|name| name == column) {
+            Some(i) => Ok(i),
+            None => self.row.as_ref().column_index(column),
+        }
+    }
+}
+
+impl<'r> std::ops::Deref for NamedRow<'_, 'r> {
+    type Target = Row<'r>;
+
+    fn deref(&self) -> &Row<'r> {
+        self.row
+    }
 }
 
 /// A column by position (aggregates and tuples).

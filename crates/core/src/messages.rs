@@ -131,8 +131,8 @@ pub fn ticket_error(err: &TicketError) -> Localized {
 /// The name of an application state, as the citizen's status page shows it.
 pub fn state_name(state: ApplicationState) -> Localized {
     // Formatted once per state: a status answer names the state of every event of its
-    // timeline, and formatting the same three messages again for each was a fifth of the
-    // answer's work (callgrind, PERFORMANCE.md).
+    // timeline, and formatting the same three Fluent messages again for each event was work
+    // repeated on every read (callgrind, PERFORMANCE.md, #20 step 4).
     static NAMES: LazyLock<Vec<(ApplicationState, Localized)>> = LazyLock::new(|| {
         ApplicationState::ALL
             .iter()

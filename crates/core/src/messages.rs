@@ -4,7 +4,7 @@
 //! written the way each language's readers expect (`crate::format`, CLDR through ICU4X).
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
@@ -130,42 +130,54 @@ pub fn ticket_error(err: &TicketError) -> Localized {
 
 /// The name of an application state, as the citizen's status page shows it.
 pub fn state_name(state: ApplicationState) -> Localized {
-    // Formatted once per state: a status answer names the state of every event of its
-    // timeline, and formatting the same three Fluent messages again for each event was work
-    // repeated on every read (callgrind, PERFORMANCE.md, #20 step 4).
-    static NAMES: LazyLock<Vec<(ApplicationState, Localized)>> = LazyLock::new(|| {
-        ApplicationState::ALL
-            .iter()
-            .map(|s| {
-                let name = Catalog::builtin().localized(&format!("state-{}", s.as_str()), &[]);
-                (*s, name)
-            })
-            .collect()
-    });
-    once_made(&NAMES, state)
+    // A status answer names the state of every event of its timeline: formatting the same
+    // Fluent messages again for each event was work repeated on every read (callgrind,
+    // PERFORMANCE.md, #20 step 4).
+    static NAMES: TextsOf<ApplicationState> =
+        TextsOf::new("state-", &ApplicationState::ALL, ApplicationState::as_str);
+    NAMES.get(state)
 }
 
 /// An annulment reason (R12), as the citizen is told it.
 pub fn annulment_reason(reason: AnnulmentReason) -> Localized {
-    // Once per reason, as the state names above.
-    static REASONS: LazyLock<Vec<(AnnulmentReason, Localized)>> = LazyLock::new(|| {
-        AnnulmentReason::ALL
-            .iter()
-            .map(|r| {
-                let text = Catalog::builtin().localized(&format!("annulment-{}", r.as_str()), &[]);
-                (*r, text)
-            })
-            .collect()
-    });
-    once_made(&REASONS, reason)
+    static REASONS: TextsOf<AnnulmentReason> =
+        TextsOf::new("annulment-", &AnnulmentReason::ALL, AnnulmentReason::as_str);
+    REASONS.get(reason)
 }
 
-/// The text made once for `key` (every key of its enum's `ALL` is in `made`).
-fn once_made<K: PartialEq>(made: &[(K, Localized)], key: K) -> Localized {
-    made.iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, text)| text.clone())
-        .unwrap_or_else(|| Localized::new("", "", ""))
+/// The messages without arguments named `{prefix}{value}` for every value of an enum,
+/// formatted once, on first use.
+struct TextsOf<K: 'static> {
+    prefix: &'static str,
+    all: &'static [K],
+    name: fn(K) -> &'static str,
+    made: OnceLock<Vec<Localized>>,
+}
+
+impl<K: Copy + PartialEq> TextsOf<K> {
+    const fn new(prefix: &'static str, all: &'static [K], name: fn(K) -> &'static str) -> Self {
+        TextsOf {
+            prefix,
+            all,
+            name,
+            made: OnceLock::new(),
+        }
+    }
+
+    fn get(&self, key: K) -> Localized {
+        let made = self
+            .made
+            .get_or_init(|| self.all.iter().map(|k| self.format(*k)).collect());
+        match self.all.iter().position(|k| *k == key) {
+            Some(i) => made[i].clone(),
+            // A value missing from `all` is formatted as before, not lost.
+            None => self.format(key),
+        }
+    }
+
+    fn format(&self, key: K) -> Localized {
+        Catalog::builtin().localized(&format!("{}{}", self.prefix, (self.name)(key)), &[])
+    }
 }
 
 /// What to tell a person whose action on an application was refused.

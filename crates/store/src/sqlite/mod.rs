@@ -383,10 +383,9 @@ fn query_opt<T>(
     decode: impl FnOnce(&NamedRow<'_, '_>) -> StoreResult<T>,
 ) -> StoreResult<Option<T>> {
     let mut statement = conn.prepare_cached(sql).map_err(lite_err)?;
-    let names = column_names(&statement);
     let mut rows = statement.query(params).map_err(lite_err)?;
     match rows.next().map_err(lite_err)? {
-        Some(row) => decode(&NamedRow::new(row, &names)).map(Some),
+        Some(row) => decode(&NamedRow::new(row, &column_names(row))).map(Some),
         None => Ok(None),
     }
 }
@@ -399,11 +398,13 @@ fn query_all<T>(
     decode: impl Fn(&NamedRow<'_, '_>) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
     let mut statement = conn.prepare_cached(sql).map_err(lite_err)?;
-    let names = column_names(&statement);
     let mut rows = statement.query(params).map_err(lite_err)?;
     let mut out = Vec::new();
+    // Read from the first row, so that a query that finds nothing copies no names.
+    let mut names = None;
     while let Some(row) = rows.next().map_err(lite_err)? {
-        out.push(decode(&NamedRow::new(row, &names))?);
+        let names = names.get_or_insert_with(|| column_names(row));
+        out.push(decode(&NamedRow::new(row, names))?);
     }
     Ok(out)
 }
@@ -430,8 +431,8 @@ fn in_snapshot<T>(
     Ok(value)
 }
 
-fn column_names(statement: &rusqlite::Statement<'_>) -> Vec<String> {
-    statement
+fn column_names(row: &Row<'_>) -> Vec<String> {
+    row.as_ref()
         .column_names()
         .into_iter()
         .map(str::to_string)

@@ -312,6 +312,8 @@ pub(crate) trait RowExt {
     fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>>;
     /// A JSON column, deserialized.
     fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T>;
+    /// A text column read where it lies, without a copy (a state's or a status's name).
+    fn parse<T>(&self, column: &str, parse: impl FnOnce(&str) -> StoreResult<T>) -> StoreResult<T>;
 
     fn ts(&self, column: &str) -> StoreResult<Timestamp> {
         timestamp(column, self.int(column)?)
@@ -364,6 +366,9 @@ impl RowExt for crate::sqlite::NamedRow<'_, '_> {
     }
     fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
         serde_json::from_str(lite_str(self, column)?).map_err(|e| corrupt(column, e))
+    }
+    fn parse<T>(&self, column: &str, parse: impl FnOnce(&str) -> StoreResult<T>) -> StoreResult<T> {
+        parse(lite_str(self, column)?)
     }
 }
 
@@ -440,6 +445,9 @@ impl RowExt for sqlx::postgres::PgRow {
         let value: serde_json::Value = get(self, column)?;
         serde_json::from_value(value).map_err(|e| corrupt(column, e))
     }
+    fn parse<T>(&self, column: &str, parse: impl FnOnce(&str) -> StoreResult<T>) -> StoreResult<T> {
+        parse(get::<_, &str>(self, column)?)
+    }
 }
 
 fn iin(column: &str, text: &str) -> StoreResult<Iin> {
@@ -514,8 +522,8 @@ pub(crate) fn event<R: RowExt>(row: &R) -> StoreResult<Event> {
 pub(crate) fn timeline_entry<R: RowExt>(row: &R) -> StoreResult<TimelineEntry> {
     Ok(TimelineEntry {
         kind: row.text("kind")?,
-        from: application_state(&row.text("from_state")?)?,
-        to: application_state(&row.text("to_state")?)?,
+        from: row.parse("from_state", application_state)?,
+        to: row.parse("to_state", application_state)?,
         actor_role: row.text("actor_role")?,
         at: row.ts("at")?,
     })
@@ -640,9 +648,9 @@ pub(crate) fn payment<R: RowExt>(row: &R) -> StoreResult<PaymentRecord> {
     Ok(PaymentRecord {
         id: row.uuid("id")?,
         application: kuelik_core::lifecycle::ApplicationId(row.uuid("application_id")?),
-        payer: iin("payer", &row.text("payer")?)?,
+        payer: row.parse("payer", |t| iin("payer", t))?,
         amount: Tiyn(amount),
-        status: payment_status(&row.text("status")?)?,
+        status: row.parse("status", payment_status)?,
         gateway_reference: row.text("gateway_reference")?,
         created_at: row.ts("created_at")?,
         updated_at: row.ts("updated_at")?,

@@ -23,6 +23,7 @@ use kuelik_store::IdempotencyRecord;
 use crate::api::views::{
     ApplicationView, EligibilityView, EventView, NoticeView, PaymentView, PersonView, ReadinessView,
 };
+use crate::api::ApplicationJson;
 use crate::app::application::{self, eligibility_of, person_of};
 use crate::app::{self, payment};
 use crate::auth::{sha256, OtpIssued, Principal, SessionToken};
@@ -298,10 +299,14 @@ pub async fn list_applications(
 /// check it read, if it read one (staff use its perceptual hash, without a second read).
 pub async fn detail_view(
     state: &AppState,
-    record: &kuelik_store::ApplicationRecord,
+    record: kuelik_store::ApplicationRecord,
     checks: ImageReports,
 ) -> ApiResult<(ApplicationView, Option<kuelik_store::ImageCheck>)> {
-    let stored = &record.stored;
+    let kuelik_store::ApplicationRecord {
+        stored,
+        timeline,
+        payments,
+    } = record;
     let app = &stored.application;
     let mut view = ApplicationView::new(app, stored.version, today(state));
     // Independent reads, in parallel: a draft's view waits for the slower, not for the sum.
@@ -317,14 +322,13 @@ pub async fn detail_view(
     };
     let (photo_check, signature_check) = tokio::try_join!(check(app.photo), check(app.signature))?;
     view.history = Some(
-        record
-            .timeline
-            .iter()
+        timeline
+            .into_iter()
             .filter(|e| in_status_history(&e.kind, e.from, e.to))
             .map(EventView::from)
             .collect(),
     );
-    view.payments = Some(record.payments.iter().map(PaymentView::from).collect());
+    view.payments = Some(payments.iter().map(PaymentView::from).collect());
     if app.state == ApplicationState::Draft && with_reports {
         let failed = |c: &Option<kuelik_store::ImageCheck>| c.as_ref().is_some_and(|c| c.failed());
         let readiness = app.readiness(failed(&photo_check), failed(&signature_check));
@@ -364,13 +368,13 @@ pub async fn get_application(
     State(state): State<AppState>,
     token: SessionToken,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<ApplicationView>> {
+) -> ApiResult<ApplicationJson<ApplicationView>> {
     // The session and the record in one read (the commonest request of a busy day).
     let (principal, record) = app::signed_in_record(&state, &token, ApplicationId(id)).await?;
     let iin = principal.citizen()?;
     let record = app::record_visible_to(record, &Actor::Citizen { iin })?;
-    Ok(Json(
-        detail_view(&state, &record, ImageReports::WhileDraft)
+    Ok(ApplicationJson(
+        detail_view(&state, record, ImageReports::WhileDraft)
             .await?
             .0,
     ))

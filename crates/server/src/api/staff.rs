@@ -21,7 +21,7 @@ use kuelik_store::{ApplicationRecord, QueueFilter, StaffAccount, StoredApplicati
 
 use crate::api::citizen::image_response;
 use crate::api::citizen::{detail_view, today, ImageReports};
-use crate::api::views::{ApplicationView, PersonView, SamePhotoView};
+use crate::api::views::{ApplicationView, PersonView, SamePhotoView, StateName};
 use crate::app::staff::NewStaff;
 use crate::app::{self, desk, production, review};
 use crate::approvals;
@@ -76,19 +76,17 @@ async fn staff_detail(
     principal: &Principal,
     record: ApplicationRecord,
 ) -> ApiResult<ApplicationView> {
-    let stored = &record.stored;
-    if !stored.application.visible_to(&principal.actor()) {
+    if !record.stored.application.visible_to(&principal.actor()) {
         return Err(ApiError::not_found());
     }
-    let (mut view, photo_check) = detail_view(state, &record, ImageReports::Always).await?;
-    let person = state.register.person(&stored.application.applicant).await?;
+    let (id, applicant) = (
+        record.stored.application.id,
+        record.stored.application.applicant,
+    );
+    let (mut view, photo_check) = detail_view(state, record, ImageReports::Always).await?;
+    let person = state.register.person(&applicant).await?;
     let records = match &person {
-        Some(_) => {
-            state
-                .register
-                .documents_of(&stored.application.applicant)
-                .await?
-        }
+        Some(_) => state.register.documents_of(&applicant).await?,
         None => Vec::new(),
     };
     view.applicant = person
@@ -98,7 +96,7 @@ async fn staff_detail(
     if let Some(hash) = photo_check.and_then(|c| c.perceptual_hash) {
         let others = state
             .store
-            .applications_with_photo_hash(hash, &stored.application.applicant)
+            .applications_with_photo_hash(hash, &applicant)
             .await?;
         let same = others
             .into_iter()
@@ -107,7 +105,7 @@ async fn staff_detail(
                 ticket: other.ticket.map(|t| t.to_string()),
                 region: other.region,
                 state: other.state.as_str().into(),
-                state_name: kuelik_core::messages::state_name(other.state).into(),
+                state_name: StateName(other.state),
             })
             .collect();
         view.same_photo_elsewhere = Some(same);
@@ -116,7 +114,7 @@ async fn staff_detail(
         state,
         &principal.actor(),
         "application.read",
-        Some(stored.application.id.to_string()),
+        Some(id.to_string()),
         json!({}),
     )
     .await?;

@@ -1,14 +1,18 @@
 //! The shapes of API answers. Domain types stay in the core; these are what clients see.
 
+use std::sync::OnceLock;
+
 use jiff::civil::Date;
-use serde::Serialize;
+use jiff::Timestamp;
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use kuelik_core::eligibility::Decision;
 use kuelik_core::issuance::DocumentRecord;
 use kuelik_core::lang::Localized;
-use kuelik_core::lifecycle::Application;
+use kuelik_core::lifecycle::{Application, ApplicationState};
 use kuelik_core::messages;
 use kuelik_core::readiness::Readiness;
 use kuelik_core::register::Person;
@@ -30,6 +34,44 @@ impl From<Localized> for Text {
             en: l.en,
         }
     }
+}
+
+/// The name of an application state in the three languages (a [`Text`]), written as JSON
+/// made once per process. A status answer names the state each of its events led to: writing
+/// the same Kazakh and Russian texts again for every event (escaping them byte by byte, and
+/// copying them into the view first) was a fifth of the answer's instructions (callgrind,
+/// docs/PERFORMANCE.md, #20 step 5).
+#[derive(Debug, Clone, Copy)]
+pub struct StateName(pub ApplicationState);
+
+impl Serialize for StateName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        static WRITTEN: OnceLock<Vec<Option<Box<RawValue>>>> = OnceLock::new();
+        let written = WRITTEN.get_or_init(|| {
+            ApplicationState::ALL
+                .iter()
+                .map(|state| serde_json::value::to_raw_value(&state_text(*state)).ok())
+                .collect()
+        });
+        let made = ApplicationState::ALL
+            .iter()
+            .position(|state| *state == self.0)
+            .and_then(|i| written[i].as_ref());
+        match made {
+            Some(json) => json.serialize(serializer),
+            // Not made (a state missing from `ALL`): written as before.
+            None => state_text(self.0).serialize(serializer),
+        }
+    }
+}
+
+fn state_text(state: ApplicationState) -> Text {
+    messages::state_name(state).into()
+}
+
+/// An instant as RFC 3339 text, written straight into the answer (no text made first).
+fn rfc3339<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(at)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -215,24 +257,29 @@ pub struct AnnulmentView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventView {
     pub kind: String,
-    pub from: String,
-    pub to: String,
-    pub to_name: Text,
+    #[schema(value_type = String)]
+    pub from: &'static str,
+    #[schema(value_type = String)]
+    pub to: &'static str,
+    #[schema(value_type = Text)]
+    pub to_name: StateName,
     /// RFC 3339.
-    pub at: String,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String)]
+    pub at: Timestamp,
     /// Who acted, by role (staff are not named to citizens).
     pub actor_role: String,
 }
 
-impl From<&TimelineEntry> for EventView {
-    fn from(e: &TimelineEntry) -> EventView {
+impl From<TimelineEntry> for EventView {
+    fn from(e: TimelineEntry) -> EventView {
         EventView {
-            kind: e.kind.clone(),
-            from: e.from.as_str().into(),
-            to: e.to.as_str().into(),
-            to_name: messages::state_name(e.to).into(),
-            at: e.at.to_string(),
-            actor_role: e.actor_role.clone(),
+            kind: e.kind,
+            from: e.from.as_str(),
+            to: e.to.as_str(),
+            to_name: StateName(e.to),
+            at: e.at,
+            actor_role: e.actor_role,
         }
     }
 }
@@ -265,7 +312,8 @@ pub struct ApplicationView {
     /// The life-cycle state (`draft`, `submitted`, `queued`, `under_review`, `approved`,
     /// `in_production`, `dispatched`, `ready_for_pickup`, `issued`, `annulled`, `withdrawn`).
     pub state: String,
-    pub state_name: Text,
+    #[schema(value_type = Text)]
+    pub state_name: StateName,
     pub document_kind: String,
     pub region: String,
     pub registration_point: Option<String>,
@@ -328,7 +376,8 @@ pub struct SamePhotoView {
     pub ticket: Option<String>,
     pub region: String,
     pub state: String,
-    pub state_name: Text,
+    #[schema(value_type = Text)]
+    pub state_name: StateName,
 }
 
 /// Where a draft stands: every part with its status, and what may be done next.
@@ -379,7 +428,7 @@ impl ApplicationView {
         ApplicationView {
             id: app.id.0,
             state: app.state.as_str().into(),
-            state_name: messages::state_name(app.state).into(),
+            state_name: StateName(app.state),
             document_kind: app.document_kind.as_str().into(),
             region: app.region.to_string(),
             registration_point: app.registration_point.as_ref().map(|p| p.to_string()),
@@ -432,5 +481,54 @@ impl From<&Notice> for NoticeView {
             created_at: n.created_at.to_string(),
             read: n.read_at.is_some(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_name_made_once_is_written_as_its_text_is() {
+        for state in ApplicationState::ALL {
+            let text = state_text(state);
+            assert!(!text.kk.is_empty() && !text.ru.is_empty() && !text.en.is_empty());
+            // Twice: the first write makes the table, the second reads it.
+            for _ in 0..2 {
+                assert_eq!(
+                    serde_json::to_string(&StateName(state)).unwrap(),
+                    serde_json::to_string(&text).unwrap(),
+                    "{state:?}"
+                );
+                // Views are also kept as JSON values (idempotent answers).
+                assert_eq!(
+                    serde_json::to_value(StateName(state)).unwrap(),
+                    serde_json::to_value(&text).unwrap(),
+                    "{state:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_event_is_written_with_its_instant_in_rfc_3339() {
+        let at: Timestamp = "2026-12-07T05:10:00.123456Z".parse().unwrap();
+        let event = EventView::from(TimelineEntry {
+            kind: "submitted".into(),
+            from: ApplicationState::Draft,
+            to: ApplicationState::Submitted,
+            actor_role: "citizen".into(),
+            at,
+        });
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["at"], at.to_string());
+        assert_eq!(json["from"], "draft");
+        assert_eq!(json["to"], "submitted");
+        assert_eq!(
+            json["to_name"],
+            serde_json::to_value(state_text(ApplicationState::Submitted)).unwrap()
+        );
+        assert_eq!(json["kind"], "submitted");
+        assert_eq!(json["actor_role"], "citizen");
     }
 }

@@ -482,9 +482,22 @@ mod tests {
 
     #[test]
     fn area_average_is_the_rounded_mean_of_each_cell() {
-        let (sw, sh) = (37, 23);
+        // Uneven cells, and even ones (a photo at twice the analysis size: 2 × 2 cells).
+        for (sw, sh, targets) in [
+            (
+                37,
+                23,
+                &[(37, 23), (18, 11), (5, 7), (1, 1), (36, 22), (13, 23)][..],
+            ),
+            (38, 24, &[(19, 12), (38, 12), (19, 24), (2, 3)][..]),
+        ] {
+            area_average_matches_the_sums(sw, sh, targets);
+        }
+    }
+
+    fn area_average_matches_the_sums(sw: usize, sh: usize, targets: &[(usize, usize)]) {
         let source: Vec<u8> = (0..sw * sh * 3).map(|i| (i * 7919 % 256) as u8).collect();
-        for (w, h) in [(37, 23), (18, 11), (5, 7), (1, 1), (36, 22), (13, 23)] {
+        for &(w, h) in targets {
             let out = area_average::<3>(&source, sw, sh, w, h);
             for (ty, &(y0, y1)) in spans(sh, h).iter().enumerate() {
                 for (tx, &(x0, x1)) in spans(sw, w).iter().enumerate() {

@@ -37,9 +37,9 @@ impl From<Localized> for Text {
 }
 
 /// The name of an application state in the three languages (a [`Text`]), written as JSON
-/// made once per process. A status answer names the state each of its events led to: writing
-/// the same Kazakh and Russian texts again for every event (escaping them byte by byte, and
-/// copying them into the view first) was a fifth of the answer's instructions (callgrind,
+/// made once per process. A status answer names the state each event of its history led to:
+/// copying the same Kazakh and Russian texts into every event's view and escaping them byte
+/// by byte into the answer was about a tenth of a status read's handler (callgrind,
 /// docs/PERFORMANCE.md, #20 step 5).
 #[derive(Debug, Clone, Copy)]
 pub struct StateName(pub ApplicationState);

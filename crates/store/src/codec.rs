@@ -312,7 +312,7 @@ pub(crate) trait RowExt {
     fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>>;
     /// A JSON column, deserialized.
     fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T>;
-    /// A text column read where it lies, without a copy (a state's or a status's name).
+    /// A text column read where it lies and parsed, without copying it into a `String` first.
     fn parse<T>(&self, column: &str, parse: impl FnOnce(&str) -> StoreResult<T>) -> StoreResult<T>;
 
     fn ts(&self, column: &str) -> StoreResult<Timestamp> {
@@ -469,7 +469,7 @@ pub(crate) fn staff<R: RowExt>(row: &R) -> StoreResult<StaffAccount> {
 pub(crate) fn otp<R: RowExt>(row: &R) -> StoreResult<OtpChallenge> {
     Ok(OtpChallenge {
         id: row.uuid("id")?,
-        iin: iin("iin", &row.text("iin")?)?,
+        iin: row.parse("iin", |t| iin("iin", t))?,
         purpose: row.json("purpose")?,
         code_hash: row.bytes("code_hash")?,
         created_at: row.ts("created_at")?,
@@ -516,7 +516,7 @@ pub(crate) fn event<R: RowExt>(row: &R) -> StoreResult<Event> {
         actor_staff: row.opt_uuid("actor_staff")?,
         at: row.ts("at")?,
     };
-    crate::event_data::decode(columns, &row.text("data")?)
+    row.parse("data", |data| crate::event_data::decode(columns, data))
 }
 
 pub(crate) fn timeline_entry<R: RowExt>(row: &R) -> StoreResult<TimelineEntry> {
@@ -615,7 +615,7 @@ pub(crate) fn same_photo<R: RowExt>(row: &R) -> StoreResult<SamePhoto> {
             .map(|t| TicketNumber::parse(&t).map_err(|e| corrupt("ticket", e)))
             .transpose()?,
         region: row.text("region")?,
-        state: application_state(&row.text("state")?)?,
+        state: row.parse("state", application_state)?,
     })
 }
 
@@ -625,7 +625,7 @@ pub(crate) fn image_check<R: RowExt>(row: &R) -> StoreResult<ImageCheck> {
         .map(|h| u64::from_str_radix(&h, 16).map_err(|e| corrupt("perceptual_hash", e)))
         .transpose()?;
     Ok(ImageCheck {
-        digest: digest("digest", &row.text("digest")?)?,
+        digest: row.parse("digest", |t| digest("digest", t))?,
         kind: row.text("kind")?,
         verdict: row.text("verdict")?,
         perceptual_hash,
@@ -636,7 +636,7 @@ pub(crate) fn image_check<R: RowExt>(row: &R) -> StoreResult<ImageCheck> {
 
 pub(crate) fn blob<R: RowExt>(row: &R) -> StoreResult<Blob> {
     Ok(Blob {
-        digest: digest("digest", &row.text("digest")?)?,
+        digest: row.parse("digest", |t| digest("digest", t))?,
         content_type: row.text("content_type")?,
         bytes: row.bytes("bytes")?,
         created_at: row.ts("created_at")?,
@@ -673,7 +673,7 @@ pub(crate) fn outbox<R: RowExt>(row: &R) -> StoreResult<OutboxMessage> {
 pub(crate) fn notice<R: RowExt>(row: &R) -> StoreResult<Notice> {
     Ok(Notice {
         id: row.uuid("id")?,
-        iin: iin("iin", &row.text("iin")?)?,
+        iin: row.parse("iin", |t| iin("iin", t))?,
         application: row
             .opt_uuid("application_id")?
             .map(kuelik_core::lifecycle::ApplicationId),
@@ -720,7 +720,7 @@ pub(crate) fn idempotency<R: RowExt>(row: &R) -> StoreResult<IdempotencyRecord> 
     Ok(IdempotencyRecord {
         scope: row.text("scope")?,
         key: row.text("idempotency_key")?,
-        request_digest: digest("request_digest", &row.text("request_digest")?)?,
+        request_digest: row.parse("request_digest", |t| digest("request_digest", t))?,
         status,
         body: row.json("body")?,
         created_at: row.ts("created_at")?,
@@ -1434,7 +1434,8 @@ fn row_bytes<R: RowExt>(row: &R, source: ChainSource) -> StoreResult<Option<Vec<
                 at: row.int("e_at")?,
                 data: row.text("e_data")?,
             };
-            event_entry_bytes(&row.text("e_application_id")?, &event).map(Some)
+            row.parse("e_application_id", |id| event_entry_bytes(id, &event))
+                .map(Some)
         }
         ChainSource::Audit => {
             let Some(pos) = row.opt_int("a_pos")? else {
@@ -1489,7 +1490,7 @@ pub(crate) fn event_entry_bytes(application_id: &str, e: &ArchivedEvent) -> Stor
 }
 
 pub(crate) fn chain_candidate<R: RowExt>(row: &R) -> StoreResult<Option<ChainCandidate>> {
-    let source = chain_source(&row.text("source")?)?;
+    let source = row.parse("source", chain_source)?;
     let source_pos = row.int("source_pos")?;
     Ok(row_bytes(row, source)?.map(|bytes| ChainCandidate {
         source,
@@ -1499,7 +1500,7 @@ pub(crate) fn chain_candidate<R: RowExt>(row: &R) -> StoreResult<Option<ChainCan
 }
 
 pub(crate) fn chain_entry<R: RowExt>(row: &R) -> StoreResult<ChainEntry> {
-    let source = chain_source(&row.text("source")?)?;
+    let source = row.parse("source", chain_source)?;
     Ok(ChainEntry {
         link: ChainLink {
             seq: u64::try_from(row.int("seq")?).map_err(|e| corrupt("audit_chain.seq", e))?,
@@ -1513,5 +1514,5 @@ pub(crate) fn chain_entry<R: RowExt>(row: &R) -> StoreResult<ChainEntry> {
 }
 
 pub(crate) fn chain_source_row<R: RowExt>(row: &R) -> StoreResult<(ChainSource, i64)> {
-    Ok((chain_source(&row.text("source")?)?, row.int("source_pos")?))
+    Ok((row.parse("source", chain_source)?, row.int("source_pos")?))
 }
